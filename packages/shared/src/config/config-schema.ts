@@ -1,0 +1,215 @@
+import type convict from 'convict';
+import type { ConfigKeyDoc, LogLevel, RestartStrategy, ServiceManagerKind } from './config-types.js';
+import { Format, type FormatName, type FormatParams } from './formats.js';
+
+/** One setting: its config.ini name, how it is validated, its default and documentation. */
+export interface KeySpec extends FormatParams {
+  /** snake_case name as written in config.ini. */
+  readonly key: string;
+  readonly doc: string;
+  readonly default: string | number | boolean | readonly string[];
+  readonly format: FormatName;
+  /** Never echoed in error messages. */
+  readonly sensitive?: boolean;
+}
+
+export const RESTART_STRATEGIES: readonly RestartStrategy[] = ['service', 'process', 'auto'];
+export const SERVICE_MANAGERS: readonly ServiceManagerKind[] = ['auto', 'systemd', 'sysv', 'openrc', 'none'];
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+const str = (key: string, def: string, doc: string, more: Partial<KeySpec> = {}): KeySpec => ({
+  key,
+  doc,
+  default: def,
+  format: Format.string,
+  ...more,
+});
+/** A duration in seconds (fractions allowed); `positive` forbids 0. */
+const seconds = (key: string, def: number, doc: string, positive: boolean): KeySpec => ({
+  key,
+  doc: `${doc} (seconds)`,
+  default: def,
+  format: Format.number,
+  min: 0,
+  minExclusive: positive,
+});
+const int = (key: string, def: number, doc: string, min?: number, max?: number): KeySpec => ({
+  key,
+  doc,
+  default: def,
+  format: Format.int,
+  ...(min === undefined ? {} : { min }),
+  ...(max === undefined ? {} : { max }),
+});
+const bool = (key: string, def: boolean, doc: string): KeySpec => ({ key, doc, default: def, format: Format.bool });
+const choice = (key: string, def: string, values: readonly string[], doc: string): KeySpec => ({
+  key,
+  doc,
+  default: def,
+  format: Format.choice,
+  values,
+});
+const command = (key: string, doc: string, def = ''): KeySpec => ({
+  key,
+  doc: `${doc}: one command, or key[] lines listing alternatives tried in order (empty: none)`,
+  default: def,
+  format: Format.commands,
+});
+
+/** The global sections and their keys. */
+export const GLOBAL_SCHEMA = {
+  database: [
+    str('host', 'localhost', 'MySQL/MariaDB host name or address'),
+    int('port', 3306, 'MySQL/MariaDB port', 1, 65535),
+    str('user', 'root', 'database user'),
+    str('password', '', 'database password', { sensitive: true }),
+    str('database', 'v_process_monitor', 'database (schema) holding PROCESE and STATUS_PROCESS'),
+    int('connection_limit', 10, 'connections in the pool', 1),
+  ],
+  monitor: [
+    seconds('check_interval', 0.2, 'time between alarm polls', true),
+    int('max_restart_failures', 3, 'failed restarts before the circuit breaker opens', 1),
+    seconds('circuit_reset_time', 1800, 'time after which an open circuit breaker closes again', false),
+    seconds('retry_delay', 10, 'time before repairing a still-alarmed process again after a failed repair', false),
+    seconds('job_timeout', 600, "time the controller waits for an agent's result", true),
+    int('event_retention_days', 30, 'days events are kept', 1),
+  ],
+  logging: [
+    int('max_log_size', 5120, 'log file size that triggers rotation (KB)', 1),
+    int('log_files_to_keep', 5, 'log files kept on disk, the one being written included', 1),
+    choice('level', 'info', LOG_LEVELS, `lowest level logged: ${LOG_LEVELS.join(', ')}`),
+    str('file', '', "log file, rotated by size and written as FILE.1, FILE.2, ... (empty: stdout only)"),
+  ],
+  redis: [
+    { key: 'url', doc: 'Redis URL (redis:// or rediss://)', default: 'redis://127.0.0.1:6379', format: Format.redisUrl },
+    str('prefix', 'smgr', 'prefix of queue keys in Redis'),
+  ],
+  controller: [
+    str('id', '', 'controller id (empty: host name)'),
+    { key: 'grpc_listen', doc: 'host:port where agents connect (gRPC, mutual TLS)', default: '0.0.0.0:7443', format: Format.hostPort },
+    { key: 'api_listen', doc: 'host:port of the HTTP API', default: '127.0.0.1:7080', format: Format.hostPort },
+    seconds('heartbeat_interval', 5, 'time between heartbeats on an agent stream', true),
+    seconds('agent_ttl', 15, 'time without a heartbeat after which an agent counts as gone', true),
+    bool('create_missing_rows', false, 'create STATUS_PROCESS rows for processes agents report but the database lacks'),
+  ],
+  agent: [
+    {
+      key: 'controller',
+      doc: 'controller address host:port, or a comma-separated list tried in order',
+      default: '127.0.0.1:7443',
+      format: Format.hostPortList,
+    },
+    str('host_id', '', 'host id this agent reports (empty: host name)'),
+    { key: 'labels', doc: 'labels as k=v,k2=v2 (selectors for rollouts)', default: '', format: Format.labels },
+    str('state_dir', '/var/lib/smgr-agent', 'directory for the agent journal and state'),
+    choice('service_manager', 'auto', SERVICE_MANAGERS, `init system: ${SERVICE_MANAGERS.join(', ')}`),
+    seconds('reconnect_max_delay', 30, 'longest wait between reconnection attempts', true),
+    seconds('autonomy_after', 0, 'time without the controller after which the agent repairs on its own (0: never)', false),
+    int('journal_max_entries', 1000, 'results kept in the local journal until the controller acknowledges them', 1),
+    int('output_tail_bytes', 4096, 'bytes of command output sent back with a result', 0),
+  ],
+  tls: [
+    str('ca', '', 'CA certificate file (PEM); required unless insecure'),
+    str('cert', '', 'certificate file (PEM); required unless insecure'),
+    str('key', '', 'private key file (PEM); required unless insecure'),
+    bool('insecure', false, 'plaintext gRPC without TLS: only for a local demo'),
+  ],
+} as const satisfies Record<string, readonly KeySpec[]>;
+
+export type GlobalSection = keyof typeof GLOBAL_SCHEMA;
+export const GLOBAL_SECTIONS = Object.keys(GLOBAL_SCHEMA) as GlobalSection[];
+
+export function isGlobalSection(name: string): name is GlobalSection {
+  return Object.hasOwn(GLOBAL_SCHEMA, name);
+}
+
+/** Keys of [process.default] and [process.NAME]. */
+export const PROCESS_SCHEMA: readonly KeySpec[] = [
+  choice('restart_strategy', 'auto', RESTART_STRATEGIES, `how to restart: ${RESTART_STRATEGIES.join(', ')}`),
+  command('pre_restart_command', 'command that must succeed before a restart (e.g. a config test)'),
+  command('health_check_command', 'command that succeeds while the process is healthy; %s is the name', 'pgrep -x -- %s'),
+  seconds('health_check_timeout', 5, 'how long a restarted process may take to pass its health check', true),
+  seconds('health_check_interval', 0.5, 'time between health check attempts', true),
+  seconds('restart_delay', 2, 'time between restart attempts', false),
+  int('max_attempts', 2, 'restart attempts per repair', 1),
+  command('start_command', 'command that starts the service'),
+  command('stop_command', 'command that stops the service'),
+  command('assert_up_command', 'command that succeeds when the service is up'),
+  command('assert_down_command', 'command that succeeds when the service is down'),
+  command('install_command', 'command that installs a version (rollouts)'),
+  command('configure_command', 'command that (re)writes configuration'),
+  command('version_command', 'command that prints the installed version'),
+  seconds('stop_timeout', 10, 'SIGTERM grace before SIGKILL', false),
+  str('pidfile', '', 'pid file of the process (empty: find it by name)'),
+  str('service_name', '', 'unit / init script name (empty: the process NAME)'),
+  choice(
+    'service_manager',
+    '',
+    ['', ...SERVICE_MANAGERS],
+    `init system for this service: ${SERVICE_MANAGERS.join(', ')} (empty: agent.service_manager)`,
+  ),
+  int('startup_rank', 0, 'order of start (ascending) and stop (descending) among services'),
+  seconds('command_timeout', 60, 'time limit of one hook command', true),
+  seconds('operation_timeout', 300, 'time limit of a whole operation (restart, start, update)', true),
+  bool('watch', false, 'let the agent check this process itself and raise alarms'),
+  seconds('watch_interval', 10, 'time between local watch checks', true),
+  int('watch_failures', 3, 'consecutive failed watch checks that raise an alarm', 1),
+  str('working_dir', '', 'working directory of hook commands (empty: the agent\'s)'),
+  {
+    key: 'env',
+    doc: 'extra environment of hook commands: env[] = KEY=VALUE lines',
+    default: [],
+    format: Format.envList,
+  },
+];
+
+/** Process keys whose values are commands (read verbatim from config.ini, then parsed into argv). */
+export const COMMAND_KEYS: ReadonlySet<string> = new Set(
+  PROCESS_SCHEMA.filter((s) => s.format === Format.commands).map((s) => s.key),
+);
+
+/** `SMGR_<SECTION>_<KEY>`, upper-case. */
+export function envVarName(section: GlobalSection, key: string): string {
+  return `SMGR_${section}_${key}`.toUpperCase();
+}
+
+export function findSpec(section: string, key: string): KeySpec | undefined {
+  const specs = isGlobalSection(section) ? GLOBAL_SCHEMA[section] : PROCESS_SCHEMA;
+  return specs.find((s) => s.key === key);
+}
+
+type ConvictSection = Record<string, convict.SchemaObj>;
+
+function toConvict(specs: readonly KeySpec[]): ConvictSection {
+  const out: ConvictSection = {};
+  for (const { key, default: def, ...rest } of specs) {
+    out[key] = { ...rest, default: Array.isArray(def) ? [...def] : def };
+  }
+  return out;
+}
+
+/** convict schema of the global sections. */
+export function globalConvictSchema(): Record<GlobalSection, ConvictSection> {
+  const out = {} as Record<GlobalSection, ConvictSection>;
+  for (const section of GLOBAL_SECTIONS) out[section] = toConvict(GLOBAL_SCHEMA[section]);
+  return out;
+}
+
+/** convict schema of one process section (instantiated once per process). */
+export function processConvictSchema(): ConvictSection {
+  return toConvict(PROCESS_SCHEMA);
+}
+
+/** Every setting with its documentation, default and environment variable, for --help and man pages. */
+export function configSchemaDoc(): ConfigKeyDoc[] {
+  const docs: ConfigKeyDoc[] = [];
+  for (const section of GLOBAL_SECTIONS) {
+    for (const spec of GLOBAL_SCHEMA[section]) {
+      docs.push({ key: `${section}.${spec.key}`, doc: spec.doc, default: spec.default, env: envVarName(section, spec.key) });
+    }
+  }
+  for (const spec of PROCESS_SCHEMA) {
+    docs.push({ key: `process.NAME.${spec.key}`, doc: spec.doc, default: spec.default, env: undefined });
+  }
+  return docs;
+}

@@ -1,0 +1,165 @@
+import type { CommandList } from '../command/index.js';
+
+/**
+ * How a process is restarted (seed 002): through its service manager, by
+ * killing and starting the process, or `auto` (service if the manager knows
+ * it, else process).
+ */
+export type RestartStrategy = 'service' | 'process' | 'auto';
+
+/** Which init system runs services on a host; `auto` detects it, `none` has no services. */
+export type ServiceManagerKind = 'auto' | 'systemd' | 'sysv' | 'openrc' | 'none';
+
+/** pino level names accepted by `logging.level`. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** What `loadConfig` reads, besides its built-in defaults. */
+export interface LoadConfigOptions {
+  /** Path to config.ini (or any non-.json name) or a *.json file; undefined: defaults + env + overrides only. */
+  file?: string;
+  /** `SMGR_<SECTION>_<KEY>` variables are read from here; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /**
+   * `section.key=value` from repeated `--set` flags; process keys as
+   * `process.NAME.key=value` (NAME may contain dots). Later entries win.
+   */
+  overrides?: readonly string[];
+  /** Sections the file must contain, e.g. `['database']` for the controller. */
+  requireSections?: readonly string[];
+}
+
+/** [database]: the MySQL/MariaDB holding PROCESE and STATUS_PROCESS. */
+export interface DatabaseConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly connectionLimit: number;
+}
+
+/** [monitor]: alarm polling and the circuit breaker. */
+export interface MonitorConfig {
+  readonly checkIntervalMs: number;
+  readonly maxRestartFailures: number;
+  readonly circuitResetMs: number;
+  readonly retryDelayMs: number;
+  readonly jobTimeoutMs: number;
+  readonly eventRetentionDays: number;
+}
+
+/** [logging]: JSON lines to stdout and, optionally, a size-rotated file. */
+export interface LoggingConfig {
+  readonly maxLogSizeBytes: number;
+  /** Log files kept on disk, the one being written included. */
+  readonly logFilesToKeep: number;
+  readonly level: LogLevel;
+  /** Undefined: stdout only. */
+  readonly file: string | undefined;
+}
+
+/** [redis]: BullMQ's Redis. */
+export interface RedisConfig {
+  readonly url: string;
+  readonly prefix: string;
+}
+
+/** [controller]: the central daemon. */
+export interface ControllerConfig {
+  /** Defaults to the host name. */
+  readonly id: string;
+  readonly grpcListen: string;
+  readonly apiListen: string;
+  readonly heartbeatIntervalMs: number;
+  readonly agentTtlMs: number;
+  readonly createMissingRows: boolean;
+}
+
+/** [agent]: the per-host daemon. */
+export interface AgentConfig {
+  /** Controller addresses (host:port) tried in order. */
+  readonly controllers: readonly string[];
+  /** Defaults to the host name. */
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stateDir: string;
+  readonly serviceManager: ServiceManagerKind;
+  readonly reconnectMaxDelayMs: number;
+  /** 0: never repair without the controller. */
+  readonly autonomyAfterMs: number;
+  readonly journalMaxEntries: number;
+  readonly outputTailBytes: number;
+}
+
+/** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */
+export interface TlsConfig {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly insecure: boolean;
+}
+
+/** One [process.NAME] section layered over [process.default] and the built-in defaults. */
+export interface ProcessConfig {
+  /** The section's NAME ('default' for the defaults themselves). */
+  readonly name: string;
+  readonly restartStrategy: RestartStrategy;
+  readonly preRestartCommand: CommandList;
+  /** `%s` in any element stands for the process name (see expandArgv). */
+  readonly healthCheckCommand: CommandList;
+  readonly healthCheckTimeoutMs: number;
+  readonly healthCheckIntervalMs: number;
+  readonly restartDelayMs: number;
+  readonly maxAttempts: number;
+  readonly startCommand: CommandList;
+  readonly stopCommand: CommandList;
+  readonly assertUpCommand: CommandList;
+  readonly assertDownCommand: CommandList;
+  readonly installCommand: CommandList;
+  readonly configureCommand: CommandList;
+  readonly versionCommand: CommandList;
+  /** SIGTERM grace before SIGKILL. */
+  readonly stopTimeoutMs: number;
+  readonly pidfile: string | undefined;
+  /** Unit / init script name; the process NAME unless set (undefined only in processDefaults). */
+  readonly serviceName: string | undefined;
+  /** Resolved: an empty setting inherits agent.service_manager. */
+  readonly serviceManager: ServiceManagerKind;
+  readonly startupRank: number;
+  readonly commandTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  readonly watch: boolean;
+  readonly watchIntervalMs: number;
+  readonly watchFailures: number;
+  readonly workingDir: string | undefined;
+  /** Extra environment of this process's hook commands, as KEY=VALUE entries (later ones win). */
+  readonly env: readonly string[];
+}
+
+/** The whole validated configuration, deep-frozen, units normalised (ms, bytes). */
+export interface SmgrConfig {
+  /** The config file path, or 'defaults' when none was given. */
+  readonly source: string;
+  readonly database: DatabaseConfig;
+  readonly monitor: MonitorConfig;
+  readonly logging: LoggingConfig;
+  readonly redis: RedisConfig;
+  readonly controller: ControllerConfig;
+  readonly agent: AgentConfig;
+  readonly tls: TlsConfig;
+  /** [process.default] over the built-in defaults. */
+  readonly processDefaults: ProcessConfig;
+  /** The named [process.NAME] sections, in file order. */
+  readonly processes: readonly ProcessConfig[];
+}
+
+/** One documented setting, for --help and man pages. */
+export interface ConfigKeyDoc {
+  /** `section.key`; process keys as `process.NAME.key`. */
+  readonly key: string;
+  readonly doc: string;
+  /** As written in config.ini (seconds, KB). */
+  readonly default: string | number | boolean | readonly string[];
+  /** The overriding environment variable, if any. */
+  readonly env: string | undefined;
+}

@@ -1,0 +1,173 @@
+import convict from 'convict';
+
+/**
+ * convict formats for smgr settings. convict's built-ins coerce loosely
+ * (`parseInt('12abc')` is 12, any boolean text but "false" is true), so each
+ * format here coerces strictly and leaves text it cannot read untouched; the
+ * validator then rejects it and the error shows the value as written.
+ *
+ * Bounds and choices are read from the schema item (`min`, `minExclusive`,
+ * `max`, `values`), which convict passes to the validator.
+ */
+export const Format = {
+  string: 'smgr-string',
+  number: 'smgr-number',
+  int: 'smgr-int',
+  bool: 'smgr-bool',
+  choice: 'smgr-choice',
+  hostPort: 'smgr-host-port',
+  hostPortList: 'smgr-host-port-list',
+  labels: 'smgr-labels',
+  redisUrl: 'smgr-redis-url',
+  commands: 'smgr-commands',
+  envList: 'smgr-env-list',
+} as const;
+export type FormatName = (typeof Format)[keyof typeof Format];
+
+/** Bounds and choices a schema item may carry for its format. */
+export interface FormatParams {
+  min?: number;
+  /** `min` itself is not allowed (e.g. an interval must be > 0). */
+  minExclusive?: boolean;
+  max?: number;
+  /** Allowed values of a `choice`; '' in the list means "may be left empty". */
+  values?: readonly string[];
+}
+
+const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+const INT_TEXT = /^[+-]?\d+$/;
+const TRUE_TEXT = new Set(['true', 'yes', 'on', '1']);
+const FALSE_TEXT = new Set(['false', 'no', 'off', '0']);
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]*$/;
+const ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+function fail(rule: string): never {
+  throw new Error(rule);
+}
+
+function boundsRule(kind: string, p: FormatParams): string {
+  if (p.min !== undefined && p.max !== undefined) return `must be ${kind} from ${p.min} to ${p.max}`;
+  if (p.min !== undefined) return `must be ${kind} ${p.minExclusive === true ? '>' : '>='} ${p.min}`;
+  return `must be ${kind}`;
+}
+
+function checkBounds(x: number, p: FormatParams, rule: string): void {
+  if (p.min !== undefined && (p.minExclusive === true ? x <= p.min : x < p.min)) fail(rule);
+  if (p.max !== undefined && x > p.max) fail(rule);
+}
+
+/** "host:port" with a port 0-65535; IPv6 hosts in brackets. */
+export function isHostPort(text: string): boolean {
+  const m = HOST_PORT.exec(text);
+  return m !== null && Number(m[1]) <= 65535;
+}
+
+/** Splits "host:port[,host:port]"; undefined when any entry is malformed or the list is empty. */
+export function parseHostPortList(text: string): string[] | undefined {
+  const entries = text.split(',').map((s) => s.trim());
+  return entries.every(isHostPort) ? entries : undefined;
+}
+
+/** Parses "k=v,k2=v2" ('' is no labels); undefined when malformed or a key repeats. */
+export function parseLabels(text: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  if (text.trim() === '') return labels;
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) return undefined;
+    const key = entry.slice(0, eq).trim();
+    if (!LABEL_KEY.test(key) || Object.hasOwn(labels, key)) return undefined;
+    labels[key] = entry.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+const formats: Record<FormatName, convict.Format> = {
+  [Format.string]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string') fail('must be a string');
+    },
+  },
+  [Format.number]: {
+    coerce: (x: string) => (NUMBER_TEXT.test(x.trim()) ? Number(x) : x),
+    validate(x: unknown, schema: convict.SchemaObj) {
+      const p = schema as FormatParams;
+      const rule = boundsRule('a number', p);
+      if (typeof x !== 'number' || !Number.isFinite(x)) fail(rule);
+      checkBounds(x, p, rule);
+    },
+  },
+  [Format.int]: {
+    coerce: (x: string) => (INT_TEXT.test(x.trim()) ? Number(x) : x),
+    validate(x: unknown, schema: convict.SchemaObj) {
+      const p = schema as FormatParams;
+      const rule = boundsRule('an integer', p);
+      if (typeof x !== 'number' || !Number.isSafeInteger(x)) fail(rule);
+      checkBounds(x, p, rule);
+    },
+  },
+  [Format.bool]: {
+    coerce: (x: string) => {
+      const t = x.trim().toLowerCase();
+      return TRUE_TEXT.has(t) ? true : FALSE_TEXT.has(t) ? false : x;
+    },
+    validate(x: unknown) {
+      if (typeof x !== 'boolean') fail('must be true or false');
+    },
+  },
+  [Format.choice]: {
+    validate(x: unknown, schema: convict.SchemaObj) {
+      const p = schema as FormatParams;
+      const values = p.values ?? [];
+      if (typeof x === 'string' && values.includes(x)) return;
+      const named = values.filter((v) => v !== '').join(', ');
+      fail(`must be one of ${named}${values.includes('') ? ' (or empty)' : ''}`);
+    },
+  },
+  [Format.hostPort]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || !isHostPort(x)) fail('must be host:port with a port from 0 to 65535');
+    },
+  },
+  [Format.hostPortList]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || parseHostPortList(x) === undefined) {
+        fail('must be a comma-separated list of host:port');
+      }
+    },
+  },
+  [Format.labels]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || parseLabels(x) === undefined) {
+        fail(
+          'must be a comma-separated list of key=value with distinct keys made of letters, digits, . _ - /',
+        );
+      }
+    },
+  },
+  [Format.redisUrl]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || !/^rediss?:\/\//.test(x) || !URL.canParse(x)) {
+        fail('must be a URL starting with redis:// or rediss://');
+      }
+    },
+  },
+  [Format.commands]: {
+    validate(x: unknown) {
+      const ok = typeof x === 'string' || (Array.isArray(x) && x.every((c) => typeof c === 'string'));
+      if (!ok) fail('must be a command string or a list of command strings');
+    },
+  },
+  [Format.envList]: {
+    coerce: (x: string) => (x.trim() === '' ? [] : [x]),
+    validate(x: unknown) {
+      const ok = Array.isArray(x) && x.every((e) => typeof e === 'string' && ENV_ENTRY.test(e));
+      if (!ok) fail('must be a list of KEY=VALUE strings');
+    },
+  },
+};
+
+// convict keeps formats in one module-wide registry; the smgr- prefix keeps
+// ours apart from any other user of convict in the same process.
+convict.addFormats(formats);

@@ -1,0 +1,18 @@
+export { loadConfig } from './load-config.js';
+export { configSchemaDoc } from './config-schema.js';
+export type {
+  AgentConfig,
+  ConfigKeyDoc,
+  ControllerConfig,
+  DatabaseConfig,
+  LoadConfigOptions,
+  LoggingConfig,
+  LogLevel,
+  MonitorConfig,
+  ProcessConfig,
+  RedisConfig,
+  RestartStrategy,
+  ServiceManagerKind,
+  SmgrConfig,
+  TlsConfig,
+} from './config-types.js';

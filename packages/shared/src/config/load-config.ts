@@ -1,0 +1,269 @@
+import convict from 'convict';
+import { ConfigError, type ConfigErrorDetail } from '../errors/index.js';
+import { parseCommand, type Command, type CommandList } from '../command/index.js';
+import type { LoadConfigOptions, ProcessConfig, ServiceManagerKind, SmgrConfig } from './config-types.js';
+import { readConfigFile } from './config-file.js';
+import {
+  COMMAND_KEYS,
+  GLOBAL_SCHEMA,
+  GLOBAL_SECTIONS,
+  envVarName,
+  findSpec,
+  globalConvictSchema,
+  isGlobalSection,
+  processConvictSchema,
+  type GlobalSection,
+} from './config-schema.js';
+import { convictDetails } from './convict-details.js';
+import { deepFreeze } from './deep-freeze.js';
+import { lookup, plain, type Layer, type Setting, type Values } from './setting.js';
+import { toGlobalConfig, toProcessConfig } from './typed-config.js';
+
+const ENVIRONMENT = 'environment';
+const COMMAND_LINE = 'command line';
+const MAX_PROCESS_NAME = 100;
+
+/**
+ * Loads, validates and freezes the configuration.
+ *
+ * Precedence: built-in defaults < file < `SMGR_<SECTION>_<KEY>` environment
+ * < `overrides`; for a process: built-in < [process.default] < [process.NAME]
+ * (overrides of `process.default.*` change the defaults layer). Unknown keys
+ * and sections are errors. Every problem found is reported at once.
+ *
+ * @throws ConfigError whose details name file (or "environment" / "command
+ *   line"), `section.key`, the value and the rule broken
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): SmgrConfig {
+  const source = opts.file ?? 'defaults';
+  const details: ConfigErrorDetail[] = [];
+  const layers: Layers = {
+    globals: new Map(GLOBAL_SECTIONS.map((s) => [s, new Map()])),
+    // 'default' first so it is layered under every named process; the rest keep file order.
+    processes: new Map([['default', new Map()]]),
+  };
+
+  if (opts.file !== undefined) {
+    applyFile(opts.file, opts.requireSections ?? [], layers, details);
+  } else {
+    for (const required of opts.requireSections ?? []) {
+      details.push({ file: source, key: required, rule: `required section [${required}] is missing (no config file given)` });
+    }
+  }
+  applyEnv(opts.env ?? process.env, layers);
+  for (const text of opts.overrides ?? []) applyOverride(text, layers, details);
+
+  const globalValues = validateGlobals(layers.globals, details);
+  const defaultsLayer = layers.processes.get('default') ?? new Map<string, Setting>();
+  const processValues = [...layers.processes].map(([name, own]) => {
+    const processLayers = name === 'default' ? [own] : [defaultsLayer, own];
+    return { name, values: validateProcess(name, processLayers, details) };
+  });
+  checkTls(globalValues.tls, layers.globals.get('tls'), source, details);
+
+  if (details.length > 0) throw new ConfigError(tidy(details));
+
+  const agentServiceManager = globalValues.agent['service_manager'] as ServiceManagerKind;
+  const [defaults, ...named] = processValues.map(({ name, values }) =>
+    toProcessConfig(name, values, agentServiceManager),
+  );
+  return deepFreeze({
+    source,
+    ...toGlobalConfig(globalValues),
+    processDefaults: defaults as ProcessConfig,
+    processes: named,
+  });
+}
+
+/** Every layer before validation: global sections, and processes by NAME ('default' included). */
+interface Layers {
+  globals: Map<GlobalSection, Layer>;
+  processes: Map<string, Layer>;
+}
+
+function applyFile(file: string, requireSections: readonly string[], layers: Layers, details: ConfigErrorDetail[]): void {
+  const contents = readConfigFile(file, COMMAND_KEYS);
+  details.push(...contents.problems);
+  for (const required of requireSections) {
+    if (!contents.sections.has(required)) {
+      details.push({ file, key: required, rule: `required section [${required}] is missing` });
+    }
+  }
+  for (const [section, values] of contents.sections) {
+    const layer = sectionLayer(section, file, layers, details);
+    for (const [key, value] of values) {
+      if (layer === undefined) {
+        if (section === 'process') {
+          details.push({ file, key: `process.${key}`, value, rule: 'unknown key; process settings go in [process.default] or [process.NAME]' });
+        }
+      } else if (isNestedObject(value)) {
+        // convict would descend into it (and crash on a known key); no smgr setting is an object.
+        const rule = findSpec(section, key) === undefined ? 'unknown key' : 'must be a single value or a list, not an object';
+        details.push({ file, key: `${section}.${key}`, value, rule });
+      } else {
+        layer.set(key, { file, value });
+      }
+    }
+  }
+}
+
+function applyEnv(env: Record<string, string | undefined>, layers: Layers): void {
+  for (const section of GLOBAL_SECTIONS) {
+    for (const spec of GLOBAL_SCHEMA[section]) {
+      const value = env[envVarName(section, spec.key)];
+      if (value !== undefined) layers.globals.get(section)?.set(spec.key, { file: ENVIRONMENT, value });
+    }
+  }
+}
+
+function isNestedObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The layer a file section's keys go to; undefined (and a detail) for unknown sections. */
+function sectionLayer(section: string, file: string, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
+  if (isGlobalSection(section)) return layers.globals.get(section);
+  if (section.startsWith('process.')) return processLayer(section.slice('process.'.length), file, layers, details);
+  if (section !== 'process') details.push({ file, key: section, rule: `unknown section [${section}]` });
+  return undefined;
+}
+
+function processLayer(name: string, file: string, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
+  if (name.length === 0 || name.length > MAX_PROCESS_NAME) {
+    details.push({ file, key: `process.${name}`, rule: `a process name must be 1 to ${MAX_PROCESS_NAME} characters` });
+    return undefined;
+  }
+  let layer = layers.processes.get(name);
+  if (layer === undefined) {
+    layer = new Map();
+    layers.processes.set(name, layer);
+  }
+  return layer;
+}
+
+/** Applies one `section.key=value` / `process.NAME.key=value` from the command line. */
+function applyOverride(text: string, layers: Layers, details: ConfigErrorDetail[]): void {
+  const eq = text.indexOf('=');
+  const path = eq < 0 ? text : text.slice(0, eq).trim();
+  const setting = { file: COMMAND_LINE, value: text.slice(eq + 1) };
+  if (path.startsWith('process.')) {
+    const rest = path.slice('process.'.length);
+    const dot = rest.lastIndexOf('.');
+    if (eq < 0 || dot < 0) {
+      details.push({ file: COMMAND_LINE, key: path, rule: 'must be written process.NAME.key=value' });
+      return;
+    }
+    processLayer(rest.slice(0, dot), COMMAND_LINE, layers, details)?.set(rest.slice(dot + 1), setting);
+    return;
+  }
+  const dot = path.indexOf('.');
+  if (eq < 0 || dot < 0) {
+    details.push({ file: COMMAND_LINE, key: path, rule: 'must be written section.key=value' });
+    return;
+  }
+  const section = path.slice(0, dot);
+  if (!isGlobalSection(section)) {
+    details.push({ file: COMMAND_LINE, key: path, rule: `unknown section [${section}]` });
+    return;
+  }
+  layers.globals.get(section)?.set(path.slice(dot + 1), setting);
+}
+
+function validateGlobals(globals: Map<GlobalSection, Layer>, details: ConfigErrorDetail[]): Record<GlobalSection, Values> {
+  const conf = convict<Record<string, Values>>(globalConvictSchema(), { env: {}, args: [] });
+  const input: Record<string, Values> = {};
+  for (const [section, layer] of globals) input[section] = plain(layer);
+  conf.load(input);
+  details.push(
+    ...convictDetails(conf, (key) => {
+      const dot = key.indexOf('.');
+      const section = key.slice(0, dot);
+      const setting = isGlobalSection(section) ? lookup(globals.get(section), key.slice(dot + 1)) : undefined;
+      return { key, setting };
+    }),
+  );
+  return conf.getProperties() as Record<GlobalSection, Values>;
+}
+
+/** Validates one process through its layers; command strings are parsed into argv here. */
+function validateProcess(name: string, layers: Layer[], details: ConfigErrorDetail[]): Values {
+  const conf = convict<Values>(processConvictSchema(), { env: {}, args: [] });
+  for (const layer of layers) conf.load(plain(layer));
+  // A bad value inherited from [process.default] is reported once, under process.default.
+  const owner = (key: string): { label: string; setting: Setting | undefined } => {
+    for (let i = layers.length - 1; i >= 0; i -= 1) {
+      const setting = lookup(layers[i], key);
+      if (setting !== undefined) return { label: i === layers.length - 1 ? name : 'default', setting };
+    }
+    return { label: name, setting: undefined };
+  };
+  details.push(
+    ...convictDetails(conf, (key) => {
+      const { label, setting } = owner(key);
+      return { key: `process.${label}.${key}`, setting };
+    }),
+  );
+
+  const values = conf.getProperties();
+  for (const key of COMMAND_KEYS) {
+    const { label, setting } = owner(key);
+    try {
+      values[key] = toCommandList(values[key], { file: setting?.file ?? 'defaults', key: `process.${label}.${key}` });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      details.push(...err.details);
+    }
+  }
+  return values;
+}
+
+function toCommandList(value: unknown, where: { file: string; key: string }): CommandList {
+  if (typeof value === 'string') return value.trim() === '' ? [] : [parseCommand(value, where)];
+  // Anything else already failed validation; parse what can be parsed so all errors show at once.
+  if (!Array.isArray(value)) return [];
+  const list: Command[] = [];
+  const details: ConfigErrorDetail[] = [];
+  for (const item of value) {
+    if (typeof item !== 'string') continue;
+    try {
+      list.push(parseCommand(item, where));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      details.push(...err.details);
+    }
+  }
+  if (details.length > 0) throw new ConfigError(details);
+  return list;
+}
+
+function checkTls(tls: Values, layer: Layer | undefined, source: string, details: ConfigErrorDetail[]): void {
+  if (tls['insecure'] !== false) return;
+  for (const key of ['ca', 'cert', 'key']) {
+    if (tls[key] !== '') continue;
+    const setting = layer?.get(key);
+    details.push({
+      file: setting?.file ?? source,
+      key: `tls.${key}`,
+      ...(setting === undefined ? {} : { value: setting.value }),
+      rule: 'required unless tls.insecure = true',
+    });
+  }
+}
+
+/** Drops repeated details and the values of secret settings (they must not reach logs). */
+function tidy(details: ConfigErrorDetail[]): ConfigErrorDetail[] {
+  const seen = new Set<string>();
+  return details.map(redact).filter((d) => {
+    const id = JSON.stringify([d.file, d.key, d.value, d.rule]);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function redact(d: ConfigErrorDetail): ConfigErrorDetail {
+  const dot = d.key.indexOf('.');
+  if (d.value === undefined || findSpec(d.key.slice(0, dot), d.key.slice(dot + 1))?.sensitive !== true) return d;
+  const { value: _secret, ...rest } = d;
+  return rest;
+}

@@ -1,0 +1,148 @@
+import { hostname } from 'node:os';
+import type { CommandList } from '../command/index.js';
+import type {
+  LogLevel,
+  ProcessConfig,
+  RestartStrategy,
+  ServiceManagerKind,
+  SmgrConfig,
+} from './config-types.js';
+import type { GlobalSection } from './config-schema.js';
+import { parseHostPortList, parseLabels } from './formats.js';
+import type { Values } from './setting.js';
+
+/** Typed access to values convict has validated. */
+class Validated {
+  constructor(private readonly values: Values) {}
+
+  string(key: string): string {
+    const v = this.values[key];
+    if (typeof v !== 'string') throw new TypeError(`config key ${key} is not a string after validation`);
+    return v;
+  }
+
+  optional(key: string): string | undefined {
+    const v = this.string(key);
+    return v === '' ? undefined : v;
+  }
+
+  number(key: string): number {
+    const v = this.values[key];
+    if (typeof v !== 'number') throw new TypeError(`config key ${key} is not a number after validation`);
+    return v;
+  }
+
+  /** A seconds setting in milliseconds. */
+  ms(key: string): number {
+    return Math.round(this.number(key) * 1000);
+  }
+
+  bool(key: string): boolean {
+    const v = this.values[key];
+    if (typeof v !== 'boolean') throw new TypeError(`config key ${key} is not a boolean after validation`);
+    return v;
+  }
+
+  commands(key: string): CommandList {
+    return this.values[key] as CommandList;
+  }
+
+  strings(key: string): string[] {
+    return this.values[key] as string[];
+  }
+}
+
+/** The typed global sections, units normalised (seconds -> ms, KB -> bytes). */
+export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfig, 'source' | 'processDefaults' | 'processes'> {
+  const db = new Validated(g.database);
+  const mon = new Validated(g.monitor);
+  const log = new Validated(g.logging);
+  const redis = new Validated(g.redis);
+  const ctl = new Validated(g.controller);
+  const agent = new Validated(g.agent);
+  const tls = new Validated(g.tls);
+  return {
+    database: {
+      host: db.string('host'),
+      port: db.number('port'),
+      user: db.string('user'),
+      password: db.string('password'),
+      database: db.string('database'),
+      connectionLimit: db.number('connection_limit'),
+    },
+    monitor: {
+      checkIntervalMs: mon.ms('check_interval'),
+      maxRestartFailures: mon.number('max_restart_failures'),
+      circuitResetMs: mon.ms('circuit_reset_time'),
+      retryDelayMs: mon.ms('retry_delay'),
+      jobTimeoutMs: mon.ms('job_timeout'),
+      eventRetentionDays: mon.number('event_retention_days'),
+    },
+    logging: {
+      maxLogSizeBytes: log.number('max_log_size') * 1024,
+      logFilesToKeep: log.number('log_files_to_keep'),
+      level: log.string('level') as LogLevel,
+      file: log.optional('file'),
+    },
+    redis: { url: redis.string('url'), prefix: redis.string('prefix') },
+    controller: {
+      id: ctl.optional('id') ?? hostname(),
+      grpcListen: ctl.string('grpc_listen'),
+      apiListen: ctl.string('api_listen'),
+      heartbeatIntervalMs: ctl.ms('heartbeat_interval'),
+      agentTtlMs: ctl.ms('agent_ttl'),
+      createMissingRows: ctl.bool('create_missing_rows'),
+    },
+    agent: {
+      controllers: parseHostPortList(agent.string('controller')) ?? [],
+      hostId: agent.optional('host_id') ?? hostname(),
+      labels: parseLabels(agent.string('labels')) ?? {},
+      stateDir: agent.string('state_dir'),
+      serviceManager: agent.string('service_manager') as ServiceManagerKind,
+      reconnectMaxDelayMs: agent.ms('reconnect_max_delay'),
+      autonomyAfterMs: agent.ms('autonomy_after'),
+      journalMaxEntries: agent.number('journal_max_entries'),
+      outputTailBytes: agent.number('output_tail_bytes'),
+    },
+    tls: {
+      ca: tls.string('ca'),
+      cert: tls.string('cert'),
+      key: tls.string('key'),
+      insecure: tls.bool('insecure'),
+    },
+  };
+}
+
+/** One typed process; `agentServiceManager` fills an empty service_manager. */
+export function toProcessConfig(name: string, values: Values, agentServiceManager: ServiceManagerKind): ProcessConfig {
+  const p = new Validated(values);
+  return {
+    name,
+    restartStrategy: p.string('restart_strategy') as RestartStrategy,
+    preRestartCommand: p.commands('pre_restart_command'),
+    healthCheckCommand: p.commands('health_check_command'),
+    healthCheckTimeoutMs: p.ms('health_check_timeout'),
+    healthCheckIntervalMs: p.ms('health_check_interval'),
+    restartDelayMs: p.ms('restart_delay'),
+    maxAttempts: p.number('max_attempts'),
+    startCommand: p.commands('start_command'),
+    stopCommand: p.commands('stop_command'),
+    assertUpCommand: p.commands('assert_up_command'),
+    assertDownCommand: p.commands('assert_down_command'),
+    installCommand: p.commands('install_command'),
+    configureCommand: p.commands('configure_command'),
+    versionCommand: p.commands('version_command'),
+    stopTimeoutMs: p.ms('stop_timeout'),
+    pidfile: p.optional('pidfile'),
+    serviceName: p.optional('service_name') ?? (name === 'default' ? undefined : name),
+    serviceManager: (p.optional('service_manager') as ServiceManagerKind | undefined) ?? agentServiceManager,
+    startupRank: p.number('startup_rank'),
+    commandTimeoutMs: p.ms('command_timeout'),
+    operationTimeoutMs: p.ms('operation_timeout'),
+    watch: p.bool('watch'),
+    watchIntervalMs: p.ms('watch_interval'),
+    watchFailures: p.number('watch_failures'),
+    workingDir: p.optional('working_dir'),
+    env: p.strings('env'),
+  };
+}

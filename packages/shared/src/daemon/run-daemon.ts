@@ -1,0 +1,121 @@
+import { Command, Option } from 'commander';
+import { ConfigError, ExitCode, SmgrError } from '../errors/index.js';
+import { loadConfig, type SmgrConfig } from '../config/index.js';
+import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
+import { SMGR_VERSION } from '../version.js';
+
+/** Something a daemon runs: started once, stopped once on a signal. */
+export interface Daemon {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface DaemonSpec {
+  /** Binary name, e.g. "smgr-controller". */
+  name: string;
+  description: string;
+  /** Config sections the file must contain. */
+  requireSections?: string[];
+  /** Extra text for --help. */
+  helpAfter?: string;
+  create(config: SmgrConfig, log: Logger): Daemon;
+  /** Bound on a clean stop after SIGTERM before the process exits anyway. */
+  stopTimeoutMs?: number;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * The shared `main()` of both daemons: CLI parsing, config (exit 78 on any
+ * config error, naming file, key, value and rule), logging, SIGTERM/SIGINT
+ * handling with a bounded stop, and exit codes per DESIGN.md.
+ */
+export async function runDaemon(spec: DaemonSpec, argv = process.argv): Promise<never> {
+  const program = new Command(spec.name)
+    .description(spec.description)
+    .version(SMGR_VERSION, '-V, --version')
+    .addOption(
+      new Option('-c, --config <file>', 'config file (INI in the seed config.ini format, or .json)').env('SMGR_CONFIG'),
+    )
+    .option('-s, --set <section.key=value>', 'override one setting; repeatable (beats file and SMGR_* env)', collect, [])
+    .option('--check-config', 'validate the configuration, print the effective settings, and exit')
+    .addHelpText(
+      'after',
+      `
+Settings come from built-in defaults < the config file < SMGR_<SECTION>_<KEY>
+environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
+69 a dependency is unavailable, 78 invalid configuration.${spec.helpAfter ? `\n\n${spec.helpAfter}` : ''}`,
+    )
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    });
+  program.parse(argv);
+  const opts = program.opts<{ config?: string; set: string[]; checkConfig?: boolean }>();
+
+  let config: SmgrConfig;
+  try {
+    if (!opts.config) {
+      throw new ConfigError([
+        { file: 'command line', key: '--config', rule: 'a config file is required: pass --config FILE or set SMGR_CONFIG' },
+      ]);
+    }
+    config = loadConfig({
+      file: opts.config,
+      overrides: opts.set,
+      ...(spec.requireSections ? { requireSections: spec.requireSections } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${spec.name}: invalid configuration:\n  ${err.message.split('\n').join('\n  ')}\n`);
+      process.exit(ExitCode.CONFIG);
+    }
+    throw err;
+  }
+  if (opts.checkConfig) {
+    const { password: _pw, ...database } = config.database;
+    process.stdout.write(`${JSON.stringify({ ...config, database: { ...database, password: '***' } }, null, 2)}\n`);
+    process.exit(ExitCode.OK);
+  }
+
+  let log: Logger;
+  try {
+    log = await loggerFromConfig(spec.name, config.logging, { configSource: config.source });
+  } catch (err) {
+    process.stderr.write(`${spec.name}: ${(err as Error).message}\n`);
+    process.exit(err instanceof ConfigError ? ExitCode.CONFIG : ExitCode.FAILURE);
+  }
+
+  const daemon = spec.create(config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const bound = setTimeout(() => {
+      log.error({ signal, boundMs: spec.stopTimeoutMs ?? 15_000 }, 'clean stop took too long; exiting');
+      process.exit(ExitCode.FAILURE);
+    }, spec.stopTimeoutMs ?? 15_000);
+    bound.unref();
+    try {
+      await daemon.stop();
+      await closeLogger(log);
+      process.exit(ExitCode.OK);
+    } catch (err) {
+      log.error({ err }, 'error while stopping');
+      process.exit(ExitCode.FAILURE);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    await daemon.start();
+  } catch (err) {
+    const code = err instanceof SmgrError ? err.exitCode : ExitCode.FAILURE;
+    log.fatal({ err, code: (err as SmgrError).code }, `${spec.name} failed to start`);
+    await daemon.stop().catch(() => undefined);
+    await closeLogger(log).catch(() => undefined);
+    process.exit(code);
+  }
+  return new Promise<never>(() => undefined);
+}

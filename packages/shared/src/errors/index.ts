@@ -1,0 +1,10 @@
+export {
+  ExitCode,
+  SmgrError,
+  ConfigError,
+  UnavailableError,
+  ProtocolError,
+  NotFoundError,
+  RefusedError,
+} from './smgr-error.js';
+export type { SmgrErrorOptions, ConfigErrorDetail } from './smgr-error.js';

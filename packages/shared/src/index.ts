@@ -1,0 +1,15 @@
+/**
+ * @smgr/shared — what the controller, the agent and the CLI have in common:
+ * config, logging, errors, the generated protocol and its gRPC glue.
+ */
+export * from './errors/index.js';
+export * from './config/index.js';
+export * from './logging/index.js';
+export * from './command/index.js';
+export * from './grpc/index.js';
+export * from './gen/smgr/v1/agent_pb.js';
+export { runDaemon } from './daemon/run-daemon.js';
+export type { Daemon, DaemonSpec } from './daemon/run-daemon.js';
+export { SMGR_VERSION } from './version.js';
+export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
+export type { MessageInitShape } from '@bufbuild/protobuf';

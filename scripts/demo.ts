@@ -1,0 +1,171 @@
+/**
+ * `npm run demo`: smgr end to end on this machine.
+ *
+ * Starts a throwaway MariaDB and Redis (or uses SMGR_DEMO_MYSQL_URL /
+ * SMGR_DEMO_REDIS_URL), loads the seed schema, starts the controller, one
+ * agent and a sample service, and shows how to raise an alarm and watch it
+ * being repaired. `--once` runs that cycle by itself and exits (0 = repaired).
+ */
+import { mkdirSync, writeFileSync, readFileSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import mysql from 'mysql2/promise';
+import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '../test/harness/index.js';
+import { findPids, killAll } from '../test/support/procs.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEMO = join(ROOT, '.demo');
+const SERVICE = 'smgr-demo-svc';
+const once = process.argv.includes('--once');
+
+if (process.env.SMGR_DEMO_MYSQL_URL) process.env.SMGR_TEST_MYSQL_URL = process.env.SMGR_DEMO_MYSQL_URL;
+if (process.env.SMGR_DEMO_REDIS_URL) process.env.SMGR_TEST_REDIS_URL = process.env.SMGR_DEMO_REDIS_URL;
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const stops: (() => Promise<unknown> | void)[] = [];
+let finishing = false;
+async function finish(code: number): Promise<never> {
+  if (!finishing) {
+    finishing = true;
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void finish(0));
+process.on('SIGTERM', () => void finish(0));
+
+rmSync(DEMO, { recursive: true, force: true });
+mkdirSync(join(DEMO, 'bin'), { recursive: true });
+
+say('smgr demo: starting MariaDB and Redis…');
+const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
+stops.push(() => db.stop(), () => redis.stop());
+
+const schema = readFileSync(join(ROOT, 'sql/setup.sql'), 'utf8');
+const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, multipleStatements: true });
+await admin.query(schema);
+await admin.query('USE v_process_monitor');
+await admin.query('INSERT IGNORE INTO PROCESE (process_id, process_name) VALUES (1, ?)', [SERVICE]);
+await admin.query('INSERT IGNORE INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
+
+const servicePath = join(DEMO, 'bin', SERVICE);
+copyFileSync(join(ROOT, 'test/fixtures/sample-service.sh'), servicePath);
+chmodSync(servicePath, 0o755);
+stops.push(() => killAll(SERVICE));
+
+const grpcPort = await freePort();
+const controllerIni = join(DEMO, 'controller.ini');
+writeFileSync(
+  controllerIni,
+  `; smgr controller, demo settings
+[database]
+host = ${db.host}
+port = ${db.port}
+user = ${db.user}
+password = ${db.password}
+database = v_process_monitor
+
+[monitor]
+check_interval = 0.2
+max_restart_failures = 3
+circuit_reset_time = 60
+
+[redis]
+url = ${redis.url}
+
+[controller]
+grpc_listen = 127.0.0.1:${grpcPort}
+
+[tls]
+; plaintext gRPC is for this local demo only
+insecure = true
+
+[logging]
+file = ${join(DEMO, 'controller.log')}
+`,
+);
+const agentIni = join(DEMO, 'agent.ini');
+writeFileSync(
+  agentIni,
+  `; smgr agent, demo settings
+[agent]
+controller = 127.0.0.1:${grpcPort}
+host_id = demo-host
+state_dir = ${join(DEMO, 'agent-state')}
+
+[tls]
+insecure = true
+
+[logging]
+file = ${join(DEMO, 'agent.log')}
+
+[process.default]
+health_check_timeout = 5
+restart_delay = 1
+max_attempts = 2
+
+[process.${SERVICE}]
+restart_strategy = process
+start_command = ${servicePath}
+`,
+);
+
+const quiet = { logDir: DEMO };
+const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], { name: 'controller-stdout', ...quiet });
+stops.push(() => controller.stop());
+await controller.waitForLine((_, j) => j?.msg === 'controller running', 60_000, 'controller running');
+const agent = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', agentIni], { name: 'agent-stdout', ...quiet });
+stops.push(() => agent.stop());
+await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 30_000, 'agent connected');
+
+// The sample service's first start: as an operator's init would.
+const first = ManagedProcess.start(servicePath, [], { name: 'sample-first', ...quiet });
+await waitFor(() => findPids(SERVICE).length > 0, { timeoutMs: 5_000, message: 'sample service running' });
+
+const mysqlCmd = `mariadb -h ${db.host} -P ${db.port} -u ${db.user}${db.password ? ` -p${db.password}` : ''} v_process_monitor`;
+say(`
+smgr is running:
+  controller  pid ${controller.pid}   config ${controllerIni}   log ${join(DEMO, 'controller.log.N')}
+  agent       pid ${agent.pid}   config ${agentIni}   log ${join(DEMO, 'agent.log.N')}
+  service     ${SERVICE} pid ${findPids(SERVICE).join(',')}   (PROCESE row 1)
+
+Break it and watch it being repaired (in another terminal):
+  pkill -x ${SERVICE}
+  ${mysqlCmd} -e "UPDATE STATUS_PROCESS SET alarma=1 WHERE process_id=1"
+  ${mysqlCmd} -e "SELECT * FROM STATUS_PROCESS"
+Full history:
+  ${mysqlCmd} -e "SELECT at, kind, host_id, outcome, message FROM smgr_events"
+`);
+
+async function statusRow(): Promise<{ alarma: number; notes: string | null }> {
+  const [rows] = await admin.query('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = 1');
+  return (rows as { alarma: number; notes: string | null }[])[0]!;
+}
+
+if (once) {
+  say(`--once: killing ${SERVICE} and raising its alarm…`);
+  await first.stop('SIGKILL');
+  const raised = Date.now();
+  await admin.query('UPDATE STATUS_PROCESS SET alarma = 1 WHERE process_id = 1');
+  const row = await waitFor(async () => ((await statusRow()).alarma === 0 ? statusRow() : null), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    message: 'alarm cleared by smgr',
+  }).catch(async (err: Error) => {
+    say(`FAILED: ${err.message}; notes: ${(await statusRow()).notes}`);
+    return null;
+  });
+  if (!row) await finish(1);
+  say(`repaired in ${Date.now() - raised} ms: alarma=0, notes="${row!.notes}", new pid ${findPids(SERVICE).join(',')}`);
+  await admin.end();
+  await finish(0);
+}
+
+say('Watching STATUS_PROCESS row 1 (Ctrl-C stops everything and cleans up)…');
+let last = '';
+for (;;) {
+  const r = await statusRow().catch(() => null);
+  const line = r ? `alarma=${r.alarma} notes=${r.notes ?? ''}` : 'database unavailable';
+  if (line !== last) say(`${new Date().toISOString()}  ${line}`);
+  last = line;
+  await new Promise((res) => setTimeout(res, 250));
+}

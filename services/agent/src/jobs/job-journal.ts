@@ -1,0 +1,92 @@
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromBinary, toBinary, JobResultSchema, type JobResult } from '@smgr/shared';
+
+type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
+
+/**
+ * The agent's record of the jobs it ran, on disk, so that a job id sent again
+ * (controller restart, reconnect, Redis replay) is answered from the record
+ * instead of being run twice — also across an agent restart. A job that was
+ * started but never finished before the agent died is not run again: its
+ * outcome is unknown and reported as such.
+ */
+export class JobJournal {
+  private readonly entries = new Map<string, Entry>();
+  private readonly path: string;
+  private lines = 0;
+
+  constructor(
+    stateDir: string,
+    private readonly maxEntries = 1000,
+  ) {
+    mkdirSync(stateDir, { recursive: true });
+    this.path = join(stateDir, 'jobs.journal');
+    this.load();
+  }
+
+  get(id: string): Entry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Ids of the most recent finished jobs, newest last. */
+  recentIds(limit = 100): string[] {
+    return [...this.entries.values()].filter((e) => e.state === 'done').slice(-limit).map((e) => e.id);
+  }
+
+  markStarted(id: string): void {
+    this.put({ id, state: 'started' });
+  }
+
+  markDone(result: JobResult): void {
+    this.put({ id: result.jobId, state: 'done', result });
+  }
+
+  private put(e: Entry): void {
+    this.entries.delete(e.id);
+    this.entries.set(e.id, e);
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const line = e.state === 'done'
+      ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}\n`
+      : `S ${e.id}\n`;
+    const fd = openSync(this.path, 'a');
+    try {
+      appendFileSync(fd, line);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (++this.lines > this.maxEntries * 3) this.compact();
+  }
+
+  private load(): void {
+    let text = '';
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      const [kind, id, data] = line.split(' ');
+      if (!id) continue;
+      try {
+        if (kind === 'S') this.entries.set(id, { id, state: 'started' });
+        else if (kind === 'D' && data) this.entries.set(id, { id, state: 'done', result: fromBinary(JobResultSchema, Buffer.from(data, 'base64')) });
+      } catch {
+        // a torn last line after a crash: skip it
+      }
+      this.lines++;
+    }
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  private compact(): void {
+    const tmp = `${this.path}.tmp`;
+    const body = [...this.entries.values()]
+      .map((e) => (e.state === 'done' ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}` : `S ${e.id}`))
+      .join('\n');
+    writeFileSync(tmp, body ? `${body}\n` : '');
+    renameSync(tmp, this.path);
+    this.lines = this.entries.size;
+  }
+}

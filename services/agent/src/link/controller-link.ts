@@ -1,0 +1,174 @@
+import type * as grpc from '@grpc/grpc-js';
+import {
+  create,
+  createAgentServiceClient,
+  AgentMessageSchema,
+  type MessageInitShape,
+  type AgentServiceClient,
+  type ControllerMessage,
+  type ControllerStream,
+  type Hello,
+  type JobRequest,
+  type Logger,
+} from '@smgr/shared';
+import { jitteredBackoff } from './backoff.js';
+
+/**
+ * Link state:
+ *   idle ──start()──► connecting ──Welcome──► connected
+ *                        ▲   │ Refusal / error       │ stream ends / missed acks
+ *                        │   ▼                       ▼
+ *                        └─ backoff (jittered) ◄─────┘
+ *   any ──stop()──► stopped
+ */
+export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
+
+export interface ControllerLinkOptions {
+  /** Controller addresses, tried in turn. */
+  addresses: readonly string[];
+  credentials: grpc.ChannelCredentials;
+  /** TLS name to expect on the controller's certificate, when it differs from the address. */
+  hello: () => Hello;
+  onJob: (req: JobRequest) => void;
+  onStateChange?: (state: LinkState) => void;
+  reconnectMaxDelayMs: number;
+  log: Logger;
+}
+
+const WELCOME_TIMEOUT_MS = 10_000;
+
+/** The agent's one outbound stream to a controller, kept up for the agent's lifetime. */
+export class ControllerLink {
+  state: LinkState = 'idle';
+  /** When the link last went down (epoch ms), or null while connected. */
+  downSince: number | null = Date.now();
+  private client: AgentServiceClient | null = null;
+  private call: ControllerStream | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private addressIndex = 0;
+  private lastAck = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ControllerLinkOptions) {
+    this.log = opts.log.child({ component: 'controller-link' });
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Sends when connected; returns false when the message could not be sent now. */
+  send(msg: MessageInitShape<typeof AgentMessageSchema>['msg']): boolean {
+    if (this.state !== 'connected' || !this.call) return false;
+    try {
+      this.call.write(create(AgentMessageSchema, { msg }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  stop(): void {
+    this.setState('stopped');
+    this.teardown();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  private setState(s: LinkState): void {
+    if (this.state === 'stopped' || this.state === s) return;
+    this.state = s;
+    if (s === 'connected') this.downSince = null;
+    else if (this.downSince === null) this.downSince = Date.now();
+    this.opts.onStateChange?.(s);
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return;
+    const address = this.opts.addresses[this.addressIndex % this.opts.addresses.length]!;
+    this.setState('connecting');
+    this.client = createAgentServiceClient(address, this.opts.credentials);
+    const call = this.client.connect();
+    this.call = call;
+    let welcomed = false;
+    const welcomeTimer = setTimeout(() => {
+      if (!welcomed) this.fail(call, address, 'no Welcome within 10 s');
+    }, WELCOME_TIMEOUT_MS);
+
+    call.on('data', (msg: ControllerMessage) => {
+      switch (msg.msg.case) {
+        case 'welcome': {
+          welcomed = true;
+          clearTimeout(welcomeTimer);
+          this.failures = 0;
+          this.lastAck = Date.now();
+          this.setState('connected');
+          this.log.info({ address, controllerId: msg.msg.value.controllerId }, 'connected to controller');
+          this.startHeartbeats(call, msg.msg.value.heartbeatIntervalMs || 5_000);
+          return;
+        }
+        case 'refusal':
+          clearTimeout(welcomeTimer);
+          this.log.error({ address, code: msg.msg.value.code, reason: msg.msg.value.message }, 'controller refused this agent');
+          this.fail(call, address, `refused: ${msg.msg.value.code}`);
+          return;
+        case 'jobRequest':
+          this.opts.onJob(msg.msg.value);
+          return;
+        case 'heartbeatAck':
+          this.lastAck = Date.now();
+          return;
+        default:
+          return;
+      }
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      clearTimeout(welcomeTimer);
+      this.fail(call, address, err.details || err.message);
+    });
+    call.on('end', () => {
+      clearTimeout(welcomeTimer);
+      this.fail(call, address, 'controller closed the stream');
+    });
+    call.write(create(AgentMessageSchema, { msg: { case: 'hello', value: this.opts.hello() } }));
+  }
+
+  private startHeartbeats(call: ControllerStream, intervalMs: number): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      // Three intervals without an ack: the stream is dead even if TCP says otherwise.
+      if (Date.now() - this.lastAck > intervalMs * 3 + 1_000) {
+        this.fail(call, 'current', 'no heartbeat ack from controller');
+        return;
+      }
+      this.send({ case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } });
+    }, intervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private fail(call: ControllerStream, address: string, why: string): void {
+    if (call !== this.call || this.state === 'stopped') return;
+    this.teardown();
+    this.failures++;
+    this.addressIndex++;
+    const delay = jitteredBackoff(this.failures, 500, this.opts.reconnectMaxDelayMs);
+    this.setState('backoff');
+    this.log.warn({ address, why, retryInMs: delay, failures: this.failures }, 'controller link down; reconnecting');
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private teardown(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    const call = this.call;
+    this.call = null;
+    try {
+      call?.cancel();
+    } catch {
+      // already closed
+    }
+    this.client?.close();
+    this.client = null;
+  }
+}

@@ -1,0 +1,53 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { DbPool } from './pool.js';
+import type { AgentInfo } from '../agents/agent-info.js';
+
+const parseJson = <T>(text: unknown, fallback: T): T => {
+  try {
+    return typeof text === 'string' ? (JSON.parse(text) as T) : fallback;
+  } catch {
+    return fallback;
+  }
+};
+
+/** smgr_agents: the persisted agent registry, so placement survives a controller restart. */
+export class AgentStore {
+  constructor(private readonly pool: DbPool) {}
+
+  async loadAll(): Promise<AgentInfo[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT * FROM smgr_agents');
+    return rows.map((r) => ({
+      hostId: r.host_id as string,
+      labels: parseJson(r.labels, {}),
+      agentVersion: r.agent_version as string,
+      services: parseJson(r.services, []),
+      connected: false,
+      lastSeen: r.last_seen ? (r.last_seen as Date).getTime() : null,
+    }));
+  }
+
+  async upsertConnected(a: AgentInfo, controllerId: string): Promise<void> {
+    const at = new Date();
+    await this.pool.query(
+      `INSERT INTO smgr_agents (host_id, labels, agent_version, services, connected, controller_id, connected_at, last_seen)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE labels = VALUES(labels), agent_version = VALUES(agent_version), services = VALUES(services),
+         connected = 1, controller_id = VALUES(controller_id), connected_at = VALUES(connected_at), last_seen = VALUES(last_seen)`,
+      [a.hostId, JSON.stringify(a.labels), a.agentVersion, JSON.stringify(a.services), controllerId, at, at],
+    );
+  }
+
+  async markDisconnected(hostId: string, controllerId: string): Promise<void> {
+    await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE host_id = ? AND controller_id = ?', [hostId, controllerId]);
+  }
+
+  /** One statement for many heartbeats: per-heartbeat writes would not scale to a fleet. */
+  async touch(hostIds: string[], at: Date): Promise<void> {
+    if (hostIds.length === 0) return;
+    await this.pool.query('UPDATE smgr_agents SET last_seen = ? WHERE host_id IN (?)', [at, hostIds]);
+  }
+
+  async markAllDisconnected(controllerId: string): Promise<void> {
+    await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE controller_id = ?', [controllerId]);
+  }
+}

@@ -1,0 +1,36 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+
+export const REPAIR_QUEUE = 'smgr-repairs';
+
+/** What a repair job carries. The incident row is the authority; this is a pointer to it. */
+export interface RepairJobData {
+  incidentId: number;
+  processId: number;
+  processName: string;
+  service: string;
+  hostId: string;
+  attempt: number;
+}
+
+/** BullMQ retries cover controller-side trouble (MySQL down while recording); repairs have their own retry loop. */
+export const REPAIR_JOB_OPTIONS = {
+  attempts: 1000,
+  backoff: { type: 'capped' },
+  // Completed jobs are kept long enough that a re-add with the same id is a no-op.
+  removeOnComplete: { age: 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
+export function createRepairQueue(connection: ConnectionOptions, prefix: string): Queue<RepairJobData> {
+  return new Queue<RepairJobData>(REPAIR_QUEUE, { connection, prefix });
+}
+
+/** Adds a repair job; BullMQ ignores an add whose job id already exists. */
+export async function enqueueRepair(queue: Queue<RepairJobData>, jobId: string, data: RepairJobData): Promise<void> {
+  await queue.add('repair', data, { ...REPAIR_JOB_OPTIONS, jobId });
+}
+
+/** Backoff for REPAIR_JOB_OPTIONS' 'capped' type: exponential from 0.5 s, never above 10 s. */
+export function repairBackoff(attemptsMade: number): number {
+  return Math.min(500 * 2 ** Math.max(0, attemptsMade - 1), 10_000);
+}

@@ -1,0 +1,57 @@
+/**
+ * Launching real smgr daemons (compiled JS) for cross-service tests, with
+ * configs written the way an operator would write them.
+ */
+import { copyFile, writeFile, chmod } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ManagedProcess } from '../harness/index.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CONTROLLER_MAIN = join(ROOT, 'services/controller/dist/main.js');
+export const AGENT_MAIN = join(ROOT, 'services/agent/dist/main.js');
+export const SAMPLE_SERVICE = join(ROOT, 'test/fixtures/sample-service.sh');
+
+/** INI text from nested sections; values are written as given. */
+export function ini(sections: Record<string, Record<string, string | number | boolean>>): string {
+  return Object.entries(sections)
+    .map(([name, keys]) => `[${name}]\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`)
+    .join('\n');
+}
+
+/** A process name that is unique per test and fits the kernel's 15-byte comm. */
+export function uniqueServiceName(prefix = 'svc'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`.slice(0, 15);
+}
+
+/** Copies the sample service into `dir` under `name`; returns its path. */
+export async function installSampleService(dir: string, name: string): Promise<string> {
+  const path = join(dir, name);
+  await copyFile(SAMPLE_SERVICE, path);
+  await chmod(path, 0o755);
+  return path;
+}
+
+export async function writeConfig(dir: string, file: string, text: string): Promise<string> {
+  const path = join(dir, file);
+  await writeFile(path, text);
+  return path;
+}
+
+export function startController(configPath: string, name = 'controller', extraArgs: string[] = []): ManagedProcess {
+  return ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', configPath, ...extraArgs], { name });
+}
+
+export function startAgent(configPath: string, name = 'agent', opts: { cwd?: string } = {}): ManagedProcess {
+  return ManagedProcess.start(process.execPath, [AGENT_MAIN, '--config', configPath], { name, ...opts });
+}
+
+/** Waits until a pino JSON line with this `msg` (and optional field match) appears. */
+export function waitForLog(
+  p: ManagedProcess,
+  msg: string,
+  timeoutMs = 20_000,
+  match: (json: Record<string, unknown>) => boolean = () => true,
+): Promise<unknown> {
+  return p.waitForLine((_line, json) => json?.msg === msg && match(json), timeoutMs, `log "${msg}" from ${p.name}`);
+}
