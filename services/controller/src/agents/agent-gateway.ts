@@ -6,6 +6,7 @@ import {
   ControllerMessageSchema,
   JobRequestSchema,
   UnavailableError,
+  type AgentEvent,
   type AgentMessage,
   type AgentStream,
   type Hello,
@@ -33,6 +34,12 @@ export interface AgentGatewayOptions {
   registry: AgentRegistry;
   store: AgentStore;
   log: Logger;
+  /**
+   * Handles an event an agent reported (watch failure, autonomous repair from
+   * its journal). The event is acknowledged only after this resolves, so the
+   * agent redelivers it otherwise; the handler must be idempotent by event_id.
+   */
+  onAgentEvent?: (hostId: string, event: AgentEvent) => Promise<void>;
 }
 
 export interface JobSpec {
@@ -304,9 +311,16 @@ export class AgentGateway {
         p.resolve(result);
         return;
       }
-      case 'event':
-        this.log.info({ hostId: session.hostId, kind: msg.msg.value.kind, service: msg.msg.value.service }, 'agent event');
+      case 'event': {
+        const event = msg.msg.value;
+        this.log.info({ hostId: session.hostId, eventId: event.eventId, kind: event.kind, service: event.service }, 'agent event');
+        const handled = this.opts.onAgentEvent ? this.opts.onAgentEvent(session.hostId, event) : Promise.resolve();
+        handled.then(
+          () => session.send(create(ControllerMessageSchema, { msg: { case: 'eventAck', value: { eventId: event.eventId } } })),
+          (err) => this.log.error({ err, hostId: session.hostId, eventId: event.eventId }, 'agent event not recorded; agent will resend'),
+        );
         return;
+      }
       case 'hello':
         this.log.warn({ hostId: session.hostId }, 'second Hello on one stream ignored');
         return;
