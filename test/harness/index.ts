@@ -25,3 +25,12 @@ export {
   type LogRecord,
 } from './managed-process.js';
 export { Cleanup, useCleanup, type AfterHookHost } from './cleanup.js';
+export { createNetLab, type NetLab, type NetHost } from './netns.js';
+export {
+  bootNspawnHost,
+  type NspawnHost,
+  type NspawnHostOptions,
+  type ExecOptions as NspawnExecOptions,
+  type ExecResult as NspawnExecResult,
+} from './nspawn.js';
+export { ensureRootfs, rootfsKey, ROOTFS_PACKAGES, ROOTFS_SUITE, type Rootfs, type RootfsOptions } from './nspawn-rootfs.js';

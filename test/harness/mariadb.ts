@@ -22,6 +22,12 @@ export interface MariaDbInstance {
   readonly pid: number | undefined;
   /** The temp dir holding datadir, socket, err.log; undefined when external. */
   readonly dir: string | undefined;
+  /**
+   * The server's UNIX socket (log in as `user`/`password`); undefined when
+   * external. A daemon inside a network namespace reaches the server through
+   * it, since the socket is a file and files are shared across namespaces.
+   */
+  readonly socketPath: string | undefined;
   /** Stops the server (by PID) and removes its temp dir. Idempotent; a no-op when external. */
   stop(): Promise<void>;
   /** Graceful shutdown (SIGTERM, SIGKILL after 30 s), keeping the datadir for startServer(). */
@@ -53,6 +59,7 @@ class ExternalMariaDb implements MariaDbInstance {
   readonly external = true;
   readonly pid = undefined;
   readonly dir = undefined;
+  readonly socketPath = undefined;
 
   private constructor(
     readonly url: string,
@@ -137,6 +144,9 @@ class LocalMariaDb implements MariaDbInstance {
   }
   get dir(): string {
     return this.tmp.path;
+  }
+  get socketPath(): string {
+    return this.#paths.socket;
   }
 
   async stopServer(): Promise<void> {

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
 import { ManagedProcess } from './managed-process.js';
@@ -16,6 +17,11 @@ export interface RedisInstance {
   readonly pid: number | undefined;
   /** The temp dir (redis `--dir`, log); undefined when external. */
   readonly dir: string | undefined;
+  /**
+   * The server's UNIX socket; undefined when external. Daemons inside a
+   * network namespace use it as `unix://<socketPath>` (see netns.ts).
+   */
+  readonly socketPath: string | undefined;
   /** Stops the server (by PID) and removes its temp dir. Idempotent; a no-op when external. */
   stop(): Promise<void>;
   /** SIGTERM (SIGKILL after 10 s). With `--save ''` all data is gone on the next start, as after a real Redis restart without persistence. */
@@ -44,6 +50,7 @@ class ExternalRedis implements RedisInstance {
   readonly external = true;
   readonly pid = undefined;
   readonly dir = undefined;
+  readonly socketPath = undefined;
 
   private constructor(
     readonly url: string,
@@ -126,6 +133,9 @@ class LocalRedis implements RedisInstance {
   get dir(): string {
     return this.tmp.path;
   }
+  get socketPath(): string {
+    return join(this.tmp.path, 'redis.sock');
+  }
 
   async stopServer(): Promise<void> {
     const server = this.#server;
@@ -165,6 +175,8 @@ class LocalRedis implements RedisInstance {
         '--save', '',
         '--appendonly', 'no',
         '--dir', this.tmp.path,
+        '--unixsocket', this.socketPath,
+        '--unixsocketperm', '700',
         '--daemonize', 'no',
       ],
       { name: 'redis-server', logDir: this.tmp.path },

@@ -7,10 +7,12 @@
  * file that crashed, threw in `before()`, or was cut off by the runner's
  * timeout, so that nothing keeps running or filling the disk afterwards.
  */
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
 const livePids = new Set<number>();
 const liveDirs = new Set<string>();
+const liveNetns = new Set<string>();
 let installed = false;
 
 /** True when temp dirs should be left on disk for debugging (`SMGR_TEST_KEEP_TMP=1`). */
@@ -36,6 +38,16 @@ export function untrackDir(path: string): void {
   liveDirs.delete(path);
 }
 
+/** A network namespace (netns.ts) to delete with `ip netns del` if the test process exits first. */
+export function trackNetns(name: string): void {
+  install();
+  liveNetns.add(name);
+}
+
+export function untrackNetns(name: string): void {
+  liveNetns.delete(name);
+}
+
 /** Synchronous: the `exit` event allows no async work. */
 function killEverything(): void {
   for (const pid of livePids) {
@@ -46,6 +58,15 @@ function killEverything(): void {
     }
   }
   livePids.clear();
+  // Namespaces after the processes: a namespace lives on while a process is inside it.
+  for (const ns of liveNetns) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5_000 });
+    } catch {
+      // Already gone, or never created.
+    }
+  }
+  liveNetns.clear();
   if (keepTempDirs()) return;
   for (const dir of liveDirs) {
     try {

@@ -1,3 +1,41 @@
 #!/usr/bin/env node
-import { SMGR_VERSION } from '@smgr/shared';
-process.stdout.write(`smgr ${SMGR_VERSION}\n`);
+/**
+ * smgr: the operator CLI over the controller's HTTP API (DESIGN.md, Commands).
+ * Exit codes: 0 ok, 1 failure, 2 usage, 69 unavailable, 78 config.
+ */
+import { CommanderError } from 'commander';
+import { ExitCode, SmgrError } from '@smgr/shared';
+import { CliError } from './cli-error.js';
+import type { CliIo } from './context.js';
+import { buildProgram } from './program.js';
+
+/** Runs `smgr ARGS` and resolves with the exit code. */
+export async function main(args: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return Number(process.exitCode ?? ExitCode.OK);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with code 0; everything else commander rejects is a usage error.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.OK : ExitCode.USAGE;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`smgr: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+      return err.exitCode;
+    }
+    if (err instanceof SmgrError) {
+      io.stderr.write(`smgr: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`smgr: ${(err as Error).message ?? String(err)}\n`);
+    return ExitCode.FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+});

@@ -2,6 +2,8 @@ import {
   channelCredentials,
   create,
   HelloSchema,
+  JobRequestSchema,
+  Operation,
   PROTOCOL_VERSION,
   SMGR_VERSION,
   type JobRequest,
@@ -9,11 +11,19 @@ import {
   type ProcessConfig,
   type SmgrConfig,
 } from '@smgr/shared';
+import { randomUUID } from 'node:crypto';
 import { ControllerLink } from './link/controller-link.js';
-import { JobJournal } from './jobs/job-journal.js';
-import { JobRunner } from './jobs/job-runner.js';
-import { ProcessStrategy } from './strategies/process-strategy.js';
-import type { RestartStrategy } from './strategies/restart-strategy.js';
+import type { JobJournal } from './jobs/job-journal.js';
+import type { JobRunner } from './jobs/job-runner.js';
+import { createEngine } from './engine.js';
+import { ServiceWatcher } from './watch/service-watcher.js';
+import { buildEnv } from './jobs/run-operation.js';
+import { checkHealth } from './lifecycle/checks.js';
+import { Deadline } from './lifecycle/deadline.js';
+import { EventOutbox } from './events/event-outbox.js';
+import { EventDelivery } from './events/event-delivery.js';
+import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
+import { WatchResponder } from './autonomy/watch-responder.js';
 
 export interface AgentOptions {
   config: SmgrConfig;
@@ -22,31 +32,64 @@ export interface AgentOptions {
 
 /**
  * The per-host daemon: keeps the link to the controller up, runs the jobs it
- * receives against the services in its own config, and reports results.
+ * receives against the services in its own config, watches the services
+ * configured with watch = true, repairs them itself when the controller has
+ * been away longer than agent.autonomy_after, and delivers what it saw and
+ * did as events.
+ *
+ * It does not start services at boot: that is the init system's job, and an
+ * agent restart (an upgrade) must not start what an operator stopped. A
+ * controller (or operator) that wants it sends START for service "*".
  */
 export class Agent {
   private readonly link: ControllerLink;
   private readonly runner: JobRunner;
   private readonly journal: JobJournal;
+  private readonly watcher: ServiceWatcher;
+  private readonly delivery: EventDelivery;
   private readonly log: Logger;
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    this.journal = new JobJournal(cfg.agent.stateDir, cfg.agent.journalMaxEntries);
-    const process = new ProcessStrategy();
-    this.runner = new JobRunner({
-      services: cfg.processes,
-      strategies: (s: ProcessConfig): RestartStrategy => {
-        // The service-manager strategies arrive with the agent engine; until
-        // then auto resolves to the process strategy.
-        void s;
-        return process;
+    const { runner, strategies, holds, journal } = createEngine(cfg, this.log);
+    this.runner = runner;
+    this.journal = journal;
+    this.delivery = new EventDelivery({
+      outbox: new EventOutbox(cfg.agent.stateDir, cfg.agent.journalMaxEntries),
+      send: (event) => this.link.send({ case: 'event', value: event }),
+      log: this.log,
+    });
+    const responder = new WatchResponder({
+      autonomyAfterMs: cfg.agent.autonomyAfterMs,
+      downSince: () => this.link.downSince,
+      repair: (s) => this.runner.handle(create(JobRequestSchema, { jobId: `auto-${randomUUID()}`, operation: Operation.RESTART, service: s.name })),
+      publish: (e) => this.delivery.publish(e),
+      supersede: (pred) => this.delivery.supersede(pred),
+      breaker: new LocalCircuitBreaker({ maxFailures: cfg.monitor.maxRestartFailures, resetMs: cfg.monitor.circuitResetMs }),
+      log: this.log,
+    });
+    // Built once per service: a check every few seconds need not copy the environment each time.
+    const watchEnv = new Map<string, Record<string, string>>();
+    this.watcher = new ServiceWatcher({
+      services: cfg.processes.filter((p) => p.watch),
+      check: async (s: ProcessConfig, round) => {
+        let env = watchEnv.get(s.name);
+        if (!env) watchEnv.set(s.name, (env = buildEnv(s, '')));
+        const ctx = {
+          service: s,
+          tailBytes: cfg.agent.outputTailBytes,
+          stateDir: cfg.agent.stateDir,
+          env,
+          deadline: new Deadline(s.commandTimeoutMs),
+        };
+        const r = await checkHealth(ctx, strategies.for(s), 'watch_check', undefined, round.names);
+        return { ok: r.ok, record: r.steps.at(-1) };
       },
-      journal: this.journal,
-      stateDir: cfg.agent.stateDir,
-      tailBytes: cfg.agent.outputTailBytes,
+      skip: (s) => (this.runner.isBusy(s.name) ? 'an operation is running' : holds.isHeld(s.name) ? 'stopped on purpose' : null),
+      onFailing: (s, failures, last) => responder.onFailing(s, failures, last),
+      onRecovered: (s) => responder.onRecovered(s),
       log: this.log,
     });
     this.link = new ControllerLink({
@@ -67,22 +110,36 @@ export class Agent {
           })),
         }),
       onJob: (req) => this.onJob(req),
+      onEventAck: (id) => this.delivery.ack(id),
+      onStateChange: (state) => {
+        if (state === 'connected') this.delivery.connected();
+        else this.delivery.disconnected();
+      },
       reconnectMaxDelayMs: cfg.agent.reconnectMaxDelayMs,
       log: this.log,
     });
   }
 
   async start(): Promise<void> {
+    const cfg = this.opts.config;
     this.log.info(
-      { controllers: this.opts.config.agent.controllers, services: this.opts.config.processes.map((p) => p.name) },
+      {
+        controllers: cfg.agent.controllers,
+        services: cfg.processes.map((p) => p.name),
+        watched: cfg.processes.filter((p) => p.watch).length,
+        autonomyAfterMs: cfg.agent.autonomyAfterMs,
+      },
       'agent starting',
     );
     this.link.start();
+    this.watcher.start();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.watcher.stop();
+    this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');
   }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import { serverCredentials, UnavailableError, type Logger, type SmgrConfig } from '@smgr/shared';
 import { createDbPool, type DbPool } from './db/pool.js';
@@ -7,17 +7,30 @@ import { IncidentStore } from './db/incident-store.js';
 import { AgentStore } from './db/agent-store.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { AgentGateway } from './agents/agent-gateway.js';
+import { AgentEventHandler } from './agents/agent-event-handler.js';
 import { AlarmPoller } from './repair/alarm-poller.js';
 import { RepairWorker } from './repair/repair-worker.js';
 import { CircuitBreaker } from './repair/circuit-breaker.js';
 import { createRepairQueue, type RepairJobData } from './repair/repair-queue.js';
+import { createRedisConnection } from './db/redis-connection.js';
+import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
+import { ControllerMetrics } from './metrics/controller-metrics.js';
+import { EventRetention } from './history/event-retention.js';
+import { OperatorApi } from './api/operator-api.js';
 
 /**
  * Controller lifecycle:
  *   created ──start()──► running ──stop()──► stopped
  * start() migrates the schema, loads the agent registry, opens the gRPC
- * gateway, then starts the repair worker and the alarm poller. stop() undoes
- * it in reverse and runs every step even when one fails.
+ * gateway and competes for the HA lease (LeaderLease). While running, the
+ * controller is in one of two roles:
+ *   standby ──lease acquired──► active ──lease lost──► standby
+ * Only the active one accepts agents, polls alarms, runs the repair worker
+ * and prunes history; a standby refuses agents with NOT_ACTIVE so they move
+ * on to the next address. A lone controller takes the lease at start.
+ * stop() (SIGTERM) stops polling, lets jobs in flight finish for a few
+ * seconds, hands the rest back to the queue, releases the lease, and closes
+ * everything in reverse, running every step even when one fails.
  */
 export type ControllerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -26,11 +39,17 @@ export interface ControllerOptions {
   log: Logger;
   /** Give up on MySQL/Redis at start after this long (exit 69). */
   startupTimeoutMs?: number;
+  /** On SIGTERM, how long jobs in flight may take to finish before they are handed back; default 3 s. */
+  stopGraceMs?: number;
+  /** Metrics registry to use (tests); default a new one with Node process metrics. */
+  metrics?: ControllerMetrics;
 }
 
 export class Controller {
   state: ControllerState = 'created';
   grpcPort = 0;
+  /** Prometheus metrics; the HTTP API serves `metrics.registry` as GET /metrics. */
+  readonly metrics: ControllerMetrics;
   private readonly cfg: SmgrConfig;
   private readonly log: Logger;
   private pool: DbPool | null = null;
@@ -39,10 +58,25 @@ export class Controller {
   private gateway: AgentGateway | null = null;
   private poller: AlarmPoller | null = null;
   private worker: RepairWorker | null = null;
+  private workerRedis: Redis | null = null;
+  private lease: LeaderLease | null = null;
+  private retention: EventRetention | null = null;
+  private store: IncidentStore | null = null;
+  private agentStore: AgentStore | null = null;
+  private registry: AgentRegistry | null = null;
+  private breaker: CircuitBreaker | null = null;
+  /** HTTP API and rollout engine (api/operator-api.ts): listens after the gateway, stops first. */
+  private operatorApi: OperatorApi | null = null;
 
   constructor(private readonly opts: ControllerOptions) {
     this.cfg = opts.config;
     this.log = opts.log;
+    this.metrics = opts.metrics ?? new ControllerMetrics();
+  }
+
+  /** The HA role now: 'active' repairs, 'standby' waits for the lease. */
+  get role(): LeaseRole {
+    return this.lease?.role ?? 'standby';
   }
 
   async start(): Promise<void> {
@@ -57,9 +91,7 @@ export class Controller {
     registry.load(await agentStore.loadAll());
 
     const redisFor = () => {
-      // BullMQ needs maxRetriesPerRequest=null so blocking commands survive a Redis restart.
-      const r = new Redis(cfg.redis.url, { maxRetriesPerRequest: null });
-      r.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+      const r = this.newRedis();
       this.redis.push(r);
       return r;
     };
@@ -71,6 +103,10 @@ export class Controller {
       maxFailures: cfg.monitor.maxRestartFailures,
       resetMs: cfg.monitor.circuitResetMs,
     });
+    this.store = store;
+    this.agentStore = agentStore;
+    this.registry = registry;
+    this.breaker = breaker;
     this.gateway = new AgentGateway({
       controllerId: cfg.controller.id,
       heartbeatIntervalMs: cfg.controller.heartbeatIntervalMs,
@@ -80,45 +116,119 @@ export class Controller {
       registry,
       store: agentStore,
       log: this.log,
+      metrics: this.metrics,
+      // Agents are refused until this controller holds the lease.
+      active: false,
+      onAgentEvent: new AgentEventHandler({ pool: this.pool, registry, createMissingRows: cfg.controller.createMissingRows, log: this.log }).handle,
     });
-    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen);
-    this.worker = new RepairWorker({
-      connection: redisFor(),
-      prefix: cfg.redis.prefix,
-      store,
+    const gateway = this.gateway;
+    const queue = this.queue;
+    this.metrics.bind({
+      connectedAgents: () => gateway.connectedCount(),
+      isActive: () => this.role === 'active',
+      queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+      openBreakers: () => store.countOpenBreakers(new Date()),
+    });
+    this.operatorApi = new OperatorApi({
+      config: cfg,
+      pool: this.pool,
+      registry,
       gateway: this.gateway,
-      breaker,
+      metrics: this.metrics.registry,
+      log: this.log,
+    });
+    await this.operatorApi.start();
+    this.retention = new EventRetention({ pool: this.pool, retentionDays: cfg.monitor.eventRetentionDays, log: this.log });
+    this.lease = new LeaderLease({
+      pool: this.pool,
+      controllerId: cfg.controller.id,
+      ttlMs: cfg.controller.leaseTtlMs,
+      log: this.log,
+      onRoleChange: (role) => (role === 'active' ? this.activate() : this.deactivate()),
+    });
+    await this.waitFor('MySQL', () => this.lease!.start());
+    await this.lease.settled();
+    // Bound only now: agents that arrive while a restarted controller is
+    // still deciding its role would be refused and back off for nothing.
+    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen);
+    this.state = 'running';
+    this.log.info(
+      {
+        controllerId: cfg.controller.id,
+        grpcPort: this.grpcPort,
+        apiPort: this.operatorApi.apiPort,
+        database: cfg.database.database,
+        role: this.role,
+        holder: this.lease.holder,
+      },
+      'controller running',
+    );
+  }
+
+  /** Lease acquired: start repairing, then let agents in. */
+  private async activate(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const cfg = this.cfg;
+    const t0 = Date.now();
+    // Rows left connected by a controller that died are stale: only Hellos to us count now.
+    await this.agentStore!.markEveryoneDisconnected().catch((err) =>
+      this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'),
+    );
+    this.workerRedis = this.newRedis();
+    this.worker = new RepairWorker({
+      connection: this.workerRedis,
+      prefix: cfg.redis.prefix,
+      store: this.store!,
+      gateway: this.gateway!,
+      breaker: this.breaker!,
       jobTimeoutMs: cfg.monitor.jobTimeoutMs,
       retryDelayMs: cfg.monitor.retryDelayMs,
       log: this.log,
+      metrics: this.metrics,
     });
     this.worker.start();
     this.poller = new AlarmPoller({
-      store,
-      queue: this.queue,
-      registry,
-      breaker,
+      store: this.store!,
+      queue: this.queue!,
+      registry: this.registry!,
+      breaker: this.breaker!,
       intervalMs: cfg.monitor.checkIntervalMs,
       retryDelayMs: cfg.monitor.retryDelayMs,
       log: this.log,
+      metrics: this.metrics,
     });
     this.poller.start();
-    this.state = 'running';
-    this.log.info({ controllerId: cfg.controller.id, grpcPort: this.grpcPort, database: cfg.database.database }, 'controller running');
+    this.retention!.start();
+    this.gateway!.setActive(true);
+    await this.operatorApi?.activate();
+    this.log.info({ tookMs: Date.now() - t0 }, 'repairing: poller and repair worker started');
   }
 
-  /** Stops polling, hands back jobs in flight, closes connections. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'stopping') return;
-    this.state = 'stopping';
+  /** Lease lost (or stopping): stop repairing and let go of agents and of jobs in flight. */
+  private async deactivate(graceMs = 0, handBackCode = 'NOT_ACTIVE'): Promise<void> {
+    const gateway = this.gateway;
+    if (handBackCode === 'NOT_ACTIVE') gateway?.setActive(false);
     const steps: [string, () => Promise<unknown> | undefined][] = [
+      ['rollouts', () => this.operatorApi?.deactivate()],
       ['poller', () => this.poller?.stop()],
-      ['worker', () => this.worker?.stop()],
-      ['gateway', () => this.gateway?.stop()],
-      ['queue', () => this.queue?.close()],
-      ['redis', () => Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())))],
-      ['mysql', () => this.pool?.end()],
+      ['retention', () => this.retention?.stop()],
+      ['worker', () => this.worker?.stop(graceMs, () => gateway?.handBack(handBackCode, 'this controller let go of the job'))],
+      ['worker redis', () => this.workerRedis?.quit().catch(() => this.workerRedis?.disconnect())],
     ];
+    await this.runSteps(steps);
+    this.poller = null;
+    this.worker = null;
+    this.workerRedis = null;
+  }
+
+  private newRedis(): Redis {
+    // BullMQ needs maxRetriesPerRequest=null so blocking commands survive a Redis restart.
+    const r = createRedisConnection(this.cfg.redis.url, { maxRetriesPerRequest: null });
+    r.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    return r;
+  }
+
+  private async runSteps(steps: [string, () => Promise<unknown> | undefined][]): Promise<void> {
     for (const [name, step] of steps) {
       try {
         await step();
@@ -126,8 +236,30 @@ export class Controller {
         this.log.warn({ err, step: name }, 'error while stopping');
       }
     }
+  }
+
+  /**
+   * Stops polling, lets jobs in flight finish for `stopGraceMs`, hands the
+   * rest back to the queue (the next active controller re-sends them under
+   * the same job ids), releases the lease, closes connections. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    const t0 = Date.now();
+    await this.runSteps([
+      ['operator api', () => this.operatorApi?.stop()],
+      ['lease', () => this.lease?.stop()],
+      // Agents stay connected during the grace, so results of jobs in flight still arrive.
+      ['repairing', () => this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING')],
+      ['lease release', () => this.lease?.release()],
+      ['gateway', () => this.gateway?.stop()],
+      ['queue', () => this.queue?.close()],
+      ['redis', () => Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())))],
+      ['mysql', () => this.pool?.end()],
+    ]);
     this.state = 'stopped';
-    this.log.info('controller stopped');
+    this.log.info({ tookMs: Date.now() - t0 }, 'controller stopped');
   }
 
   /** Retries a connect step with backoff, logging each failure, until the startup timeout. */

@@ -65,6 +65,7 @@ export const GLOBAL_SCHEMA = {
     str('password', '', 'database password', { sensitive: true }),
     str('database', 'v_process_monitor', 'database (schema) holding PROCESE and STATUS_PROCESS'),
     int('connection_limit', 10, 'connections in the pool', 1),
+    str('socket', '', 'UNIX socket of MySQL/MariaDB; when set, host and port are not used (empty: TCP)'),
   ],
   monitor: [
     seconds('check_interval', 0.2, 'time between alarm polls', true),
@@ -81,7 +82,12 @@ export const GLOBAL_SCHEMA = {
     str('file', '', "log file, rotated by size and written as FILE.1, FILE.2, ... (empty: stdout only)"),
   ],
   redis: [
-    { key: 'url', doc: 'Redis URL (redis:// or rediss://)', default: 'redis://127.0.0.1:6379', format: Format.redisUrl },
+    {
+      key: 'url',
+      doc: 'Redis URL: redis://host:port[/db], rediss:// (TLS) or unix:///path/to/redis.sock[?db=N]',
+      default: 'redis://127.0.0.1:6379',
+      format: Format.redisUrl,
+    },
     str('prefix', 'smgr', 'prefix of queue keys in Redis'),
   ],
   controller: [
@@ -91,6 +97,7 @@ export const GLOBAL_SCHEMA = {
     seconds('heartbeat_interval', 5, 'time between heartbeats on an agent stream', true),
     seconds('agent_ttl', 15, 'time without a heartbeat after which an agent counts as gone', true),
     bool('create_missing_rows', false, 'create STATUS_PROCESS rows for processes agents report but the database lacks'),
+    seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
   ],
   agent: [
     {
@@ -107,12 +114,25 @@ export const GLOBAL_SCHEMA = {
     seconds('autonomy_after', 0, 'time without the controller after which the agent repairs on its own (0: never)', false),
     int('journal_max_entries', 1000, 'results kept in the local journal until the controller acknowledges them', 1),
     int('output_tail_bytes', 4096, 'bytes of command output sent back with a result', 0),
+    bool(
+      'sudo',
+      false,
+      'run SysV and OpenRC service commands (service, /etc/init.d scripts, rc-service) as `sudo -n ...`: for an agent that is not root (systemd needs a polkit rule instead; see docs/agent-privileges.md)',
+    ),
   ],
   tls: [
     str('ca', '', 'CA certificate file (PEM); required unless insecure'),
     str('cert', '', 'certificate file (PEM); required unless insecure'),
     str('key', '', 'private key file (PEM); required unless insecure'),
     bool('insecure', false, 'plaintext gRPC without TLS: only for a local demo'),
+  ],
+  api: [
+    bool('enabled', false, 'serve the HTTP API (operator CLI, CI/CD) on controller.api_listen'),
+    str('cert', '', 'HTTPS certificate file (PEM) of the API (empty: tls.cert)'),
+    str('key', '', 'HTTPS private key file (PEM) of the API (empty: tls.key)'),
+    bool('insecure', false, 'plain HTTP instead of HTTPS: only for a local demo'),
+    int('token_ttl_days', 0, 'days a new API token stays valid unless its creator says otherwise (0: no expiry)', 0),
+    seconds('operation_timeout', 300, 'longest an operation request (restart, start, stop, status, update) waits for its hosts', true),
   ],
 } as const satisfies Record<string, readonly KeySpec[]>;
 

@@ -36,6 +36,8 @@ export interface DatabaseConfig {
   readonly password: string;
   readonly database: string;
   readonly connectionLimit: number;
+  /** UNIX socket path; when set, host and port are not used. */
+  readonly socket: string | undefined;
 }
 
 /** [monitor]: alarm polling and the circuit breaker. */
@@ -60,6 +62,7 @@ export interface LoggingConfig {
 
 /** [redis]: BullMQ's Redis. */
 export interface RedisConfig {
+  /** redis://, rediss:// or unix:///path/to/redis.sock[?db=N]. */
   readonly url: string;
   readonly prefix: string;
 }
@@ -73,6 +76,8 @@ export interface ControllerConfig {
   readonly heartbeatIntervalMs: number;
   readonly agentTtlMs: number;
   readonly createMissingRows: boolean;
+  /** HA: how long the active controller's lease lasts without renewal. */
+  readonly leaseTtlMs: number;
 }
 
 /** [agent]: the per-host daemon. */
@@ -89,6 +94,8 @@ export interface AgentConfig {
   readonly autonomyAfterMs: number;
   readonly journalMaxEntries: number;
   readonly outputTailBytes: number;
+  /** Prefix SysV / OpenRC service commands with `sudo -n`. */
+  readonly sudo: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */
@@ -97,6 +104,21 @@ export interface TlsConfig {
   readonly cert: string;
   readonly key: string;
   readonly insecure: boolean;
+}
+
+/** [api]: the controller's HTTP API. */
+export interface ApiConfig {
+  readonly enabled: boolean;
+  /** HTTPS certificate file (PEM): api.cert, else tls.cert; '' only when insecure. */
+  readonly cert: string;
+  /** HTTPS private key file (PEM): api.key, else tls.key; '' only when insecure. */
+  readonly key: string;
+  /** Plain HTTP. */
+  readonly insecure: boolean;
+  /** Validity of a new token when its creator gives none; 0: no expiry. */
+  readonly tokenTtlMs: number;
+  /** Longest an operation request waits for its hosts' results. */
+  readonly operationTimeoutMs: number;
 }
 
 /** One [process.NAME] section layered over [process.default] and the built-in defaults. */
@@ -147,6 +169,7 @@ export interface SmgrConfig {
   readonly controller: ControllerConfig;
   readonly agent: AgentConfig;
   readonly tls: TlsConfig;
+  readonly api: ApiConfig;
   /** [process.default] over the built-in defaults. */
   readonly processDefaults: ProcessConfig;
   /** The named [process.NAME] sections, in file order. */

@@ -63,6 +63,14 @@ export function isHostPort(text: string): boolean {
   return m !== null && Number(m[1]) <= 65535;
 }
 
+/** redis://, rediss:// or unix:// with an absolute socket path (unix:///run/redis.sock). */
+export function isRedisUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  if (u.protocol === 'unix:') return u.host === '' && u.pathname.length > 1 && u.pathname.startsWith('/');
+  return /^rediss?:\/\//.test(text);
+}
+
 /** Splits "host:port[,host:port]"; undefined when any entry is malformed or the list is empty. */
 export function parseHostPortList(text: string): string[] | undefined {
   const entries = text.split(',').map((s) => s.trim());
@@ -148,8 +156,8 @@ const formats: Record<FormatName, convict.Format> = {
   },
   [Format.redisUrl]: {
     validate(x: unknown) {
-      if (typeof x !== 'string' || !/^rediss?:\/\//.test(x) || !URL.canParse(x)) {
-        fail('must be a URL starting with redis:// or rediss://');
+      if (typeof x !== 'string' || !isRedisUrl(x)) {
+        fail('must be a URL starting with redis:// or rediss://, or unix:///path/to/redis.sock');
       }
     },
   },

@@ -2,6 +2,7 @@ export { loadConfig } from './load-config.js';
 export { configSchemaDoc } from './config-schema.js';
 export type {
   AgentConfig,
+  ApiConfig,
   ConfigKeyDoc,
   ControllerConfig,
   DatabaseConfig,

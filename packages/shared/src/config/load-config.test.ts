@@ -93,6 +93,7 @@ describe('loadConfig', () => {
       password: 'your_password',
       database: 'v_process_monitor',
       connectionLimit: 10,
+      socket: undefined,
     });
     assert.equal(config.monitor.checkIntervalMs, 300_000);
     assert.equal(config.monitor.maxRestartFailures, 3);

@@ -60,6 +60,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SmgrConfig {
     return { name, values: validateProcess(name, processLayers, details) };
   });
   checkTls(globalValues.tls, layers.globals.get('tls'), source, details);
+  checkApiTls(globalValues, layers.globals.get('api'), source, details);
 
   if (details.length > 0) throw new ConfigError(tidy(details));
 
@@ -246,6 +247,20 @@ function checkTls(tls: Values, layer: Layer | undefined, source: string, details
       key: `tls.${key}`,
       ...(setting === undefined ? {} : { value: setting.value }),
       rule: 'required unless tls.insecure = true',
+    });
+  }
+}
+
+/** An enabled API serves HTTPS (api.cert/key, else tls.cert/key) unless api.insecure. */
+function checkApiTls(g: Record<GlobalSection, Values>, layer: Layer | undefined, source: string, details: ConfigErrorDetail[]): void {
+  if (g.api['enabled'] !== true || g.api['insecure'] !== false) return;
+  for (const key of ['cert', 'key']) {
+    if (g.api[key] !== '' || g.tls[key] !== '') continue;
+    const setting = layer?.get(key);
+    details.push({
+      file: setting?.file ?? source,
+      key: `api.${key}`,
+      rule: `required when api.enabled = true (or set tls.${key}), unless api.insecure = true`,
     });
   }
 }

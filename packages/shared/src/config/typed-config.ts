@@ -61,6 +61,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
   const ctl = new Validated(g.controller);
   const agent = new Validated(g.agent);
   const tls = new Validated(g.tls);
+  const api = new Validated(g.api);
   return {
     database: {
       host: db.string('host'),
@@ -69,6 +70,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       password: db.string('password'),
       database: db.string('database'),
       connectionLimit: db.number('connection_limit'),
+      socket: db.optional('socket'),
     },
     monitor: {
       checkIntervalMs: mon.ms('check_interval'),
@@ -92,6 +94,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       heartbeatIntervalMs: ctl.ms('heartbeat_interval'),
       agentTtlMs: ctl.ms('agent_ttl'),
       createMissingRows: ctl.bool('create_missing_rows'),
+      leaseTtlMs: ctl.ms('lease_ttl'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],
@@ -103,12 +106,21 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       autonomyAfterMs: agent.ms('autonomy_after'),
       journalMaxEntries: agent.number('journal_max_entries'),
       outputTailBytes: agent.number('output_tail_bytes'),
+      sudo: agent.bool('sudo'),
     },
     tls: {
       ca: tls.string('ca'),
       cert: tls.string('cert'),
       key: tls.string('key'),
       insecure: tls.bool('insecure'),
+    },
+    api: {
+      enabled: api.bool('enabled'),
+      cert: api.optional('cert') ?? tls.string('cert'),
+      key: api.optional('key') ?? tls.string('key'),
+      insecure: api.bool('insecure'),
+      tokenTtlMs: api.number('token_ttl_days') * 86_400_000,
+      operationTimeoutMs: api.ms('operation_timeout'),
     },
   };
 }

@@ -4,7 +4,7 @@
  * nowhere else.
  */
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   AgentMessageSchema,
   ControllerMessageSchema,
@@ -30,6 +30,36 @@ export const agentServiceDefinition = {
     originalName: 'Connect',
   },
 } satisfies grpc.ServiceDefinition;
+
+const undecodable = new WeakMap<AgentMessage, string>();
+
+/**
+ * The definition the controller serves. Its decoder never throws: a frame
+ * that is not an AgentMessage arrives as an empty message for which
+ * undecodableFrameReason() says why, so the controller can log the peer and
+ * refuse it in protocol terms (grpc-js alone would only cancel the call).
+ * Frames over MAX_MESSAGE_BYTES never get here: grpc-js refuses them by their
+ * length prefix, before buffering them.
+ */
+export const agentServiceServerDefinition = {
+  connect: {
+    ...agentServiceDefinition.connect,
+    requestDeserialize: (b: Buffer): AgentMessage => {
+      try {
+        return fromBinary(AgentMessageSchema, b);
+      } catch (err) {
+        const placeholder = create(AgentMessageSchema, {});
+        undecodable.set(placeholder, `undecodable ${b.length}-byte frame: ${(err as Error).message}`.slice(0, 200));
+        return placeholder;
+      }
+    },
+  },
+} satisfies grpc.ServiceDefinition;
+
+/** Why a message from agentServiceServerDefinition could not be decoded; undefined for a real message. */
+export function undecodableFrameReason(m: AgentMessage): string | undefined {
+  return undecodable.get(m);
+}
 
 /** The server side of one agent's stream. */
 export type AgentStream = grpc.ServerDuplexStream<AgentMessage, ControllerMessage>;

@@ -1,5 +1,7 @@
 export {
   agentServiceDefinition,
+  agentServiceServerDefinition,
+  undecodableFrameReason,
   createAgentServiceClient,
   serverChannelOptions,
   MAX_MESSAGE_BYTES,
@@ -12,4 +14,5 @@ export type {
   AgentServiceClient,
 } from './agent-service.js';
 export { serverCredentials, channelCredentials } from './tls.js';
+export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failures.js';
 export type { TlsSettings } from './tls.js';

@@ -2,7 +2,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger, type StreamEntry } from 'pino';
-import pinoRoll from 'pino-roll';
+import type pinoRoll from 'pino-roll';
 import { ConfigError } from '../errors/index.js';
 import type { LoggingConfig } from '../config/index.js';
 
@@ -115,7 +115,10 @@ async function openRotatingFile(path: string, opts: CreateLoggerOptions): Promis
   }
   let stream: RollStream;
   try {
-    stream = await pinoRoll({
+    // Loaded only when a log file is configured: pino-roll pulls in date-fns
+    // (600 KB), which costs every agent memory for nothing otherwise.
+    const { default: roll } = await import('pino-roll');
+    stream = await roll({
       file: path,
       // A bare number would mean MB to pino-roll.
       size: `${opts.maxLogSizeBytes}b`,

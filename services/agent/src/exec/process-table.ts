@@ -1,31 +1,45 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 /** comm is cut to 15 bytes by the kernel (TASK_COMM_LEN - 1). */
 const COMM_MAX = 15;
 
+/** One live process as /proc shows it. */
 export interface ProcInfo {
   pid: number;
+  ppid: number;
   pgid: number;
+  /** Session id: every process a command started stays in its session unless it calls setsid(). */
+  sid: number;
   comm: string;
   argv: string[];
 }
 
+/** Parses /proc/PID/stat; null for zombies and unreadable entries. */
+function parseStat(pid: number, stat: string): Omit<ProcInfo, 'argv'> | null {
+  // comm is in parentheses and may itself contain ") ": split at the last one.
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  const comm = stat.slice(stat.indexOf('(') + 1, close);
+  const fields = stat.slice(close + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return null;
+  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), sid: Number(fields[3]), comm };
+}
+
+const splitCmdline = (cmdline: string) => cmdline.split('\0').filter((s, i, a) => i < a.length - 1 || s !== '');
+
 async function readProc(pid: number): Promise<ProcInfo | null> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm is in parentheses and may itself contain ") ": split at the last one.
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return null;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return { pid, pgid: Number(fields[2]), comm, argv: cmdline.split('\0').filter((s, i, a) => i < a.length - 1 || s !== '') };
+    const stat = parseStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
+    if (!stat) return null;
+    return { ...stat, argv: splitCmdline(await readFile(`/proc/${pid}/cmdline`, 'utf8')) };
   } catch {
     return null;
   }
 }
+
+const numericEntries = (names: string[]) => names.filter((d) => /^\d+$/.test(d)).map(Number);
 
 /**
  * Processes whose name is exactly `name`: the kernel's comm (for names up to
@@ -35,7 +49,7 @@ async function readProc(pid: number): Promise<ProcInfo | null> {
 export async function findProcessesByName(name: string): Promise<ProcInfo[]> {
   if (name === '') return [];
   const self = process.pid;
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => p !== self);
+  const pids = numericEntries(await readdir('/proc')).filter((p) => p !== self);
   const infos = await Promise.all(pids.map(readProc));
   const prefix = Buffer.from(name).subarray(0, COMM_MAX).toString('utf8');
   return infos.filter((p): p is ProcInfo => {
@@ -60,6 +74,24 @@ export async function findProcessByPidfile(path: string): Promise<ProcInfo[]> {
   return info ? [info] : [];
 }
 
+/**
+ * Every live process's pid, parent, group and session, read synchronously:
+ * used when killing a process tree, where a consistent snapshot matters more
+ * than not blocking the event loop for a few milliseconds.
+ */
+export function snapshotProcesses(): Omit<ProcInfo, 'argv'>[] {
+  const out: Omit<ProcInfo, 'argv'>[] = [];
+  for (const pid of numericEntries(readdirSync('/proc'))) {
+    try {
+      const info = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (info) out.push(info);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
 /** True while the process exists and is not a zombie waiting to be reaped. */
 export function isAlive(pid: number): boolean {
   try {
@@ -74,25 +106,37 @@ export function isAlive(pid: number): boolean {
 /**
  * SIGTERM, wait up to `graceMs`, then SIGKILL. A process that leads its own
  * process group (a daemon we or its init started) is signalled as a group so
- * its children go with it. Returns the pids that had to be killed.
+ * its children go with it. Returns the pids that had to be killed, those
+ * still alive after SIGKILL, and those the agent may not signal at all (EPERM:
+ * another user's process, see docs/agent-privileges.md).
  */
-export async function terminate(procs: ProcInfo[], graceMs: number): Promise<{ killed: number[]; survivors: number[] }> {
+export async function terminate(
+  procs: ProcInfo[],
+  graceMs: number,
+): Promise<{ killed: number[]; survivors: number[]; denied: number[] }> {
+  const denied = new Set<number>();
   const send = (p: ProcInfo, sig: NodeJS.Signals) => {
     const target = p.pgid === p.pid && p.pgid !== process.pid && p.pgid > 1 ? -p.pid : p.pid;
     try {
       process.kill(target, sig);
-    } catch {
-      // already gone
+    } catch (err) {
+      // ESRCH: already gone. EPERM: not ours to signal; waiting will not help.
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') denied.add(p.pid);
     }
   };
   for (const p of procs) send(p, 'SIGTERM');
+  const waitable = () => procs.filter((p) => !denied.has(p.pid));
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && procs.some((p) => isAlive(p.pid))) await sleep(50);
-  const killed = procs.filter((p) => isAlive(p.pid));
+  while (Date.now() < deadline && waitable().some((p) => isAlive(p.pid))) await sleep(50);
+  const killed = waitable().filter((p) => isAlive(p.pid));
   for (const p of killed) send(p, 'SIGKILL');
   const hardDeadline = Date.now() + 2_000;
-  while (Date.now() < hardDeadline && killed.some((p) => isAlive(p.pid))) await sleep(50);
-  return { killed: killed.map((p) => p.pid), survivors: killed.filter((p) => isAlive(p.pid)).map((p) => p.pid) };
+  while (Date.now() < hardDeadline && killed.some((p) => !denied.has(p.pid) && isAlive(p.pid))) await sleep(50);
+  return {
+    killed: killed.filter((p) => !denied.has(p.pid)).map((p) => p.pid),
+    survivors: procs.filter((p) => isAlive(p.pid)).map((p) => p.pid),
+    denied: [...denied],
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { killProcessTree } from './kill-tree.js';
 
 /** The record of one command the agent ran: what, how it ended, how long, what it said. */
 export interface CommandRecord {
@@ -26,15 +27,24 @@ export interface RunOptions {
   killGraceMs?: number;
 }
 
+/**
+ * After the command exits, how long its output pipes may stay open. A command
+ * that leaves a background child holding them (an init script that forgets to
+ * redirect its daemon's output) must not hold the operation until that child
+ * exits.
+ */
+const DRAIN_MS = 200;
+
 /** Keeps the last `max` bytes of a stream. */
 export class TailBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
   constructor(private readonly max: number) {}
   push(chunk: Buffer): void {
+    if (this.max <= 0) return;
     this.chunks.push(chunk);
     this.size += chunk.length;
-    while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) {
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
       this.size -= this.chunks.shift()!.length;
     }
   }
@@ -44,62 +54,85 @@ export class TailBuffer {
   }
 }
 
+/** A record for a step that was not run at all (deadline spent, nothing configured). */
+export function notRun(name: string, argv: readonly string[], error: string): CommandRecord {
+  return { name, argv: [...argv], exitCode: -1, signal: '', ok: false, timedOut: false, startedAtMs: Date.now(), durationMs: 0, outputTail: '', error };
+}
+
 /**
- * Runs argv without a shell, in its own process group, with a deadline. On
- * the deadline the whole group (the command and everything it spawned) gets
- * SIGTERM, then SIGKILL after a grace. Output is kept as a bounded tail.
+ * Runs argv without a shell, as the leader of a new session, with a deadline.
+ * On the deadline the whole tree (the command, its session and process group,
+ * and every descendant) gets SIGTERM, then SIGKILL after a grace. Output is
+ * kept as a bounded tail.
  */
 export async function runCommand(argv: readonly string[], opts: RunOptions): Promise<CommandRecord> {
   const started = Date.now();
   const tail = new TailBuffer(opts.tailBytes);
   const base = { name: opts.name, argv: [...argv], startedAtMs: started };
-  if (argv.length === 0 || !argv[0]) {
-    return { ...base, exitCode: -1, signal: '', ok: false, timedOut: false, durationMs: 0, outputTail: '', error: 'empty command' };
-  }
-  const child = execa(argv[0], argv.slice(1), {
-    reject: false,
-    buffer: false,
-    all: true,
-    stdin: 'ignore',
+  if (argv.length === 0 || !argv[0]) return notRun(opts.name, argv, 'empty command');
+  if (opts.timeoutMs <= 0) return notRun(opts.name, argv, 'no time left before the operation deadline');
+
+  const child = spawn(argv[0], argv.slice(1), {
+    // Its own session: the tree can be found and killed as a whole, and a
+    // terminal's signals to the agent do not reach it.
     detached: true,
-    cleanup: true,
+    shell: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
-  child.all?.on('data', (c: Buffer) => tail.push(c));
+  // A late 'error' (after exit) must not become an uncaught exception in the agent.
+  child.on('error', () => undefined);
+  const onData = (c: Buffer) => tail.push(c);
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+
   let timedOut = false;
-  const killGroup = (sig: NodeJS.Signals) => {
-    if (!child.pid) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // group already gone
-    }
-  };
-  let graceTimer: NodeJS.Timeout | undefined;
+  let killed: Promise<number[]> | null = null;
   const deadline = setTimeout(() => {
     timedOut = true;
-    killGroup('SIGTERM');
-    graceTimer = setTimeout(() => killGroup('SIGKILL'), opts.killGraceMs ?? 2_000);
+    if (child.pid) killed = killProcessTree(child.pid, opts.killGraceMs ?? 2_000);
   }, opts.timeoutMs);
-  const r = await child;
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, sig) => resolve({ code, signal: sig }));
+  });
   clearTimeout(deadline);
-  // The leader may be gone while children it left behind still run.
-  if (timedOut) killGroup('SIGKILL');
-  clearTimeout(graceTimer);
-  const exitCode = typeof r.exitCode === 'number' ? r.exitCode : -1;
-  const spawnError =
-    r.failed && r.exitCode === undefined && !r.signal && !timedOut
-      ? ((r.cause as Error | undefined)?.message ?? r.shortMessage ?? 'could not start')
-      : '';
-  return {
+  const killedPids = killed ? await (killed as Promise<number[]>) : [];
+  await drained(child.stdout, child.stderr);
+  const exitCode = typeof exit.code === 'number' ? exit.code : -1;
+  const record: CommandRecord = {
     ...base,
     exitCode: timedOut ? -1 : exitCode,
-    signal: r.signal ?? '',
-    ok: !timedOut && exitCode === 0,
+    signal: exit.signal ?? '',
+    ok: !timedOut && !exit.error && exitCode === 0,
     timedOut,
     durationMs: Date.now() - started,
     outputTail: tail.toString(),
-    error: timedOut ? `timed out after ${opts.timeoutMs} ms; process group killed` : spawnError,
+    error: '',
   };
+  if (timedOut) {
+    record.error = `timed out after ${opts.timeoutMs} ms; killed the process tree (pid ${killedPids.join(',') || child.pid})`;
+  } else if (exit.error) {
+    record.error = `could not run ${argv[0]}: ${(exit.error as NodeJS.ErrnoException).code ?? exit.error.message}`;
+  }
+  return record;
+}
+
+/** Waits for both pipes to close, at most DRAIN_MS; then stops keeping what they say. */
+async function drained(...streams: (NodeJS.ReadableStream | null)[]): Promise<void> {
+  const open = streams.filter((s): s is NodeJS.ReadableStream & { closed?: boolean } => s !== null && !(s as { closed?: boolean }).closed);
+  if (open.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(open.map((s) => new Promise<void>((r) => s.once('close', () => r())))),
+    new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS))),
+  ]);
+  clearTimeout(timer);
+  for (const s of open) {
+    // Keep reading (a closed read end would SIGPIPE the child that holds it) but keep nothing.
+    s.removeAllListeners('data');
+    s.resume();
+  }
 }

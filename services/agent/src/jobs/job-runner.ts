@@ -9,31 +9,47 @@ import {
   type ProcessConfig,
 } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
-import type { RestartStrategy, StrategyContext } from '../strategies/restart-strategy.js';
+import { toStepResult } from '../exec/to-step-result.js';
+import type { OperationResult } from '../lifecycle/operation-result.js';
+import { rankOrder } from '../lifecycle/rank-order.js';
+import { VERSION_RE } from '../lifecycle/status-update.js';
+import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { HeldServices } from '../watch/held-services.js';
 import { JobJournal } from './job-journal.js';
-import { restartService, type OperationResult } from './restart-operation.js';
+import { ALL_SERVICES_OPERATIONS, SERVICE_OPERATIONS, runOperation } from './run-operation.js';
+import { ServiceLocks } from './service-locks.js';
 
 export interface JobRunnerOptions {
   services: readonly ProcessConfig[];
   strategies: (service: ProcessConfig) => RestartStrategy;
   journal: JobJournal;
+  /** Services stopped on purpose; STOP adds, START/RESTART/UPDATE remove. */
+  holds: HeldServices;
   stateDir: string;
   tailBytes: number;
   log: Logger;
 }
 
+/** The service name that means "every service of this agent, by startup_rank". */
+export const ALL_SERVICES = '*';
+
 const JOB_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Output kept per step of a "*" job: the result of 100 services must stay far below the 1 MB frame. */
+const ALL_SERVICES_TAIL = 256;
+/** A controller's deadline_ms is honoured up to a day. */
+const MAX_DEADLINE_MS = 86_400_000;
 
 /**
  * Runs the controller's jobs on this host. Only services in the local config
  * and known operations are run; anything else is refused, never executed.
- * A job id is run at most once (JobJournal), and jobs for one service run one
- * after another.
+ * A job id is run at most once (JobJournal), and operations on one service
+ * run one after another (ServiceLocks); a "*" job takes each service's turn
+ * in rank order.
  */
 export class JobRunner {
   private readonly services = new Map<string, ProcessConfig>();
   private readonly running = new Map<string, Promise<JobResult>>();
-  private readonly serviceTail = new Map<string, Promise<unknown>>();
+  private readonly locks = new ServiceLocks();
   private readonly log: Logger;
 
   constructor(private readonly opts: JobRunnerOptions) {
@@ -43,6 +59,11 @@ export class JobRunner {
 
   activeJobIds(): string[] {
     return [...this.running.keys()];
+  }
+
+  /** True while an operation runs or waits on this service. */
+  isBusy(service: string): boolean {
+    return this.locks.isBusy(service) || this.locks.isBusy(ALL_SERVICES);
   }
 
   /** Resolves with the job's result; never rejects. */
@@ -61,108 +82,164 @@ export class JobRunner {
     }
     const problem = this.validate(req);
     if (problem) {
-      this.log.warn({ jobId: req.jobId, service: req.service, operation: req.operation, reason: problem }, 'job refused');
+      this.log.warn({ jobId: req.jobId, service: req.service.slice(0, 100), operation: req.operation, reason: problem }, 'job refused');
       return Promise.resolve(this.refuse(req, Outcome.REFUSED, problem));
     }
-    const service = this.services.get(req.service)!;
-    // One operation at a time per service: chain behind whatever runs now.
-    const previous = this.serviceTail.get(service.name) ?? Promise.resolve();
-    const p = previous.then(() => this.execute(req, service));
-    const tail = p.catch(() => undefined);
-    this.serviceTail.set(service.name, tail);
+    const p =
+      req.service === ALL_SERVICES
+        ? this.locks.run(ALL_SERVICES, () => this.executeAll(req))
+        : this.locks.run(req.service, () => this.execute(req, this.services.get(req.service)!));
     this.running.set(req.jobId, p);
-    void p.finally(() => {
-      this.running.delete(req.jobId);
-      if (this.serviceTail.get(service.name) === tail) this.serviceTail.delete(service.name);
-    });
+    void p.finally(() => this.running.delete(req.jobId));
     return p;
   }
 
   private validate(req: JobRequest): string | null {
     if (!JOB_ID_RE.test(req.jobId)) return 'malformed job id';
+    const op = Operation[req.operation] ?? String(req.operation);
+    if (req.service === ALL_SERVICES) {
+      if (!ALL_SERVICES_OPERATIONS.has(req.operation)) {
+        return `operation ${op} is not supported for "*" (all services): only START, STOP and STATUS are`;
+      }
+      return null;
+    }
     if (!this.services.has(req.service)) {
       return `unknown service ${JSON.stringify(req.service.slice(0, 60))}: not in this agent's config`;
     }
-    if (req.operation !== Operation.RESTART) {
-      return `operation ${Operation[req.operation] ?? req.operation} is not supported by this agent`;
+    if (!SERVICE_OPERATIONS.has(req.operation)) return `operation ${op} is not supported by this agent`;
+    if (req.operation === Operation.UPDATE && !VERSION_RE.test(req.version)) {
+      return req.version === ''
+        ? 'UPDATE needs a version'
+        : `version ${JSON.stringify(req.version.slice(0, 60))} is not allowed: letters, digits and . _ + : ~ - only, 128 at most`;
     }
     return null;
+  }
+
+  private deadlineFor(req: JobRequest, fallbackMs: number): number {
+    return req.deadlineMs > 0 ? Math.min(req.deadlineMs, MAX_DEADLINE_MS) : fallbackMs;
   }
 
   private async execute(req: JobRequest, service: ProcessConfig): Promise<JobResult> {
     const started = Date.now();
     this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: service.name });
-    log.info({ operation: Operation[req.operation] }, 'job started');
-    const ctx: StrategyContext = {
+    log.info({ operation: Operation[req.operation], version: req.version || undefined }, 'job started');
+    const r = await this.operate(req, service, this.deadlineFor(req, service.operationTimeoutMs), log);
+    const result = this.toResult(req, r, started);
+    this.opts.journal.markDone(result);
+    log[r.ok ? 'info' : 'warn'](
+      { operation: Operation[req.operation], ok: r.ok, strategy: r.strategy, attempts: r.attempts, durationMs: Date.now() - started, message: r.message },
+      'job finished',
+    );
+    return result;
+  }
+
+  /** One operation on one service (the lock is the caller's), with its log lines and hold bookkeeping. */
+  private async operate(req: JobRequest, service: ProcessConfig, deadlineMs: number, log: Logger): Promise<OperationResult> {
+    const r = await runOperation({
+      operation: req.operation,
       service,
+      strategy: this.opts.strategies(service),
+      version: req.version,
+      deadlineMs,
       tailBytes: this.opts.tailBytes,
       stateDir: this.opts.stateDir,
-      env: buildEnv(service, req.version),
-    };
-    let r: OperationResult;
-    try {
-      r = await restartService(this.opts.strategies(service), ctx);
-    } catch (err) {
-      r = { ok: false, message: `agent error: ${(err as Error).message}`, strategy: '', attempts: 0, steps: [] };
-    }
+    });
     for (const s of r.steps) {
-      log.info({ step: s.name, argv: s.argv, exitCode: s.exitCode, signal: s.signal || undefined, timedOut: s.timedOut, durationMs: s.durationMs, ok: s.ok }, 'step finished');
+      log.info(
+        { step: s.name, argv: s.argv, exitCode: s.exitCode, signal: s.signal || undefined, timedOut: s.timedOut, durationMs: s.durationMs, ok: s.ok, error: s.error || undefined },
+        'step finished',
+      );
     }
-    const result = create(JobResultSchema, {
+    if (r.ok && req.operation === Operation.STOP) this.opts.holds.hold(service.name);
+    if (r.ok && (req.operation === Operation.START || req.operation === Operation.RESTART || req.operation === Operation.UPDATE)) {
+      this.opts.holds.release(service.name);
+    }
+    return r;
+  }
+
+  /**
+   * seed 003 startup rank on a whole host: START by ascending startup_rank,
+   * stopping at the first failure (what ranks above it depends on it); STOP
+   * by descending rank, trying every service; STATUS of every service.
+   */
+  private async executeAll(req: JobRequest): Promise<JobResult> {
+    const started = Date.now();
+    this.opts.journal.markStarted(req.jobId);
+    const log = this.log.child({ jobId: req.jobId, service: ALL_SERVICES });
+    const ordered = rankOrder([...this.services.values()], req.operation === Operation.STOP ? 'stop' : 'start');
+    const budget = this.deadlineFor(req, ordered.reduce((sum, s) => sum + s.operationTimeoutMs, 0));
+    const until = Date.now() + budget;
+    log.info({ operation: Operation[req.operation], order: ordered.map((s) => s.name) }, 'job started');
+    const outcomes: NonNullable<OperationResult['services']> = [];
+    const steps: CommandRecord[] = [];
+    let blockedBy: ProcessConfig | null = null;
+    for (const service of ordered) {
+      if (blockedBy) {
+        outcomes.push({ service: service.name, ok: false, message: `not started: ${blockedBy.name} (rank ${blockedBy.startupRank}) failed to start`, version: '' });
+        continue;
+      }
+      const left = until - Date.now();
+      if (left <= 0) {
+        outcomes.push({ service: service.name, ok: false, message: 'not run: the deadline of the "*" job was reached', version: '' });
+        continue;
+      }
+      const r = await this.locks.run(service.name, () =>
+        this.operate(req, service, Math.min(service.operationTimeoutMs, left), log.child({ target: service.name })),
+      );
+      outcomes.push({ service: service.name, ok: r.ok, message: r.message, version: r.version ?? '' });
+      for (const s of r.steps) steps.push({ ...s, name: `${service.name}/${s.name}`, outputTail: s.outputTail.slice(-ALL_SERVICES_TAIL) });
+      if (!r.ok && req.operation === Operation.START) blockedBy = service;
+    }
+    const failed = outcomes.filter((o) => !o.ok);
+    const verb = Operation[req.operation]?.toLowerCase() ?? 'operation';
+    const summary: OperationResult = {
+      ok: failed.length === 0,
+      message:
+        failed.length === 0
+          ? `${verb} of ${outcomes.length} service${outcomes.length === 1 ? '' : 's'} by rank: ok (${outcomes.map((o) => o.service).join(', ')})`
+          : `${verb} by rank: ${failed.length} of ${outcomes.length} failed: ${failed.map((o) => `${o.service} (${o.message})`).join('; ')}`,
+      strategy: 'lifecycle',
+      attempts: 1,
+      steps,
+      services: outcomes,
+    };
+    const result = this.toResult(req, summary, started);
+    this.opts.journal.markDone(result);
+    log[summary.ok ? 'info' : 'warn']({ operation: Operation[req.operation], ok: summary.ok, durationMs: Date.now() - started, message: summary.message }, 'job finished');
+    return result;
+  }
+
+  private toResult(req: JobRequest, r: OperationResult, started: number): JobResult {
+    return create(JobResultSchema, {
       jobId: req.jobId,
       outcome: r.ok ? Outcome.SUCCEEDED : Outcome.FAILED,
-      service: service.name,
+      service: req.service,
       operation: req.operation,
       strategy: r.strategy,
       message: r.message,
-      steps: r.steps.map(toStep),
+      steps: r.steps.map(toStepResult),
       startedAtMs: BigInt(started),
       durationMs: BigInt(Date.now() - started),
       attempts: r.attempts,
-      version: req.version,
+      version: r.version ?? '',
+      services: (r.services ?? []).map((s) => ({
+        service: s.service,
+        outcome: s.ok ? Outcome.SUCCEEDED : Outcome.FAILED,
+        message: s.message,
+        version: s.version,
+      })),
     });
-    this.opts.journal.markDone(result);
-    log[r.ok ? 'info' : 'warn']({ ok: r.ok, strategy: r.strategy, attempts: r.attempts, durationMs: Date.now() - started, message: r.message }, 'job finished');
-    return result;
   }
 
   private refuse(req: JobRequest, outcome: Outcome, message: string): JobResult {
     return create(JobResultSchema, {
       jobId: req.jobId,
       outcome,
-      service: req.service,
+      service: req.service.slice(0, 255),
       operation: req.operation,
       message,
       startedAtMs: BigInt(Date.now()),
     });
   }
-}
-
-function toStep(s: CommandRecord) {
-  return {
-    name: s.name,
-    argv: s.argv,
-    exitCode: s.exitCode,
-    signal: s.signal,
-    durationMs: BigInt(s.durationMs),
-    timedOut: s.timedOut,
-    outputTail: s.outputTail,
-    ok: s.ok,
-    startedAtMs: BigInt(s.startedAtMs),
-    error: s.error,
-  };
-}
-
-/** Hooks see the agent's environment plus SMGR_SERVICE, SMGR_VERSION and the service's env list. */
-export function buildEnv(service: ProcessConfig, version: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  for (const kv of service.env) {
-    const i = kv.indexOf('=');
-    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  env.SMGR_SERVICE = service.name;
-  if (version) env.SMGR_VERSION = version;
-  return env;
 }

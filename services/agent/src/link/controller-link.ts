@@ -27,9 +27,12 @@ export interface ControllerLinkOptions {
   /** Controller addresses, tried in turn. */
   addresses: readonly string[];
   credentials: grpc.ChannelCredentials;
-  /** TLS name to expect on the controller's certificate, when it differs from the address. */
+  /** The Hello sent on every (re)connect. */
   hello: () => Hello;
   onJob: (req: JobRequest) => void;
+  /** The controller recorded an event the agent sent (AgentEvent.event_id). */
+  onEventAck?: (eventId: string) => void;
+  /** Called on every state change, after `state` and `downSince` are updated. */
   onStateChange?: (state: LinkState) => void;
   reconnectMaxDelayMs: number;
   log: Logger;
@@ -118,6 +121,9 @@ export class ControllerLink {
           return;
         case 'heartbeatAck':
           this.lastAck = Date.now();
+          return;
+        case 'eventAck':
+          this.opts.onEventAck?.(msg.msg.value.eventId);
           return;
         default:
           return;

@@ -2,41 +2,90 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, terminate, sleep, isAlive, type ProcInfo } from '../exec/process-table.js';
+import { findProcessByPidfile, findProcessesByName, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import type { CommandRecord } from '../exec/run-command.js';
+import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
 
 /** How long a freshly started command is watched for an immediate failure. */
 const EARLY_EXIT_WATCH_MS = 300;
 
 /** The processes a service currently runs as: by pidfile when configured, else by exact name. */
-export async function findServiceProcesses(ctx: StrategyContext): Promise<ProcInfo[]> {
+export async function findServiceProcesses(ctx: Pick<StrategyContext, 'service'>): Promise<ProcInfo[]> {
   return ctx.service.pidfile ? findProcessByPidfile(ctx.service.pidfile) : findProcessesByName(ctx.service.name);
 }
 
+const what = (ctx: StrategyContext) => (ctx.service.pidfile ? `pidfile ${ctx.service.pidfile}` : `process name ${ctx.service.name}`);
+
 /**
- * Seed 002's "process" strategy: signal the running process (SIGTERM, grace,
- * SIGKILL) and start it again from its configured start command, detached in
- * its own session so it outlives the agent.
+ * Seed 002's "process" strategy. stop: stop_command when configured (its
+ * alternatives in order), then SIGTERM, stop_timeout, SIGKILL for whatever
+ * still runs (found by pidfile or exact name). start: start_command spawned
+ * detached in its own session, so it outlives the agent.
  */
 export class ProcessStrategy implements RestartStrategy {
   readonly name = 'process';
 
   async restart(ctx: StrategyContext): Promise<StrategyResult> {
-    const steps: CommandRecord[] = [];
     const stop = await this.stop(ctx);
-    steps.push(stop);
-    if (!stop.ok) return { ok: false, message: stop.error, steps };
+    if (!stop.ok) return stop;
     const start = await this.start(ctx);
-    steps.push(start);
-    return { ok: start.ok, message: start.ok ? 'started' : start.error, steps };
+    return { ...start, steps: [...stop.steps, ...start.steps] };
   }
 
-  async stop(ctx: StrategyContext): Promise<CommandRecord> {
+  async stop(ctx: StrategyContext): Promise<StrategyResult> {
+    const steps: CommandRecord[] = [];
+    if (ctx.service.stopCommand.length > 0) {
+      const hook = await runHook(ctx, 'stop', ctx.service.stopCommand);
+      steps.push(...hook);
+      // A stop command usually returns before the process is gone: give it
+      // stop_timeout to go by itself before any signal is sent.
+      if (hook.at(-1)?.ok) {
+        const until = Date.now() + Math.min(ctx.service.stopTimeoutMs, ctx.deadline.remaining());
+        while (Date.now() < until && (await findServiceProcesses(ctx)).length > 0) await sleep(100);
+      }
+    }
+    const kill = await this.signalStop(ctx);
+    steps.push(kill);
+    return { ok: kill.ok, message: kill.ok ? 'stopped' : kill.error, strategy: this.name, steps };
+  }
+
+  async start(ctx: StrategyContext): Promise<StrategyResult> {
+    const started = Date.now();
+    const alternatives = ctx.service.startCommand;
+    if (alternatives.length === 0) {
+      const r = internalRecord('start', [], false, '', started, `no start_command configured for ${ctx.service.name}`);
+      return { ok: false, message: r.error, strategy: this.name, steps: [r] };
+    }
+    const steps: CommandRecord[] = [];
+    for (const cmd of alternatives) {
+      const r = await this.spawnDetached(expandArgv(cmd, { name: ctx.service.name }), ctx);
+      steps.push(r);
+      if (r.ok) return { ok: true, message: 'started', strategy: this.name, steps };
+    }
+    return { ok: false, message: describeRecord(steps.at(-1)!), strategy: this.name, steps };
+  }
+
+  async probe(ctx: StrategyContext): Promise<CommandRecord> {
     const started = Date.now();
     const procs = await findServiceProcesses(ctx);
-    const { killed, survivors } = await terminate(procs, ctx.service.stopTimeoutMs);
+    const pids = procs.map((p) => p.pid).join(',');
+    return internalRecord(
+      'probe',
+      ['(process table)', what(ctx)],
+      procs.length > 0,
+      procs.length > 0 ? `running as pid ${pids}` : `no process found by ${what(ctx)}`,
+      started,
+    );
+  }
+
+  private async signalStop(ctx: StrategyContext): Promise<CommandRecord> {
+    const started = Date.now();
+    const procs = await findServiceProcesses(ctx);
+    const grace = Math.max(0, Math.min(ctx.service.stopTimeoutMs, ctx.deadline.remaining()));
+    const { killed, survivors, denied } = await terminate(procs, grace);
     const ok = survivors.length === 0;
+    const uid = process.getuid?.() ?? -1;
     return {
       name: 'stop',
       argv: ['kill', '-TERM', ...procs.map((p) => String(p.pid))],
@@ -48,33 +97,23 @@ export class ProcessStrategy implements RestartStrategy {
       durationMs: Date.now() - started,
       outputTail:
         procs.length === 0
-          ? 'no running process found'
-          : `stopped pid ${procs.map((p) => p.pid).join(',')}${killed.length ? `; SIGKILL after ${ctx.service.stopTimeoutMs} ms: ${killed.join(',')}` : ''}`,
-      error: ok ? '' : `pid ${survivors.join(',')} survived SIGKILL`,
+          ? `no running process found by ${what(ctx)}`
+          : `stopped pid ${procs.map((p) => p.pid).join(',')}${killed.length ? `; SIGKILL after ${grace} ms: ${killed.join(',')}` : ''}`,
+      error: ok
+        ? ''
+        : denied.length > 0
+          ? `not permitted to signal pid ${denied.join(',')} (EPERM: the agent runs as uid ${uid}; see docs/agent-privileges.md)`
+          : `pid ${survivors.join(',')} survived SIGKILL`,
     };
   }
 
-  async start(ctx: StrategyContext): Promise<CommandRecord> {
-    const started = Date.now();
-    const alternatives = ctx.service.startCommand;
-    const base = { name: 'start', signal: '', timedOut: false, startedAtMs: started };
-    if (alternatives.length === 0) {
-      return { ...base, argv: [], exitCode: -1, ok: false, durationMs: 0, outputTail: '', error: `no start_command configured for ${ctx.service.name}` };
-    }
-    let last: CommandRecord | null = null;
-    for (const cmd of alternatives) {
-      last = await this.spawnDetached(expandArgv(cmd, { name: ctx.service.name }), ctx, started);
-      if (last.ok) return last;
-    }
-    return last!;
-  }
-
   /**
-   * Starts argv in its own session with stdout/stderr on a log file. Node's
-   * spawn hands the file descriptor to the child directly; execa would pipe
-   * output through the agent, and the service would die with the agent.
+   * Starts argv in its own session with stdout/stderr on a log file. The file
+   * descriptor goes to the child directly: a pipe through the agent would
+   * make the service die with the agent.
    */
-  private async spawnDetached(argv: string[], ctx: StrategyContext, started: number): Promise<CommandRecord> {
+  private async spawnDetached(argv: string[], ctx: StrategyContext): Promise<CommandRecord> {
+    const started = Date.now();
     const logDir = join(ctx.stateDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const logPath = join(logDir, `${ctx.service.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}.out`);
@@ -115,7 +154,7 @@ export class ProcessStrategy implements RestartStrategy {
       });
     });
     child.unref();
-    if (early?.error) return fail(-1, `start command could not be run: ${early.error.message}`);
+    if (early?.error) return fail(-1, `start command could not be run: ${(early.error as NodeJS.ErrnoException).code ?? early.error.message}`);
     if (early && early.code !== 0) {
       return fail(early.code ?? -1, early.signal ? `start command killed by ${early.signal}` : `start command exited ${early.code}`);
     }

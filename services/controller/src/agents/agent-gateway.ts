@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import {
-  agentServiceDefinition,
+  agentServiceServerDefinition,
+  undecodableFrameReason,
+  watchTlsHandshakeFailures,
   serverChannelOptions,
   create,
   ControllerMessageSchema,
@@ -18,6 +20,8 @@ import {
 import type { AgentInfo } from './agent-info.js';
 import type { AgentRegistry } from './agent-registry.js';
 import type { AgentStore } from '../db/agent-store.js';
+import type { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { AgentPresence } from './agent-presence.js';
 
 const HOST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const HELLO_TIMEOUT_MS = 10_000;
@@ -40,6 +44,13 @@ export interface AgentGatewayOptions {
    * agent redelivers it otherwise; the handler must be idempotent by event_id.
    */
   onAgentEvent?: (hostId: string, event: AgentEvent) => Promise<void>;
+  /** Refusals and TLS failures are counted here when given. */
+  metrics?: ControllerMetrics;
+  /**
+   * Whether Hellos are accepted from the start; default true. An HA standby
+   * starts inactive and refuses agents with NOT_ACTIVE until setActive(true).
+   */
+  active?: boolean;
 }
 
 export interface JobSpec {
@@ -89,14 +100,19 @@ export class AgentGateway {
   private readonly server = new grpc.Server(serverChannelOptions);
   private readonly sessions = new Map<string, AgentSession>();
   private readonly pending = new Map<string, PendingJob>();
-  private readonly dirtyHeartbeats = new Set<string>();
+  /** Job ids pending per host, so a reconnecting agent's jobs are found without scanning every job. */
+  private readonly pendingByHost = new Map<string, Set<string>>();
+  private readonly presence: AgentPresence;
   private timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private stopped = false;
+  private active: boolean;
 
   constructor(private readonly opts: AgentGatewayOptions) {
     this.log = opts.log.child({ component: 'agent-gateway' });
-    this.server.addService(agentServiceDefinition, { connect: (call: AgentStream) => this.onConnect(call) });
+    this.active = opts.active ?? true;
+    this.presence = new AgentPresence(opts.store, opts.controllerId, opts.log);
+    this.server.addService(agentServiceServerDefinition, { connect: (call: AgentStream) => this.onConnect(call) });
   }
 
   /** Binds `host:port` (port 0 picks one) and returns the bound port. */
@@ -105,8 +121,59 @@ export class AgentGateway {
       this.server.bindAsync(listen, this.opts.credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.timers.push(setInterval(() => this.sweep(), Math.max(250, Math.floor(this.opts.agentTtlMs / 3))).unref());
-    this.log.info({ listen, port }, 'agent gateway listening');
+    this.presence.start();
+    const watched = watchTlsHandshakeFailures(this.server, (f) => {
+      this.opts.metrics?.tlsRefusals.inc({ reason: f.reason });
+      this.log.warn({ peer: f.peer, reason: f.reason, err: f.message }, 'TLS handshake refused');
+    });
+    if (watched === 0 && !this.opts.requirePeerIdentity) {
+      // Plaintext (tls.insecure): there are no handshakes to watch.
+    } else if (watched === 0) {
+      this.log.warn('this grpc-js does not expose its listeners: refused TLS handshakes will not be logged');
+    }
+    this.log.info({ listen, port, active: this.active }, 'agent gateway listening');
     return port;
+  }
+
+  /**
+   * Active: agents are welcome. Inactive (HA standby, or stepping down):
+   * Hellos are refused with NOT_ACTIVE so agents move on to the next
+   * controller address, connected agents are told the same and let go, and
+   * jobs waiting for results are handed back (rejected as retryable) for the
+   * active controller to send again under the same job id.
+   */
+  setActive(active: boolean): void {
+    if (this.active === active) return;
+    this.active = active;
+    if (active) return;
+    for (const s of [...this.sessions.values()]) {
+      s.closed = true;
+      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'NOT_ACTIVE', message: 'this controller is on standby' } } }));
+      this.onDisconnect(s, 'controller on standby');
+      s.call.end();
+    }
+    this.handBack('NOT_ACTIVE', 'this controller went on standby');
+  }
+
+  /**
+   * Rejects every job still waiting for an agent's result with a retryable
+   * error carrying `code`, so whoever runs the job next (a retry, another
+   * controller) re-sends it; the agent answers a job id it already ran from
+   * its journal. Returns how many jobs were handed back.
+   */
+  handBack(code: string, message: string): number {
+    const jobs = [...this.pending.values()];
+    for (const p of jobs) {
+      this.settle(p.request.jobId);
+      p.reject(new UnavailableError(code, message, { context: { hostId: p.hostId, jobId: p.request.jobId } }));
+    }
+    if (jobs.length > 0) this.log.info({ code, jobs: jobs.length }, 'jobs in flight handed back');
+    return jobs.length;
+  }
+
+  /** Jobs waiting for a result. */
+  pendingCount(): number {
+    return this.pending.size;
   }
 
   isConnected(hostId: string): boolean {
@@ -138,7 +205,7 @@ export class AgentGateway {
       reject = rej;
     });
     const timer = setTimeout(() => {
-      this.pending.delete(spec.jobId);
+      this.settle(spec.jobId);
       reject(
         new UnavailableError('JOB_TIMEOUT', `no result from ${hostId} within ${Math.round(timeoutMs / 1000)} s`, {
           context: { hostId, jobId: spec.jobId, connected: this.sessions.has(hostId) },
@@ -146,8 +213,11 @@ export class AgentGateway {
       );
     }, timeoutMs);
     this.pending.set(spec.jobId, { hostId, request, promise, resolve, reject, timer });
+    let forHost = this.pendingByHost.get(hostId);
+    if (!forHost) this.pendingByHost.set(hostId, (forHost = new Set()));
+    forHost.add(spec.jobId);
     const session = this.sessions.get(hostId);
-    if (session) this.sendJob(session, request);
+    if (session) this.sendJob(session, request, false);
     else this.log.info({ hostId, jobId: spec.jobId }, 'job waiting for its host to connect');
     return promise;
   }
@@ -157,17 +227,14 @@ export class AgentGateway {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    await this.flushHeartbeats().catch(() => undefined);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new UnavailableError('CONTROLLER_STOPPING', 'controller is stopping'));
-    }
-    this.pending.clear();
+    this.handBack('CONTROLLER_STOPPING', 'controller is stopping');
     for (const s of this.sessions.values()) {
       s.closed = true;
       s.call.end();
     }
+    for (const s of this.sessions.values()) this.presence.disconnected(s.hostId);
     this.sessions.clear();
+    await this.presence.stop();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.server.forceShutdown();
@@ -180,11 +247,26 @@ export class AgentGateway {
     });
   }
 
-  private sendJob(session: AgentSession, request: JobRequest): void {
+  /** Forgets a pending job (its timer and index entries); the caller settles its promise. */
+  private settle(jobId: string): void {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(jobId);
+    const forHost = this.pendingByHost.get(p.hostId);
+    forHost?.delete(jobId);
+    if (forHost?.size === 0) this.pendingByHost.delete(p.hostId);
+  }
+
+  /**
+   * First sends are logged at debug (the caller logs the dispatch); a re-send
+   * to a reconnected agent is worth an info line.
+   */
+  private sendJob(session: AgentSession, request: JobRequest, resend: boolean): void {
     if (session.send(create(ControllerMessageSchema, { msg: { case: 'jobRequest', value: request } }))) {
-      this.log.info(
-        { hostId: session.hostId, jobId: request.jobId, service: request.service, operation: request.operation },
-        'job sent',
+      this.log[resend ? 'info' : 'debug'](
+        { hostId: session.hostId, jobId: request.jobId, service: request.service, operation: request.operation, resend },
+        resend ? 'job re-sent to reconnected agent' : 'job sent',
       );
     }
   }
@@ -196,6 +278,17 @@ export class AgentGateway {
 
     call.on('data', (msg: AgentMessage) => {
       try {
+        const garbage = undecodableFrameReason(msg);
+        if (garbage !== undefined) {
+          clearTimeout(helloTimer);
+          if (session) {
+            session.closed = true;
+            this.onDisconnect(session, 'undecodable frame');
+          }
+          this.refuse(call, 'BAD_FRAME', garbage, { peer, hostId: session?.hostId });
+          session = null;
+          return;
+        }
         if (!session) {
           clearTimeout(helloTimer);
           session = this.onHello(call, msg, peer);
@@ -206,8 +299,19 @@ export class AgentGateway {
         this.log.warn({ err, peer, hostId: session?.hostId }, 'agent message handling failed');
       }
     });
+    let ended = false;
     const finish = (why: string, err?: unknown) => {
       clearTimeout(helloTimer);
+      if (ended) return;
+      ended = true;
+      if (!session && !refused.has(call) && !this.stopped) {
+        // A stream that ends before any Hello: grpc-js cancels calls whose
+        // frames exceed MAX_MESSAGE_BYTES or break the framing, before our
+        // handler sees a message; this is the only trace of those.
+        this.opts.metrics?.agentRefusals.inc({ code: 'ABORTED_BEFORE_HELLO' });
+        this.log.warn({ peer, why, err }, 'agent stream ended before Hello');
+        return;
+      }
       if (!session || session.closed) return;
       session.closed = true;
       this.onDisconnect(session, why, err);
@@ -224,6 +328,13 @@ export class AgentGateway {
   private onHello(call: AgentStream, msg: AgentMessage, peer: string): AgentSession | null {
     if (msg.msg.case !== 'hello') {
       this.refuse(call, 'HELLO_REQUIRED', 'the first message must be Hello', { peer, got: msg.msg.case });
+      return null;
+    }
+    if (!this.active) {
+      this.refuse(call, 'NOT_ACTIVE', 'this controller is on standby; try the next controller address', {
+        peer,
+        hostId: msg.msg.value.hostId.slice(0, 255),
+      });
       return null;
     }
     const hello = msg.msg.value;
@@ -268,9 +379,7 @@ export class AgentGateway {
       lastSeen: Date.now(),
     };
     this.opts.registry.put(info);
-    this.opts.store
-      .upsertConnected(info, this.opts.controllerId)
-      .catch((err) => this.log.error({ err, hostId: hello.hostId }, 'could not persist agent registration'));
+    this.presence.connected(info);
     session.send(
       create(ControllerMessageSchema, {
         msg: {
@@ -283,7 +392,10 @@ export class AgentGateway {
       { hostId: hello.hostId, peer, agentVersion: hello.agentVersion, services: info.services.length },
       'agent connected',
     );
-    for (const p of this.pending.values()) if (p.hostId === hello.hostId) this.sendJob(session, p.request);
+    for (const jobId of this.pendingByHost.get(hello.hostId) ?? []) {
+      const p = this.pending.get(jobId);
+      if (p) this.sendJob(session, p.request, true);
+    }
     return session;
   }
 
@@ -291,7 +403,7 @@ export class AgentGateway {
     session.lastSeen = Date.now();
     switch (msg.msg.case) {
       case 'heartbeat':
-        this.dirtyHeartbeats.add(session.hostId);
+        this.presence.heartbeat(session.hostId);
         session.send(
           create(ControllerMessageSchema, { msg: { case: 'heartbeatAck', value: { sentAtMs: msg.msg.value.sentAtMs } } }),
         );
@@ -306,8 +418,7 @@ export class AgentGateway {
           this.log.warn({ hostId: session.hostId, jobId: result.jobId }, 'result for a job not pending on this host; ignored');
           return;
         }
-        clearTimeout(p.timer);
-        this.pending.delete(result.jobId);
+        this.settle(result.jobId);
         p.resolve(result);
         return;
       }
@@ -333,15 +444,16 @@ export class AgentGateway {
     if (this.sessions.get(session.hostId) === session) {
       this.sessions.delete(session.hostId);
       this.opts.registry.setConnected(session.hostId, false, Date.now());
-      this.opts.store
-        .markDisconnected(session.hostId, this.opts.controllerId)
-        .catch((e) => this.log.error({ err: e, hostId: session.hostId }, 'could not persist agent disconnect'));
+      this.presence.disconnected(session.hostId);
     }
     if (!this.stopped) this.log.info({ hostId: session.hostId, why, err }, 'agent disconnected');
   }
 
   private refuse(call: AgentStream, code: string, message: string, ctx: Record<string, unknown>): void {
-    this.log.warn({ ...ctx, code, reason: message }, 'agent refused');
+    refused.add(call);
+    this.opts.metrics?.agentRefusals.inc({ code });
+    // A standby refuses every agent that tries it: routine, not a warning.
+    this.log[code === 'NOT_ACTIVE' ? 'debug' : 'warn']({ ...ctx, code, reason: message }, 'agent refused');
     try {
       call.write(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code, message } } }));
       call.end();
@@ -350,7 +462,7 @@ export class AgentGateway {
     }
   }
 
-  /** Drops streams that missed heartbeats past the TTL, and flushes last-seen times. */
+  /** Drops streams that missed heartbeats past the TTL. */
   private sweep(): void {
     const deadline = Date.now() - this.opts.agentTtlMs;
     for (const s of this.sessions.values()) {
@@ -361,16 +473,11 @@ export class AgentGateway {
         s.call.destroy(new Error('heartbeat ttl expired'));
       }
     }
-    this.flushHeartbeats().catch((err) => this.log.warn({ err }, 'could not persist heartbeats'));
-  }
-
-  private async flushHeartbeats(): Promise<void> {
-    if (this.dirtyHeartbeats.size === 0) return;
-    const ids = [...this.dirtyHeartbeats];
-    this.dirtyHeartbeats.clear();
-    await this.opts.store.touch(ids, new Date());
   }
 }
+
+/** Streams this gateway refused itself (their end is expected, not worth a second log line). */
+const refused = new WeakSet<AgentStream>();
 
 /** Returns why a Hello is unacceptable, or null. */
 export function validateHello(h: Hello): string | null {

@@ -26,19 +26,41 @@ export class AgentStore {
     }));
   }
 
-  async upsertConnected(a: AgentInfo, controllerId: string): Promise<void> {
-    const at = new Date();
+  /** Many registrations in one statement: a reconnect storm of thousands of agents must not be thousands of writes. */
+  async upsertConnectedMany(agents: readonly AgentInfo[], controllerId: string, at: Date): Promise<void> {
+    if (agents.length === 0) return;
+    const rows = agents.map((a) => [
+      a.hostId,
+      JSON.stringify(a.labels),
+      a.agentVersion,
+      JSON.stringify(a.services),
+      1,
+      controllerId,
+      at,
+      at,
+    ]);
     await this.pool.query(
       `INSERT INTO smgr_agents (host_id, labels, agent_version, services, connected, controller_id, connected_at, last_seen)
-       VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+       VALUES ?
        ON DUPLICATE KEY UPDATE labels = VALUES(labels), agent_version = VALUES(agent_version), services = VALUES(services),
          connected = 1, controller_id = VALUES(controller_id), connected_at = VALUES(connected_at), last_seen = VALUES(last_seen)`,
-      [a.hostId, JSON.stringify(a.labels), a.agentVersion, JSON.stringify(a.services), controllerId, at, at],
+      [rows],
     );
   }
 
-  async markDisconnected(hostId: string, controllerId: string): Promise<void> {
-    await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE host_id = ? AND controller_id = ?', [hostId, controllerId]);
+  /** Marks hosts down, unless another controller has registered them since. */
+  async markDisconnectedMany(hostIds: readonly string[], controllerId: string, at: Date): Promise<void> {
+    if (hostIds.length === 0) return;
+    await this.pool.query('UPDATE smgr_agents SET connected = 0, last_seen = ? WHERE host_id IN (?) AND controller_id = ?', [
+      at,
+      hostIds,
+      controllerId,
+    ]);
+  }
+
+  /** On becoming the active controller: no agent is connected to anyone until it says Hello here. */
+  async markEveryoneDisconnected(): Promise<void> {
+    await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE connected = 1');
   }
 
   /** One statement for many heartbeats: per-heartbeat writes would not scale to a fleet. */

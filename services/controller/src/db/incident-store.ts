@@ -132,6 +132,36 @@ export class IncidentStore {
     return res.affectedRows === 1;
   }
 
+  /**
+   * Claims many pending incidents for dispatch in one statement; each claim
+   * holds only if the incident is still pending at the attempt count it was
+   * read with. Returns the ids actually claimed.
+   */
+  async markDispatchedMany(claims: readonly { inc: Incident; hostId: string; service: string; jobId: string }[]): Promise<Set<number>> {
+    const claimed = new Set<number>();
+    if (claims.length === 0) return claimed;
+    const cases = (pick: (c: (typeof claims)[number]) => string) => ({
+      sql: `CASE id ${claims.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      params: claims.flatMap((c) => [c.inc.id, pick(c)]),
+    });
+    const job = cases((c) => c.jobId);
+    const host = cases((c) => c.hostId);
+    const service = cases((c) => c.service);
+    await this.pool.query(
+      `UPDATE smgr_incidents
+          SET state = 'dispatched', attempts = attempts + 1, job_id = ${job.sql}, host_id = ${host.sql}, service = ${service.sql},
+              next_attempt_at = NULL
+        WHERE state = 'pending' AND (id, attempts) IN (${claims.map(() => '(?, ?)').join(', ')})`,
+      [...job.params, ...host.params, ...service.params, ...claims.flatMap((c) => [c.inc.id, c.inc.attempts])],
+    );
+    const [rows] = await this.pool.query<RowDataPacket[]>("SELECT id, job_id FROM smgr_incidents WHERE id IN (?) AND state = 'dispatched'", [
+      claims.map((c) => c.inc.id),
+    ]);
+    const wanted = new Map(claims.map((c) => [c.inc.id, c.jobId]));
+    for (const r of rows) if (wanted.get(Number(r.id)) === r.job_id) claimed.add(Number(r.id));
+    return claimed;
+  }
+
   /** Postpones a pending incident, noting why on the seed row when the reason changed. */
   async postpone(inc: Incident, until: Date, reason: string, event?: EventRecord): Promise<void> {
     await this.transaction(async (c) => {
@@ -165,57 +195,112 @@ export class IncidentStore {
     });
   }
 
-  /**
-   * Records a finished repair in one transaction: the event, the incident,
-   * the breaker and the seed row. Returns false when the incident had already
-   * moved on (a replayed job), in which case nothing is written.
-   */
-  async recordOutcome(args: {
-    inc: Incident;
-    jobId: string;
-    success: boolean;
-    note: string;
-    breaker: BreakerState;
-    retryAt: Date | null;
-    event: EventRecord;
-  }): Promise<boolean> {
-    const { inc, jobId, success } = args;
-    return this.transaction(async (c) => {
-      const at = this.now();
-      const [res] = await c.query<ResultSetHeader>(
-        success
-          ? `UPDATE smgr_incidents SET state = 'resolved', open_key = NULL, closed_at = ?, last_message = ?
-              WHERE id = ? AND state = 'dispatched' AND job_id = ?`
-          : `UPDATE smgr_incidents SET state = 'pending', next_attempt_at = ?, last_message = ?
-              WHERE id = ? AND state = 'dispatched' AND job_id = ?`,
-        [success ? at : args.retryAt, clip(args.note), inc.id, jobId],
-      );
-      if (res.affectedRows !== 1) return false;
-      if (success) {
-        await c.query('UPDATE STATUS_PROCESS SET alarma = 0, notes = ? WHERE process_id = ?', [
-          formatNote(at, args.note),
-          inc.processId,
-        ]);
-      } else {
-        await this.writeNote(c, inc.processId, args.note);
-      }
-      await this.saveBreaker(c, inc.processId, inc.hostId ?? '', args.breaker);
-      await this.insertEvent(c, args.event);
-      return true;
-    });
+  /** Incidents by id, in the order asked (null where none). */
+  async getIncidents(ids: readonly number[]): Promise<(Incident | null)[]> {
+    if (ids.length === 0) return [];
+    const [rows] = await this.pool.query<IncidentRow[]>('SELECT * FROM smgr_incidents WHERE id IN (?)', [ids]);
+    const byId = new Map(rows.map((r) => [Number(r.id), toIncident(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
-  async breakerState(processId: number, hostId: string): Promise<BreakerState> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT consecutive_failures, open_until FROM smgr_breakers WHERE process_id = ? AND host_id = ?',
-      [processId, hostId],
-    );
-    const r = rows[0];
-    if (!r) return { consecutiveFailures: 0, openUntil: null };
-    return {
-      consecutiveFailures: r.consecutive_failures as number,
-      openUntil: r.open_until ? (r.open_until as Date).getTime() : null,
-    };
+  /**
+   * Records finished repairs, many in one transaction: per repair the event,
+   * the incident, the breaker and the seed row. The incidents and breaker rows
+   * are read and locked inside the transaction; each repair's breaker row is
+   * handed to its `decide`, so concurrent outcomes for one process and host
+   * cannot lose a failure. A repair whose incident has already moved on (a
+   * replayed or duplicated job) writes nothing and gets false.
+   */
+  async recordOutcomes(outcomes: readonly OutcomeToRecord[]): Promise<boolean[]> {
+    if (outcomes.length === 0) return [];
+    return this.transaction(async (c) => {
+      const at = this.now();
+      const ids = [...new Set(outcomes.map((o) => o.inc.id))];
+      const [owned] = await c.query<RowDataPacket[]>(
+        "SELECT id, job_id FROM smgr_incidents WHERE id IN (?) AND state = 'dispatched' FOR UPDATE",
+        [ids],
+      );
+      const currentJob = new Map(owned.map((r) => [Number(r.id), r.job_id as string]));
+      // The first outcome for an incident's current job wins; a duplicate in the same batch gets false.
+      const written = outcomes.map((o) => {
+        const ok = currentJob.get(o.inc.id) === o.jobId;
+        if (ok) currentJob.delete(o.inc.id);
+        return ok;
+      });
+      const mine = outcomes.filter((_, i) => written[i]);
+      if (mine.length === 0) return written;
+      const pairs = mine.map((o) => [o.inc.processId, o.inc.hostId ?? '']);
+      const [brows] = await c.query<RowDataPacket[]>(
+        `SELECT process_id, host_id, consecutive_failures, open_until FROM smgr_breakers
+          WHERE (process_id, host_id) IN (${pairs.map(() => '(?, ?)').join(', ')}) FOR UPDATE`,
+        pairs.flat(),
+      );
+      const before = new Map(
+        brows.map((r) => [
+          breakerKey(r.process_id as number, r.host_id as string),
+          { consecutiveFailures: r.consecutive_failures as number, openUntil: r.open_until ? (r.open_until as Date).getTime() : null },
+        ]),
+      );
+      const decided = mine.map((o) => {
+        const b = before.get(breakerKey(o.inc.processId, o.inc.hostId ?? '')) ?? { consecutiveFailures: 0, openUntil: null };
+        return { o, before: b, d: o.decide(b) };
+      });
+
+      const cases = (rows: typeof decided, value: (x: (typeof decided)[number]) => unknown, key: 'id' | 'process_id', orElse: string) => ({
+        sql: `CASE ${key} ${rows.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${orElse} END`,
+        params: rows.flatMap((x) => [key === 'id' ? x.o.inc.id : x.o.inc.processId, value(x)]),
+      });
+      const ok = decided.filter((x) => x.o.success);
+      const failed = decided.filter((x) => !x.o.success);
+      const state = cases(decided, (x) => (x.o.success ? 'resolved' : 'pending'), 'id', 'state');
+      const openKey = cases(ok, () => null, 'id', 'open_key');
+      const closedAt = cases(ok, () => at, 'id', 'closed_at');
+      const nextAttempt = cases(failed, (x) => x.d.retryAt, 'id', 'next_attempt_at');
+      const lastMessage = cases(decided, (x) => clip(x.d.note), 'id', 'last_message');
+      const set = [
+        `state = ${state.sql}`,
+        ...(ok.length ? [`open_key = ${openKey.sql}`, `closed_at = ${closedAt.sql}`] : []),
+        ...(failed.length ? [`next_attempt_at = ${nextAttempt.sql}`] : []),
+        `last_message = ${lastMessage.sql}`,
+      ];
+      await c.query(`UPDATE smgr_incidents SET ${set.join(', ')} WHERE id IN (?)`, [
+        ...state.params,
+        ...(ok.length ? [...openKey.params, ...closedAt.params] : []),
+        ...(failed.length ? nextAttempt.params : []),
+        ...lastMessage.params,
+        decided.map((x) => x.o.inc.id),
+      ]);
+      const alarma = cases(ok, () => 0, 'process_id', 'alarma');
+      const notes = cases(decided, (x) => formatNote(at, x.d.note), 'process_id', 'notes');
+      await c.query(
+        `UPDATE STATUS_PROCESS SET ${ok.length ? `alarma = ${alarma.sql}, ` : ''}notes = ${notes.sql} WHERE process_id IN (?)`,
+        [...(ok.length ? alarma.params : []), ...notes.params, decided.map((x) => x.o.inc.processId)],
+      );
+      // The common case, a success on a closed breaker, changes nothing there.
+      const changed = decided.filter(
+        (x) => x.d.breaker.consecutiveFailures !== x.before.consecutiveFailures || x.d.breaker.openUntil !== x.before.openUntil,
+      );
+      if (changed.length > 0) {
+        await c.query(
+          `INSERT INTO smgr_breakers (process_id, host_id, consecutive_failures, open_until) VALUES ?
+           ON DUPLICATE KEY UPDATE consecutive_failures = VALUES(consecutive_failures), open_until = VALUES(open_until)`,
+          [
+            changed.map((x) => [
+              x.o.inc.processId,
+              x.o.inc.hostId ?? '',
+              x.d.breaker.consecutiveFailures,
+              x.d.breaker.openUntil === null ? null : new Date(x.d.breaker.openUntil),
+            ]),
+          ],
+        );
+      }
+      await c.query(
+        `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
+         VALUES ?`,
+        [decided.map((x) => eventRow(at, x.d.event))],
+      );
+      return written;
+    });
   }
 
   async recordEvent(event: EventRecord): Promise<void> {
@@ -235,36 +320,55 @@ export class IncidentStore {
     return rows.map((r) => ({ hostId: r.host_id as string, service: (r.service as string | null) ?? null }));
   }
 
-  private async writeNote(c: Queryable, processId: number, message: string): Promise<void> {
-    await c.query('UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?', [formatNote(this.now(), message), processId]);
+  /** Placement rows of many processes in one query, by process id. */
+  async placementRowsFor(processIds: readonly number[]): Promise<Map<number, { hostId: string; service: string | null }[]>> {
+    const out = new Map<number, { hostId: string; service: string | null }[]>();
+    if (processIds.length === 0) return out;
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT process_id, host_id, service FROM smgr_placement WHERE process_id IN (?) ORDER BY process_id, host_id',
+      [processIds],
+    );
+    for (const r of rows) {
+      const id = r.process_id as number;
+      let list = out.get(id);
+      if (!list) out.set(id, (list = []));
+      list.push({ hostId: r.host_id as string, service: (r.service as string | null) ?? null });
+    }
+    return out;
   }
 
-  private async saveBreaker(c: Queryable, processId: number, hostId: string, s: BreakerState): Promise<void> {
-    await c.query(
-      `INSERT INTO smgr_breakers (process_id, host_id, consecutive_failures, open_until) VALUES (?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE consecutive_failures = VALUES(consecutive_failures), open_until = VALUES(open_until)`,
-      [processId, hostId, s.consecutiveFailures, s.openUntil === null ? null : new Date(s.openUntil)],
+  /** Breaker states of many processes (every host) in one query, keyed by breakerKey(). */
+  async breakerStatesFor(processIds: readonly number[]): Promise<Map<string, BreakerState>> {
+    const out = new Map<string, BreakerState>();
+    if (processIds.length === 0) return out;
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT process_id, host_id, consecutive_failures, open_until FROM smgr_breakers WHERE process_id IN (?)',
+      [processIds],
     );
+    for (const r of rows) {
+      out.set(breakerKey(r.process_id as number, r.host_id as string), {
+        consecutiveFailures: r.consecutive_failures as number,
+        openUntil: r.open_until ? (r.open_until as Date).getTime() : null,
+      });
+    }
+    return out;
+  }
+
+  /** Breakers open at `at`, for the open-breakers gauge. */
+  async countOpenBreakers(at: Date): Promise<number> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM smgr_breakers WHERE open_until > ?', [at]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private async writeNote(c: Queryable, processId: number, message: string): Promise<void> {
+    await c.query('UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?', [formatNote(this.now(), message), processId]);
   }
 
   private async insertEvent(c: Queryable, e: EventRecord): Promise<void> {
     await c.query(
       `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        this.now(),
-        e.kind,
-        e.processId ?? null,
-        e.incidentId ?? null,
-        e.hostId ?? null,
-        e.service ?? null,
-        e.jobId ?? null,
-        e.outcome ?? null,
-        e.strategy ?? null,
-        e.durationMs ?? null,
-        clip(e.message),
-        e.detail === undefined ? null : JSON.stringify(e.detail),
-      ],
+       VALUES (?)`,
+      [eventRow(this.now(), e)],
     );
   }
 
@@ -285,3 +389,35 @@ export class IncidentStore {
 }
 
 type Queryable = Pick<PoolConnection, 'query'>;
+
+/** One repair outcome for IncidentStore.recordOutcomes. */
+export interface OutcomeToRecord {
+  inc: Incident;
+  jobId: string;
+  success: boolean;
+  /** Given the breaker row as it is now (locked), says what to write. */
+  decide: (before: BreakerState) => { note: string; breaker: BreakerState; retryAt: Date | null; event: EventRecord };
+}
+
+/** smgr_events columns in insert order. */
+function eventRow(at: Date, e: EventRecord): unknown[] {
+  return [
+    at,
+    e.kind,
+    e.processId ?? null,
+    e.incidentId ?? null,
+    e.hostId ?? null,
+    e.service ?? null,
+    e.jobId ?? null,
+    e.outcome ?? null,
+    e.strategy ?? null,
+    e.durationMs ?? null,
+    clip(e.message),
+    e.detail === undefined ? null : JSON.stringify(e.detail),
+  ];
+}
+
+/** Map key of a (process, host) breaker. */
+export function breakerKey(processId: number, hostId: string): string {
+  return `${processId}\u0000${hostId}`;
+}

@@ -5,9 +5,8 @@ export type DbPool = mysql.Pool;
 
 /** A mysql2 pool for the `[database]` section. */
 export function createDbPool(db: SmgrConfig['database']): DbPool {
-  return mysql.createPool({
-    host: db.host,
-    port: db.port,
+  const pool = mysql.createPool({
+    ...(db.socket ? { socketPath: db.socket } : { host: db.host, port: db.port }),
     user: db.user,
     password: db.password,
     database: db.database,
@@ -22,4 +21,11 @@ export function createDbPool(db: SmgrConfig['database']): DbPool {
     enableKeepAlive: true,
     charset: 'utf8mb4',
   });
+  // An idle pooled connection dies with the server (outage, restart); mysql2
+  // emits that on the connection, and unhandled it would kill the daemon. The
+  // pool drops the dead connection and the next query reports the outage.
+  pool.on('connection', (conn) => {
+    conn.on('error', () => undefined);
+  });
+  return pool;
 }

@@ -1,6 +1,9 @@
 import type { Migration } from './migration.js';
 import { initial } from './0001-initial.js';
+import { agentEvents } from './0002-agent-events.js';
+import { haLease } from './0003-ha-lease.js';
+import { apiAndRollouts } from './0004-api-and-rollouts.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts];
 export type { Migration } from './migration.js';

@@ -25,9 +25,11 @@ export function createRepairQueue(connection: ConnectionOptions, prefix: string)
   return new Queue<RepairJobData>(REPAIR_QUEUE, { connection, prefix });
 }
 
-/** Adds a repair job; BullMQ ignores an add whose job id already exists. */
-export async function enqueueRepair(queue: Queue<RepairJobData>, jobId: string, data: RepairJobData): Promise<void> {
-  await queue.add('repair', data, { ...REPAIR_JOB_OPTIONS, jobId });
+/** Adds repair jobs in bulk (one round trip per 500); BullMQ ignores an add whose job id already exists. */
+export async function enqueueRepairs(queue: Queue<RepairJobData>, jobs: readonly { jobId: string; data: RepairJobData }[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 500) {
+    await queue.addBulk(jobs.slice(i, i + 500).map((j) => ({ name: 'repair', data: j.data, opts: { ...REPAIR_JOB_OPTIONS, jobId: j.jobId } })));
+  }
 }
 
 /** Backoff for REPAIR_JOB_OPTIONS' 'capped' type: exponential from 0.5 s, never above 10 s. */

@@ -1,10 +1,13 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
-import type { IncidentStore } from '../db/incident-store.js';
+import type { BreakerState } from './circuit-breaker.js';
+import type { Incident, IncidentStore, OutcomeToRecord } from '../db/incident-store.js';
 import type { AgentGateway } from '../agents/agent-gateway.js';
+import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
 import { noteTimestamp } from './notes.js';
+import { Batcher } from './batcher.js';
 
 export interface RepairWorkerOptions {
   connection: ConnectionOptions;
@@ -16,7 +19,15 @@ export interface RepairWorkerOptions {
   retryDelayMs: number;
   concurrency?: number;
   log: Logger;
+  metrics?: ControllerMetrics;
 }
+
+/**
+ * Errors that mean "this controller let go of the job", not "the repair
+ * failed": the job is thrown back to BullMQ, which retries it (here or on the
+ * controller that is active now) under the same job id.
+ */
+const HANDED_BACK = new Set(['CONTROLLER_STOPPING', 'NOT_ACTIVE']);
 
 export type RepairOutcome = 'repaired' | 'failed' | 'stale';
 
@@ -29,9 +40,14 @@ export class RepairWorker {
   private readonly worker: Worker<RepairJobData, RepairOutcome>;
   private readonly log: Logger;
   private closing: Promise<void> | null = null;
+  /** Many jobs finish at once at fleet scale: their reads and outcome writes are grouped into shared round trips. */
+  private readonly incidents: Batcher<number, Incident | null>;
+  private readonly outcomes: Batcher<OutcomeToRecord, boolean>;
 
   constructor(private readonly opts: RepairWorkerOptions) {
     this.log = opts.log.child({ component: 'repair-worker' });
+    this.incidents = new Batcher((ids) => opts.store.getIncidents(ids));
+    this.outcomes = new Batcher((items) => opts.store.recordOutcomes(items));
     this.worker = new Worker<RepairJobData, RepairOutcome>(REPAIR_QUEUE, (job) => this.process(job), {
       connection: opts.connection,
       prefix: opts.prefix,
@@ -54,23 +70,30 @@ export class RepairWorker {
     void this.worker.run();
   }
 
-  /** Waits up to `graceMs` for jobs in flight, then closes regardless. Idempotent. */
-  async stop(graceMs = 5_000): Promise<void> {
+  /**
+   * Takes no new jobs and lets the ones in flight finish for up to `graceMs`;
+   * then calls `handBack` (which should make the jobs still waiting on agents
+   * fail retryably, see AgentGateway.handBack) so BullMQ puts them back in the
+   * queue for whoever runs next. Gives up after a further 2 s and leaves any
+   * job still locked to BullMQ's stalled-job recovery. Idempotent.
+   */
+  async stop(graceMs = 3_000, handBack: () => void = () => undefined): Promise<void> {
     this.closing ??= (async () => {
-      const closed = this.worker.close();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-      clearTimeout(timer);
-      await this.worker.close(true);
+      const closed = this.worker.close().catch((err) => this.log.warn({ err }, 'repair worker close failed'));
+      if (await settlesWithin(closed, graceMs)) return;
+      handBack();
+      if (await settlesWithin(closed, 2_000)) return;
+      this.log.warn('jobs still running after hand-back; leaving them to stalled-job recovery');
+      await this.worker.close(true).catch(() => undefined);
     })();
     return this.closing;
   }
 
   private async process(job: Job<RepairJobData, RepairOutcome>): Promise<RepairOutcome> {
-    const { store, gateway } = this.opts;
+    const { gateway } = this.opts;
     const d = job.data;
     const log = this.log.child({ jobId: job.id, incidentId: d.incidentId, processId: d.processId, hostId: d.hostId });
-    const inc = await store.getIncident(d.incidentId);
+    const inc = await this.incidents.submit(d.incidentId);
     if (!inc || inc.state !== 'dispatched' || inc.jobId !== job.id) {
       log.info({ state: inc?.state, currentJobId: inc?.jobId }, 'repair job no longer wanted; skipped');
       return 'stale';
@@ -81,42 +104,52 @@ export class RepairWorker {
     try {
       result = await gateway.runJob(d.hostId, { jobId: job.id!, operation: Operation.RESTART, service: d.service }, this.opts.jobTimeoutMs);
     } catch (err) {
-      if ((err as { code?: string }).code === 'CONTROLLER_STOPPING') throw err;
+      if (HANDED_BACK.has((err as { code?: string }).code ?? '')) {
+        log.info({ code: (err as { code?: string }).code }, 'repair job handed back');
+        throw err;
+      }
       error = (err as Error).message;
     }
     const success = result?.outcome === Outcome.SUCCEEDED;
     const now = Date.now();
-    const before = await store.breakerState(d.processId, d.hostId);
-    const breaker = success ? this.opts.breaker.onSuccess() : this.opts.breaker.onFailure(before, now);
     const summary = result ? result.message || Outcome[result.outcome] : (error ?? 'no result');
-    let note = success ? summary : `repair failed on ${d.hostId}: ${summary}`;
-    if (!success && breaker.openUntil !== null) note = `circuit open until ${noteTimestamp(new Date(breaker.openUntil))}; ${note}`;
-    const retryAt = success ? null : new Date(Math.max(now + this.opts.retryDelayMs, breaker.openUntil ?? 0));
-    const written = await store.recordOutcome({
+    const outcome = success ? 'succeeded' : result ? (Outcome[result.outcome] ?? 'failed').toLowerCase() : 'no_result';
+    let breaker = this.opts.breaker.onSuccess();
+    const written = await this.outcomes.submit({
       inc,
       jobId: job.id!,
       success,
-      note,
-      breaker,
-      retryAt,
-      event: {
-        kind: 'repair',
-        processId: d.processId,
-        incidentId: d.incidentId,
-        hostId: d.hostId,
-        service: d.service,
-        jobId: job.id!,
-        outcome: success ? 'succeeded' : result ? (Outcome[result.outcome] ?? 'failed').toLowerCase() : 'no_result',
-        strategy: result?.strategy ?? null,
-        durationMs: result ? Number(result.durationMs) : now - started,
-        message: note,
-        detail: result ? resultDetail(result) : { error },
+      decide: (before: BreakerState) => {
+        breaker = success ? this.opts.breaker.onSuccess() : this.opts.breaker.onFailure(before, now);
+        let note = success ? summary : `repair failed on ${d.hostId}: ${summary}`;
+        if (!success && breaker.openUntil !== null) note = `circuit open until ${noteTimestamp(new Date(breaker.openUntil))}; ${note}`;
+        return {
+          note,
+          breaker,
+          retryAt: success ? null : new Date(Math.max(now + this.opts.retryDelayMs, breaker.openUntil ?? 0)),
+          event: {
+            kind: 'repair',
+            processId: d.processId,
+            incidentId: d.incidentId,
+            hostId: d.hostId,
+            service: d.service,
+            jobId: job.id!,
+            outcome,
+            strategy: result?.strategy ?? null,
+            durationMs: result ? Number(result.durationMs) : now - started,
+            message: note,
+            detail: result ? resultDetail(result) : { error },
+          },
+        };
       },
     });
     if (!written) {
       log.info('outcome already recorded; skipped');
       return 'stale';
     }
+    this.opts.metrics?.repairs.inc({ outcome });
+    this.opts.metrics?.repairDuration.observe({ outcome }, (now - started) / 1000);
+    if (success) this.opts.metrics?.alarmToCleared.observe((Date.now() - inc.openedAt) / 1000);
     const fields = {
       service: d.service,
       strategy: result?.strategy,
@@ -128,6 +161,16 @@ export class RepairWorker {
     else log.warn({ ...fields, reason: summary, breakerOpenUntil: breaker.openUntil }, 'repair failed; alarm stays set');
     return success ? 'repaired' : 'failed';
   }
+}
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The stored form of an agent's result: steps with exit codes, durations and output tails. */

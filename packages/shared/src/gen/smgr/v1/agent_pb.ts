@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file smgr/v1/agent.proto.
  */
 export const file_smgr_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChNzbWdyL3YxL2FnZW50LnByb3RvEgdzbWdyLnYxIt0BCgxBZ2VudE1lc3NhZ2USHwoFaGVsbG8YASABKAsyDi5zbWdyLnYxLkhlbGxvSAASJwoJaGVhcnRiZWF0GAIgASgLMhIuc21nci52MS5IZWFydGJlYXRIABIsCgxqb2JfYWNjZXB0ZWQYAyABKAsyFC5zbWdyLnYxLkpvYkFjY2VwdGVkSAASKAoKam9iX3Jlc3VsdBgEIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0SAASJAoFZXZlbnQYBSABKAsyEy5zbWdyLnYxLkFnZW50RXZlbnRIAEIFCgNtc2ci6AEKEUNvbnRyb2xsZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC5zbWdyLnYxLldlbGNvbWVIABIjCgdyZWZ1c2FsGAIgASgLMhAuc21nci52MS5SZWZ1c2FsSAASKgoLam9iX3JlcXVlc3QYAyABKAsyEy5zbWdyLnYxLkpvYlJlcXVlc3RIABIuCg1oZWFydGJlYXRfYWNrGAQgASgLMhUuc21nci52MS5IZWFydGJlYXRBY2tIABImCglldmVudF9hY2sYBSABKAsyES5zbWdyLnYxLkV2ZW50QWNrSABCBQoDbXNnIucBCgVIZWxsbxIPCgdob3N0X2lkGAEgASgJEioKBmxhYmVscxgCIAMoCzIaLnNtZ3IudjEuSGVsbG8uTGFiZWxzRW50cnkSFQoNYWdlbnRfdmVyc2lvbhgDIAEoCRIpCghzZXJ2aWNlcxgEIAMoCzIXLnNtZ3IudjEuTWFuYWdlZFNlcnZpY2USFgoOcmVjZW50X2pvYl9pZHMYBSADKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgGIAEoDRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl8KDk1hbmFnZWRTZXJ2aWNlEgwKBG5hbWUYASABKAkSGAoQcmVzdGFydF9zdHJhdGVneRgCIAEoCRIUCgxzdGFydHVwX3JhbmsYAyABKAUSDwoHd2F0Y2hlZBgEIAEoCCI/CgdXZWxjb21lEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAIgASgNIigKB1JlZnVzYWwSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIjcKCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDEhYKDmFjdGl2ZV9qb2JfaWRzGAIgAygJIiIKDEhlYXJ0YmVhdEFjaxISCgpzZW50X2F0X21zGAEgASgDInoKCkpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiUKCW9wZXJhdGlvbhgCIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEg8KB3NlcnZpY2UYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRITCgtkZWFkbGluZV9tcxgFIAEoDSIdCgtKb2JBY2NlcHRlZBIOCgZqb2JfaWQYASABKAkiugEKClN0ZXBSZXN1bHQSDAoEbmFtZRgBIAEoCRIMCgRhcmd2GAIgAygJEhEKCWV4aXRfY29kZRgDIAEoBRIOCgZzaWduYWwYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAMSEQoJdGltZWRfb3V0GAYgASgIEhMKC291dHB1dF90YWlsGAcgASgJEgoKAm9rGAggASgIEhUKDXN0YXJ0ZWRfYXRfbXMYCSABKAMSDQoFZXJyb3IYCiABKAkingIKCUpvYlJlc3VsdBIOCgZqb2JfaWQYASABKAkSIQoHb3V0Y29tZRgCIAEoDjIQLnNtZ3IudjEuT3V0Y29tZRIPCgdzZXJ2aWNlGAMgASgJEiUKCW9wZXJhdGlvbhgEIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEhAKCHN0cmF0ZWd5GAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIgoFc3RlcHMYByADKAsyEy5zbWdyLnYxLlN0ZXBSZXN1bHQSFQoNc3RhcnRlZF9hdF9tcxgIIAEoAxITCgtkdXJhdGlvbl9tcxgJIAEoAxIQCghhdHRlbXB0cxgKIAEoDRIPCgd2ZXJzaW9uGAsgASgJEhAKCHJlcGxheWVkGAwgASgIIoEBCgpBZ2VudEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDwoHc2VydmljZRgDIAEoCRINCgVhdF9tcxgEIAEoAxIPCgdtZXNzYWdlGAUgASgJEiIKBnJlc3VsdBgGIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0IhwKCEV2ZW50QWNrEhAKCGV2ZW50X2lkGAEgASgJKpIBCglPcGVyYXRpb24SGQoVT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFQoRT1BFUkFUSU9OX1JFU1RBUlQQARITCg9PUEVSQVRJT05fU1RBUlQQAhISCg5PUEVSQVRJT05fU1RPUBADEhQKEE9QRVJBVElPTl9TVEFUVVMQBBIUChBPUEVSQVRJT05fVVBEQVRFEAUqYgoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9TVUNDRUVERUQQARISCg5PVVRDT01FX0ZBSUxFRBACEhMKD09VVENPTUVfUkVGVVNFRBADMlAKDEFnZW50U2VydmljZRJACgdDb25uZWN0EhUuc21nci52MS5BZ2VudE1lc3NhZ2UaGi5zbWdyLnYxLkNvbnRyb2xsZXJNZXNzYWdlKAEwAWIGcHJvdG8z");
+  fileDesc("ChNzbWdyL3YxL2FnZW50LnByb3RvEgdzbWdyLnYxIt0BCgxBZ2VudE1lc3NhZ2USHwoFaGVsbG8YASABKAsyDi5zbWdyLnYxLkhlbGxvSAASJwoJaGVhcnRiZWF0GAIgASgLMhIuc21nci52MS5IZWFydGJlYXRIABIsCgxqb2JfYWNjZXB0ZWQYAyABKAsyFC5zbWdyLnYxLkpvYkFjY2VwdGVkSAASKAoKam9iX3Jlc3VsdBgEIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0SAASJAoFZXZlbnQYBSABKAsyEy5zbWdyLnYxLkFnZW50RXZlbnRIAEIFCgNtc2ci6AEKEUNvbnRyb2xsZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC5zbWdyLnYxLldlbGNvbWVIABIjCgdyZWZ1c2FsGAIgASgLMhAuc21nci52MS5SZWZ1c2FsSAASKgoLam9iX3JlcXVlc3QYAyABKAsyEy5zbWdyLnYxLkpvYlJlcXVlc3RIABIuCg1oZWFydGJlYXRfYWNrGAQgASgLMhUuc21nci52MS5IZWFydGJlYXRBY2tIABImCglldmVudF9hY2sYBSABKAsyES5zbWdyLnYxLkV2ZW50QWNrSABCBQoDbXNnIucBCgVIZWxsbxIPCgdob3N0X2lkGAEgASgJEioKBmxhYmVscxgCIAMoCzIaLnNtZ3IudjEuSGVsbG8uTGFiZWxzRW50cnkSFQoNYWdlbnRfdmVyc2lvbhgDIAEoCRIpCghzZXJ2aWNlcxgEIAMoCzIXLnNtZ3IudjEuTWFuYWdlZFNlcnZpY2USFgoOcmVjZW50X2pvYl9pZHMYBSADKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgGIAEoDRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl8KDk1hbmFnZWRTZXJ2aWNlEgwKBG5hbWUYASABKAkSGAoQcmVzdGFydF9zdHJhdGVneRgCIAEoCRIUCgxzdGFydHVwX3JhbmsYAyABKAUSDwoHd2F0Y2hlZBgEIAEoCCI/CgdXZWxjb21lEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAIgASgNIigKB1JlZnVzYWwSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIjcKCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDEhYKDmFjdGl2ZV9qb2JfaWRzGAIgAygJIiIKDEhlYXJ0YmVhdEFjaxISCgpzZW50X2F0X21zGAEgASgDInoKCkpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiUKCW9wZXJhdGlvbhgCIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEg8KB3NlcnZpY2UYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRITCgtkZWFkbGluZV9tcxgFIAEoDSIdCgtKb2JBY2NlcHRlZBIOCgZqb2JfaWQYASABKAkiugEKClN0ZXBSZXN1bHQSDAoEbmFtZRgBIAEoCRIMCgRhcmd2GAIgAygJEhEKCWV4aXRfY29kZRgDIAEoBRIOCgZzaWduYWwYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAMSEQoJdGltZWRfb3V0GAYgASgIEhMKC291dHB1dF90YWlsGAcgASgJEgoKAm9rGAggASgIEhUKDXN0YXJ0ZWRfYXRfbXMYCSABKAMSDQoFZXJyb3IYCiABKAkiyQIKCUpvYlJlc3VsdBIOCgZqb2JfaWQYASABKAkSIQoHb3V0Y29tZRgCIAEoDjIQLnNtZ3IudjEuT3V0Y29tZRIPCgdzZXJ2aWNlGAMgASgJEiUKCW9wZXJhdGlvbhgEIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEhAKCHN0cmF0ZWd5GAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIgoFc3RlcHMYByADKAsyEy5zbWdyLnYxLlN0ZXBSZXN1bHQSFQoNc3RhcnRlZF9hdF9tcxgIIAEoAxITCgtkdXJhdGlvbl9tcxgJIAEoAxIQCghhdHRlbXB0cxgKIAEoDRIPCgd2ZXJzaW9uGAsgASgJEhAKCHJlcGxheWVkGAwgASgIEikKCHNlcnZpY2VzGA0gAygLMhcuc21nci52MS5TZXJ2aWNlT3V0Y29tZSJmCg5TZXJ2aWNlT3V0Y29tZRIPCgdzZXJ2aWNlGAEgASgJEiEKB291dGNvbWUYAiABKA4yEC5zbWdyLnYxLk91dGNvbWUSDwoHbWVzc2FnZRgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJIrcBCgpBZ2VudEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDwoHc2VydmljZRgDIAEoCRINCgVhdF9tcxgEIAEoAxIPCgdtZXNzYWdlGAUgASgJEiIKBnJlc3VsdBgGIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0EhAKCGZhaWx1cmVzGAcgASgNEiIKBWNoZWNrGAggASgLMhMuc21nci52MS5TdGVwUmVzdWx0IhwKCEV2ZW50QWNrEhAKCGV2ZW50X2lkGAEgASgJKpIBCglPcGVyYXRpb24SGQoVT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFQoRT1BFUkFUSU9OX1JFU1RBUlQQARITCg9PUEVSQVRJT05fU1RBUlQQAhISCg5PUEVSQVRJT05fU1RPUBADEhQKEE9QRVJBVElPTl9TVEFUVVMQBBIUChBPUEVSQVRJT05fVVBEQVRFEAUqYgoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9TVUNDRUVERUQQARISCg5PVVRDT01FX0ZBSUxFRBACEhMKD09VVENPTUVfUkVGVVNFRBADMlAKDEFnZW50U2VydmljZRJACgdDb25uZWN0EhUuc21nci52MS5BZ2VudE1lc3NhZ2UaGi5zbWdyLnYxLkNvbnRyb2xsZXJNZXNzYWdlKAEwAWIGcHJvdG8z");
 
 /**
  * @generated from message smgr.v1.AgentMessage
@@ -288,6 +288,23 @@ export const HeartbeatAckSchema: GenMessage<HeartbeatAck> = /*@__PURE__*/
  * The controller sends only an operation and a service name (and a version
  * for updates). What runs is decided by the agent's own local config.
  *
+ * Operations on one service (seed 003's lifecycle):
+ *   RESTART  pre_restart gate, then up to max_attempts stop+start cycles by
+ *            the service's restart strategy, each verified by the health check
+ *   START    assert_up; if it fails: start, then assert_up (retried until
+ *            health_check_timeout). Already up is a success with no start.
+ *   STOP     assert_down; if it fails: stop, then assert_down. A stopped
+ *            service is not watched until a later START/RESTART/UPDATE.
+ *   STATUS   assert_up: SUCCEEDED when up, FAILED when down; JobResult.version
+ *            from version_command when configured.
+ *   UPDATE   stop, install_command, configure_command, start, health check,
+ *            version_command; `version` is required (letters, digits, . _ + : ~ -)
+ *            and reaches the hooks as SMGR_VERSION.
+ * service "*" means every service of the agent in startup_rank order: START
+ * ascending (stops at the first failure), STOP descending (tries them all),
+ * STATUS all; JobResult.services has one entry per service. RESTART and
+ * UPDATE of "*" are refused.
+ *
  * @generated from message smgr.v1.JobRequest
  */
 export type JobRequest = Message<"smgr.v1.JobRequest"> & {
@@ -302,6 +319,8 @@ export type JobRequest = Message<"smgr.v1.JobRequest"> & {
   operation: Operation;
 
   /**
+   * A [process.NAME] of the agent's config, or "*" (see above).
+   *
    * @generated from field: string service = 3;
    */
   service: string;
@@ -480,6 +499,13 @@ export type JobResult = Message<"smgr.v1.JobResult"> & {
    * @generated from field: bool replayed = 12;
    */
   replayed: boolean;
+
+  /**
+   * For service "*": the outcome per service, in the order they were handled.
+   *
+   * @generated from field: repeated smgr.v1.ServiceOutcome services = 13;
+   */
+  services: ServiceOutcome[];
 };
 
 /**
@@ -490,6 +516,47 @@ export const JobResultSchema: GenMessage<JobResult> = /*@__PURE__*/
   messageDesc(file_smgr_v1_agent, 11);
 
 /**
+ * @generated from message smgr.v1.ServiceOutcome
+ */
+export type ServiceOutcome = Message<"smgr.v1.ServiceOutcome"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: smgr.v1.Outcome outcome = 2;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * @generated from field: string version = 4;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message smgr.v1.ServiceOutcome.
+ * Use `create(ServiceOutcomeSchema)` to create a new message.
+ */
+export const ServiceOutcomeSchema: GenMessage<ServiceOutcome> = /*@__PURE__*/
+  messageDesc(file_smgr_v1_agent, 12);
+
+/**
+ * Something the agent saw or did on its own. Delivered at least once: the
+ * agent keeps each event on disk until an EventAck with its event_id arrives
+ * and re-sends it after every reconnect; the controller records it once per
+ * event_id (so, in effect, exactly once).
+ *   kind "watch_failed"      a watched service failed watch_failures checks
+ *                            in a row (failures, check); raise its alarm
+ *   kind "autonomous_repair" the agent restarted a watched service itself
+ *                            while the controller was unreachable (result)
+ *
  * @generated from message smgr.v1.AgentEvent
  */
 export type AgentEvent = Message<"smgr.v1.AgentEvent"> & {
@@ -522,6 +589,18 @@ export type AgentEvent = Message<"smgr.v1.AgentEvent"> & {
    * @generated from field: smgr.v1.JobResult result = 6;
    */
   result?: JobResult | undefined;
+
+  /**
+   * watch_failed: consecutive failed checks, and the last failed check.
+   *
+   * @generated from field: uint32 failures = 7;
+   */
+  failures: number;
+
+  /**
+   * @generated from field: smgr.v1.StepResult check = 8;
+   */
+  check?: StepResult | undefined;
 };
 
 /**
@@ -529,7 +608,7 @@ export type AgentEvent = Message<"smgr.v1.AgentEvent"> & {
  * Use `create(AgentEventSchema)` to create a new message.
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
-  messageDesc(file_smgr_v1_agent, 12);
+  messageDesc(file_smgr_v1_agent, 13);
 
 /**
  * @generated from message smgr.v1.EventAck
@@ -546,7 +625,7 @@ export type EventAck = Message<"smgr.v1.EventAck"> & {
  * Use `create(EventAckSchema)` to create a new message.
  */
 export const EventAckSchema: GenMessage<EventAck> = /*@__PURE__*/
-  messageDesc(file_smgr_v1_agent, 13);
+  messageDesc(file_smgr_v1_agent, 14);
 
 /**
  * @generated from enum smgr.v1.Operation

@@ -1,0 +1,314 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * bench/agent-footprint: what an idle agent costs its host.
+ *
+ * Starts a throwaway MariaDB + Redis, a controller, N running services (copies
+ * of /bin/sleep under unique names) and one agent per variant, each managing
+ * all N services with watch checks every --watch-interval seconds (the
+ * default health check, `pgrep -x -- NAME`). Once every agent is connected it
+ * waits --seconds, sampling each agent's /proc/PID/status every 5 s, and
+ * prints one JSON object: RSS (VmRSS, its anonymous and file-backed parts,
+ * PSS from smaps_rollup) at the end and at most, and CPU as a percentage of
+ * one core over the idle window (utime+stime; the checks' own processes
+ * separately, from cutime+cstime).
+ *
+ * Variants (run side by side, on the same services), comma-separated:
+ *   dist          node services/agent/dist/main.js   (what the tests run)
+ *   bundle        node lib/smgr-agent.mjs            (esbuild bundle as scripts/package.mjs makes it)
+ *   bundle-min    the same bundle, minified
+ *   X-tuned       X with the node flags of --tuned-flags (default: --max-semi-space-size=1 --lite-mode)
+ *   X[flags]      X with these node flags, e.g. "bundle[--max-semi-space-size=1]"
+ *
+ *   node --import tsx bench/agent-footprint.ts [--seconds 300] [--services 20]
+ *        [--watch-interval 10] [--variants dist,bundle,bundle-tuned] [--tuned-flags="..."]
+ *
+ * Needs `npx turbo run build` first. Target (issue 3): <= 55 MB RSS and
+ * <= 0.2 % of a core after 5 minutes idle with 20 services checked every 10 s.
+ */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { build } from 'esbuild';
+import {
+  Cleanup,
+  createTestDatabase,
+  freePort,
+  makeTempDir,
+  ManagedProcess,
+  startMariaDb,
+  startRedis,
+  uniquePrefix,
+} from '../test/harness/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
+const SAMPLE_EVERY_MS = 5_000;
+/** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
+const CLK_TCK = 100;
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '300' },
+    services: { type: 'string', default: '20' },
+    'watch-interval': { type: 'string', default: '10' },
+    variants: { type: 'string', default: 'dist,bundle,bundle-tuned,bundle-min-tuned' },
+    'tuned-flags': { type: 'string', default: DEFAULT_TUNED },
+  },
+  strict: true,
+});
+const seconds = Number(args.seconds);
+const serviceCount = Number(args.services);
+const watchInterval = Number(args['watch-interval']);
+const variantNames = args.variants.split(',').map((s) => s.trim()).filter(Boolean);
+for (const [k, v] of [['seconds', seconds], ['services', serviceCount], ['watch-interval', watchInterval]] as const) {
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
+}
+
+interface Variant {
+  name: string;
+  argv: string[];
+}
+
+interface ProcSample {
+  rssKiB: number;
+  anonKiB: number;
+  fileKiB: number;
+  hwmKiB: number;
+}
+
+function status(pid: number): ProcSample {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssKiB: kib('VmRSS'), anonKiB: kib('RssAnon'), fileKiB: kib('RssFile'), hwmKiB: kib('VmHWM') };
+}
+
+function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/** utime+stime and cutime+cstime, in clock ticks. */
+function cpuTicks(pid: number): { own: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  // After the comm field: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12) cutime(13) cstime(14)
+  return { own: f[11]! + f[12]!, children: f[13]! + f[14]! };
+}
+
+const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+
+async function bundleAgent(dir: string, minify = false): Promise<string> {
+  const outfile = join(dir, 'lib', minify ? 'smgr-agent.min.mjs' : 'smgr-agent.mjs');
+  // The same options as scripts/package.mjs, so this is the shipped shape.
+  await build({
+    entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'error',
+    banner: {
+      js: [
+        "import { createRequire as __smgrCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __smgrFileURLToPath } from 'node:url';",
+        "import { dirname as __smgrDirname } from 'node:path';",
+        'const require = __smgrCreateRequire(import.meta.url);',
+        'const __filename = __smgrFileURLToPath(import.meta.url);',
+        'const __dirname = __smgrDirname(__filename);',
+      ].join('\n'),
+    },
+  });
+  return outfile;
+}
+
+/**
+ * `dist`, `bundle`, `bundle-min` (minified), each optionally with node flags
+ * in brackets: `bundle[--max-semi-space-size=1]`. `X-tuned` is X with --tuned-flags.
+ */
+function variantSpecs(names: string[], tuned: string[]): { name: string; base: string; flags: string[] }[] {
+  return names.map((name) => {
+    const m = /^([a-z-]+?)(?:\[(.*)\])?$/.exec(name);
+    if (!m) throw new Error(`bad variant ${name}`);
+    if (m[2] !== undefined) return { name, base: m[1]!, flags: m[2].split(/\s+/).filter(Boolean) };
+    if (m[1]!.endsWith('-tuned')) return { name, base: m[1]!.slice(0, -'-tuned'.length), flags: tuned };
+    return { name, base: m[1]!, flags: [] };
+  });
+}
+
+async function main(): Promise<void> {
+  const cleanup = new Cleanup();
+  const stopAll = () => cleanup.run().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const tmp = await makeTempDir('footprint');
+    cleanup.add(() => tmp.remove(), 'temp dir');
+    const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+    cleanup.add(() => mysql.stop(), 'mariadb');
+    cleanup.add(() => redis.stop(), 'redis');
+    const db = await createTestDatabase(mysql);
+    cleanup.add(() => db.drop(), 'database');
+
+    // The services: /bin/sleep under unique names, so `pgrep -x NAME` finds exactly one each.
+    const tag = randomBytes(3).toString('hex');
+    const names: string[] = [];
+    for (let i = 0; i < serviceCount; i++) {
+      const name = `fp${tag}-${String(i).padStart(2, '0')}`;
+      const path = join(tmp.path, name);
+      await copyFile('/bin/sleep', path);
+      const p = ManagedProcess.start(path, ['infinity'], { name, logDir: tmp.path });
+      cleanup.add(() => p.stop('SIGKILL'), name);
+      names.push(name);
+    }
+
+    const grpcPort = await freePort();
+    const controllerIni = join(tmp.path, 'controller.ini');
+    await writeFile(
+      controllerIni,
+      [
+        '[database]',
+        `host = ${mysql.host}`,
+        `port = ${mysql.port}`,
+        `user = ${mysql.user}`,
+        `password = ${mysql.password}`,
+        `database = ${db.name}`,
+        '[redis]',
+        `url = ${redis.url}`,
+        `prefix = ${uniquePrefix('fp')}`,
+        '[controller]',
+        `grpc_listen = 127.0.0.1:${grpcPort}`,
+        '[tls]',
+        'insecure = true',
+        '[logging]',
+        'level = warn',
+        '',
+      ].join('\n'),
+    );
+    const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], {
+      name: 'controller',
+      logDir: tmp.path,
+    });
+    cleanup.add(() => controller.stop(), 'controller');
+
+    const variants: Variant[] = [];
+    const tuned = args['tuned-flags'].split(/\s+/).filter(Boolean);
+    const files: Record<string, string> = { dist: join(ROOT, 'services/agent/dist/main.js') };
+    for (const spec of variantSpecs(variantNames, tuned)) {
+      if (!(spec.base in files)) {
+        if (spec.base === 'bundle') files.bundle = await bundleAgent(tmp.path);
+        else if (spec.base === 'bundle-min') files['bundle-min'] = await bundleAgent(tmp.path, true);
+        else throw new Error(`unknown variant ${spec.name}: the base must be dist, bundle or bundle-min`);
+      }
+      variants.push({ name: spec.name, argv: [...spec.flags, files[spec.base]!] });
+    }
+
+    const agents: { variant: Variant; proc: ManagedProcess }[] = [];
+    for (const variant of variants) {
+      const slug = variant.name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
+      const ini = join(tmp.path, `agent-${slug}.ini`);
+      const lines = [
+        '[agent]',
+        `controller = 127.0.0.1:${grpcPort}`,
+        `host_id = fp-${slug}`,
+        `state_dir = ${join(tmp.path, `state-${slug}`)}`,
+        '[tls]',
+        'insecure = true',
+        '[logging]',
+        'level = info',
+        '[process.default]',
+        'restart_strategy = process',
+        'watch = true',
+        `watch_interval = ${watchInterval}`,
+        ...names.flatMap((n) => [`[process.${n}]`, `start_command = ${join(tmp.path, n)} infinity`]),
+        '',
+      ];
+      await writeFile(ini, lines.join('\n'));
+      const proc = ManagedProcess.start(process.execPath, [...variant.argv, '--config', ini], { name: `agent-${slug}`, logDir: tmp.path });
+      cleanup.add(() => proc.stop(), `agent ${variant.name}`);
+      agents.push({ variant, proc });
+    }
+    for (const a of agents) {
+      await a.proc.waitForLine((_l, j) => j?.msg === 'connected to controller', 60_000, `agent ${a.variant.name} connects`);
+    }
+
+    const start = Date.now();
+    const first = agents.map((a) => cpuTicks(a.proc.pid!));
+    const samples: ProcSample[][] = agents.map(() => []);
+    process.stderr.write(`agent-footprint: ${agents.length} agent(s), ${serviceCount} services, watch every ${watchInterval} s; measuring ${seconds} s\n`);
+    while (Date.now() - start < seconds * 1000) {
+      await new Promise((r) => setTimeout(r, Math.min(SAMPLE_EVERY_MS, seconds * 1000 - (Date.now() - start))));
+      agents.forEach((a, i) => samples[i]!.push(status(a.proc.pid!)));
+    }
+    const windowS = (Date.now() - start) / 1000;
+
+    const results = agents.map((a, i) => {
+      const end = samples[i]!.at(-1)!;
+      const ticks = cpuTicks(a.proc.pid!);
+      const ownS = (ticks.own - first[i]!.own) / CLK_TCK;
+      const childS = (ticks.children - first[i]!.children) / CLK_TCK;
+      const checks = a.proc.jsonLines().filter((j) => j.msg === 'watch check failed' || j.msg === 'watched service failing').length;
+      const rssEnd = mib(end.rssKiB);
+      const cpuPct = Math.round((ownS / windowS) * 100 * 1000) / 1000;
+      return {
+        name: a.variant.name,
+        command: ['node', ...a.variant.argv.map((x) => x.replace(tmp.path, '$TMP').replace(ROOT, '.'))],
+        rss: {
+          unit: 'MiB',
+          end: rssEnd,
+          max: mib(Math.max(...samples[i]!.map((s) => s.rssKiB))),
+          mean: mib(samples[i]!.reduce((sum, s) => sum + s.rssKiB, 0) / samples[i]!.length),
+          peakSinceStart: mib(end.hwmKiB),
+          anonEnd: mib(end.anonKiB),
+          fileEnd: mib(end.fileKiB),
+          pssEnd: mib(pssKiB(a.proc.pid!)),
+          everySample: samples[i]!.map((x) => mib(x.rssKiB)),
+        },
+        cpu: {
+          unit: 'percent of one core',
+          agent: cpuPct,
+          agentCpuSeconds: ownS,
+          checkCommands: Math.round((childS / windowS) * 100 * 1000) / 1000,
+          checkCommandsCpuSeconds: childS,
+          windowSeconds: Math.round(windowS * 10) / 10,
+        },
+        failedChecks: checks,
+        meetsTarget: rssEnd <= 55 && cpuPct <= 0.2,
+      };
+    });
+
+    const cpu = cpus();
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          bench: 'agent-footprint',
+          at: new Date().toISOString(),
+          machine: {
+            cpus: cpu.length,
+            model: cpu[0]?.model ?? 'unknown',
+            memoryMiB: Math.round(totalmem() / 1048576),
+            node: process.version,
+            kernel: release(),
+          },
+          setup: { services: serviceCount, watchIntervalSeconds: watchInterval, idleSeconds: seconds, sampleEverySeconds: SAMPLE_EVERY_MS / 1000, tunedFlags: tuned },
+          target: { rssMiB: 55, cpuPercentOfOneCore: 0.2 },
+          variants: results,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();

@@ -1,0 +1,14 @@
+import { ExitCode } from '@smgr/shared';
+
+/** A failure the CLI reports in one line and exits with `exitCode` (DESIGN.md exit codes). */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    /** Printed on a second line, e.g. how to fix it. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

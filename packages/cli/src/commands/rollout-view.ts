@@ -1,0 +1,54 @@
+import { table } from '../format/table.js';
+
+/** GET /v1/rollouts/:id as the CLI uses it. */
+export interface RolloutView {
+  id: number;
+  service: string;
+  version: string;
+  state: string;
+  message: string;
+  currentBatch: number;
+  batches: number;
+  createdBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+  spec: {
+    batchSize: number | string;
+    canary: number;
+    autoPromote: boolean;
+    maxFailures: number | string;
+    autoRollback: boolean;
+    minHealthySeconds: number;
+    healthyDeadlineSeconds: number;
+  };
+  hostCounts: Record<string, number>;
+  hosts: { hostId: string; batch: number; state: string; previousVersion: string | null; currentVersion: string | null; message: string }[];
+}
+
+/** States a live display stops at: final, or waiting for an operator. */
+export const STOP_WATCHING = new Set(['succeeded', 'aborted', 'rolled_back', 'rollback_failed', 'halted', 'awaiting_promotion', 'paused']);
+export const FINAL = new Set(['succeeded', 'aborted', 'rolled_back', 'rollback_failed']);
+
+/** The rollout with one line per host. */
+export function renderRollout(r: RolloutView): string {
+  const healthy = r.hostCounts.healthy ?? 0;
+  const failed = (r.hostCounts.failed ?? 0) + (r.hostCounts.rollback_failed ?? 0);
+  const batch = FINAL.has(r.state) ? '' : `  batch ${r.currentBatch + 1} of ${r.batches}`;
+  const head = `rollout ${r.id}: ${r.service} -> ${r.version}  ${r.state.toUpperCase()}${batch}  (${healthy}/${r.hosts.length} healthy, ${failed} failed)\n`;
+  const spec =
+    `  by ${r.createdBy} at ${r.createdAt}; canary ${r.spec.canary}${r.spec.canary > 0 ? (r.spec.autoPromote ? ' (auto-promote)' : ' (manual promote)') : ''}, ` +
+    `batch size ${r.spec.batchSize}, max failures ${r.spec.maxFailures}, auto-rollback ${r.spec.autoRollback ? 'on' : 'off'}, ` +
+    `healthy ${r.spec.minHealthySeconds} s within ${r.spec.healthyDeadlineSeconds} s\n`;
+  const rows = table(
+    ['HOST', 'BATCH', 'STATE', 'FROM', 'NOW', 'MESSAGE'],
+    r.hosts.map((h) => [h.hostId, r.spec.canary > 0 && h.batch === 0 ? 'canary' : String(h.batch), h.state, h.previousVersion ?? '-', h.currentVersion ?? '-', h.message]),
+  );
+  return `${head}${spec}${rows}${r.message ? `${r.message}\n` : ''}${hint(r)}`;
+}
+
+function hint(r: RolloutView): string {
+  if (r.state === 'awaiting_promotion') return `next: smgr rollout promote ${r.id}   (or abort / rollback)\n`;
+  if (r.state === 'halted') return `next: smgr rollout rollback ${r.id}   or   smgr rollout abort ${r.id}\n`;
+  if (r.state === 'paused') return `next: smgr rollout resume ${r.id}\n`;
+  return '';
+}

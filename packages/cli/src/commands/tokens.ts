@@ -1,0 +1,87 @@
+import { Option, type Command } from 'commander';
+import { CliContext, type CliIo } from '../context.js';
+import { table } from '../format/table.js';
+
+interface TokenInfo {
+  name: string;
+  role: string;
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** `smgr token create|list|revoke` (admin token) and `smgr audit`. */
+export function tokenCommands(program: Command, io: CliIo): void {
+  const token = program
+    .command('token')
+    .description('API tokens (needs an admin token). The first admin token: smgr-controller --config FILE token create NAME --role admin');
+
+  token
+    .command('create')
+    .description('create a token; its secret is printed once, on stdout')
+    .argument('<name>', 'shown in the audit trail: letters, digits, . _ @ -')
+    .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
+    .option('--expires-days <n>', 'valid for this many days (default: the controller\'s api.token_ttl_days)')
+    .action(async (name: string, o: { role: string; expiresDays?: string }, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
+      const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
+      if (ctx.json) {
+        ctx.out(`${JSON.stringify(created, null, 2)}\n`);
+        return;
+      }
+      ctx.err(`token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; the secret below is shown only once:\n`);
+      ctx.out(`${created.token}\n`);
+    });
+
+  token
+    .command('list')
+    .description('tokens: names, roles, dates (never secrets)')
+    .action(async (_o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const body = await ctx.client().get<{ tokens: TokenInfo[] }>('/v1/tokens');
+      ctx.print(body, (b) =>
+        table(
+          ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'],
+          b.tokens.map((t) => [
+            t.name,
+            t.role,
+            t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
+            t.createdAt,
+            t.createdBy,
+            t.expiresAt ?? 'never',
+            t.lastUsedAt ?? '-',
+          ]),
+        ),
+      );
+    });
+
+  token
+    .command('revoke')
+    .description('revoke a token; it stops working at once')
+    .argument('<name>')
+    .action(async (name: string, _o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const r = await ctx.client().delete<{ name: string; revokedAt: string }>(`/v1/tokens/${encodeURIComponent(name)}`);
+      ctx.print(r, (b) => `token ${b.name} revoked at ${b.revokedAt}\n`);
+    });
+
+  program
+    .command('audit')
+    .description('who changed what through the API, newest first (needs an admin token)')
+    .option('-n, --limit <n>', 'at most this many (default 100)')
+    .option('-t, --token <name>', 'by this token only')
+    .option('-a, --action <action>', 'e.g. rollout.start, alarm.raise')
+    .action(async (o: { limit?: string; token?: string; action?: string }, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const q = new URLSearchParams();
+      if (o.limit) q.set('limit', o.limit);
+      if (o.token) q.set('token', o.token);
+      if (o.action) q.set('action', o.action);
+      type Row = { at: string; tokenName: string | null; action: string; target: string; outcome: string; statusCode: number };
+      const body = await ctx.client().get<{ audit: Row[] }>(`/v1/audit${q.size > 0 ? `?${q}` : ''}`);
+      ctx.print(body, (b) => table(['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'], b.audit.map((a) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode])));
+    });
+}

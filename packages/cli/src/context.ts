@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { ExitCode } from '@smgr/shared';
+import { ApiClient } from './api-client.js';
+import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
+import { CliError } from './cli-error.js';
+
+/** Where the CLI reads and writes; tests and the menu swap these. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+/** Global options every command sees (`optsWithGlobals`). */
+export interface GlobalOptions extends CliFlags {
+  json?: boolean;
+  timeout?: string;
+}
+
+/** One command's view of the CLI: settings, client, output. */
+export class CliContext {
+  private settings_: CliSettings | null = null;
+
+  constructor(
+    readonly io: CliIo,
+    readonly opts: GlobalOptions,
+  ) {}
+
+  static of(io: CliIo, cmd: Command): CliContext {
+    return new CliContext(io, cmd.optsWithGlobals<GlobalOptions>());
+  }
+
+  get json(): boolean {
+    return this.opts.json === true;
+  }
+
+  /** Live displays only on a terminal, never with --json. */
+  get interactive(): boolean {
+    return this.io.stdout.isTTY === true && !this.json;
+  }
+
+  get settings(): CliSettings {
+    this.settings_ ??= resolveSettings(this.opts, this.io.env);
+    return this.settings_;
+  }
+
+  /** Request timeout in ms (--timeout seconds, default 30). */
+  get timeoutMs(): number {
+    if (this.opts.timeout === undefined) return 30_000;
+    const s = Number(this.opts.timeout);
+    if (!Number.isFinite(s) || s <= 0) throw new CliError(ExitCode.USAGE, '--timeout must be a number of seconds > 0');
+    return Math.round(s * 1000);
+  }
+
+  client(): ApiClient {
+    return new ApiClient(this.settings, this.timeoutMs);
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text);
+  }
+
+  /** --json: the API's answer as it came; else `render(body)`. */
+  print<T>(body: T, render: (b: T) => string): void {
+    this.out(this.json ? `${JSON.stringify(body, null, 2)}\n` : render(body));
+  }
+}

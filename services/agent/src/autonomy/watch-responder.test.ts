@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { create, createLogger, JobResultSchema, Outcome, type AgentEvent, type ProcessConfig } from '@smgr/shared';
+import { LocalCircuitBreaker } from './local-circuit-breaker.js';
+import { AUTONOMOUS_REPAIR, WATCH_FAILED, WatchResponder } from './watch-responder.js';
+
+const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const svc = { name: 'web', watchFailures: 2 } as ProcessConfig;
+
+function responder(opts: { downSince: number | null; autonomyAfterMs?: number; repairOk?: boolean; now?: number }) {
+  const published: AgentEvent[] = [];
+  const superseded: AgentEvent[] = [];
+  let repairs = 0;
+  const now = opts.now ?? 100_000;
+  const r = new WatchResponder({
+    autonomyAfterMs: opts.autonomyAfterMs ?? 30_000,
+    downSince: () => opts.downSince,
+    repair: async () => {
+      repairs++;
+      return create(JobResultSchema, { jobId: `auto-${repairs}`, outcome: opts.repairOk === false ? Outcome.FAILED : Outcome.SUCCEEDED, message: 'restarted' });
+    },
+    publish: (e) => published.push(e),
+    supersede: (pred) => {
+      for (let i = published.length - 1; i >= 0; i--) if (pred(published[i]!)) superseded.push(...published.splice(i, 1));
+    },
+    breaker: new LocalCircuitBreaker({ maxFailures: 2, resetMs: 60_000, now: () => now }),
+    log,
+    now: () => now,
+  });
+  return { r, published, superseded, repairs: () => repairs };
+}
+
+test('with the controller connected a failing service is reported once per failing spell, never repaired locally', async () => {
+  const { r, published, repairs } = responder({ downSince: null });
+  await r.onFailing(svc, 2, undefined);
+  await r.onFailing(svc, 3, undefined);
+  assert.deepEqual(published.map((e) => [e.kind, e.service, e.failures]), [[WATCH_FAILED, 'web', 2]]);
+  r.onRecovered(svc);
+  await r.onFailing(svc, 2, undefined);
+  assert.equal(published.length, 2, 'a new spell is reported again');
+  assert.equal(repairs(), 0);
+});
+
+test('a controller away for less than autonomy_after is waited for; after it, the agent repairs and replaces its report', async () => {
+  const early = responder({ downSince: 90_000, autonomyAfterMs: 30_000 });
+  await early.r.onFailing(svc, 2, undefined);
+  assert.equal(early.repairs(), 0);
+  assert.equal(early.published[0]?.kind, WATCH_FAILED);
+
+  const late = responder({ downSince: 60_000, autonomyAfterMs: 30_000 });
+  // The report made while waiting is still pending when autonomy starts.
+  late.published.push(early.published[0]!);
+  await late.r.onFailing(svc, 3, undefined);
+  assert.equal(late.repairs(), 1);
+  assert.deepEqual(late.published.map((e) => e.kind), [AUTONOMOUS_REPAIR]);
+  assert.equal(late.superseded[0]?.kind, WATCH_FAILED);
+  assert.match(late.published[0]!.message, /^repaired on the agent's own, controller unreachable for 40 s: restarted$/);
+  assert.equal(late.published[0]!.result?.jobId, 'auto-1');
+});
+
+test('autonomy_after = 0 never repairs without the controller', async () => {
+  const { r, repairs, published } = responder({ downSince: 0, autonomyAfterMs: 0 });
+  await r.onFailing(svc, 2, undefined);
+  assert.equal(repairs(), 0);
+  assert.equal(published[0]?.kind, WATCH_FAILED);
+});
+
+test('the local circuit breaker stops autonomous repairs after max_restart_failures failures and the failure is reported', async () => {
+  const { r, repairs, published } = responder({ downSince: 0, repairOk: false });
+  await r.onFailing(svc, 2, undefined);
+  await r.onFailing(svc, 3, undefined);
+  await r.onFailing(svc, 4, undefined);
+  assert.equal(repairs(), 2, 'the third is blocked by the open breaker');
+  assert.deepEqual(published.map((e) => [e.kind, e.result?.outcome]), [
+    [AUTONOMOUS_REPAIR, Outcome.FAILED],
+    [AUTONOMOUS_REPAIR, Outcome.FAILED],
+  ]);
+});

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger, type ProcessConfig } from '@smgr/shared';
+import { ServiceWatcher, type WatchCheck } from './service-watcher.js';
+
+const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const svc = (name: string) => ({ name, watchIntervalMs: 20, watchFailures: 3 }) as ProcessConfig;
+
+/** Runs a watcher over scripted check results until `done` says so. */
+async function watch(results: Record<string, boolean[]>, skip: (s: ProcessConfig) => string | null = () => null) {
+  const calls: string[] = [];
+  const failing: [string, number][] = [];
+  const recovered: [string, number][] = [];
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const w = new ServiceWatcher({
+    services: Object.keys(results).map(svc),
+    check: async (s): Promise<WatchCheck> => {
+      calls.push(s.name);
+      const next = results[s.name]!.shift();
+      if (Object.values(results).every((r) => r.length === 0)) finish();
+      return { ok: next ?? true, record: undefined };
+    },
+    skip,
+    onFailing: async (s, n) => {
+      failing.push([s.name, n]);
+    },
+    onRecovered: (s, n) => recovered.push([s.name, n]),
+    log,
+    random: () => 0,
+  });
+  // The watcher's timers do not hold the event loop open (the daemon's link does); this test's does.
+  const keepAlive = setInterval(() => undefined, 1000);
+  w.start();
+  await finished;
+  clearInterval(keepAlive);
+  await new Promise((r) => setTimeout(r, 10));
+  w.stop();
+  return { calls, failing, recovered };
+}
+
+test('only the watch_failures-th consecutive failure and those after it reach onFailing; a pass resets the count', async () => {
+  const { failing, recovered } = await watch({ a: [false, false, true, false, false, false, false, true] });
+  assert.deepEqual(failing, [
+    ['a', 3],
+    ['a', 4],
+  ]);
+  assert.deepEqual(recovered, [
+    ['a', 2],
+    ['a', 4],
+  ]);
+});
+
+test('a skipped round is not a check and does not count', async () => {
+  let rounds = 0;
+  const { calls, failing } = await watch({ b: [false, false, false] }, () => (rounds++ % 2 === 0 ? 'an operation is running' : null));
+  assert.equal(calls.length, 3);
+  assert.deepEqual(failing, [['b', 3]]);
+});

@@ -1,0 +1,226 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { Outcome, type AgentEvent, type JobResult, type Logger } from '@smgr/shared';
+import type { DbPool } from '../db/pool.js';
+import { formatNote } from '../repair/notes.js';
+import type { AgentRegistry } from './agent-registry.js';
+
+/** AgentEvent kinds (agent.proto). */
+const WATCH_FAILED = 'watch_failed';
+const AUTONOMOUS_REPAIR = 'autonomous_repair';
+
+const EVENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** PROCESE.process_name is VARCHAR(100) in the seed schema. */
+const PROCESS_NAME_MAX = 100;
+const MESSAGE_MAX = 1024;
+
+export interface AgentEventHandlerOptions {
+  pool: DbPool;
+  /** Which hosts manage which services (for the plain `name` row of a single-host service). */
+  registry: Pick<AgentRegistry, 'hostsManaging'>;
+  /** controller.create_missing_rows: create a `name@host` row for a watched service that has none. */
+  createMissingRows: boolean;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Where an agent's service lives in the seed tables. */
+type RowMatch = { processIds: number[]; via: 'placement' | 'name@host' | 'name' | 'created' } | null;
+
+type Tx = Pick<PoolConnection, 'query'>;
+
+const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/**
+ * Records what agents report, keeping MySQL the source of truth:
+ * - `watch_failed`: the agent's own check failed watch_failures times in a
+ *   row; the matching STATUS_PROCESS row gets alarma = 1 and a note, so the
+ *   ordinary alarm path repairs it (a `name@host` row is created first when
+ *   controller.create_missing_rows is set and no row matches);
+ * - `autonomous_repair`: the agent restarted a service while this
+ *   controller was unreachable; a success is noted on the row, a failure
+ *   raises the alarm like `watch_failed`;
+ * - anything else is kept in the history only.
+ * Every event is written to smgr_events (kind 'agent_event' or
+ * 'autonomous_repair') in one transaction with a smgr_agent_events row keyed
+ * by event_id, so an event the agent sends again changes nothing.
+ *
+ * The row of a service on a host: smgr_placement rows for that host and
+ * service (or service NULL and process_name = service); else process_name
+ * 'service@host'; else process_name 'service' when this host is the only
+ * agent managing it and the row is not placed elsewhere.
+ */
+export class AgentEventHandler {
+  private readonly log: Logger;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: AgentEventHandlerOptions) {
+    this.log = opts.log.child({ component: 'agent-events' });
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** The gateway's onAgentEvent: resolves once the event is recorded (then it is acknowledged). */
+  readonly handle = async (hostId: string, event: AgentEvent): Promise<void> => {
+    if (!EVENT_ID_RE.test(event.eventId)) {
+      // It cannot be deduplicated; it is kept in the history once per delivery and acknowledged.
+      await this.opts.pool.query(
+        'INSERT INTO smgr_events (at, kind, host_id, service, message, detail) VALUES (?, ?, ?, ?, ?, ?)',
+        [this.now(), 'agent_event', hostId, clip(event.service, 255) || null, clip(`agent event with an invalid event_id ignored (kind ${JSON.stringify(event.kind.slice(0, 32))})`), JSON.stringify({ eventId: event.eventId.slice(0, 200) })],
+      );
+      this.log.error({ hostId, eventId: event.eventId.slice(0, 200), kind: event.kind }, 'agent event with an invalid event_id ignored');
+      return;
+    }
+    const outcome = await this.transaction(async (c) => {
+      const [claim] = await c.query<ResultSetHeader>(
+        'INSERT IGNORE INTO smgr_agent_events (event_id, host_id, kind, service, at, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [event.eventId, hostId, event.kind.slice(0, 32), event.service.slice(0, 255) || null, new Date(Number(event.atMs) || Date.now()), this.now()],
+      );
+      if (claim.affectedRows === 0) return 'duplicate' as const;
+      return this.apply(c, hostId, event);
+    });
+    if (outcome === 'duplicate') {
+      this.log.info({ hostId, eventId: event.eventId, kind: event.kind }, 'agent event already recorded; acknowledged again');
+      return;
+    }
+    this.log[outcome.alarm ? 'warn' : 'info'](
+      { hostId, eventId: event.eventId, kind: event.kind, service: event.service, processIds: outcome.processIds, via: outcome.via, alarm: outcome.alarm },
+      'agent event recorded',
+    );
+  };
+
+  private async apply(c: Tx, hostId: string, event: AgentEvent): Promise<{ processIds: number[]; via: string | null; alarm: boolean }> {
+    const result: JobResult | undefined = event.result;
+    const repaired = event.kind === AUTONOMOUS_REPAIR && result?.outcome === Outcome.SUCCEEDED;
+    const raise = event.kind === WATCH_FAILED || (event.kind === AUTONOMOUS_REPAIR && !repaired);
+    const known = event.kind === WATCH_FAILED || event.kind === AUTONOMOUS_REPAIR;
+    const summary =
+      event.kind === WATCH_FAILED
+        ? `watch on ${hostId}: ${event.service} ${event.message}`
+        : event.kind === AUTONOMOUS_REPAIR
+          ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
+          : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
+
+    let match: RowMatch = known && event.service ? await this.findRows(c, hostId, event.service) : null;
+    if (!match && raise && event.service && this.opts.createMissingRows) match = await this.createRow(c, hostId, event.service, summary);
+    let message = summary;
+    if (match && match.via !== 'created') {
+      const note = formatNote(this.now(), summary);
+      for (const id of match.processIds) {
+        await c.query(
+          raise
+            ? `INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 1, 0, ?)
+               ON DUPLICATE KEY UPDATE alarma = 1, notes = VALUES(notes)`
+            : 'UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?',
+          raise ? [id, note] : [note, id],
+        );
+      }
+    } else if (!match && known) {
+      message = `${summary}; no PROCESE row matched ${event.service}@${hostId}${raise ? ' (no alarm raised; add a name@host row or set controller.create_missing_rows)' : ''}`;
+    }
+    const [ins] = await c.query<ResultSetHeader>(
+      `INSERT INTO smgr_events (at, kind, process_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        this.now(),
+        event.kind === AUTONOMOUS_REPAIR ? AUTONOMOUS_REPAIR : 'agent_event',
+        match?.processIds[0] ?? null,
+        hostId,
+        event.service.slice(0, 255) || null,
+        result?.jobId ? result.jobId.slice(0, 128) : null,
+        result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : null,
+        result?.strategy ? result.strategy.slice(0, 32) : null,
+        result ? Number(result.durationMs) : null,
+        clip(message),
+        JSON.stringify(eventDetail(event, match)),
+      ],
+    );
+    await c.query('UPDATE smgr_agent_events SET event_row = ? WHERE event_id = ?', [ins.insertId, event.eventId]);
+    return { processIds: match?.processIds ?? [], via: match?.via ?? null, alarm: raise && match !== null };
+  }
+
+  private async findRows(c: Tx, hostId: string, service: string): Promise<RowMatch> {
+    const [placed] = await c.query<RowDataPacket[]>(
+      `SELECT DISTINCT pl.process_id FROM smgr_placement pl JOIN PROCESE p ON p.process_id = pl.process_id
+        WHERE pl.host_id = ? AND (pl.service = ? OR (pl.service IS NULL AND p.process_name = ?)) ORDER BY pl.process_id`,
+      [hostId, service, service],
+    );
+    if (placed.length > 0) return { processIds: placed.map((r) => r.process_id as number), via: 'placement' };
+    const [at] = await c.query<RowDataPacket[]>('SELECT process_id FROM PROCESE WHERE process_name = ? ORDER BY process_id', [`${service}@${hostId}`]);
+    if (at.length > 0) return { processIds: at.map((r) => r.process_id as number), via: 'name@host' };
+    const hosts = this.opts.registry.hostsManaging(service);
+    if (hosts.length === 1 && hosts[0] === hostId) {
+      const [plain] = await c.query<RowDataPacket[]>(
+        `SELECT p.process_id FROM PROCESE p
+          WHERE p.process_name = ? AND NOT EXISTS (SELECT 1 FROM smgr_placement pl WHERE pl.process_id = p.process_id)
+          ORDER BY p.process_id`,
+        [service],
+      );
+      if (plain.length > 0) return { processIds: plain.map((r) => r.process_id as number), via: 'name' };
+    }
+    return null;
+  }
+
+  /** A PROCESE + STATUS_PROCESS pair for `service@host`, in alarm, numbered max + 1 under a lock. */
+  private async createRow(c: Tx, hostId: string, service: string, summary: string): Promise<RowMatch> {
+    const name = `${service}@${hostId}`;
+    if (name.length > PROCESS_NAME_MAX) {
+      this.log.warn({ hostId, service }, 'cannot create a PROCESE row: name@host is longer than 100 characters');
+      return null;
+    }
+    const [rows] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(process_id), 0) + 1 AS next FROM PROCESE FOR UPDATE');
+    const id = Number(rows[0]!.next);
+    await c.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);
+    await c.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 1, 0, ?)', [id, formatNote(this.now(), summary)]);
+    this.log.warn({ hostId, service, processId: id, processName: name }, 'PROCESE row created for a failing watched service');
+    return { processIds: [id], via: 'created' };
+  }
+
+  private async transaction<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
+    const c = await this.opts.pool.getConnection();
+    try {
+      await c.beginTransaction();
+      const out = await fn(c);
+      await c.commit();
+      return out;
+    } catch (err) {
+      await c.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+}
+
+/** The stored form of an event: its identity, the failing check, and the repair's steps. */
+function eventDetail(e: AgentEvent, match: RowMatch): unknown {
+  const step = (s: NonNullable<AgentEvent['check']>) => ({
+    name: s.name,
+    argv: s.argv,
+    exitCode: s.exitCode,
+    signal: s.signal || undefined,
+    ok: s.ok,
+    timedOut: s.timedOut || undefined,
+    durationMs: Number(s.durationMs),
+    error: s.error || undefined,
+    outputTail: s.outputTail,
+  });
+  return {
+    eventId: e.eventId,
+    kind: e.kind,
+    atMs: Number(e.atMs),
+    message: e.message,
+    failures: e.failures || undefined,
+    rows: match ? { processIds: match.processIds, via: match.via } : null,
+    check: e.check ? step(e.check) : undefined,
+    result: e.result
+      ? {
+          jobId: e.result.jobId,
+          outcome: Outcome[e.result.outcome],
+          strategy: e.result.strategy,
+          message: e.result.message,
+          attempts: e.result.attempts,
+          durationMs: Number(e.result.durationMs),
+          steps: e.result.steps.map(step),
+        }
+      : undefined,
+  };
+}

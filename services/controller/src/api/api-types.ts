@@ -1,0 +1,56 @@
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from '@smgr/shared';
+import type { DbPool } from '../db/pool.js';
+import type { AgentInfo } from '../agents/agent-info.js';
+import type { HostDirectory } from '../rollouts/host-selection.js';
+import type { JobSender } from '../rollouts/rollout-runner.js';
+import type { RolloutEngine } from '../rollouts/rollout-engine.js';
+import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
+import type { Role } from './auth/roles.js';
+import type { Principal, TokenStore } from './auth/token-store.js';
+
+/** A Prometheus registry as prom-client exposes it. */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** Everything the routes use, injected so tests and the bench can build an API around real parts. */
+export interface ApiDeps {
+  pool: DbPool;
+  hosts: HostDirectory & { all(): AgentInfo[] };
+  jobs: JobSender & { isConnected(hostId: string): boolean };
+  rollouts: RolloutEngine;
+  tokens: TokenStore;
+  audit: AuditLog;
+  controllerId: string;
+  /** Longest an operation request waits for its hosts. */
+  operationTimeoutMs: number;
+  /** Validity of a token created without an explicit one; 0: none. */
+  tokenTtlMs: number;
+  /** Mounted at GET /metrics when present. */
+  metrics?: MetricsSource | undefined;
+  log: Logger;
+}
+
+/** What the audit hook writes for a request; handlers may refine it. */
+export interface AuditNote {
+  target?: string;
+  outcome?: AuditOutcome;
+  detail?: unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Least role allowed; routes without one are public (health, OpenAPI). */
+    role?: Role;
+    /** Audited action name for changes, e.g. "rollout.start". */
+    action?: string;
+    /** What the change acts on, from params/body (body may be missing when auth failed). */
+    target?: (req: FastifyRequest) => string;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    auditNote: AuditNote | null;
+  }
+}

@@ -1,0 +1,97 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { DbPool } from '../../db/pool.js';
+
+/** How an audited request ended. */
+export type AuditOutcome = 'ok' | 'partial' | 'failed' | 'rejected' | 'denied' | 'unauthenticated' | 'error';
+
+/** One row of smgr_audit. */
+export interface AuditEntry {
+  /** Token name; null when the caller did not authenticate. */
+  tokenName: string | null;
+  role: string | null;
+  /** Stable action name, e.g. "rollout.start", "alarm.raise". */
+  action: string;
+  /** What it acted on, e.g. "service:web", "rollout:12", "process:3". */
+  target: string;
+  outcome: AuditOutcome;
+  statusCode: number;
+  remoteAddr: string | null;
+  detail?: unknown;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: number;
+  at: string;
+}
+
+export interface AuditFilter {
+  tokenName?: string;
+  action?: string;
+  limit?: number;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+
+/** smgr_audit: who changed what, when, and how it went. Rows are only ever added. */
+export class AuditLog {
+  constructor(
+    private readonly pool: DbPool,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async record(e: AuditEntry): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO smgr_audit (at, token_name, role, action, target, outcome, status_code, remote_addr, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        this.now(),
+        e.tokenName,
+        e.role,
+        clip(e.action, 64),
+        clip(e.target, 255),
+        e.outcome,
+        e.statusCode,
+        e.remoteAddr === null ? null : clip(e.remoteAddr, 64),
+        e.detail === undefined ? null : clip(JSON.stringify(e.detail), 60_000),
+      ],
+    );
+  }
+
+  /** Newest first. */
+  async list(filter: AuditFilter = {}): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.tokenName !== undefined) {
+      where.push('token_name = ?');
+      args.push(filter.tokenName);
+    }
+    if (filter.action !== undefined) {
+      where.push('action = ?');
+      args.push(filter.action);
+    }
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT * FROM smgr_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      [...args, filter.limit ?? 100],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: (r.at as Date).toISOString(),
+      tokenName: (r.token_name as string | null) ?? null,
+      role: (r.role as string | null) ?? null,
+      action: r.action as string,
+      target: r.target as string,
+      outcome: r.outcome as AuditOutcome,
+      statusCode: Number(r.status_code),
+      remoteAddr: (r.remote_addr as string | null) ?? null,
+      ...(r.detail === null ? {} : { detail: safeParse(r.detail as string) }),
+    }));
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

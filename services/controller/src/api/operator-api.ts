@@ -1,0 +1,94 @@
+import type { Logger, SmgrConfig } from '@smgr/shared';
+import type { DbPool } from '../db/pool.js';
+import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentGateway } from '../agents/agent-gateway.js';
+import { RolloutEngine } from '../rollouts/rollout-engine.js';
+import { ApiServer } from './api-server.js';
+import type { MetricsSource } from './api-types.js';
+import { AuditLog } from './audit/audit-log.js';
+import { TokenStore } from './auth/token-store.js';
+
+export interface OperatorApiOptions {
+  config: SmgrConfig;
+  pool: DbPool;
+  registry: AgentRegistry;
+  gateway: AgentGateway;
+  /** Served at GET /metrics (viewer token) when given. */
+  metrics?: MetricsSource;
+  log: Logger;
+}
+
+/**
+ * What operators and CI/CD reach: the HTTP API (when api.enabled) and the
+ * rollout engine. The controller starts it after the agent gateway, calls
+ * activate() / deactivate() as it gains and loses the HA lease (only the
+ * active controller drives rollouts; it resumes those left active), and stops
+ * it first.
+ */
+export class OperatorApi {
+  readonly rollouts: RolloutEngine;
+  /** Bound port of the HTTP API; 0 while it is not listening. */
+  apiPort = 0;
+  private api: ApiServer | null = null;
+
+  constructor(private readonly opts: OperatorApiOptions) {
+    this.rollouts = new RolloutEngine({
+      pool: opts.pool,
+      jobs: opts.gateway,
+      hosts: opts.registry,
+      log: opts.log,
+      defaultJobTimeoutMs: opts.config.monitor.jobTimeoutMs,
+    });
+  }
+
+  /** Opens the HTTP API (reads work on a standby too). */
+  async start(): Promise<void> {
+    const cfg = this.opts.config;
+    if (!cfg.api.enabled) {
+      this.opts.log.info({ component: 'api' }, 'api disabled (api.enabled = false)');
+      return;
+    }
+    this.api = new ApiServer(
+      {
+        pool: this.opts.pool,
+        hosts: this.opts.registry,
+        jobs: this.opts.gateway,
+        rollouts: this.rollouts,
+        tokens: new TokenStore(this.opts.pool),
+        audit: new AuditLog(this.opts.pool),
+        controllerId: cfg.controller.id,
+        operationTimeoutMs: cfg.api.operationTimeoutMs,
+        tokenTtlMs: cfg.api.tokenTtlMs,
+        metrics: this.opts.metrics,
+        log: this.opts.log,
+      },
+      { listen: cfg.controller.apiListen, insecure: cfg.api.insecure, cert: cfg.api.cert, key: cfg.api.key, configSource: cfg.source },
+    );
+    this.apiPort = await this.api.start();
+  }
+
+  /**
+   * This controller holds the lease: drive rollouts, resuming the active ones
+   * in the background (retried while MySQL cannot be read), so taking the
+   * lease is never held up or failed by rollouts.
+   */
+  async activate(): Promise<void> {
+    void this.rollouts.start();
+  }
+
+  /** Lease lost: stop driving (the next active controller resumes from the database). */
+  async deactivate(): Promise<void> {
+    await this.rollouts.stop();
+  }
+
+  /** Stops the API (requests in progress get a short grace) and the rollout runners. Idempotent. */
+  async stop(): Promise<void> {
+    try {
+      await this.api?.stop();
+    } finally {
+      this.api = null;
+      this.apiPort = 0;
+      await this.rollouts.stop();
+    }
+  }
+}

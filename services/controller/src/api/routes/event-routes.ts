@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { ApiDeps } from '../api-types.js';
+import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
+
+interface EventQuery {
+  limit: number;
+  kind?: string;
+  service?: string;
+  host?: string;
+  processId?: number;
+  since?: string;
+  beforeId?: number;
+}
+
+function parseDetail(text: unknown): unknown {
+  if (typeof text !== 'string') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** GET /v1/events (viewer): the smgr_events history, newest first. */
+export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Querystring: EventQuery }>(
+    '/v1/events',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'history of repairs, operations and rollouts (smgr_events), newest first',
+        tags: ['events'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: limitQuery,
+            kind: { type: 'string', maxLength: 32, description: 'repair, operation, rollout, ...' },
+            service: serviceNameSchema,
+            host: hostIdSchema,
+            processId: { type: 'integer', minimum: 0 },
+            since: { type: 'string', format: 'date-time' },
+            beforeId: { type: 'integer', minimum: 1, description: 'page: events older than this id' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const where: string[] = [];
+      const args: unknown[] = [];
+      const add = (sql: string, v: unknown) => {
+        where.push(sql);
+        args.push(v);
+      };
+      if (q.kind !== undefined) add('kind = ?', q.kind);
+      if (q.service !== undefined) add('service = ?', q.service);
+      if (q.host !== undefined) add('host_id = ?', q.host);
+      if (q.processId !== undefined) add('process_id = ?', q.processId);
+      if (q.since !== undefined) add('at >= ?', new Date(q.since));
+      if (q.beforeId !== undefined) add('id < ?', q.beforeId);
+      const [rows] = await deps.pool.query<RowDataPacket[]>(
+        `SELECT * FROM smgr_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+        [...args, q.limit],
+      );
+      return {
+        events: rows.map((r) => ({
+          id: Number(r.id),
+          at: (r.at as Date).toISOString(),
+          kind: r.kind as string,
+          processId: r.process_id === null ? null : Number(r.process_id),
+          incidentId: r.incident_id === null ? null : Number(r.incident_id),
+          hostId: (r.host_id as string | null) ?? null,
+          service: (r.service as string | null) ?? null,
+          jobId: (r.job_id as string | null) ?? null,
+          outcome: (r.outcome as string | null) ?? null,
+          strategy: (r.strategy as string | null) ?? null,
+          durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+          message: r.message as string,
+          detail: parseDetail(r.detail),
+        })),
+      };
+    },
+  );
+}

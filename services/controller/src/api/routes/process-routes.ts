@@ -1,0 +1,154 @@
+import type { FastifyInstance } from 'fastify';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { NotFoundError } from '@smgr/shared';
+import type { ApiDeps } from '../api-types.js';
+import { ApiError } from '../http-errors.js';
+
+/** A seed PROCESE/STATUS_PROCESS row with smgr's open incident, if any. */
+interface ProcessView {
+  processId: number;
+  name: string;
+  alarma: number;
+  sound: number;
+  notes: string | null;
+  incident: { id: number; state: string; hostId: string | null; attempts: number; lastMessage: string | null } | null;
+}
+
+const PROCESS_SQL = `SELECT p.process_id, p.process_name, s.alarma, s.sound, s.notes,
+       i.id AS incident_id, i.state AS incident_state, i.host_id, i.attempts, i.last_message
+  FROM PROCESE p
+  JOIN STATUS_PROCESS s ON s.process_id = p.process_id
+  LEFT JOIN smgr_incidents i ON i.open_key = p.process_id`;
+
+function toView(r: RowDataPacket): ProcessView {
+  return {
+    processId: Number(r.process_id),
+    name: String(r.process_name ?? ''),
+    alarma: Number(r.alarma),
+    sound: Number(r.sound),
+    notes: (r.notes as string | null) ?? null,
+    incident:
+      r.incident_id === null
+        ? null
+        : {
+            id: Number(r.incident_id),
+            state: r.incident_state as string,
+            hostId: (r.host_id as string | null) ?? null,
+            attempts: Number(r.attempts),
+            lastMessage: (r.last_message as string | null) ?? null,
+          },
+  };
+}
+
+interface AlarmBody {
+  processIds?: number[];
+  names?: string[];
+  all?: boolean;
+}
+
+const alarmBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'exactly one of processIds, names, all',
+  properties: {
+    processIds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, maxItems: 10_000 },
+    names: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 }, minItems: 1, maxItems: 10_000 },
+    all: { type: 'boolean', enum: [true] },
+  },
+} as const;
+
+/**
+ * GET /v1/processes and /v1/alarms (viewer); POST /v1/alarms/raise and
+ * /v1/alarms/clear (operator): what seed 002's test menu does, through the
+ * same STATUS_PROCESS.alarma flag every legacy writer uses.
+ */
+export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get(
+    '/v1/processes',
+    { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident', tags: ['alarms'] } },
+    async () => {
+      const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} ORDER BY p.process_id`);
+      return { processes: rows.map(toView) };
+    },
+  );
+
+  app.get(
+    '/v1/alarms',
+    { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)', tags: ['alarms'] } },
+    async () => {
+      const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
+      return { alarms: rows.map(toView) };
+    },
+  );
+
+  for (const [verb, alarma] of [
+    ['raise', 1],
+    ['clear', 0],
+  ] as const) {
+    app.post<{ Body: AlarmBody }>(
+      `/v1/alarms/${verb}`,
+      {
+        config: { role: 'operator', action: `alarm.${verb}`, target: (req) => alarmTarget(req.body as AlarmBody | undefined) },
+        schema: {
+          summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
+          tags: ['alarms'],
+          body: alarmBodySchema,
+        },
+      },
+      async (req) => {
+        const body = req.body;
+        const given = [body.processIds, body.names, body.all].filter((x) => x !== undefined).length;
+        if (given !== 1) {
+          throw new ApiError(400, 'INVALID_REQUEST', 'give exactly one of processIds, names or all: true', {
+            context: { field: 'processIds' },
+          });
+        }
+        const changed = await setAlarms(deps, body, alarma);
+        req.auditNote = { ...req.auditNote, detail: { processIds: changed.map((p) => p.processId) } };
+        return { changed: changed.length, processes: changed };
+      },
+    );
+  }
+}
+
+function alarmTarget(body: AlarmBody | undefined): string {
+  if (body?.all === true) return 'process:*';
+  if (body?.processIds) return `process:${body.processIds.join(',')}`;
+  if (body?.names) return `process:${body.names.join(',')}`;
+  return 'process:?';
+}
+
+/** Sets alarma on the named rows in one transaction; unknown ids or names change nothing (404). */
+async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise<ProcessView[]> {
+  const c: PoolConnection = await deps.pool.getConnection();
+  try {
+    await c.beginTransaction();
+    let rows: RowDataPacket[];
+    if (body.all === true) {
+      [rows] = await c.query<RowDataPacket[]>(`${PROCESS_SQL} ORDER BY p.process_id FOR UPDATE`);
+    } else if (body.processIds) {
+      const ids = [...new Set(body.processIds)];
+      [rows] = await c.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE p.process_id IN (?) ORDER BY p.process_id FOR UPDATE`, [ids]);
+      const found = new Set(rows.map((r) => Number(r.process_id)));
+      const missing = ids.filter((id) => !found.has(id));
+      if (missing.length > 0) {
+        throw new NotFoundError(`no process with id ${missing.join(', ')} (PROCESE + STATUS_PROCESS)`, { context: { processIds: missing } });
+      }
+    } else {
+      const names = [...new Set(body.names ?? [])];
+      [rows] = await c.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE p.process_name IN (?) ORDER BY p.process_id FOR UPDATE`, [names]);
+      const found = new Set(rows.map((r) => String(r.process_name)));
+      const missing = names.filter((n) => !found.has(n));
+      if (missing.length > 0) throw new NotFoundError(`no process named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
+    }
+    const ids = rows.map((r) => Number(r.process_id));
+    if (ids.length > 0) await c.query('UPDATE STATUS_PROCESS SET alarma = ? WHERE process_id IN (?)', [alarma, ids]);
+    await c.commit();
+    return rows.map((r) => ({ ...toView(r), alarma }));
+  } catch (err) {
+    await c.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}

@@ -1,0 +1,44 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { createTestDatabase, startMariaDb, useCleanup, type MariaDbInstance } from '../../../../test/harness/index.js';
+import { createDbPool } from '../db/pool.js';
+import { migrate } from '../db/migrator.js';
+import { EventRetention } from './event-retention.js';
+
+const log = pino({ level: 'silent' });
+let mysql: MariaDbInstance;
+before(async () => {
+  mysql = await startMariaDb();
+});
+after(() => mysql?.stop());
+
+test('a sweep deletes events and closed incidents older than the retention, in batches, and keeps everything newer or open', async (t) => {
+  const cleanup = useCleanup(t);
+  const db = await createTestDatabase(mysql);
+  cleanup.add(() => db.drop(), 'database');
+  const pool = createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  cleanup.add(() => pool.end(), 'pool');
+  await migrate(pool, log);
+
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const day = 86_400_000;
+  const old = new Date(now - 31 * day);
+  const recent = new Date(now - 29 * day);
+  // 12,001 old events: more than two delete batches.
+  const oldEvents = Array.from({ length: 12_001 }, (_, i) => [old, 'repair', i, 'old']);
+  await db.exec('INSERT INTO smgr_events (at, kind, process_id, message) VALUES ?', [oldEvents]);
+  await db.exec('INSERT INTO smgr_events (at, kind, process_id, message) VALUES ?', [[[recent, 'repair', 1, 'recent']]]);
+  await db.exec(
+    `INSERT INTO smgr_incidents (process_id, process_name, state, open_key, opened_at, closed_at) VALUES
+       (1, 'a', 'resolved', NULL, ?, ?), (2, 'b', 'resolved', NULL, ?, ?), (3, 'c', 'pending', 3, ?, NULL)`,
+    [old, old, recent, recent, old],
+  );
+
+  const retention = new EventRetention({ pool, retentionDays: 30, log, now: () => now });
+  assert.deepEqual(await retention.sweep(), { events: 12_001, incidents: 1 });
+  assert.deepEqual(await db.query('SELECT message FROM smgr_events'), [{ message: 'recent' }]);
+  const left = await db.query<{ process_id: number }>('SELECT process_id FROM smgr_incidents ORDER BY process_id');
+  assert.deepEqual(left.map((r) => r.process_id), [2, 3], 'the recent closed incident and the old open one stay');
+  assert.deepEqual(await retention.sweep(), { events: 0, incidents: 0 }, 'a second sweep finds nothing');
+});

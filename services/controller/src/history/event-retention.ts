@@ -1,0 +1,75 @@
+import type { ResultSetHeader } from 'mysql2/promise';
+import type { Logger } from '@smgr/shared';
+import type { DbPool } from '../db/pool.js';
+
+export interface EventRetentionOptions {
+  pool: DbPool;
+  /** Events and closed incidents older than this are deleted (monitor.event_retention_days). */
+  retentionDays: number;
+  log: Logger;
+  /** Between sweeps; default one hour. The first sweep runs a minute after start. */
+  everyMs?: number;
+  now?: () => number;
+}
+
+/** Rows deleted per statement: short transactions that never hold long locks on a busy table. */
+const BATCH = 5_000;
+
+/**
+ * Keeps smgr_events and closed smgr_incidents bounded: deletes rows older
+ * than the retention in batches, using the indexes on their time columns.
+ * Open incidents are never deleted, whatever their age.
+ */
+export class EventRetention {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EventRetentionOptions) {
+    this.log = opts.log.child({ component: 'event-retention' });
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(firstAfterMs = 60_000): void {
+    const every = this.opts.everyMs ?? 3_600_000;
+    const run = () => {
+      this.running = this.sweep()
+        .catch((err) => this.log.warn({ err: (err as Error).message }, 'retention sweep failed; next one in an hour'))
+        .finally(() => {
+          this.running = null;
+          if (this.timer) this.timer = setTimeout(run, every).unref();
+        });
+    };
+    this.timer = setTimeout(run, firstAfterMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One sweep; resolves with the rows deleted per table. */
+  async sweep(): Promise<{ events: number; incidents: number }> {
+    const cutoff = new Date(this.now() - this.opts.retentionDays * 86_400_000);
+    const events = await this.deleteBatches('DELETE FROM smgr_events WHERE at < ? ORDER BY at LIMIT ?', cutoff);
+    const incidents = await this.deleteBatches(
+      'DELETE FROM smgr_incidents WHERE closed_at < ? AND open_key IS NULL ORDER BY closed_at LIMIT ?',
+      cutoff,
+    );
+    if (events + incidents > 0) {
+      this.log.info({ events, incidents, before: cutoff.toISOString(), retentionDays: this.opts.retentionDays }, 'old history deleted');
+    }
+    return { events, incidents };
+  }
+
+  private async deleteBatches(sql: string, cutoff: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [res] = await this.opts.pool.query<ResultSetHeader>(sql, [cutoff, BATCH]);
+      total += res.affectedRows;
+      if (res.affectedRows < BATCH) return total;
+    }
+  }
+}

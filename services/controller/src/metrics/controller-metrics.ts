@@ -1,0 +1,152 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the gauges read at scrape time; each may fail (MySQL/Redis down) without failing the scrape. */
+export interface MetricsSources {
+  connectedAgents(): number;
+  isActive(): boolean;
+  /** BullMQ job counts by state (waiting, active, delayed, ...). */
+  queueCounts(): Promise<Record<string, number>>;
+  /** Breakers open right now (smgr_breakers.open_until in the future). */
+  openBreakers(): Promise<number>;
+}
+
+export interface ControllerMetricsOptions {
+  /** Node process metrics (process_resident_memory_bytes, event loop lag, ...); default true. */
+  defaultMetrics?: boolean;
+  /** A scrape waits this long for MySQL/Redis before reporting the last value; default 1 s. */
+  sourceTimeoutMs?: number;
+}
+
+const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2, 5, 10, 30];
+const REPAIR_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/**
+ * The controller's Prometheus metrics in their own registry. The HTTP API
+ * serves `registry.metrics()` as GET /metrics; counters and histograms are
+ * fed by the poller, the repair worker and the gateway, gauges are read from
+ * `bind()`'s sources at scrape time.
+ */
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  /** Alarm occurrences that opened an incident, by where they were seen (poll, agent). */
+  readonly alarmsSeen: Counter<'source'>;
+  /** Recorded repair outcomes: succeeded, failed, refused, no_result. */
+  readonly repairs: Counter<'outcome'>;
+  /** From sending a job to its result (or giving up), by outcome. */
+  readonly repairDuration: Histogram<'outcome'>;
+  /** From an incident opening to its alarm being cleared by a repair. */
+  readonly alarmToCleared: Histogram;
+  /**
+   * Upper bound of the time an alarm waited to be seen: the time since the
+   * previous successful poll that did not see it.
+   */
+  readonly detectionLatency: Histogram;
+  /** Agent streams refused, by refusal code (IDENTITY_MISMATCH, NOT_ACTIVE, BAD_FRAME, ...). */
+  readonly agentRefusals: Counter<'code'>;
+  /** TLS handshakes refused, by OpenSSL reason (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). */
+  readonly tlsRefusals: Counter<'reason'>;
+  /** Alarms that could not be placed on a host, by code (UNPLACED, AMBIGUOUS, BAD_NAME). */
+  readonly unplaced: Counter<'code'>;
+  private sources: MetricsSources | null = null;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ControllerMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.timeoutMs = opts.sourceTimeoutMs ?? 1_000;
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.alarmsSeen = new Counter({ name: 'smgr_alarms_seen_total', help: 'alarm occurrences that opened an incident', labelNames: ['source'], registers });
+    this.repairs = new Counter({ name: 'smgr_repairs_total', help: 'recorded repair outcomes', labelNames: ['outcome'], registers });
+    this.repairDuration = new Histogram({
+      name: 'smgr_repair_duration_seconds',
+      help: 'time from sending a repair job to its result',
+      labelNames: ['outcome'],
+      buckets: REPAIR_BUCKETS,
+      registers,
+    });
+    this.alarmToCleared = new Histogram({
+      name: 'smgr_alarm_to_cleared_seconds',
+      help: 'time from an incident opening to its alarm being cleared by a repair',
+      buckets: REPAIR_BUCKETS,
+      registers,
+    });
+    this.detectionLatency = new Histogram({
+      name: 'smgr_alarm_detection_seconds',
+      help: 'upper bound of alarm detection latency: time since the previous successful poll',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.agentRefusals = new Counter({ name: 'smgr_agent_refusals_total', help: 'agent streams refused', labelNames: ['code'], registers });
+    this.tlsRefusals = new Counter({ name: 'smgr_tls_refusals_total', help: 'TLS handshakes refused', labelNames: ['reason'], registers });
+    this.unplaced = new Counter({ name: 'smgr_alarms_unplaced_total', help: 'alarms that could not be placed on a host', labelNames: ['code'], registers });
+
+    const self = this;
+    new Gauge({
+      name: 'smgr_connected_agents',
+      help: 'agents with an open stream to this controller',
+      registers,
+      collect() {
+        this.set(self.sources?.connectedAgents() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'smgr_controller_active',
+      help: '1 when this controller holds the HA lease and repairs, 0 on standby',
+      registers,
+      collect() {
+        this.set(self.sources?.isActive() ? 1 : 0);
+      },
+    });
+    let lastOpen = 0;
+    new Gauge({
+      name: 'smgr_open_breakers',
+      help: 'circuit breakers open now (process x host)',
+      registers,
+      async collect() {
+        const n = await self.read((s) => s.openBreakers());
+        if (n !== undefined) lastOpen = n;
+        this.set(lastOpen);
+      },
+    });
+    const lastDepth: Record<string, number> = {};
+    new Gauge({
+      name: 'smgr_queue_depth',
+      help: 'repair jobs in the BullMQ queue by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await self.read((s) => s.queueCounts());
+        if (counts) Object.assign(lastDepth, counts);
+        for (const [state, n] of Object.entries(lastDepth)) this.set({ state }, n);
+      },
+    });
+  }
+
+  /** Connects the scrape-time gauges to the running controller. */
+  bind(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Undefined when unbound, failed or slower than the timeout: the gauge keeps its last value. */
+  private async read<T>(fn: (s: MetricsSources) => Promise<T>): Promise<T | undefined> {
+    const sources = this.sources;
+    if (!sources) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        fn(sources),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), this.timeoutMs);
+        }),
+      ]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, UnavailableError, type Logger } from '@smgr/shared';
+import type { DbPool } from '../db/pool.js';
+import { selectHosts, type HostDirectory } from './host-selection.js';
+import { buildRollout, type RolloutRequest } from './rollout-request.js';
+import { RolloutRunner, type JobSender } from './rollout-runner.js';
+import { RolloutStore, type RolloutFilter, type RolloutSummary } from './rollout-store.js';
+import type { RolloutCommand, RolloutSnapshot } from './rollout-types.js';
+
+export interface RolloutEngineOptions {
+  pool: DbPool;
+  jobs: JobSender;
+  hosts: HostDirectory;
+  log: Logger;
+  /** Default job timeout of a rollout (monitor.job_timeout). */
+  defaultJobTimeoutMs: number;
+  now?: () => number;
+}
+
+/**
+ * Rolling updates: starts rollouts, applies operators' commands, and at start
+ * resumes every rollout the database says is active. Each active rollout has
+ * one RolloutRunner in memory; a final one is read from the database.
+ *
+ *   idle ──start()──► driving ──stop()──► idle
+ * Only the controller holding the HA lease drives rollouts (agents connect
+ * to it alone); an idle engine still answers get/list from the database and
+ * refuses create/command with a retryable NOT_ACTIVE.
+ */
+export class RolloutEngine {
+  readonly store: RolloutStore;
+  private readonly runners = new Map<number, RolloutRunner>();
+  private readonly epoch = randomBytes(4).toString('hex');
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private driving_ = false;
+  /** Bumped by each start(), so a retry loop of an earlier start gives up. */
+  private generation = 0;
+
+  constructor(private readonly opts: RolloutEngineOptions) {
+    this.store = new RolloutStore(opts.pool);
+    this.log = opts.log.child({ component: 'rollout-engine' });
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Starts driving and resumes the active rollouts found in the database.
+   * Never throws: while MySQL cannot be read the resumption is retried in the
+   * background, so a controller taking the lease is not held up by it.
+   */
+  async start(): Promise<void> {
+    if (this.driving_) return;
+    this.driving_ = true;
+    const generation = ++this.generation;
+    for (let delay = 500; this.driving_ && generation === this.generation; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.resume();
+        return;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot read active rollouts yet; retrying');
+        await new Promise((r) => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
+  private async resume(): Promise<void> {
+    const ids = await this.store.activeIds();
+    const loaded: RolloutSnapshot[] = [];
+    for (const id of ids) {
+      const s = await this.store.load(id);
+      if (s) loaded.push(s);
+    }
+    for (const s of loaded) if (!this.runners.has(s.rollout.id)) this.drive(s);
+    if (ids.length > 0) this.log.info({ rollouts: ids }, 'active rollouts resumed');
+  }
+
+  /**
+   * Starts a rollout: selects hosts (all must be connected), stores it, and drives it.
+   * @throws NotFoundError / RefusedError from host selection and validation; RefusedError `ROLLOUT_ACTIVE`
+   */
+  async create(req: RolloutRequest, createdBy: string): Promise<RolloutSnapshot> {
+    this.assertDriving();
+    const hosts = selectHosts(
+      this.opts.hosts,
+      req.service,
+      { ...(req.hosts ? { hosts: req.hosts } : {}), ...(req.labels ? { labels: req.labels } : {}) },
+      { requireConnected: true },
+    );
+    const draft = buildRollout(req, hosts, { createdBy, now: this.now(), defaultJobTimeoutMs: this.opts.defaultJobTimeoutMs });
+    const created = await this.store.create(draft);
+    this.log.info(
+      { rolloutId: created.rollout.id, service: req.service, version: req.version, hosts: hosts.length, by: createdBy },
+      'rollout created',
+    );
+    this.drive(created);
+    return created;
+  }
+
+  /**
+   * Applies pause / resume / promote / abort / rollback.
+   * @throws NotFoundError for an unknown id; RefusedError `INVALID_TRANSITION` / `ROLLOUT_ACTIVE`
+   */
+  async command(id: number, cmd: RolloutCommand, by: string): Promise<RolloutSnapshot> {
+    this.assertDriving();
+    let runner = this.runners.get(id);
+    if (!runner) {
+      const s = await this.store.load(id);
+      if (!s) throw new NotFoundError(`no rollout ${id}`, { context: { rolloutId: id } });
+      runner = this.newRunner(s);
+      try {
+        const out = await runner.command(cmd, by);
+        this.runners.set(id, runner);
+        runner.start();
+        return out;
+      } catch (err) {
+        runner.stop();
+        throw err;
+      }
+    }
+    return runner.command(cmd, by);
+  }
+
+  /** The live snapshot when this controller drives the rollout, else the stored one. */
+  async get(id: number): Promise<RolloutSnapshot | null> {
+    return this.runners.get(id)?.snapshot() ?? this.store.load(id);
+  }
+
+  list(filter: RolloutFilter): Promise<RolloutSummary[]> {
+    return this.store.list(filter);
+  }
+
+  /** Rollouts this controller drives now. */
+  driving(): number[] {
+    return [...this.runners.keys()];
+  }
+
+  /** Stops every runner; their jobs in flight are re-sent by whichever controller drives next. Idempotent. */
+  async stop(): Promise<void> {
+    this.driving_ = false;
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    for (const r of runners) r.stop();
+    await Promise.all(runners.map((r) => r.settled()));
+  }
+
+  private assertDriving(): void {
+    if (!this.driving_) {
+      throw new UnavailableError('NOT_ACTIVE', 'this controller is on standby and does not drive rollouts; use the active controller');
+    }
+  }
+
+  private drive(s: RolloutSnapshot): void {
+    if (!this.driving_) return;
+    const runner = this.newRunner(s);
+    this.runners.set(s.rollout.id, runner);
+    runner.start();
+  }
+
+  private newRunner(s: RolloutSnapshot): RolloutRunner {
+    const runner: RolloutRunner = new RolloutRunner(s, {
+      store: this.store,
+      jobs: this.opts.jobs,
+      log: this.opts.log,
+      epoch: this.epoch,
+      now: this.now,
+      onIdle: (id) => {
+        if (this.runners.get(id) !== runner) return;
+        this.runners.delete(id);
+        runner.stop();
+      },
+    });
+    return runner;
+  }
+}

@@ -1,0 +1,61 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { initCa, issueCert } from '@smgr/shared';
+import { makeTempDir, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { ROOT, uniqueServiceName } from './support/smgr.js';
+import { startStack } from './support/stack.js';
+import { apiPortOf, createTokenViaController } from './support/operator-api.js';
+
+/** The API on HTTPS with a certificate from `smgr pki`, reached by the CLI trusting that CA. */
+const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
+
+let mysql: MariaDbInstance;
+let redis: RedisInstance;
+
+before(async () => {
+  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+});
+after(async () => {
+  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+
+function smgr(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) =>
+      done({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the API over HTTPS', () => {
+  test('serves HTTPS with its certificate; the CLI trusts it with --ca and refuses it without', async (t) => {
+    const cleanup = useCleanup(t);
+    const pki = await makeTempDir('pki');
+    cleanup.add(() => pki.remove(), 'pki dir');
+    await initCa(pki.path);
+    const cert = await issueCert(pki.path, 'ctl-test', { sans: ['127.0.0.1', 'localhost'] });
+    const stack = await startStack(cleanup, { mysql, redis }, {
+      services: { [uniqueServiceName('tls')]: { restart_strategy: 'process', start_command: 'true' } },
+      controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
+    });
+    const port = await apiPortOf(stack.controller);
+    const listening = stack.controller.jsonLines().find((j) => j.msg === 'api listening');
+    assert.equal(listening?.tls, true);
+    const token = await createTokenViaController(stack.controllerConfig, 'tls-admin', 'admin');
+    const env = { SMGR_CLI_URL: `https://127.0.0.1:${port}`, SMGR_CLI_TOKEN: token };
+
+    const trusted = await smgr(['--ca', join(pki.path, 'ca.pem'), 'hosts', '--json'], env);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.deepEqual(JSON.parse(trusted.stdout).hosts.map((h: any) => h.hostId), ['host-a']);
+
+    const untrusted = await smgr(['hosts'], env);
+    assert.equal(untrusted.code, 69);
+    assert.match(untrusted.stderr, /TLS with https:\/\/127\.0\.0\.1:\d+ failed/);
+    assert.match(untrusted.stderr, /--ca FILE/);
+
+    const plain = await smgr(['status'], { ...env, SMGR_CLI_URL: `http://127.0.0.1:${port}` });
+    assert.notEqual(plain.code, 0, 'plain HTTP to the HTTPS port does not work');
+  });
+});

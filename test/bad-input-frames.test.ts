@@ -1,0 +1,195 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import {
+  AgentMessageSchema,
+  ControllerMessageSchema,
+  create,
+  fromBinary,
+  initCa,
+  issueCert,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  toBinary,
+  type ControllerMessage,
+} from '@smgr/shared';
+import { Cleanup, freePort, startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { waitForLog } from './support/smgr.js';
+import {
+  addProcesses,
+  agentSections,
+  chaosEnv,
+  controllerSections,
+  countLogs,
+  countingServices,
+  raiseAlarms,
+  startDaemon,
+  waitAllCleared,
+  writeIni,
+  type ChaosEnv,
+  type CountingService,
+} from './support/chaos.js';
+import { SimAgents } from './support/sim-agents.js';
+
+const files = new Cleanup();
+let mysql: MariaDbInstance;
+let redis: RedisInstance;
+let env: ChaosEnv;
+let pki: string;
+let port: number;
+let controller: ManagedProcess;
+let service: CountingService;
+
+before(async () => {
+  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
+  env = await chaosEnv(files, mysql, redis, 'frames');
+  pki = join(env.dir, 'pki');
+  await initCa(pki);
+  await issueCert(pki, 'ctl-frames', { sans: ['127.0.0.1'] });
+  for (const h of ['real', 'rogue']) await issueCert(pki, h);
+  port = await freePort();
+  const tls = (h: string) => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${h}.pem`), key: join(pki, `${h}.key`) });
+  controller = startDaemon(
+    'controller',
+    await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-frames', grpcListen: `127.0.0.1:${port}`, more: { tls: tls('ctl-frames') } })),
+    'controller',
+  );
+  files.add(() => controller.stop(), 'controller');
+  await waitForLog(controller, 'controller running', 30_000);
+  service = (await countingServices(files, env, `fr${Math.random().toString(16).slice(2, 6)}-`, 1))[0]!;
+  const agent = startDaemon(
+    'agent',
+    await writeIni(
+      env,
+      'agent.ini',
+      agentSections(env, {
+        hostId: 'real',
+        controllers: [`127.0.0.1:${port}`],
+        services: { [service.name]: { restart_strategy: 'process', start_command: service.path } },
+        more: { tls: tls('real') },
+      }),
+    ),
+    'agent',
+  );
+  files.add(() => agent.stop(), 'agent');
+  await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === 'real');
+});
+after(() => files.run());
+
+/** gRPC framing: compressed flag, 4-byte big-endian length, payload. `declared` may lie about the length. */
+function frame(payload: Uint8Array, declared = payload.length): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(declared, 1);
+  return Buffer.concat([head, payload]);
+}
+
+interface RawReply {
+  grpcStatus: string | undefined;
+  messages: ControllerMessage[];
+}
+
+/**
+ * One raw HTTP/2 request on the AgentService path over mTLS (as "rogue", a
+ * certificate the CA really issued), writing `chunks` as they are; resolves
+ * with the gRPC status and the ControllerMessages that came back.
+ */
+async function rawCall(chunks: Buffer[], path = '/smgr.v1.AgentService/Connect'): Promise<RawReply> {
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    ca: readFileSync(join(pki, 'ca.pem')),
+    cert: readFileSync(join(pki, 'rogue.pem')),
+    key: readFileSync(join(pki, 'rogue.key')),
+  });
+  session.on('error', () => undefined);
+  try {
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    let status: string | undefined;
+    let body = Buffer.alloc(0);
+    req.on('response', (h) => (status ??= h['grpc-status'] as string | undefined));
+    req.on('trailers', (h) => (status = (h['grpc-status'] as string | undefined) ?? status));
+    req.on('data', (d: Buffer) => (body = Buffer.concat([body, d])));
+    req.on('error', () => undefined);
+    const done = new Promise<void>((resolve) => {
+      req.on('close', () => resolve());
+      setTimeout(resolve, 10_000).unref();
+    });
+    for (const c of chunks) req.write(c);
+    await done;
+    const messages: ControllerMessage[] = [];
+    for (let at = 0; at + 5 <= body.length; ) {
+      const len = body.readUInt32BE(at + 1);
+      messages.push(fromBinary(ControllerMessageSchema, body.subarray(at + 5, at + 5 + len)));
+      at += 5 + len;
+    }
+    return { grpcStatus: status, messages };
+  } finally {
+    session.close();
+  }
+}
+
+const hello = (hostId: string) =>
+  frame(toBinary(AgentMessageSchema, create(AgentMessageSchema, { msg: { case: 'hello', value: { hostId, agentVersion: 'raw', protocolVersion: PROTOCOL_VERSION } } })));
+const GARBAGE = frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02, 0x03]));
+
+describe('garbage and oversized frames on the agent port', () => {
+  test('an undecodable first frame is refused with BAD_FRAME and logged with the peer', async () => {
+    const from = controller.lineCount();
+    const reply = await rawCall([GARBAGE]);
+    assert.equal(reply.messages[0]?.msg.case, 'refusal');
+    assert.equal(reply.messages[0]?.msg.case === 'refusal' && reply.messages[0].msg.value.code, 'BAD_FRAME');
+    const line = await controller.waitForLine((_, j) => j?.msg === 'agent refused' && j.code === 'BAD_FRAME', 5_000, 'BAD_FRAME logged', from);
+    assert.match(String(line.json?.peer), /127\.0\.0\.1:\d+/);
+  });
+
+  test('garbage after a valid Hello drops that session with BAD_FRAME', async () => {
+    const from = controller.lineCount();
+    const reply = await rawCall([hello('rogue'), GARBAGE]);
+    assert.deepEqual(
+      reply.messages.map((m) => (m.msg.case === 'refusal' ? `refusal:${m.msg.value.code}` : m.msg.case)),
+      ['welcome', 'refusal:BAD_FRAME'],
+    );
+    await controller.waitForLine((_, j) => j?.msg === 'agent disconnected' && j.hostId === 'rogue', 5_000, 'rogue session dropped', from);
+  });
+
+  test('a frame declaring more than MAX_MESSAGE_BYTES is refused by its length prefix, before it is buffered', async () => {
+    const from = controller.lineCount();
+    const reply = await rawCall([frame(Buffer.alloc(64), 512 * 1024 * 1024)]);
+    assert.equal(reply.grpcStatus, '8', 'RESOURCE_EXHAUSTED');
+    await controller.waitForLine((_, j) => j?.msg === 'agent stream ended before Hello', 5_000, 'oversized frame logged', from);
+  });
+
+  test('a real frame one byte over MAX_MESSAGE_BYTES is refused with RESOURCE_EXHAUSTED', async () => {
+    const reply = await rawCall([frame(Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x41))]);
+    assert.equal(reply.grpcStatus, '8');
+  });
+
+  test('a request for a method the controller does not serve gets UNIMPLEMENTED', async () => {
+    const reply = await rawCall([GARBAGE], '/smgr.v1.AgentService/Nope');
+    assert.equal(reply.grpcStatus, '12');
+  });
+
+  test('after fifty hostile streams at once the controller still serves: the real agent stays connected and repairs, new agents connect', async () => {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => rawCall(i % 2 ? [GARBAGE] : [frame(Buffer.alloc(16), MAX_MESSAGE_BYTES * 4)])),
+    );
+    assert.equal(controller.exitStatus, undefined);
+    assert.equal(countLogs(controller, 'agent disconnected', (j) => j.hostId === 'real'), 0, 'the real agent was never dropped');
+    const [id] = await addProcesses(env.db, [service.name]);
+    await raiseAlarms(env.db, [id!]);
+    await waitAllCleared(env.db, [id!], 30_000, () => controller.tail());
+    assert.equal((await service.starts()).length, 1);
+    const ca = readFileSync(join(pki, 'ca.pem'));
+    const sims = new SimAgents({
+      address: `127.0.0.1:${port}`,
+      credentials: credentials.createSsl(ca, readFileSync(join(pki, 'rogue.key')), readFileSync(join(pki, 'rogue.pem'))),
+      hostIds: ['rogue'],
+      reconnect: false,
+    });
+    files.add(() => sims.stop(), 'sim');
+    sims.start();
+    await waitFor(() => sims.stats.welcomes === 1, { timeoutMs: 10_000, message: 'a well-behaved agent is welcomed' });
+  });
+});

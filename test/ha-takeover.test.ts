@@ -1,0 +1,107 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { credentials } from '@grpc/grpc-js';
+import { freePort, startMariaDb, startRedis, useCleanup, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { waitForLog } from './support/smgr.js';
+import {
+  addProcesses,
+  agentSections,
+  assertEachRepairedExactlyOnce,
+  chaosEnv,
+  controllerSections,
+  countingServices,
+  countLogs,
+  findLog,
+  raiseAlarms,
+  slowService,
+  startDaemon,
+  waitAllCleared,
+  writeIni,
+} from './support/chaos.js';
+import { SimAgents } from './support/sim-agents.js';
+
+let mysql: MariaDbInstance;
+let redis: RedisInstance;
+before(async () => {
+  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+});
+after(async () => {
+  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+
+const logTime = (j: Record<string, unknown> | undefined) => Number(j?.time ?? NaN);
+
+/** Two controllers (a, b) on one database and queue, both started; a is active. */
+async function twoControllers(t: { after(fn: () => unknown): void }, label: string) {
+  const cleanup = useCleanup(t);
+  const env = await chaosEnv(cleanup, mysql, redis, label);
+  const addrA = `127.0.0.1:${await freePort()}`;
+  const addrB = `127.0.0.1:${await freePort()}`;
+  const cfgA = await writeIni(env, 'ctl-a.ini', controllerSections(env, { id: 'ctl-a', grpcListen: addrA }));
+  const cfgB = await writeIni(env, 'ctl-b.ini', controllerSections(env, { id: 'ctl-b', grpcListen: addrB }));
+  const a = startDaemon('controller', cfgA, 'ctl-a');
+  cleanup.add(() => a.stop(), 'controller a');
+  await waitForLog(a, 'controller running', 30_000, (j) => j.role === 'active');
+  const b = startDaemon('controller', cfgB, 'ctl-b');
+  cleanup.add(() => b.stop(), 'controller b');
+  await waitForLog(b, 'controller running', 30_000, (j) => j.role === 'standby');
+  return { cleanup, env, a, b, addrA, addrB };
+}
+
+describe('two controllers on one database: one active, one standby', () => {
+  test('the standby refuses agents with NOT_ACTIVE, so they stay with the active controller', async (t) => {
+    const { cleanup, b, addrB } = await twoControllers(t, 'ha-refuse');
+    const sims = new SimAgents({ address: addrB, credentials: credentials.createInsecure(), hostIds: ['sim-1'], reconnect: false });
+    cleanup.add(() => sims.stop(), 'simulated agent');
+    sims.start();
+    const refusal = await waitFor(() => sims.lastRefusal.get('sim-1'), { timeoutMs: 10_000, message: 'refusal from the standby' });
+    assert.equal(refusal.code, 'NOT_ACTIVE');
+    assert.equal(sims.stats.welcomes, 0);
+    assert.equal(b.exitStatus, undefined);
+  });
+
+  test('when the active controller is killed the standby takes over and every alarm is repaired exactly once', async (t) => {
+    const { cleanup, env, a, b, addrA, addrB } = await twoControllers(t, 'ha-kill');
+    const services = await countingServices(cleanup, env, `ha${Math.random().toString(16).slice(2, 6)}-`, 6);
+    const agents: ManagedProcess[] = [];
+    for (const [i, host] of ['ha-h1', 'ha-h2'].entries()) {
+      const mine = services.slice(i * 3, i * 3 + 3);
+      const cfg = await writeIni(
+        env,
+        `agent-${host}.ini`,
+        agentSections(env, { hostId: host, controllers: [addrA, addrB], services: Object.fromEntries(mine.map((s) => [s.name, slowService(s, 3)])) }),
+      );
+      const agent = startDaemon('agent', cfg, `agent-${host}`);
+      cleanup.add(() => agent.stop(), `agent ${host}`);
+      agents.push(agent);
+      await waitForLog(a, 'agent connected', 20_000, (j) => j.hostId === host);
+    }
+    const ids = await addProcesses(env.db, services.map((s) => s.name));
+    await raiseAlarms(env.db, ids);
+    await waitForLog(agents[0]!, 'job started', 20_000);
+    const killedAt = Date.now();
+    await a.kill9();
+
+    await waitForLog(b, 'this controller is now active', 30_000);
+    for (const host of ['ha-h1', 'ha-h2']) await waitForLog(b, 'agent connected', 30_000, (j) => j.hostId === host);
+    await waitAllCleared(env.db, ids, 90_000, () => `${b.tail(40)}\n${agents.map((x) => x.tail(15)).join('\n')}`);
+    await assertEachRepairedExactlyOnce(env, ids, services);
+
+    const active = logTime(findLog(b, 'this controller is now active'));
+    const reconnected = Math.max(...['ha-h1', 'ha-h2'].map((h) => logTime(findLog(b, 'agent connected', (j) => j.hostId === h))));
+    t.diagnostic(`takeover: standby active ${active - killedAt} ms after the kill, agents back ${reconnected - killedAt} ms after it`);
+    const [lease] = await env.db.query<{ holder: string }>("SELECT holder FROM smgr_leases WHERE name = 'controller'");
+    assert.match(lease?.holder ?? '', /^ctl-b#/);
+    assert.equal(countLogs(b, 'repair succeeded; alarm cleared'), ids.length, 'the standby recorded every outcome');
+  });
+
+  test('a cleanly stopped active controller releases its lease and the standby takes over at once', async (t) => {
+    const { a, b } = await twoControllers(t, 'ha-term');
+    const stoppedAt = Date.now();
+    const exit = await a.stop('SIGTERM', 25_000);
+    assert.equal(exit.code, 0);
+    await waitForLog(b, 'this controller is now active', 10_000);
+    t.diagnostic(`standby active ${logTime(findLog(b, 'this controller is now active')) - stoppedAt} ms after SIGTERM to the active one`);
+    assert.ok(findLog(a, 'lease released'), 'the stopping controller released the lease');
+  });
+});

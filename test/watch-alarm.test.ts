@@ -1,0 +1,105 @@
+/**
+ * Watch mode end to end: the agent's own checks find a dead service, the
+ * controller raises alarma=1 on its row (MySQL stays the source of truth),
+ * and the ordinary alarm path repairs it.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  makeTempDir,
+  ManagedProcess,
+  startMariaDb,
+  startRedis,
+  useCleanup,
+  waitFor,
+  type Cleanup,
+  type MariaDbInstance,
+  type RedisInstance,
+} from './harness/index.js';
+import { installSampleService, uniqueServiceName, waitForLog } from './support/smgr.js';
+import { startStack } from './support/stack.js';
+import { findPids, killAll } from './support/procs.js';
+
+let mysql: MariaDbInstance;
+let redis: RedisInstance;
+
+before(async () => {
+  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+});
+after(async () => {
+  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+
+async function runningSample(cleanup: Cleanup) {
+  const bin = await makeTempDir('bin');
+  cleanup.add(() => bin.remove());
+  const name = uniqueServiceName('watch');
+  cleanup.add(() => killAll(name), `processes named ${name}`);
+  const path = await installSampleService(bin.path, name);
+  const first = ManagedProcess.start(path, [], { name });
+  cleanup.add(() => first.stop());
+  await waitFor(() => findPids(name).length === 1, { timeoutMs: 5_000, message: `${name} running` });
+  return { name, path, first };
+}
+
+const watched = (path: string) => ({
+  restart_strategy: 'process',
+  start_command: path,
+  watch: true,
+  watch_interval: 0.2,
+  watch_failures: 2,
+  restart_delay: 0.2,
+});
+
+describe('watch mode', () => {
+  test("a watched service that dies raises its row's alarm through the controller and is repaired", async (t) => {
+    const cleanup = useCleanup(t);
+    const svc = await runningSample(cleanup);
+    const stack = await startStack(cleanup, { mysql, redis }, { services: { [svc.name]: watched(svc.path) } });
+    await stack.addProcess(1, svc.name);
+
+    await svc.first.stop('SIGKILL');
+    await waitForLog(stack.agent, 'watched service failing', 10_000, (j) => j.service === svc.name);
+    const repaired = await waitFor(
+      async () => {
+        const kinds = (await stack.db.query<{ kind: string }>('SELECT kind FROM smgr_events WHERE process_id = 1 ORDER BY id')).map((r) => r.kind);
+        return kinds.includes('repair') ? kinds : null;
+      },
+      { timeoutMs: 30_000, message: 'the repair recorded', context: () => stack.agent.tail() },
+    );
+
+    assert.deepEqual(repaired, ['agent_event', 'repair'], 'the watch report, then the repair it caused');
+    const s = await stack.waitForAlarm(1, 0);
+    assert.match(s.notes ?? '', /restarted by process strategy/);
+    assert.equal(findPids(svc.name).length, 1);
+    const [report] = await stack.db.query<{ message: string; outcome: string; host_id: string }>(
+      "SELECT message, outcome, host_id FROM smgr_events WHERE kind = 'agent_event'",
+    );
+    assert.equal(report?.host_id, 'host-a');
+    assert.equal(report?.outcome, 'failing');
+    assert.match(report?.message ?? '', new RegExp(`watch on host-a: ${svc.name} failed 2 watch checks in a row \\(exit 1\\)`));
+    await waitForLog(stack.agent, 'event acknowledged', 5_000);
+  });
+
+  test('with create_missing_rows the controller creates the name@host row in alarm and the service is repaired', async (t) => {
+    const cleanup = useCleanup(t);
+    const svc = await runningSample(cleanup);
+    const stack = await startStack(cleanup, { mysql, redis }, {
+      services: { [svc.name]: watched(svc.path) },
+      controller: { controller: { create_missing_rows: true } },
+    });
+
+    await svc.first.stop('SIGKILL');
+    const [row] = await waitFor(
+      async () => {
+        const rows = await stack.db.query<{ process_id: number; process_name: string }>('SELECT process_id, process_name FROM PROCESE');
+        return rows.length > 0 ? rows : null;
+      },
+      { timeoutMs: 15_000, message: 'a PROCESE row created', context: () => stack.controller.tail() },
+    );
+    assert.equal(row?.process_name, `${svc.name}@host-a`);
+    const s = await stack.waitForAlarm(row!.process_id, 0, 30_000);
+    assert.match(s.notes ?? '', /restarted by process strategy/);
+    assert.equal(findPids(svc.name).length, 1);
+  });
+});
