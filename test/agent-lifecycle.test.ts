@@ -9,18 +9,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, type Cleanup } from './harness/index.js';
-import { installSampleService, uniqueServiceName } from './support/smgr.js';
+import { uniqueServiceName } from './support/smgr.js';
 import { findPids, killAll } from './support/procs.js';
-import { startEngine, stepNames } from './support/agent-engine.js';
+import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
 
-/** A copy of the sample service (not running) in its own temp dir. */
+/** A daemon (not running) in its own temp dir. */
 async function sample(cleanup: Cleanup, prefix: string) {
   const dir = await makeTempDir('life');
   cleanup.add(() => dir.remove());
   const name = uniqueServiceName(prefix);
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const path = await installSampleService(dir.path, name);
-  return { name, path, dir: dir.path };
+  const { start } = await installSleeper(dir.path, name);
+  return { name, start, dir: dir.path };
 }
 
 const lines = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').map((l) => l.trim()).filter(Boolean);
@@ -29,7 +29,7 @@ describe('start, stop and status', () => {
   test('start brings a stopped service up once; a second start finds it up and starts nothing', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await sample(cleanup, 'st');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.path } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start } });
 
     const first = await engine.run(Operation.START, svc.name);
     assert.equal(first.outcome, Outcome.SUCCEEDED, first.message);
@@ -48,7 +48,7 @@ describe('start, stop and status', () => {
   test('stop brings it down and holds it; a second stop finds it down; start releases the hold', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await sample(cleanup, 'sp');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.path } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start } });
     await engine.run(Operation.START, svc.name);
 
     const stop = await engine.run(Operation.STOP, svc.name);
@@ -69,7 +69,7 @@ describe('start, stop and status', () => {
     const cleanup = useCleanup(t);
     const svc = await sample(cleanup, 'stat');
     const engine = await startEngine(cleanup, {
-      [svc.name]: { restart_strategy: 'process', start_command: svc.path, version_command: `/bin/sh -c 'echo build info; echo 3.1.4'` },
+      [svc.name]: { restart_strategy: 'process', start_command: svc.start, version_command: `/bin/sh -c 'echo build info; echo 3.1.4'` },
     });
     const down = await engine.run(Operation.STATUS, svc.name);
     assert.equal(down.outcome, Outcome.FAILED);
@@ -92,7 +92,7 @@ describe('hooks', () => {
     const engine = await startEngine(cleanup, {
       [svc.name]: {
         restart_strategy: 'process',
-        start_command: svc.path,
+        start_command: svc.start,
         // The control port refuses; the shutdown script does the job.
         stop_command: [`/bin/sh -c 'echo "connect to 127.0.0.1:8005 refused"; exit 1'`, 'pkill -TERM -x -- %s'],
         assert_up_command: ['/bin/false', 'pgrep -x -- %s'],
@@ -140,12 +140,14 @@ describe('update', () => {
     const engine = await startEngine(cleanup, {
       [svc.name]: {
         restart_strategy: 'process',
-        start_command: `/bin/sh -c 'echo "start $SMGR_VERSION" >> ${journal}; exec ${svc.path}'`,
+        start_command: `/bin/sh -c 'echo "start $SMGR_VERSION" >> ${journal}; exec ${svc.start}'`,
         stop_command: `/bin/sh -c 'echo "stop $SMGR_VERSION" >> ${journal}'`,
         install_command: `/bin/sh -c 'echo "install $SMGR_VERSION" >> ${journal}; echo "$SMGR_VERSION" > ${installed}; exit ${installExit}'`,
         configure_command: `/bin/sh -c 'echo "configure $SMGR_VERSION" >> ${journal}'`,
         version_command: `cat ${installed}`,
         restart_delay: 0,
+        // The stop_command only records itself; the signal that follows it need not wait long.
+        stop_timeout: 0.3,
       },
     });
     return { svc, engine, journal, installed };
@@ -207,12 +209,13 @@ describe('startup_rank', () => {
       const name = uniqueServiceName(label);
       names[label] = name;
       cleanup.add(() => killAll(name));
-      const path = await installSampleService(dir.path, name);
+      const { start } = await installSleeper(dir.path, name);
       services[name] = {
         restart_strategy: 'process',
         startup_rank: rank,
-        start_command: label === failing ? `/bin/sh -c 'echo start ${label} >> ${order}; exit 1'` : `/bin/sh -c 'echo start ${label} >> ${order}; exec ${path}'`,
+        start_command: label === failing ? `/bin/sh -c 'echo start ${label} >> ${order}; exit 1'` : `/bin/sh -c 'echo start ${label} >> ${order}; exec ${start}'`,
         stop_command: `/bin/sh -c 'echo stop ${label} >> ${order}'`,
+        stop_timeout: 0.3,
         health_check_timeout: 1,
       };
     }

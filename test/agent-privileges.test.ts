@@ -10,7 +10,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, ManagedProcess, useCleanup, waitFor } from './harness/index.js';
-import { installSampleService, ROOT, uniqueServiceName } from './support/smgr.js';
+import { ROOT, uniqueServiceName } from './support/smgr.js';
+import { installSleeper } from './support/agent-engine.js';
 import { findPids, killAll } from './support/procs.js';
 
 const NOBODY = 65534;
@@ -47,14 +48,14 @@ test('a non-root agent may not signal another user’s process: the stop fails s
   await chmod(dir.path, 0o777);
   const name = uniqueServiceName('root');
   cleanup.add(() => killAll(name));
-  const path = await installSampleService(dir.path, name);
-  const svc = ManagedProcess.start(path, [], { name });
+  const { path, start } = await installSleeper(dir.path, name);
+  const svc = ManagedProcess.start(path, ['infinity'], { name });
   cleanup.add(() => svc.stop());
   await waitFor(() => findPids(name).length === 1, { timeoutMs: 5_000, message: 'root service running' });
   const config = join(dir.path, 'agent.ini');
   await writeFile(
     config,
-    `[agent]\nhost_id = nobody-host\nstate_dir = ${join(dir.path, 'state')}\n[tls]\ninsecure = true\n[process.${name}]\nrestart_strategy = process\nstart_command = ${path}\nstop_timeout = 0.2\nhealth_check_timeout = 0.5\n`,
+    `[agent]\nhost_id = nobody-host\nstate_dir = ${join(dir.path, 'state')}\n[tls]\ninsecure = true\n[process.${name}]\nrestart_strategy = process\nstart_command = ${start}\nstop_timeout = 0.2\nhealth_check_timeout = 0.5\n`,
   );
   await chmod(config, 0o644);
 

@@ -9,20 +9,20 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from './harness/index.js';
-import { installSampleService, uniqueServiceName } from './support/smgr.js';
+import { uniqueServiceName } from './support/smgr.js';
 import { findPids, killAll } from './support/procs.js';
-import { startEngine, stepNames } from './support/agent-engine.js';
+import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
 
 async function runningSample(cleanup: Cleanup, prefix: string) {
   const bin = await makeTempDir('bin');
   cleanup.add(() => bin.remove());
   const name = uniqueServiceName(prefix);
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const path = await installSampleService(bin.path, name);
-  const first = ManagedProcess.start(path, [], { name });
+  const { path, start } = await installSleeper(bin.path, name);
+  const first = ManagedProcess.start(path, ['infinity'], { name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
-  return { name, path, pid: pid!, dir: bin.path };
+  return { name, start, pid: pid!, dir: bin.path };
 }
 
 describe('pre-restart gate', () => {
@@ -32,7 +32,7 @@ describe('pre-restart gate', () => {
     const engine = await startEngine(cleanup, {
       [svc.name]: {
         restart_strategy: 'process',
-        start_command: svc.path,
+        start_command: svc.start,
         pre_restart_command: `/bin/sh -c 'echo "AH00526: Syntax error on line 7 of httpd.conf"; exit 1'`,
       },
     });
@@ -50,7 +50,7 @@ describe('pre-restart gate', () => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup, 'gateok');
     const engine = await startEngine(cleanup, {
-      [svc.name]: { restart_strategy: 'process', start_command: svc.path, pre_restart_command: '/bin/true' },
+      [svc.name]: { restart_strategy: 'process', start_command: svc.start, pre_restart_command: '/bin/true' },
     });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
@@ -67,7 +67,7 @@ describe('health check', () => {
       [svc.name]: {
         restart_strategy: 'process',
         // The service becomes healthy only after its third check.
-        start_command: svc.path,
+        start_command: svc.start,
         health_check_command: `/bin/sh -c 'echo x >> ${ready}; test $(wc -l < ${ready}) -ge 3'`,
         health_check_interval: 0.1,
         health_check_timeout: 30,
@@ -87,7 +87,7 @@ describe('health check', () => {
     const engine = await startEngine(cleanup, {
       [svc.name]: {
         restart_strategy: 'process',
-        start_command: svc.path,
+        start_command: svc.start,
         health_check_command: `/bin/sh -c 'echo not ready; exit 2'`,
         health_check_interval: 0.1,
         health_check_timeout: 0.8,
@@ -138,7 +138,7 @@ describe('attempts', () => {
       [svc.name]: {
         restart_strategy: 'process',
         // The first start fails; the second runs the service.
-        start_command: `/bin/sh -c 'test -e ${marker} || { touch ${marker}; exit 1; }; exec ${svc.path}'`,
+        start_command: `/bin/sh -c 'test -e ${marker} || { touch ${marker}; exit 1; }; exec ${svc.start}'`,
         max_attempts: 3,
         restart_delay: 0,
       },

@@ -10,9 +10,9 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, waitFor, type Cleanup } from './harness/index.js';
-import { installSampleService, uniqueServiceName } from './support/smgr.js';
+import { uniqueServiceName } from './support/smgr.js';
 import { killAll } from './support/procs.js';
-import { startEngine, stepNames } from './support/agent-engine.js';
+import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
 
 /** True while /proc/PID exists and is not a zombie. */
 function alive(pid: number): boolean {
@@ -85,11 +85,11 @@ wait`,
     const dir = await workDir(cleanup, 'opdl');
     const name = uniqueServiceName('late');
     cleanup.add(() => killAll(name));
-    const path = await installSampleService(dir, name);
+    const { start } = await installSleeper(dir, name);
     const engine = await startEngine(cleanup, {
       [name]: {
         restart_strategy: 'process',
-        start_command: path,
+        start_command: start,
         health_check_command: 'sleep 60',
         health_check_timeout: 120,
         max_attempts: 5,

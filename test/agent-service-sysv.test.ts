@@ -11,24 +11,24 @@ import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, waitFor, type Cleanup } from './harness/index.js';
-import { installSampleService, uniqueServiceName } from './support/smgr.js';
+import { uniqueServiceName } from './support/smgr.js';
 import { findPids, killAll } from './support/procs.js';
-import { startEngine } from './support/agent-engine.js';
+import { installSleeper, startEngine } from './support/agent-engine.js';
 
 const SERVICE_BIN = '/usr/sbin/service';
 const usable = process.getuid?.() === 0 && existsSync(SERVICE_BIN) && existsSync('/etc/init.d') && !existsSync('/run/systemd/system');
 
 /**
- * Installs /etc/init.d/NAME for a copy of the sample service, started in the
+ * Installs /etc/init.d/NAME for a daemon (a copy of sleep), started in the
  * background by start-stop-daemon with a pidfile. `restartExit` makes
  * `restart` fail with that code (a broken init script).
  */
-async function installInitScript(cleanup: Cleanup, opts: { restartExit?: number } = {}): Promise<{ name: string; daemon: string; script: string }> {
+async function installInitScript(cleanup: Cleanup, opts: { restartExit?: number } = {}): Promise<{ name: string; start: string; script: string }> {
   const dir = await makeTempDir('initd');
   cleanup.add(() => dir.remove());
   const name = uniqueServiceName('smgrsv');
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const daemon = await installSampleService(dir.path, name);
+  const { path: daemon, start } = await installSleeper(dir.path, name);
   const pidfile = join(dir.path, `${name}.pid`);
   const restart =
     opts.restartExit === undefined ? '$0 stop; $0 start' : `echo "restart is broken in this script" >&2; exit ${opts.restartExit}`;
@@ -46,7 +46,7 @@ async function installInitScript(cleanup: Cleanup, opts: { restartExit?: number 
 ### END INIT INFO
 PIDFILE=${pidfile}
 case "$1" in
-  start)  start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" --startas ${daemon} ;;
+  start)  start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" --startas ${daemon} -- infinity ;;
   stop)   start-stop-daemon --stop --quiet --pidfile "$PIDFILE" --retry TERM/5/KILL/2 --remove-pidfile; rc=$?; [ $rc -eq 1 ] && exit 0; exit $rc ;;
   restart) ${restart} ;;
   status) start-stop-daemon --status --pidfile "$PIDFILE" ;;
@@ -56,7 +56,7 @@ esac
   );
   cleanup.add(() => rm(script, { force: true }), script);
   await chmod(script, 0o755);
-  return { name, daemon, script };
+  return { name, start, script };
 }
 
 describe('service strategy through SysV init scripts', { skip: usable ? false : 'needs root, /usr/sbin/service and no systemd as PID 1' }, () => {
@@ -121,7 +121,7 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
   test('auto uses the init script when the host has one for the service', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.daemon } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start } });
     await engine.run(Operation.START, svc.name);
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
@@ -132,7 +132,7 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
   test('auto falls back to the process strategy when the init script fails, and the result says which worked', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await installInitScript(cleanup, { restartExit: 1 });
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.daemon, max_attempts: 1 } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start, max_attempts: 1 } });
     assert.equal((await engine.run(Operation.START, svc.name)).outcome, Outcome.SUCCEEDED);
     const [before] = findPids(svc.name);
 

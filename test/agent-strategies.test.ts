@@ -4,21 +4,21 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from './harness/index.js';
-import { installSampleService, uniqueServiceName } from './support/smgr.js';
+import { uniqueServiceName } from './support/smgr.js';
 import { findPids, killAll } from './support/procs.js';
-import { startEngine, stepNames } from './support/agent-engine.js';
+import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
 
-/** A copy of the sample service under a unique name, started as a running daemon; returns its path and pid. */
-async function runningSample(cleanup: Cleanup, prefix: string): Promise<{ name: string; path: string; pid: number }> {
+/** A daemon under a unique name, running; returns its name, start command and pid. */
+async function runningSample(cleanup: Cleanup, prefix: string): Promise<{ name: string; start: string; pid: number }> {
   const bin = await makeTempDir('bin');
   cleanup.add(() => bin.remove());
   const name = uniqueServiceName(prefix);
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const path = await installSampleService(bin.path, name);
-  const first = ManagedProcess.start(path, [], { name });
+  const { path, start } = await installSleeper(bin.path, name);
+  const first = ManagedProcess.start(path, ['infinity'], { name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
-  return { name, path, pid: pid! };
+  return { name, start, pid: pid! };
 }
 
 async function script(dir: string, file: string, body: string): Promise<string> {
@@ -32,7 +32,7 @@ describe('process strategy', () => {
   test('restart stops the running process by exact name and starts a new one from start_command', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup, 'proc');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.path, restart_delay: 0 } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start, restart_delay: 0 } });
 
     const r = await engine.run(Operation.RESTART, svc.name);
 
@@ -78,7 +78,7 @@ describe('auto strategy', () => {
   test('without a unit of that name in the service manager it uses the process strategy and says so', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup, 'auto');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.path } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start } });
 
     const r = await engine.run(Operation.RESTART, svc.name);
 
@@ -91,7 +91,7 @@ describe('auto strategy', () => {
   test('with service_manager = none it goes straight to the process strategy', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup, 'none');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', service_manager: 'none', start_command: svc.path } });
+    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', service_manager: 'none', start_command: svc.start } });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     assert.equal(r.strategy, 'process');

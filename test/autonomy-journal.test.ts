@@ -16,7 +16,8 @@ import {
   type MariaDbInstance,
   type RedisInstance,
 } from './harness/index.js';
-import { installSampleService, startAgent, startController, uniqueServiceName, waitForLog } from './support/smgr.js';
+import { startAgent, startController, uniqueServiceName, waitForLog } from './support/smgr.js';
+import { installSleeper } from './support/agent-engine.js';
 import { startStack } from './support/stack.js';
 import { findPids, killAll } from './support/procs.js';
 
@@ -36,8 +37,8 @@ test('the agent repairs a watched service while the controller is away, and the 
   cleanup.add(() => bin.remove());
   const name = uniqueServiceName('auto');
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const path = await installSampleService(bin.path, name);
-  const first = ManagedProcess.start(path, [], { name });
+  const { path, start } = await installSleeper(bin.path, name);
+  const first = ManagedProcess.start(path, ['infinity'], { name });
   cleanup.add(() => first.stop());
   const [oldPid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
 
@@ -46,7 +47,7 @@ test('the agent repairs a watched service while the controller is away, and the 
   cleanup.add(() => delete process.env.SMGR_AGENT_AUTONOMY_AFTER);
   const stack = await startStack(cleanup, { mysql, redis }, {
     services: {
-      [name]: { restart_strategy: 'process', start_command: path, watch: true, watch_interval: 0.2, watch_failures: 2, restart_delay: 0.2 },
+      [name]: { restart_strategy: 'process', start_command: start, watch: true, watch_interval: 0.2, watch_failures: 2, restart_delay: 0.2 },
     },
   });
   delete process.env.SMGR_AGENT_AUTONOMY_AFTER;

@@ -16,7 +16,8 @@ import {
   type MariaDbInstance,
   type RedisInstance,
 } from './harness/index.js';
-import { installSampleService, uniqueServiceName, waitForLog } from './support/smgr.js';
+import { uniqueServiceName, waitForLog } from './support/smgr.js';
+import { installSleeper } from './support/agent-engine.js';
 import { startStack } from './support/stack.js';
 import { findPids, killAll } from './support/procs.js';
 
@@ -35,16 +36,16 @@ async function runningSample(cleanup: Cleanup) {
   cleanup.add(() => bin.remove());
   const name = uniqueServiceName('watch');
   cleanup.add(() => killAll(name), `processes named ${name}`);
-  const path = await installSampleService(bin.path, name);
-  const first = ManagedProcess.start(path, [], { name });
+  const { path, start } = await installSleeper(bin.path, name);
+  const first = ManagedProcess.start(path, ['infinity'], { name });
   cleanup.add(() => first.stop());
   await waitFor(() => findPids(name).length === 1, { timeoutMs: 5_000, message: `${name} running` });
-  return { name, path, first };
+  return { name, start, first };
 }
 
-const watched = (path: string) => ({
+const watched = (start: string) => ({
   restart_strategy: 'process',
-  start_command: path,
+  start_command: start,
   watch: true,
   watch_interval: 0.2,
   watch_failures: 2,
@@ -55,7 +56,7 @@ describe('watch mode', () => {
   test("a watched service that dies raises its row's alarm through the controller and is repaired", async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup);
-    const stack = await startStack(cleanup, { mysql, redis }, { services: { [svc.name]: watched(svc.path) } });
+    const stack = await startStack(cleanup, { mysql, redis }, { services: { [svc.name]: watched(svc.start) } });
     await stack.addProcess(1, svc.name);
 
     await svc.first.stop('SIGKILL');
@@ -85,7 +86,7 @@ describe('watch mode', () => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup);
     const stack = await startStack(cleanup, { mysql, redis }, {
-      services: { [svc.name]: watched(svc.path) },
+      services: { [svc.name]: watched(svc.start) },
       controller: { controller: { create_missing_rows: true } },
     });
 

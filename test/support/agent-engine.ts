@@ -4,7 +4,7 @@
  * with real commands and real processes, from a config.ini written the way an operator writes it.
  * No controller and no gRPC: the tests that need those start the daemons.
  */
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -91,3 +91,14 @@ export async function startEngine(cleanup: Cleanup, services: Record<string, Sec
 
 /** Step names of a result, in order. */
 export const stepNames = (r: JobResult): string[] => r.steps.map((s) => s.name);
+
+/**
+ * A copy of /bin/sleep named `name` in `dir`: a daemon that never forks (so at
+ * any moment exactly one process has its name, which a forking shell script
+ * cannot promise) and exits on SIGTERM. Start it as `start` (`PATH infinity`).
+ */
+export async function installSleeper(dir: string, name: string): Promise<{ path: string; start: string }> {
+  const path = join(dir, name);
+  await copyFile('/bin/sleep', path);
+  return { path, start: `${path} infinity` };
+}

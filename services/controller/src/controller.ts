@@ -4,6 +4,7 @@ import { serverCredentials, UnavailableError, type Logger, type SmgrConfig } fro
 import { createDbPool, type DbPool } from './db/pool.js';
 import { migrate } from './db/migrator.js';
 import { IncidentStore } from './db/incident-store.js';
+import { OutcomeStore } from './db/outcome-store.js';
 import { AgentStore } from './db/agent-store.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { AgentGateway } from './agents/agent-gateway.js';
@@ -179,6 +180,7 @@ export class Controller {
       connection: this.workerRedis,
       prefix: cfg.redis.prefix,
       store: this.store!,
+      outcomes: new OutcomeStore(this.pool!),
       gateway: this.gateway!,
       breaker: this.breaker!,
       jobTimeoutMs: cfg.monitor.jobTimeoutMs,

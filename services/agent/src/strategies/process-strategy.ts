@@ -19,8 +19,9 @@ const what = (ctx: StrategyContext) => (ctx.service.pidfile ? `pidfile ${ctx.ser
 
 /**
  * Seed 002's "process" strategy. stop: stop_command when configured (its
- * alternatives in order), then SIGTERM, stop_timeout, SIGKILL for whatever
- * still runs (found by pidfile or exact name). start: start_command spawned
+ * alternatives in order; when one succeeds the process gets stop_timeout to
+ * exit by itself), then SIGTERM, stop_timeout, SIGKILL for whatever still
+ * runs (found by pidfile or exact name). start: start_command spawned
  * detached in its own session, so it outlives the agent.
  */
 export class ProcessStrategy implements RestartStrategy {

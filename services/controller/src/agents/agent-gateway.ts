@@ -11,7 +11,6 @@ import {
   type AgentEvent,
   type AgentMessage,
   type AgentStream,
-  type Hello,
   type JobRequest,
   type JobResult,
   type Logger,
@@ -22,11 +21,13 @@ import type { AgentRegistry } from './agent-registry.js';
 import type { AgentStore } from '../db/agent-store.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
+import { AgentSession } from './agent-session.js';
+import { PendingJobs } from './pending-jobs.js';
+import { validateHello } from './validate-hello.js';
 
-const HOST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+export { validateHello } from './validate-hello.js';
+
 const HELLO_TIMEOUT_MS = 10_000;
-const MAX_SERVICES = 10_000;
-const MAX_NAME = 255;
 
 export interface AgentGatewayOptions {
   controllerId: string;
@@ -61,35 +62,6 @@ export interface JobSpec {
   deadlineMs?: number;
 }
 
-/** One connected agent's stream. */
-class AgentSession {
-  lastSeen = Date.now();
-  closed = false;
-  constructor(
-    readonly hostId: string,
-    readonly call: AgentStream,
-  ) {}
-
-  send(msg: Parameters<AgentStream['write']>[0]): boolean {
-    if (this.closed) return false;
-    try {
-      this.call.write(msg);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
-interface PendingJob {
-  hostId: string;
-  request: JobRequest;
-  promise: Promise<JobResult>;
-  resolve: (r: JobResult) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The gRPC side of the controller: accepts agents' streams, keeps the session
  * table, and delivers jobs. A job waits for its host to be connected and is
@@ -99,9 +71,7 @@ interface PendingJob {
 export class AgentGateway {
   private readonly server = new grpc.Server(serverChannelOptions);
   private readonly sessions = new Map<string, AgentSession>();
-  private readonly pending = new Map<string, PendingJob>();
-  /** Job ids pending per host, so a reconnecting agent's jobs are found without scanning every job. */
-  private readonly pendingByHost = new Map<string, Set<string>>();
+  private readonly pending = new PendingJobs();
   private readonly presence: AgentPresence;
   private timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
@@ -126,9 +96,8 @@ export class AgentGateway {
       this.opts.metrics?.tlsRefusals.inc({ reason: f.reason });
       this.log.warn({ peer: f.peer, reason: f.reason, err: f.message }, 'TLS handshake refused');
     });
-    if (watched === 0 && !this.opts.requirePeerIdentity) {
-      // Plaintext (tls.insecure): there are no handshakes to watch.
-    } else if (watched === 0) {
+    // With plaintext (tls.insecure) there are no handshakes to watch.
+    if (watched === 0 && this.opts.requirePeerIdentity) {
       this.log.warn('this grpc-js does not expose its listeners: refused TLS handshakes will not be logged');
     }
     this.log.info({ listen, port, active: this.active }, 'agent gateway listening');
@@ -162,13 +131,9 @@ export class AgentGateway {
    * its journal. Returns how many jobs were handed back.
    */
   handBack(code: string, message: string): number {
-    const jobs = [...this.pending.values()];
-    for (const p of jobs) {
-      this.settle(p.request.jobId);
-      p.reject(new UnavailableError(code, message, { context: { hostId: p.hostId, jobId: p.request.jobId } }));
-    }
-    if (jobs.length > 0) this.log.info({ code, jobs: jobs.length }, 'jobs in flight handed back');
-    return jobs.length;
+    const n = this.pending.rejectAll((hostId, jobId) => new UnavailableError(code, message, { context: { hostId, jobId } }));
+    if (n > 0) this.log.info({ code, jobs: n }, 'jobs in flight handed back');
+    return n;
   }
 
   /** Jobs waiting for a result. */
@@ -189,8 +154,8 @@ export class AgentGateway {
    * retryable UnavailableError when no result came within `timeoutMs`.
    */
   runJob(hostId: string, spec: JobSpec, timeoutMs: number): Promise<JobResult> {
-    const existing = this.pending.get(spec.jobId);
-    if (existing) return existing.promise;
+    const existing = this.pending.existing(spec.jobId);
+    if (existing) return existing;
     const request = create(JobRequestSchema, {
       jobId: spec.jobId,
       operation: spec.operation,
@@ -198,24 +163,15 @@ export class AgentGateway {
       version: spec.version ?? '',
       deadlineMs: spec.deadlineMs ?? 0,
     });
-    let resolve!: (r: JobResult) => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<JobResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const timer = setTimeout(() => {
-      this.settle(spec.jobId);
-      reject(
+    const promise = this.pending.add(
+      hostId,
+      request,
+      timeoutMs,
+      () =>
         new UnavailableError('JOB_TIMEOUT', `no result from ${hostId} within ${Math.round(timeoutMs / 1000)} s`, {
           context: { hostId, jobId: spec.jobId, connected: this.sessions.has(hostId) },
         }),
-      );
-    }, timeoutMs);
-    this.pending.set(spec.jobId, { hostId, request, promise, resolve, reject, timer });
-    let forHost = this.pendingByHost.get(hostId);
-    if (!forHost) this.pendingByHost.set(hostId, (forHost = new Set()));
-    forHost.add(spec.jobId);
+    );
     const session = this.sessions.get(hostId);
     if (session) this.sendJob(session, request, false);
     else this.log.info({ hostId, jobId: spec.jobId }, 'job waiting for its host to connect');
@@ -245,17 +201,6 @@ export class AgentGateway {
         resolve();
       });
     });
-  }
-
-  /** Forgets a pending job (its timer and index entries); the caller settles its promise. */
-  private settle(jobId: string): void {
-    const p = this.pending.get(jobId);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(jobId);
-    const forHost = this.pendingByHost.get(p.hostId);
-    forHost?.delete(jobId);
-    if (forHost?.size === 0) this.pendingByHost.delete(p.hostId);
   }
 
   /**
@@ -392,10 +337,7 @@ export class AgentGateway {
       { hostId: hello.hostId, peer, agentVersion: hello.agentVersion, services: info.services.length },
       'agent connected',
     );
-    for (const jobId of this.pendingByHost.get(hello.hostId) ?? []) {
-      const p = this.pending.get(jobId);
-      if (p) this.sendJob(session, p.request, true);
-    }
+    for (const request of this.pending.forHost(hello.hostId)) this.sendJob(session, request, true);
     return session;
   }
 
@@ -413,13 +355,9 @@ export class AgentGateway {
         return;
       case 'jobResult': {
         const result = msg.msg.value;
-        const p = this.pending.get(result.jobId);
-        if (!p || p.hostId !== session.hostId) {
+        if (!this.pending.resolve(session.hostId, result)) {
           this.log.warn({ hostId: session.hostId, jobId: result.jobId }, 'result for a job not pending on this host; ignored');
-          return;
         }
-        this.settle(result.jobId);
-        p.resolve(result);
         return;
       }
       case 'event': {
@@ -478,17 +416,3 @@ export class AgentGateway {
 
 /** Streams this gateway refused itself (their end is expected, not worth a second log line). */
 const refused = new WeakSet<AgentStream>();
-
-/** Returns why a Hello is unacceptable, or null. */
-export function validateHello(h: Hello): string | null {
-  if (!HOST_ID_RE.test(h.hostId)) return `host_id ${JSON.stringify(h.hostId.slice(0, 300))} is not a valid host name`;
-  if (h.services.length > MAX_SERVICES) return `too many services (${h.services.length} > ${MAX_SERVICES})`;
-  for (const s of h.services) {
-    if (s.name.length === 0 || s.name.length > MAX_NAME) return 'a service name is empty or longer than 255 characters';
-  }
-  for (const [k, v] of Object.entries(h.labels)) {
-    if (k.length === 0 || k.length > MAX_NAME || v.length > MAX_NAME) return `label ${JSON.stringify(k.slice(0, 50))} is invalid`;
-  }
-  if (h.agentVersion.length > 64) return 'agent_version is longer than 64 characters';
-  return null;
-}

@@ -1,5 +1,6 @@
 import type { RowDataPacket, ResultSetHeader, PoolConnection } from 'mysql2/promise';
 import type { DbPool } from './pool.js';
+import { clip, eventRow, withTransaction } from './sql-rows.js';
 import { formatNote } from '../repair/notes.js';
 import type { BreakerState } from '../repair/circuit-breaker.js';
 
@@ -79,8 +80,6 @@ const toIncident = (r: IncidentRow): Incident => ({
   lastMessage: r.last_message,
 });
 
-const MESSAGE_MAX = 1024;
-const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 
 /** All of the controller's reads and writes of alarms, incidents, events and breakers. */
 export class IncidentStore {
@@ -164,7 +163,7 @@ export class IncidentStore {
 
   /** Postpones a pending incident, noting why on the seed row when the reason changed. */
   async postpone(inc: Incident, until: Date, reason: string, event?: EventRecord): Promise<void> {
-    await this.transaction(async (c) => {
+    await withTransaction(this.pool, async (c) => {
       await c.query('UPDATE smgr_incidents SET next_attempt_at = ?, last_message = ? WHERE id = ?', [
         until,
         clip(reason),
@@ -179,7 +178,7 @@ export class IncidentStore {
 
   /** Closes incidents whose alarm was cleared by someone else while pending. */
   async closeCleared(inc: Incident): Promise<void> {
-    await this.transaction(async (c) => {
+    await withTransaction(this.pool, async (c) => {
       const [res] = await c.query<ResultSetHeader>(
         `UPDATE smgr_incidents SET state = 'cleared', open_key = NULL, closed_at = ? WHERE id = ? AND state = 'pending'`,
         [this.now(), inc.id],
@@ -201,106 +200,6 @@ export class IncidentStore {
     const [rows] = await this.pool.query<IncidentRow[]>('SELECT * FROM smgr_incidents WHERE id IN (?)', [ids]);
     const byId = new Map(rows.map((r) => [Number(r.id), toIncident(r)]));
     return ids.map((id) => byId.get(id) ?? null);
-  }
-
-  /**
-   * Records finished repairs, many in one transaction: per repair the event,
-   * the incident, the breaker and the seed row. The incidents and breaker rows
-   * are read and locked inside the transaction; each repair's breaker row is
-   * handed to its `decide`, so concurrent outcomes for one process and host
-   * cannot lose a failure. A repair whose incident has already moved on (a
-   * replayed or duplicated job) writes nothing and gets false.
-   */
-  async recordOutcomes(outcomes: readonly OutcomeToRecord[]): Promise<boolean[]> {
-    if (outcomes.length === 0) return [];
-    return this.transaction(async (c) => {
-      const at = this.now();
-      const ids = [...new Set(outcomes.map((o) => o.inc.id))];
-      const [owned] = await c.query<RowDataPacket[]>(
-        "SELECT id, job_id FROM smgr_incidents WHERE id IN (?) AND state = 'dispatched' FOR UPDATE",
-        [ids],
-      );
-      const currentJob = new Map(owned.map((r) => [Number(r.id), r.job_id as string]));
-      // The first outcome for an incident's current job wins; a duplicate in the same batch gets false.
-      const written = outcomes.map((o) => {
-        const ok = currentJob.get(o.inc.id) === o.jobId;
-        if (ok) currentJob.delete(o.inc.id);
-        return ok;
-      });
-      const mine = outcomes.filter((_, i) => written[i]);
-      if (mine.length === 0) return written;
-      const pairs = mine.map((o) => [o.inc.processId, o.inc.hostId ?? '']);
-      const [brows] = await c.query<RowDataPacket[]>(
-        `SELECT process_id, host_id, consecutive_failures, open_until FROM smgr_breakers
-          WHERE (process_id, host_id) IN (${pairs.map(() => '(?, ?)').join(', ')}) FOR UPDATE`,
-        pairs.flat(),
-      );
-      const before = new Map(
-        brows.map((r) => [
-          breakerKey(r.process_id as number, r.host_id as string),
-          { consecutiveFailures: r.consecutive_failures as number, openUntil: r.open_until ? (r.open_until as Date).getTime() : null },
-        ]),
-      );
-      const decided = mine.map((o) => {
-        const b = before.get(breakerKey(o.inc.processId, o.inc.hostId ?? '')) ?? { consecutiveFailures: 0, openUntil: null };
-        return { o, before: b, d: o.decide(b) };
-      });
-
-      const cases = (rows: typeof decided, value: (x: (typeof decided)[number]) => unknown, key: 'id' | 'process_id', orElse: string) => ({
-        sql: `CASE ${key} ${rows.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${orElse} END`,
-        params: rows.flatMap((x) => [key === 'id' ? x.o.inc.id : x.o.inc.processId, value(x)]),
-      });
-      const ok = decided.filter((x) => x.o.success);
-      const failed = decided.filter((x) => !x.o.success);
-      const state = cases(decided, (x) => (x.o.success ? 'resolved' : 'pending'), 'id', 'state');
-      const openKey = cases(ok, () => null, 'id', 'open_key');
-      const closedAt = cases(ok, () => at, 'id', 'closed_at');
-      const nextAttempt = cases(failed, (x) => x.d.retryAt, 'id', 'next_attempt_at');
-      const lastMessage = cases(decided, (x) => clip(x.d.note), 'id', 'last_message');
-      const set = [
-        `state = ${state.sql}`,
-        ...(ok.length ? [`open_key = ${openKey.sql}`, `closed_at = ${closedAt.sql}`] : []),
-        ...(failed.length ? [`next_attempt_at = ${nextAttempt.sql}`] : []),
-        `last_message = ${lastMessage.sql}`,
-      ];
-      await c.query(`UPDATE smgr_incidents SET ${set.join(', ')} WHERE id IN (?)`, [
-        ...state.params,
-        ...(ok.length ? [...openKey.params, ...closedAt.params] : []),
-        ...(failed.length ? nextAttempt.params : []),
-        ...lastMessage.params,
-        decided.map((x) => x.o.inc.id),
-      ]);
-      const alarma = cases(ok, () => 0, 'process_id', 'alarma');
-      const notes = cases(decided, (x) => formatNote(at, x.d.note), 'process_id', 'notes');
-      await c.query(
-        `UPDATE STATUS_PROCESS SET ${ok.length ? `alarma = ${alarma.sql}, ` : ''}notes = ${notes.sql} WHERE process_id IN (?)`,
-        [...(ok.length ? alarma.params : []), ...notes.params, decided.map((x) => x.o.inc.processId)],
-      );
-      // The common case, a success on a closed breaker, changes nothing there.
-      const changed = decided.filter(
-        (x) => x.d.breaker.consecutiveFailures !== x.before.consecutiveFailures || x.d.breaker.openUntil !== x.before.openUntil,
-      );
-      if (changed.length > 0) {
-        await c.query(
-          `INSERT INTO smgr_breakers (process_id, host_id, consecutive_failures, open_until) VALUES ?
-           ON DUPLICATE KEY UPDATE consecutive_failures = VALUES(consecutive_failures), open_until = VALUES(open_until)`,
-          [
-            changed.map((x) => [
-              x.o.inc.processId,
-              x.o.inc.hostId ?? '',
-              x.d.breaker.consecutiveFailures,
-              x.d.breaker.openUntil === null ? null : new Date(x.d.breaker.openUntil),
-            ]),
-          ],
-        );
-      }
-      await c.query(
-        `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
-         VALUES ?`,
-        [decided.map((x) => eventRow(at, x.d.event))],
-      );
-      return written;
-    });
   }
 
   async recordEvent(event: EventRecord): Promise<void> {
@@ -372,50 +271,10 @@ export class IncidentStore {
     );
   }
 
-  private async transaction<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
-    const c = await this.pool.getConnection();
-    try {
-      await c.beginTransaction();
-      const out = await fn(c);
-      await c.commit();
-      return out;
-    } catch (err) {
-      await c.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
+
 }
 
 type Queryable = Pick<PoolConnection, 'query'>;
-
-/** One repair outcome for IncidentStore.recordOutcomes. */
-export interface OutcomeToRecord {
-  inc: Incident;
-  jobId: string;
-  success: boolean;
-  /** Given the breaker row as it is now (locked), says what to write. */
-  decide: (before: BreakerState) => { note: string; breaker: BreakerState; retryAt: Date | null; event: EventRecord };
-}
-
-/** smgr_events columns in insert order. */
-function eventRow(at: Date, e: EventRecord): unknown[] {
-  return [
-    at,
-    e.kind,
-    e.processId ?? null,
-    e.incidentId ?? null,
-    e.hostId ?? null,
-    e.service ?? null,
-    e.jobId ?? null,
-    e.outcome ?? null,
-    e.strategy ?? null,
-    e.durationMs ?? null,
-    clip(e.message),
-    e.detail === undefined ? null : JSON.stringify(e.detail),
-  ];
-}
 
 /** Map key of a (process, host) breaker. */
 export function breakerKey(processId: number, hostId: string): string {

@@ -1,7 +1,8 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { BreakerState } from './circuit-breaker.js';
-import type { Incident, IncidentStore, OutcomeToRecord } from '../db/incident-store.js';
+import type { Incident, IncidentStore } from '../db/incident-store.js';
+import type { OutcomeStore, OutcomeToRecord } from '../db/outcome-store.js';
 import type { AgentGateway } from '../agents/agent-gateway.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
@@ -13,6 +14,7 @@ export interface RepairWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   store: IncidentStore;
+  outcomes: OutcomeStore;
   gateway: AgentGateway;
   breaker: CircuitBreaker;
   jobTimeoutMs: number;
@@ -47,7 +49,7 @@ export class RepairWorker {
   constructor(private readonly opts: RepairWorkerOptions) {
     this.log = opts.log.child({ component: 'repair-worker' });
     this.incidents = new Batcher((ids) => opts.store.getIncidents(ids));
-    this.outcomes = new Batcher((items) => opts.store.recordOutcomes(items));
+    this.outcomes = new Batcher((items) => opts.outcomes.record(items));
     this.worker = new Worker<RepairJobData, RepairOutcome>(REPAIR_QUEUE, (job) => this.process(job), {
       connection: opts.connection,
       prefix: opts.prefix,

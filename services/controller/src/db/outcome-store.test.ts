@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { createTestDatabase, startMariaDb, useCleanup, type MariaDbInstance } from '../../../../test/harness/index.js';
 import { createDbPool } from './pool.js';
 import { migrate } from './migrator.js';
-import { IncidentStore, type Incident, type OutcomeToRecord } from './incident-store.js';
+import { IncidentStore, type Incident } from './incident-store.js';
+import { OutcomeStore, type OutcomeToRecord } from './outcome-store.js';
 import { CircuitBreaker } from '../repair/circuit-breaker.js';
 
 let mysql: MariaDbInstance;
@@ -47,7 +48,7 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
       };
     },
   });
-  const written = await store.recordOutcomes([
+  const written = await new OutcomeStore(pool, () => new Date('2026-11-22T10:00:00Z')).record([
     outcome(a!, a!.jobId!, true),
     outcome(b!, b!.jobId!, false),
     outcome(a!, a!.jobId!, true), // the same job answered twice (a duplicate delivery)
