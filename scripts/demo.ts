@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync, readFileSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '../test/harness/index.js';
 import { findPids, killAll } from '../test/support/procs.js';
@@ -53,6 +54,7 @@ chmodSync(servicePath, 0o755);
 stops.push(() => killAll(SERVICE));
 
 const grpcPort = await freePort();
+const apiPort = await freePort();
 const controllerIni = join(DEMO, 'controller.ini');
 writeFileSync(
   controllerIni,
@@ -74,6 +76,12 @@ url = ${redis.url}
 
 [controller]
 grpc_listen = 127.0.0.1:${grpcPort}
+api_listen = 127.0.0.1:${apiPort}
+
+[api]
+enabled = true
+; plain HTTP on loopback is for this local demo only
+insecure = true
 
 [tls]
 ; plaintext gRPC is for this local demo only
@@ -113,6 +121,16 @@ const quiet = { logDir: DEMO };
 const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], { name: 'controller-stdout', ...quiet });
 stops.push(() => controller.stop());
 await controller.waitForLine((_, j) => j?.msg === 'controller running', 60_000, 'controller running');
+// The first admin token, made the way an operator makes it: from the controller binary.
+const tokenFile = join(DEMO, 'token');
+const tokenRun = spawnSync(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni, 'token', 'create', 'demo', '--role', 'admin'], { encoding: 'utf8' });
+if (tokenRun.status !== 0) {
+  say(`could not create an API token: ${tokenRun.stderr}`);
+  await finish(1);
+}
+writeFileSync(tokenFile, tokenRun.stdout.trim() + '\n', { mode: 0o600 });
+const cli = `node ${join(ROOT, 'packages/cli/dist/main.js')} --url http://127.0.0.1:${apiPort} --token-file ${tokenFile}`;
+
 const agent = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', agentIni], { name: 'agent-stdout', ...quiet });
 stops.push(() => agent.stop());
 await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 30_000, 'agent connected');
@@ -134,6 +152,13 @@ Break it and watch it being repaired (in another terminal):
   ${mysqlCmd} -e "SELECT * FROM STATUS_PROCESS"
 Full history:
   ${mysqlCmd} -e "SELECT at, kind, host_id, outcome, message FROM smgr_events"
+
+The operator CLI against this controller's API (admin token in ${tokenFile}):
+  ${cli} status
+  ${cli} hosts
+  ${cli} alarm raise 1
+  ${cli} restart ${SERVICE}
+  ${cli} menu          (seed 002's test menu)
 `);
 
 async function statusRow(): Promise<{ alarma: number; notes: string | null }> {
@@ -156,6 +181,10 @@ if (once) {
   });
   if (!row) await finish(1);
   say(`repaired in ${Date.now() - raised} ms: alarma=0, notes="${row!.notes}", new pid ${findPids(SERVICE).join(',')}`);
+  const [bin, ...args] = cli.split(' ');
+  const status = spawnSync(bin!, [...args, 'hosts'], { encoding: 'utf8' });
+  say(`$ smgr hosts\n${status.stdout}${status.stderr}`);
+  if (status.status !== 0) await finish(1);
   await admin.end();
   await finish(0);
 }

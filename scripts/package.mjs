@@ -33,7 +33,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The binaries and their compiled entry points. */
 const BINARIES = [
   { name: 'smgr-controller', entry: 'services/controller/dist/main.js' },
-  { name: 'smgr-agent', entry: 'services/agent/dist/main.js' },
+  // The agent idles on every host: V8's lite mode (no optimizing compiler) and
+  // a small young generation keep it under 55 MB RSS (bench/agent-footprint).
+  { name: 'smgr-agent', entry: 'services/agent/dist/main.js', nodeFlags: '--lite-mode --no-expose-wasm --max-semi-space-size=1 ' },
   { name: 'smgr', entry: 'packages/cli/dist/main.js' },
 ];
 /** The lowest Node the bundles run on (package.json engines). */
@@ -175,7 +177,7 @@ node="$here/../runtime/bin/node"
 if [ ! -x "$node" ]; then
   node=$(command -v node) || { echo "${bin.name}: no Node.js runtime: install node ${NODE_REQUIREMENT} or an artifact built with --with-node" >&2; exit 69; }
 fi
-exec "$node" "$here/../lib/${bin.name}.mjs" "$@"
+exec "$node" ${bin.nodeFlags ?? ''}"$here/../lib/${bin.name}.mjs" "$@"
 `,
     );
     chmodSync(path, 0o755);

@@ -1,20 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** PIDs whose kernel comm is exactly `name` (test-side check, independent of the agent's code). */
+/**
+ * PIDs whose kernel comm is exactly `name` (test-side check, independent of
+ * the agent's code). A shell service that forks (e.g. `sleep` in a loop) has,
+ * for an instant, a child with its own comm before exec: such children of a
+ * matching parent are not counted as another instance.
+ */
 export function findPids(name: string): number[] {
-  const out: number[] = [];
+  const found = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (comm === name && state !== 'Z') out.push(Number(d));
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const [state, ppid] = stat.slice(close + 2).split(' ');
+      if (comm === name && state !== 'Z') found.set(Number(d), Number(ppid));
     } catch {
       // exited while we looked
     }
   }
-  return out;
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
 }
 
 /** Kills every process named `name` (test cleanup for daemons the agent started detached). */

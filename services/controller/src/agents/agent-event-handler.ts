@@ -3,6 +3,7 @@ import { Outcome, type AgentEvent, type JobResult, type Logger } from '@smgr/sha
 import type { DbPool } from '../db/pool.js';
 import { formatNote } from '../repair/notes.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { withTransaction } from '../db/sql-rows.js';
 
 /** AgentEvent kinds (agent.proto). */
 const WATCH_FAILED = 'watch_failed';
@@ -69,7 +70,7 @@ export class AgentEventHandler {
       this.log.error({ hostId, eventId: event.eventId.slice(0, 200), kind: event.kind }, 'agent event with an invalid event_id ignored');
       return;
     }
-    const outcome = await this.transaction(async (c) => {
+    const outcome = await withTransaction(this.opts.pool, async (c) => {
       const [claim] = await c.query<ResultSetHeader>(
         'INSERT IGNORE INTO smgr_agent_events (event_id, host_id, kind, service, at, received_at) VALUES (?, ?, ?, ?, ?, ?)',
         [event.eventId, hostId, event.kind.slice(0, 32), event.service.slice(0, 255) || null, new Date(Number(event.atMs) || Date.now()), this.now()],
@@ -174,20 +175,6 @@ export class AgentEventHandler {
     return { processIds: [id], via: 'created' };
   }
 
-  private async transaction<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
-    const c = await this.opts.pool.getConnection();
-    try {
-      await c.beginTransaction();
-      const out = await fn(c);
-      await c.commit();
-      return out;
-    } catch (err) {
-      await c.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
 }
 
 /** The stored form of an event: its identity, the failing check, and the repair's steps. */

@@ -11,6 +11,7 @@ import type {
   RolloutSpec,
   RolloutState,
 } from './rollout-types.js';
+import { withTransaction } from '../db/sql-rows.js';
 
 const ER_DUP_ENTRY = 1062;
 const MESSAGE_MAX = 1024;
@@ -46,7 +47,7 @@ export class RolloutStore {
    * @throws RefusedError `ROLLOUT_ACTIVE` when the service already has an active rollout
    */
   async create(s: RolloutSnapshot): Promise<RolloutSnapshot> {
-    return this.transaction(async (c) => {
+    return withTransaction(this.pool, async (c) => {
       const r = s.rollout;
       let id: number;
       try {
@@ -98,7 +99,7 @@ export class RolloutStore {
     const changedHosts = after.hosts.filter((h, i) => !sameHost(h, before.hosts[i]));
     const rolloutChanged = !sameRollout(before.rollout, after.rollout);
     if (!rolloutChanged && changedHosts.length === 0) return;
-    await this.transaction(async (c) => {
+    await withTransaction(this.pool, async (c) => {
       const r = after.rollout;
       if (rolloutChanged) {
         try {
@@ -205,20 +206,6 @@ export class RolloutStore {
     );
   }
 
-  private async transaction<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
-    const c = await this.pool.getConnection();
-    try {
-      await c.beginTransaction();
-      const out = await fn(c);
-      await c.commit();
-      return out;
-    } catch (err) {
-      await c.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
 }
 
 type Queryable = Pick<PoolConnection, 'query'>;
