@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { initCa, issueCert } from '@smgr/shared';
+import { initCa, issueCert } from '@smgr/shared/pki';
 import { makeTempDir, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
 import { ROOT, uniqueServiceName } from './support/smgr.js';
 import { startStack } from './support/stack.js';

@@ -9,13 +9,12 @@ import {
   ControllerMessageSchema,
   create,
   fromBinary,
-  initCa,
-  issueCert,
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   toBinary,
   type ControllerMessage,
 } from '@smgr/shared';
+import { initCa, issueCert } from '@smgr/shared/pki';
 import { Cleanup, freePort, startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
 import { waitForLog } from './support/smgr.js';
 import {

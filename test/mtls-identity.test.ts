@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { initCa, issueCert } from '@smgr/shared';
+import { initCa, issueCert } from '@smgr/shared/pki';
 import {
   Cleanup,
   freePort,

@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
-import { pkiCommand, SMGR_VERSION } from '@smgr/shared';
+import { SMGR_VERSION } from '@smgr/shared';
+// PKI (node-forge) is its own entry point so the daemons never load it.
+import { pkiCommand } from '@smgr/shared/pki';
 import type { CliIo } from './context.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_URL } from './cli-config.js';
 import { statusCommand } from './commands/status.js';

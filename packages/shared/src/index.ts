@@ -7,7 +7,6 @@ export * from './config/index.js';
 export * from './logging/index.js';
 export * from './command/index.js';
 export * from './grpc/index.js';
-export * from './pki/index.js';
 export * from './gen/smgr/v1/agent_pb.js';
 export { runDaemon } from './daemon/run-daemon.js';
 export type { Daemon, DaemonSpec } from './daemon/run-daemon.js';

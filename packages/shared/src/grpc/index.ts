@@ -13,6 +13,6 @@ export type {
   AgentServiceHandlers,
   AgentServiceClient,
 } from './agent-service.js';
-export { serverCredentials, channelCredentials } from './tls.js';
+export { serverCredentials, channelCredentials, readPem } from './tls.js';
 export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failures.js';
 export type { TlsSettings } from './tls.js';

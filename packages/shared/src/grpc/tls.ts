@@ -10,7 +10,8 @@ export interface TlsSettings {
   insecure: boolean;
 }
 
-function readPem(path: string, key: string, source: string): Buffer {
+/** Reads a PEM file named by config key `key`; an unreadable file is a ConfigError naming it. */
+export function readPem(path: string, key: string, source: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {

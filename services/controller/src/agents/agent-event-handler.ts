@@ -4,6 +4,7 @@ import type { DbPool } from '../db/pool.js';
 import { formatNote } from '../repair/notes.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { withTransaction } from '../db/sql-rows.js';
+import { stepDetail } from '../repair/result-detail.js';
 
 /** AgentEvent kinds (agent.proto). */
 const WATCH_FAILED = 'watch_failed';
@@ -179,17 +180,6 @@ export class AgentEventHandler {
 
 /** The stored form of an event: its identity, the failing check, and the repair's steps. */
 function eventDetail(e: AgentEvent, match: RowMatch): unknown {
-  const step = (s: NonNullable<AgentEvent['check']>) => ({
-    name: s.name,
-    argv: s.argv,
-    exitCode: s.exitCode,
-    signal: s.signal || undefined,
-    ok: s.ok,
-    timedOut: s.timedOut || undefined,
-    durationMs: Number(s.durationMs),
-    error: s.error || undefined,
-    outputTail: s.outputTail,
-  });
   return {
     eventId: e.eventId,
     kind: e.kind,
@@ -197,7 +187,7 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
     message: e.message,
     failures: e.failures || undefined,
     rows: match ? { processIds: match.processIds, via: match.via } : null,
-    check: e.check ? step(e.check) : undefined,
+    check: e.check ? stepDetail(e.check) : undefined,
     result: e.result
       ? {
           jobId: e.result.jobId,
@@ -206,7 +196,7 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
           message: e.result.message,
           attempts: e.result.attempts,
           durationMs: Number(e.result.durationMs),
-          steps: e.result.steps.map(step),
+          steps: e.result.steps.map(stepDetail),
         }
       : undefined,
   };

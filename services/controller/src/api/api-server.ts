@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import { ConfigError, SMGR_VERSION, type Logger } from '@smgr/shared';
+import { readPem, SMGR_VERSION, type Logger } from '@smgr/shared';
 import type { ApiDeps } from './api-types.js';
 import type { AuditOutcome } from './audit/audit-log.js';
 import { roleAllows } from './auth/roles.js';
@@ -215,17 +214,6 @@ export class ApiServer {
     } catch (err) {
       this.log.error({ err, action: cfg.action, target, tokenName: req.principal?.name, statusCode: status }, 'audit row not written');
     }
-  }
-}
-
-function readPem(path: string, key: string, source: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(
-      [{ file: source, key, value: path, rule: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }],
-      { cause: err },
-    );
   }
 }
 

@@ -9,6 +9,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
 import { noteTimestamp } from './notes.js';
 import { Batcher } from './batcher.js';
+import { resultDetail } from './result-detail.js';
 
 export interface RepairWorkerOptions {
   connection: ConnectionOptions;
@@ -173,27 +174,4 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       timer = setTimeout(() => resolve(false), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-/** The stored form of an agent's result: steps with exit codes, durations and output tails. */
-function resultDetail(r: JobResult): unknown {
-  return {
-    outcome: Outcome[r.outcome],
-    strategy: r.strategy,
-    message: r.message,
-    attempts: r.attempts,
-    replayed: r.replayed,
-    durationMs: Number(r.durationMs),
-    steps: r.steps.map((s) => ({
-      name: s.name,
-      argv: s.argv,
-      exitCode: s.exitCode,
-      signal: s.signal || undefined,
-      ok: s.ok,
-      timedOut: s.timedOut || undefined,
-      durationMs: Number(s.durationMs),
-      error: s.error || undefined,
-      outputTail: s.outputTail,
-    })),
-  };
 }
