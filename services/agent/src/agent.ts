@@ -14,7 +14,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { ControllerLink } from './link/controller-link.js';
 import type { JobJournal } from './jobs/job-journal.js';
-import type { JobRunner } from './jobs/job-runner.js';
+import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
 import { createEngine } from './engine.js';
 import { ServiceWatcher } from './watch/service-watcher.js';
 import { buildEnv } from './jobs/run-operation.js';
@@ -24,6 +24,9 @@ import { EventOutbox } from './events/event-outbox.js';
 import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
+
+/** Operations that leave a service running when they succeed. */
+const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
 
 export interface AgentOptions {
   config: SmgrConfig;
@@ -46,6 +49,7 @@ export class Agent {
   private readonly runner: JobRunner;
   private readonly journal: JobJournal;
   private readonly watcher: ServiceWatcher;
+  private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
   private readonly log: Logger;
   private stopped = false;
@@ -53,7 +57,7 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    const { runner, strategies, holds, journal } = createEngine(cfg, this.log);
+    const { runner, strategies, holds, journal } = createEngine(cfg, this.log, (e) => this.onOperation(e));
     this.runner = runner;
     this.journal = journal;
     this.delivery = new EventDelivery({
@@ -61,7 +65,7 @@ export class Agent {
       send: (event) => this.link.send({ case: 'event', value: event }),
       log: this.log,
     });
-    const responder = new WatchResponder({
+    const responder = (this.responder = new WatchResponder({
       autonomyAfterMs: cfg.agent.autonomyAfterMs,
       downSince: () => this.link.downSince,
       repair: (s) => this.runner.handle(create(JobRequestSchema, { jobId: `auto-${randomUUID()}`, operation: Operation.RESTART, service: s.name })),
@@ -69,7 +73,7 @@ export class Agent {
       supersede: (pred) => this.delivery.supersede(pred),
       breaker: new LocalCircuitBreaker({ maxFailures: cfg.monitor.maxRestartFailures, resetMs: cfg.monitor.circuitResetMs }),
       log: this.log,
-    });
+    }));
     // Built once per service: a check every few seconds need not copy the environment each time.
     const watchEnv = new Map<string, Record<string, string>>();
     this.watcher = new ServiceWatcher({
@@ -142,6 +146,21 @@ export class Agent {
     this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');
+  }
+
+  /**
+   * Every operation on a service, whoever asked for it: checks running across
+   * it are stale, and one that brought the service up ends its failing spell,
+   * so a failure right after a repair is reported (and repaired) again.
+   */
+  private onOperation(e: OperationNotice): void {
+    if (!this.watcher) return; // operations cannot run before the constructor ends; be safe anyway
+    if (e.ok === true && BRINGS_UP.has(e.operation)) {
+      this.watcher.endSpell(e.service);
+      this.responder.endSpell(e.service);
+    } else {
+      this.watcher.invalidate(e.service);
+    }
   }
 
   private onJob(req: JobRequest): void {

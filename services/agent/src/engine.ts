@@ -1,7 +1,7 @@
 import type { Logger, SmgrConfig } from '@smgr/shared';
 import { runCommand } from './exec/run-command.js';
 import { JobJournal } from './jobs/job-journal.js';
-import { JobRunner } from './jobs/job-runner.js';
+import { JobRunner, type OperationNotice } from './jobs/job-runner.js';
 import { ServiceManagers } from './service-managers/detect-service-manager.js';
 import { StrategyFactory } from './strategies/strategy-factory.js';
 import { HeldServices } from './watch/held-services.js';
@@ -22,7 +22,7 @@ export interface Engine {
  * SysV/OpenRC when agent.sudo is set), strategies, the job journal, the
  * hold list and the job runner. The daemon and the tests build it the same way.
  */
-export function createEngine(config: SmgrConfig, log: Logger): Engine {
+export function createEngine(config: SmgrConfig, log: Logger, onOperation?: (e: OperationNotice) => void): Engine {
   const managers = new ServiceManagers({
     ...(config.agent.sudo ? { prefix: ['sudo', '-n'] } : {}),
     probe: async (argv) => {
@@ -41,6 +41,7 @@ export function createEngine(config: SmgrConfig, log: Logger): Engine {
     stateDir: config.agent.stateDir,
     tailBytes: config.agent.outputTailBytes,
     log,
+    ...(onOperation ? { onOperation } : {}),
   });
   return { runner, strategies, holds, journal };
 }

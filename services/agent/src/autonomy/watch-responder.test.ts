@@ -77,3 +77,39 @@ test('the local circuit breaker stops autonomous repairs after max_restart_failu
     [AUTONOMOUS_REPAIR, Outcome.FAILED],
   ]);
 });
+
+test('a successful repair by anyone ends the spell: a failure right after it is reported again (no lost repair)', async () => {
+  const { r, published } = responder({ downSince: null });
+  await r.onFailing(svc, 2, undefined);
+  await r.onFailing(svc, 3, undefined);
+  assert.equal(published.length, 1);
+  // The controller's RESTART job succeeded; no watch check passed in between.
+  r.endSpell('web');
+  await r.onFailing(svc, 2, undefined);
+  assert.deepEqual(published.map((e) => [e.kind, e.failures]), [
+    [WATCH_FAILED, 2],
+    [WATCH_FAILED, 2],
+  ]);
+});
+
+test('a spell nobody repairs is reported again after the repeat interval', async () => {
+  let now = 100_000;
+  const published: AgentEvent[] = [];
+  const r = new WatchResponder({
+    autonomyAfterMs: 0,
+    downSince: () => null,
+    repair: async () => create(JobResultSchema, {}),
+    publish: (e) => published.push(e),
+    supersede: () => undefined,
+    breaker: new LocalCircuitBreaker({ maxFailures: 2, resetMs: 60_000, now: () => now }),
+    log,
+    now: () => now,
+    reportRepeatMs: 60_000,
+  });
+  await r.onFailing(svc, 2, undefined);
+  now += 59_000;
+  await r.onFailing(svc, 3, undefined);
+  now += 1_000;
+  await r.onFailing(svc, 4, undefined);
+  assert.deepEqual(published.map((e) => e.failures), [2, 4]);
+});

@@ -4,10 +4,14 @@ import type { CommandRecord } from '../exec/run-command.js';
 import { toStepResult } from '../exec/to-step-result.js';
 import { describeRecord } from '../lifecycle/operation-context.js';
 import type { LocalCircuitBreaker } from './local-circuit-breaker.js';
+import { FailingSpells } from './failing-spells.js';
 
 /** AgentEvent kinds (see agent.proto). */
 export const WATCH_FAILED = 'watch_failed';
 export const AUTONOMOUS_REPAIR = 'autonomous_repair';
+
+/** A failing spell that no one repairs is reported again this often (an alarm cleared by hand over a dead service comes back). */
+export const REPORT_REPEAT_MS = 5 * 60_000;
 
 export interface WatchResponderOptions {
   /** 0: never repair without the controller (agent.autonomy_after). */
@@ -23,20 +27,23 @@ export interface WatchResponderOptions {
   breaker: LocalCircuitBreaker;
   log: Logger;
   now?: () => number;
+  /** Default REPORT_REPEAT_MS. */
+  reportRepeatMs?: number;
 }
 
 /**
  * What the agent does about a watched service that keeps failing:
  * - controller reachable (or not away long enough): report it once per
- *   failing spell (`watch_failed`); the controller raises the alarm and
- *   orders the repair, MySQL stays the source of truth;
+ *   failing spell (`watch_failed`; see FailingSpells for what ends a spell:
+ *   a passing check or a successful repair by anyone); the controller raises
+ *   the alarm and orders the repair, MySQL stays the source of truth;
  * - controller away longer than agent.autonomy_after: repair it here, under
  *   a local circuit breaker, and keep the result as an `autonomous_repair`
  *   event for the controller's history (it replaces a `watch_failed` for
  *   the same service that was never delivered).
  */
 export class WatchResponder {
-  private readonly reported = new Set<string>();
+  private readonly spells: FailingSpells;
   private readonly blockedLogged = new Set<string>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -44,6 +51,7 @@ export class WatchResponder {
   constructor(private readonly opts: WatchResponderOptions) {
     this.log = opts.log.child({ component: 'autonomy' });
     this.now = opts.now ?? Date.now;
+    this.spells = new FailingSpells(opts.reportRepeatMs ?? REPORT_REPEAT_MS);
   }
 
   /** True when the agent may act on its own now. */
@@ -74,7 +82,9 @@ export class WatchResponder {
     if (ok) this.opts.breaker.onSuccess(service.name);
     else this.opts.breaker.onFailure(service.name);
     this.opts.supersede((e) => e.kind === WATCH_FAILED && e.service === service.name);
-    this.reported.add(service.name);
+    // A success already ended the spell (the job runner reports every successful
+    // repair); a failure is reported by the event below, which raises the alarm.
+    if (!ok) this.spells.markReported(service.name, this.now());
     this.log[ok ? 'info' : 'warn'](
       { service: service.name, ok, jobId: result.jobId, durationMs: Number(result.durationMs), message: result.message },
       'autonomous repair finished',
@@ -93,14 +103,23 @@ export class WatchResponder {
     );
   }
 
+  /** A watch check passed: the spell is over. */
   onRecovered(service: ProcessConfig): void {
-    this.reported.delete(service.name);
-    this.blockedLogged.delete(service.name);
+    this.endSpell(service.name);
+  }
+
+  /**
+   * The service was brought up successfully (START, RESTART or UPDATE, by the
+   * controller, an operator or this agent): the spell is over, and a failure
+   * after it is reported again even if no check passed in between.
+   */
+  endSpell(service: string): void {
+    this.spells.end(service);
+    this.blockedLogged.delete(service);
   }
 
   private report(service: ProcessConfig, failures: number, last: CommandRecord | undefined, why: string): void {
-    if (this.reported.has(service.name)) return;
-    this.reported.add(service.name);
+    if (!this.spells.claimReport(service.name, this.now())) return;
     this.opts.publish(
       create(AgentEventSchema, {
         eventId: `${WATCH_FAILED}-${randomUUID()}`,

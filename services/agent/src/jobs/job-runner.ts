@@ -28,6 +28,18 @@ export interface JobRunnerOptions {
   stateDir: string;
   tailBytes: number;
   log: Logger;
+  /**
+   * Told when an operation on one service starts and when it ends (also for
+   * each service of a "*" job); the watch uses it to end failing spells.
+   */
+  onOperation?: (e: OperationNotice) => void;
+}
+
+/** An operation on one service starting (`ok` undefined) or finished. */
+export interface OperationNotice {
+  service: string;
+  operation: Operation;
+  ok?: boolean;
 }
 
 /** The service name that means "every service of this agent, by startup_rank". */
@@ -136,6 +148,7 @@ export class JobRunner {
 
   /** One operation on one service (the lock is the caller's), with its log lines and hold bookkeeping. */
   private async operate(req: JobRequest, service: ProcessConfig, deadlineMs: number, log: Logger): Promise<OperationResult> {
+    this.opts.onOperation?.({ service: service.name, operation: req.operation });
     const r = await runOperation({
       operation: req.operation,
       service,
@@ -155,6 +168,7 @@ export class JobRunner {
     if (r.ok && (req.operation === Operation.START || req.operation === Operation.RESTART || req.operation === Operation.UPDATE)) {
       this.opts.holds.release(service.name);
     }
+    this.opts.onOperation?.({ service: service.name, operation: req.operation, ok: r.ok });
     return r;
   }
 

@@ -58,3 +58,68 @@ test('a skipped round is not a check and does not count', async () => {
   assert.equal(calls.length, 3);
   assert.deepEqual(failing, [['b', 3]]);
 });
+
+test('endSpell (a repair by anyone) restarts the count, so the next failure reaches onFailing again from watch_failures', async () => {
+  const failing: [string, number][] = [];
+  let w!: ServiceWatcher;
+  const script = [false, false, false, /* repaired here */ false, false, false];
+  let i = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  w = new ServiceWatcher({
+    services: [svc('c')],
+    check: async (): Promise<WatchCheck> => {
+      const ok = script[i++] ?? true;
+      if (i === script.length) finish();
+      return { ok, record: undefined };
+    },
+    skip: () => null,
+    onFailing: async (s, n) => {
+      failing.push([s.name, n]);
+      // The controller's repair succeeds the first time it is asked for.
+      if (failing.length === 1) w.endSpell('c');
+    },
+    log,
+    random: () => 0,
+  });
+  const keepAlive = setInterval(() => undefined, 1000);
+  w.start();
+  await finished;
+  clearInterval(keepAlive);
+  await new Promise((r) => setTimeout(r, 10));
+  w.stop();
+  assert.deepEqual(failing, [
+    ['c', 3],
+    ['c', 3],
+  ], 'without endSpell the second spell would go on counting (4, 5, 6) and never be a new report');
+});
+
+test('a check that was running when an operation started or ended is dropped', async () => {
+  const failing: [string, number][] = [];
+  let calls = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const w: ServiceWatcher = new ServiceWatcher({
+    services: [{ name: 'd', watchIntervalMs: 20, watchFailures: 1 } as ProcessConfig],
+    check: async (): Promise<WatchCheck> => {
+      calls++;
+      // The first check sees the service down just as a repair starts.
+      if (calls === 1) w.invalidate('d');
+      if (calls === 3) finish();
+      return { ok: calls !== 1, record: undefined };
+    },
+    skip: () => null,
+    onFailing: async (s, n) => {
+      failing.push([s.name, n]);
+    },
+    log,
+    random: () => 0,
+  });
+  const keepAlive = setInterval(() => undefined, 1000);
+  w.start();
+  await finished;
+  clearInterval(keepAlive);
+  w.stop();
+  assert.deepEqual(failing, []);
+  assert.equal(w.failureCount('d'), 0);
+});

@@ -43,12 +43,24 @@ export interface ServiceWatcherOptions {
  * watch_failures-th on `onFailing` decides what to do.
  *
  * Per service:  healthy ──fail──► failing(n) ──n = watch_failures──► alarmed
- *                  ▲                 │ pass                            │ pass
+ *                  ▲                 │ pass, or endSpell               │ pass, or endSpell
  *                  └─────────────────┴─────────────────────────────────┘
+ *
+ * endSpell is a successful operation that brought the service up (a repair
+ * by anyone): without it, a service that fails again right after its repair
+ * would keep counting from the old spell and never be reported again. A
+ * check that was running while an operation started or ended says nothing
+ * about the service as it is now and is dropped (see `epochs`).
  */
 export class ServiceWatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
+  /**
+   * Bumped whenever an operation on the service starts or ends: a check
+   * result from an older epoch is stale (it may have seen the service down
+   * just before its repair) and is dropped.
+   */
+  private readonly epochs = new Map<string, number>();
   /** Services whose onFailing is still running: their checks wait. */
   private readonly handling = new Set<string>();
   private stopped = false;
@@ -83,6 +95,20 @@ export class ServiceWatcher {
     return this.failures.get(service) ?? 0;
   }
 
+  /** An operation on the service started or ended: checks under way are stale. */
+  invalidate(service: string): void {
+    this.epochs.set(service, (this.epochs.get(service) ?? 0) + 1);
+  }
+
+  /** The service was brought up by an operation: the failure count starts again from zero. */
+  endSpell(service: string): void {
+    this.invalidate(service);
+    const before = this.failures.get(service) ?? 0;
+    if (before === 0) return;
+    this.failures.delete(service);
+    this.log.info({ service, failedChecks: before }, 'failing spell ended by a successful operation');
+  }
+
   private schedule(services: ProcessConfig[], interval: number, delay: number): void {
     if (this.stopped) return;
     const t = setTimeout(() => {
@@ -97,14 +123,17 @@ export class ServiceWatcher {
   private async round(services: ProcessConfig[]): Promise<void> {
     let names: ProcessNames | undefined;
     const round: WatchRound = { names: () => (names ??= ProcessNames.capture()) };
+    // Read before the round's shared /proc snapshot is taken: an operation that
+    // ends after it makes the snapshot (and any check of this round) stale.
+    const epochs = new Map(services.map((s) => [s.name, this.epochs.get(s.name) ?? 0]));
     const queue = services.filter((s) => !this.handling.has(s.name));
     const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 4, queue.length) }, async () => {
-      for (let s = queue.shift(); s && !this.stopped; s = queue.shift()) await this.checkOne(s, round);
+      for (let s = queue.shift(); s && !this.stopped; s = queue.shift()) await this.checkOne(s, round, epochs.get(s.name)!);
     });
     await Promise.all(workers);
   }
 
-  private async checkOne(s: ProcessConfig, round: WatchRound): Promise<void> {
+  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number): Promise<void> {
     try {
       const why = this.opts.skip(s);
       if (why) {
@@ -112,6 +141,10 @@ export class ServiceWatcher {
         return;
       }
       const r = await this.opts.check(s, round);
+      if ((this.epochs.get(s.name) ?? 0) !== epoch) {
+        this.log.debug({ service: s.name, ok: r.ok }, 'watch check result dropped: an operation ran meanwhile');
+        return;
+      }
       const before = this.failures.get(s.name) ?? 0;
       if (r.ok) {
         if (before > 0) {

@@ -77,6 +77,17 @@ describe('watch_failed', () => {
     assert.equal(JSON.parse(e!.detail).rows.via, 'name@host');
   });
 
+  test('a row already in alarm keeps its note (the breaker or repair note is newer news than "still failing")', async (t) => {
+    const { db, handler } = await setup(t);
+    await addRow(db, 1, 'nginx@web1', 1);
+    await db.exec("UPDATE STATUS_PROCESS SET notes = 'circuit open until later' WHERE process_id = 1");
+    await handler.handle('web1', watchFailed('nginx'));
+    const s = await status(db, 1);
+    assert.equal(s?.alarma, 1);
+    assert.equal(s?.notes, 'circuit open until later');
+    assert.equal((await events(db)).length, 1, 'the report is in the history all the same');
+  });
+
   test('the same event delivered twice, even at the same moment, is recorded once', async (t) => {
     const { db, handler } = await setup(t);
     await addRow(db, 1, 'nginx@web1');

@@ -106,11 +106,12 @@ export class AgentEventHandler {
     let message = summary;
     if (match && match.via !== 'created') {
       const note = formatNote(this.now(), summary);
+      // A row already in alarm keeps its note (a repair's or the breaker's, newer news than "still failing").
       for (const id of match.processIds) {
         await c.query(
           raise
             ? `INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 1, 0, ?)
-               ON DUPLICATE KEY UPDATE alarma = 1, notes = VALUES(notes)`
+               ON DUPLICATE KEY UPDATE notes = IF(alarma = 1, notes, VALUES(notes)), alarma = 1`
             : 'UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?',
           raise ? [id, note] : [note, id],
         );

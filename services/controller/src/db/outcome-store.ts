@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from './pool.js';
 import { formatNote } from '../repair/notes.js';
 import type { BreakerState } from '../repair/circuit-breaker.js';
@@ -10,6 +10,13 @@ export interface OutcomeToRecord {
   inc: Incident;
   jobId: string;
   success: boolean;
+  /**
+   * For a success: the host and service the repair ran on, and when it
+   * finished by the agent's clock. A `watch_failed` event from that agent
+   * for that service stamped after this moment means the service failed
+   * again after its repair: the alarm is then left raised (see record).
+   */
+  finishedOnAgent?: { hostId: string; service: string; atMs: number };
   /** Given the breaker row as it is now (locked), says what to write. */
   decide: (before: BreakerState) => { note: string; breaker: BreakerState; retryAt: Date | null; event: EventRecord };
 }
@@ -51,6 +58,7 @@ export class OutcomeStore {
       });
       const mine = outcomes.filter((_, i) => written[i]);
       if (mine.length === 0) return written;
+      const failedAgain = await this.failedAgainAfterRepair(c, mine);
       const pairs = mine.map((o) => [o.inc.processId, o.inc.hostId ?? '']);
       const [brows] = await c.query<RowDataPacket[]>(
         `SELECT process_id, host_id, consecutive_failures, open_until FROM smgr_breakers
@@ -92,8 +100,13 @@ export class OutcomeStore {
         ...lastMessage.params,
         decided.map((x) => x.o.inc.id),
       ]);
-      const alarma = cases(ok, () => 0, 'process_id', 'alarma');
-      const notes = cases(decided, (x) => formatNote(at, x.d.note), 'process_id', 'notes');
+      const alarma = cases(ok, (x) => (failedAgain.has(x.o) ? 1 : 0), 'process_id', 'alarma');
+      const notes = cases(
+        decided,
+        (x) => formatNote(at, failedAgain.has(x.o) ? `failed again after repair; ${x.d.note}` : x.d.note),
+        'process_id',
+        'notes',
+      );
       await c.query(
         `UPDATE STATUS_PROCESS SET ${ok.length ? `alarma = ${alarma.sql}, ` : ''}notes = ${notes.sql} WHERE process_id IN (?)`,
         [...(ok.length ? alarma.params : []), ...notes.params, decided.map((x) => x.o.inc.processId)],
@@ -123,5 +136,37 @@ export class OutcomeStore {
       );
       return written;
     });
+  }
+
+  /**
+   * The successes whose service failed again after the repair and whose agent
+   * already said so. Their alarm must stay raised: the event handler set
+   * alarma = 1 for the new failure before this outcome was written (results
+   * and events travel on one stream but are recorded concurrently), and
+   * clearing it here would lose that failure for good.
+   *
+   * The STATUS_PROCESS rows are locked first, so an event recorded after this
+   * read waits for this transaction and raises the alarm after it; the read
+   * itself is the transaction's first consistent read (everything before it
+   * locks), so it sees every event committed before the lock was taken.
+   */
+  private async failedAgainAfterRepair(c: PoolConnection, mine: readonly OutcomeToRecord[]): Promise<Set<OutcomeToRecord>> {
+    const probes = mine.filter((o) => o.success && o.finishedOnAgent);
+    const out = new Set<OutcomeToRecord>();
+    if (probes.length === 0) return out;
+    await c.query('SELECT process_id FROM STATUS_PROCESS WHERE process_id IN (?) FOR UPDATE', [probes.map((o) => o.inc.processId)]);
+    const [rows] = await c.query<RowDataPacket[]>(
+      `SELECT host_id, service, MAX(at) AS last FROM smgr_agent_events
+        WHERE kind = 'watch_failed' AND (host_id, service) IN (${probes.map(() => '(?, ?)').join(', ')})
+        GROUP BY host_id, service`,
+      probes.flatMap((o) => [o.finishedOnAgent!.hostId, o.finishedOnAgent!.service]),
+    );
+    const last = new Map(rows.map((r) => [`${r.host_id as string}\u0000${r.service as string}`, (r.last as Date).getTime()]));
+    for (const o of probes) {
+      const f = o.finishedOnAgent!;
+      const at = last.get(`${f.hostId}\u0000${f.service}`);
+      if (at !== undefined && at > f.atMs) out.add(o);
+    }
+    return out;
   }
 }

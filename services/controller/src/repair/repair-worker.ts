@@ -122,6 +122,9 @@ export class RepairWorker {
       inc,
       jobId: job.id!,
       success,
+      ...(success && result
+        ? { finishedOnAgent: { hostId: d.hostId, service: d.service, atMs: Number(result.startedAtMs) + Number(result.durationMs) } }
+        : {}),
       decide: (before: BreakerState) => {
         breaker = success ? this.opts.breaker.onSuccess() : this.opts.breaker.onFailure(before, now);
         let note = success ? summary : `repair failed on ${d.hostId}: ${summary}`;
