@@ -17,7 +17,7 @@ import {
   type JobResult,
   type SmgrConfig,
 } from '@smgr/shared';
-import { createEngine } from '../../services/agent/src/engine.js';
+import { createEngine, type EngineHooks } from '../../services/agent/src/engine.js';
 import type { JobRunner } from '../../services/agent/src/jobs/job-runner.js';
 import type { HeldServices } from '../../services/agent/src/watch/held-services.js';
 import { makeTempDir, type Cleanup } from '../harness/index.js';
@@ -49,7 +49,7 @@ export interface Engine {
  * Starts an engine on `services` (`[process.NAME]` sections; `default` is
  * `[process.default]`) with state in a temp dir the cleanup removes.
  */
-export async function startEngine(cleanup: Cleanup, services: Record<string, Section>, agent: Section = {}): Promise<Engine> {
+export async function startEngine(cleanup: Cleanup, services: Record<string, Section>, agent: Section = {}, hooks: EngineHooks = {}): Promise<Engine> {
   const tmp = await makeTempDir('engine');
   cleanup.add(() => tmp.remove(), 'engine temp dir');
   const sections: Record<string, Section> = {
@@ -68,7 +68,7 @@ export async function startEngine(cleanup: Cleanup, services: Record<string, Sec
     },
   });
   const log = await createLogger({ name: 'engine', level: 'debug', destination: sink, maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
-  const { runner, holds } = createEngine(config, log);
+  const { runner, holds } = createEngine(config, log, hooks);
   return {
     dir: tmp.path,
     config,

@@ -57,7 +57,13 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    const { runner, strategies, holds, journal } = createEngine(cfg, this.log, (e) => this.onOperation(e));
+    const { runner, strategies, holds, journal } = createEngine(cfg, this.log, {
+      onOperation: (e) => this.onOperation(e),
+      onStartedExit: (service, pid, code, signal) => {
+        this.log.info({ service, pid, exitCode: code, signal }, 'started process exited');
+        this.watcher?.checkNow(service);
+      },
+    });
     this.runner = runner;
     this.journal = journal;
     this.delivery = new EventDelivery({

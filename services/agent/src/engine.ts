@@ -4,6 +4,7 @@ import { JobJournal } from './jobs/job-journal.js';
 import { JobRunner, type OperationNotice } from './jobs/job-runner.js';
 import { ServiceManagers } from './service-managers/detect-service-manager.js';
 import { StrategyFactory } from './strategies/strategy-factory.js';
+import type { StartedProcessExit } from './strategies/process-strategy.js';
 import { HeldServices } from './watch/held-services.js';
 
 /** Service-manager queries (is there such a unit?) are quick; a hung one must not hold an operation. */
@@ -22,7 +23,15 @@ export interface Engine {
  * SysV/OpenRC when agent.sudo is set), strategies, the job journal, the
  * hold list and the job runner. The daemon and the tests build it the same way.
  */
-export function createEngine(config: SmgrConfig, log: Logger, onOperation?: (e: OperationNotice) => void): Engine {
+/** What the rest of the agent hears from the engine. */
+export interface EngineHooks {
+  /** An operation on a service started or ended (JobRunnerOptions.onOperation). */
+  onOperation?: (e: OperationNotice) => void;
+  /** A process the process strategy started has exited. */
+  onStartedExit?: StartedProcessExit;
+}
+
+export function createEngine(config: SmgrConfig, log: Logger, hooks: EngineHooks = {}): Engine {
   const managers = new ServiceManagers({
     ...(config.agent.sudo ? { prefix: ['sudo', '-n'] } : {}),
     probe: async (argv) => {
@@ -30,7 +39,7 @@ export function createEngine(config: SmgrConfig, log: Logger, onOperation?: (e: 
       return { ok: r.ok, output: r.outputTail };
     },
   });
-  const strategies = new StrategyFactory(managers);
+  const strategies = new StrategyFactory(managers, hooks.onStartedExit ? { onExit: hooks.onStartedExit } : {});
   const journal = new JobJournal(config.agent.stateDir, config.agent.journalMaxEntries);
   const holds = new HeldServices(config.agent.stateDir);
   const runner = new JobRunner({
@@ -41,7 +50,7 @@ export function createEngine(config: SmgrConfig, log: Logger, onOperation?: (e: 
     stateDir: config.agent.stateDir,
     tailBytes: config.agent.outputTailBytes,
     log,
-    ...(onOperation ? { onOperation } : {}),
+    ...(hooks.onOperation ? { onOperation: hooks.onOperation } : {}),
   });
   return { runner, strategies, holds, journal };
 }

@@ -120,7 +120,13 @@ export class Controller {
       metrics: this.metrics,
       // Agents are refused until this controller holds the lease.
       active: false,
-      onAgentEvent: new AgentEventHandler({ pool: this.pool, registry, createMissingRows: cfg.controller.createMissingRows, log: this.log }).handle,
+      onAgentEvent: new AgentEventHandler({
+        pool: this.pool,
+        registry,
+        createMissingRows: cfg.controller.createMissingRows,
+        onAlarmRaised: () => this.poller?.wake(),
+        log: this.log,
+      }).handle,
     });
     const gateway = this.gateway;
     const queue = this.queue;

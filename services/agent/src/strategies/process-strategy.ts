@@ -5,10 +5,25 @@ import { expandArgv } from '@smgr/shared';
 import { findProcessByPidfile, findProcessesByName, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
+import { isExactNameCheck } from '../lifecycle/checks.js';
 import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
 
-/** How long a freshly started command is watched for an immediate failure. */
+/**
+ * How long a freshly started command is watched for an immediate failure,
+ * at most: the watch ends sooner when the command exits 0 (a daemon's start
+ * script) or when the process already runs under the service's name and the
+ * service's health check is the built-in name check (it would pass now).
+ */
 const EARLY_EXIT_WATCH_MS = 300;
+/** How often the early-exit watch looks at the started process's name. */
+const EARLY_NAME_POLL_MS = 5;
+
+/** Told when a process the strategy started (and that outlived its early-exit watch) exits. */
+export type StartedProcessExit = (service: string, pid: number, code: number | null, signal: string | null) => void;
+
+export interface ProcessStrategyOptions {
+  onExit?: StartedProcessExit;
+}
 
 /** The processes a service currently runs as: by pidfile when configured, else by exact name. */
 export async function findServiceProcesses(ctx: Pick<StrategyContext, 'service'>): Promise<ProcInfo[]> {
@@ -26,6 +41,8 @@ const what = (ctx: StrategyContext) => (ctx.service.pidfile ? `pidfile ${ctx.ser
  */
 export class ProcessStrategy implements RestartStrategy {
   readonly name = 'process';
+
+  constructor(private readonly opts: ProcessStrategyOptions = {}) {}
 
   async restart(ctx: StrategyContext): Promise<StrategyResult> {
     const stop = await this.stop(ctx);
@@ -143,18 +160,35 @@ export class ProcessStrategy implements RestartStrategy {
       closeSync(fd);
     }
     // Either it fails at once (bad path, bad flag, exits non-zero) or it is left to run.
+    const byName = isExactNameCheck(ctx.service.healthCheckCommand) && !ctx.service.pidfile;
+    let seenByName = false;
     const early = await new Promise<{ code: number | null; signal: string | null; error?: Error } | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), EARLY_EXIT_WATCH_MS);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        resolve({ code: null, signal: null, error });
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal });
-      });
+      const timers: NodeJS.Timeout[] = [];
+      const done = (v: { code: number | null; signal: string | null; error?: Error } | null) => {
+        for (const t of timers) clearTimeout(t);
+        resolve(v);
+      };
+      timers.push(setTimeout(() => done(null), EARLY_EXIT_WATCH_MS));
+      if (byName && child.pid) {
+        const poll = () => {
+          if (commOf(child.pid!) === commName(ctx.service.name)) {
+            seenByName = true;
+            done(null);
+          }
+          else timers.push(setTimeout(poll, EARLY_NAME_POLL_MS));
+        };
+        timers.push(setTimeout(poll, 0));
+      }
+      child.once('error', (error) => done({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => done({ code, signal }));
     });
     child.unref();
+    if (early === null && child.pid && this.opts.onExit) {
+      const pid = child.pid;
+      const onExit = this.opts.onExit;
+      // The agent is this process's parent: its death is known at once, no polling needed.
+      child.once('exit', (code, signal) => onExit(ctx.service.name, pid, code, signal));
+    }
     if (early?.error) return fail(-1, `start command could not be run: ${(early.error as NodeJS.ErrnoException).code ?? early.error.message}`);
     if (early && early.code !== 0) {
       return fail(early.code ?? -1, early.signal ? `start command killed by ${early.signal}` : `start command exited ${early.code}`);
@@ -165,10 +199,27 @@ export class ProcessStrategy implements RestartStrategy {
       exitCode: 0,
       ok: true,
       durationMs: Date.now() - started,
-      outputTail: early ? 'start command exited 0' : `running as pid ${pid}${isAlive(pid) ? '' : ' (already gone)'}; output in ${logPath}`,
+      outputTail: early
+        ? 'start command exited 0'
+        : `running as pid ${pid}${isAlive(pid) ? '' : ' (already gone)'}${seenByName ? ' under its name' : ''}; output in ${logPath}`,
       error: '',
     };
   }
+}
+
+/** The kernel's comm of a process (15 bytes at most), or null when it is gone. */
+function commOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return null;
+  }
+}
+
+/** What comm reads for a process named `name`: cut to 15 bytes by the kernel. */
+function commName(name: string): string {
+  const b = Buffer.from(name);
+  return b.length <= 15 ? name : b.subarray(0, 15).toString('utf8');
 }
 
 function tailOf(path: string, max: number): string {

@@ -1,16 +1,21 @@
 import type { ProcessConfig } from '@smgr/shared';
 import type { ServiceManagers } from '../service-managers/detect-service-manager.js';
 import { AutoStrategy } from './auto-strategy.js';
-import { ProcessStrategy } from './process-strategy.js';
+import { ProcessStrategy, type ProcessStrategyOptions } from './process-strategy.js';
 import type { RestartStrategy } from './restart-strategy.js';
 import { ServiceStrategy } from './service-strategy.js';
 
 /** Picks each service's strategy from its restart_strategy and service_manager settings. */
 export class StrategyFactory {
-  private readonly process = new ProcessStrategy();
+  private readonly process: ProcessStrategy;
   private readonly cache = new Map<string, RestartStrategy>();
 
-  constructor(private readonly managers: ServiceManagers) {}
+  constructor(
+    private readonly managers: ServiceManagers,
+    processOptions: ProcessStrategyOptions = {},
+  ) {
+    this.process = new ProcessStrategy(processOptions);
+  }
 
   for(service: ProcessConfig): RestartStrategy {
     const key = `${service.restartStrategy}/${service.serviceManager}`;

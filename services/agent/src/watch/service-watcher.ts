@@ -65,9 +65,13 @@ export class ServiceWatcher {
   private readonly handling = new Set<string>();
   private stopped = false;
   private readonly log: Logger;
+  private readonly watched: ReadonlyMap<string, ProcessConfig>;
+  /** Services with a check under way (a round's or checkNow's): never two at once. */
+  private readonly checking = new Set<string>();
 
   constructor(private readonly opts: ServiceWatcherOptions) {
     this.log = opts.log.child({ component: 'watch' });
+    this.watched = new Map(opts.services.map((s) => [s.name, s]));
   }
 
   start(): void {
@@ -93,6 +97,19 @@ export class ServiceWatcher {
   /** Consecutive failed checks of a service right now. */
   failureCount(service: string): number {
     return this.failures.get(service) ?? 0;
+  }
+
+  /**
+   * Checks one watched service now, out of its round: the agent saw a process
+   * it started exit. Does nothing for an unwatched service, one whose failure
+   * is being handled, or one being checked at this moment (that check, or the
+   * next round, will see it).
+   */
+  checkNow(service: string): void {
+    const s = this.watched.get(service);
+    if (!s || this.stopped || this.handling.has(service) || this.checking.has(service)) return;
+    const epoch = this.epochs.get(service) ?? 0;
+    void this.checkOne(s, { names: () => ProcessNames.capture() }, epoch);
   }
 
   /** An operation on the service started or ended: checks under way are stale. */
@@ -134,6 +151,8 @@ export class ServiceWatcher {
   }
 
   private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number): Promise<void> {
+    if (this.checking.has(s.name)) return;
+    this.checking.add(s.name);
     try {
       const why = this.opts.skip(s);
       if (why) {
@@ -177,6 +196,8 @@ export class ServiceWatcher {
         .finally(() => this.handling.delete(s.name));
     } catch (err) {
       this.log.error({ err, service: s.name }, 'watch check error');
+    } finally {
+      this.checking.delete(s.name);
     }
   }
 }

@@ -21,6 +21,8 @@ export interface AgentEventHandlerOptions {
   registry: Pick<AgentRegistry, 'hostsManaging'>;
   /** controller.create_missing_rows: create a `name@host` row for a watched service that has none. */
   createMissingRows: boolean;
+  /** Called after an event raised an alarm (committed): the poller can look at once. */
+  onAlarmRaised?: () => void;
   log: Logger;
   now?: () => Date;
 }
@@ -83,6 +85,7 @@ export class AgentEventHandler {
       this.log.info({ hostId, eventId: event.eventId, kind: event.kind }, 'agent event already recorded; acknowledged again');
       return;
     }
+    if (outcome.alarm) this.opts.onAlarmRaised?.();
     this.log[outcome.alarm ? 'warn' : 'info'](
       { hostId, eventId: event.eventId, kind: event.kind, service: event.service, processIds: outcome.processIds, via: outcome.via, alarm: outcome.alarm },
       'agent event recorded',

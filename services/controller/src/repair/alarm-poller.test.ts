@@ -83,3 +83,42 @@ test('a repair finishing between the poller\'s two reads never opens a second in
   await poller.tick();
   assert.deepEqual(db.opened, [], 'no incident opened for an alarm that was already repaired');
 });
+
+test('wake() polls at once instead of at the next interval, and a wake during a tick runs one more tick right after it', async () => {
+  const db = new TwoTables();
+  let ticks = 0;
+  const store = db.store();
+  const counting = {
+    ...store,
+    openIncidents: async () => {
+      ticks++;
+      return store.openIncidents();
+    },
+    alarmedRows: () => store.alarmedRows(),
+    openIncidentsFor: (a: AlarmRow[]) => store.openIncidentsFor(a),
+  } as unknown as IncidentStore;
+  const poller = new AlarmPoller({
+    store: counting,
+    queue: {} as Queue<RepairJobData>,
+    registry: new AgentRegistry(),
+    breaker: new CircuitBreaker({ maxFailures: 3, resetMs: 1_000 }),
+    // Far longer than the test: any tick after the first comes from wake().
+    intervalMs: 600_000,
+    retryDelayMs: 1_000,
+    log: pino({ level: 'silent' }),
+  });
+  poller.start();
+  const until = async (n: number) => {
+    for (let i = 0; i < 200 && ticks < n; i++) await new Promise((r) => setTimeout(r, 5));
+  };
+  await until(1);
+  assert.equal(ticks, 1, 'the first tick at start');
+  poller.wake();
+  await until(2);
+  assert.equal(ticks, 2, 'woken');
+  db.afterFirstQuery = () => poller.wake();
+  poller.wake();
+  await until(4);
+  assert.equal(ticks, 4, 'a wake during a tick is not lost');
+  await poller.stop();
+});

@@ -40,6 +40,10 @@ export class AlarmPoller {
   private lastErrorLog = 0;
   /** Start of the last tick whose read of the alarms succeeded: an alarm seen now was raised after it. */
   private lastReadAt: number | null = null;
+  /** A wake() came while a tick ran: the next tick starts as soon as it ends. */
+  private wakeWanted = false;
+  /** Set from the moment a tick is due until it ends (`running` is assigned only after tick() returns its promise). */
+  private ticking = false;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -68,6 +72,21 @@ export class AlarmPoller {
   }
 
   /**
+   * Polls now instead of at the next interval: an alarm smgr raised itself
+   * (an agent's watch report) need not wait for the poll that would find it.
+   * A tick under way is followed at once by another; never two at a time.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.wakeWanted = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  /**
    * Polls start every `intervalMs` (fixed rate, so a slow tick does not
    * stretch the detection delay), but a tick that overran its interval is
    * followed by a pause of a fifth of it, never by another tick at once.
@@ -75,13 +94,18 @@ export class AlarmPoller {
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.timer = null;
+      this.ticking = true;
       const started = Date.now();
       this.running = this.tick()
         .catch((err) => this.onTickError(err))
         .finally(() => {
           this.running = null;
+          this.ticking = false;
           const interval = this.opts.intervalMs;
-          this.schedule(Math.max(interval / 5, interval - (Date.now() - started)));
+          const woken = this.wakeWanted;
+          this.wakeWanted = false;
+          this.schedule(woken ? 0 : Math.max(interval / 5, interval - (Date.now() - started)));
         });
     }, delay);
   }

@@ -1,0 +1,81 @@
+/**
+ * The agent is the parent of what the process strategy starts: it knows of
+ * such a process's death at once (no polling), and the early-exit watch of a
+ * start ends as soon as the process runs under the service's name.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Operation, Outcome } from '@smgr/shared';
+import { makeTempDir, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { installSleeper, startEngine } from './support/agent-engine.js';
+import { startStack } from './support/stack.js';
+import { uniqueServiceName, waitForLog } from './support/smgr.js';
+import { findPids, killAll } from './support/procs.js';
+
+describe('exit of a process the agent started', () => {
+  test('is told at once with its pid and signal, and the start step ended when the process ran under its name', async (t) => {
+    const cleanup = useCleanup(t);
+    const bin = await makeTempDir('bin');
+    cleanup.add(() => bin.remove());
+    const name = uniqueServiceName('exit');
+    cleanup.add(() => killAll(name), `processes named ${name}`);
+    const { start } = await installSleeper(bin.path, name);
+    const exits: { service: string; pid: number; code: number | null; signal: string | null }[] = [];
+    const engine = await startEngine(cleanup, { [name]: { restart_strategy: 'process', start_command: start } }, {}, {
+      onStartedExit: (service, pid, code, signal) => exits.push({ service, pid, code, signal }),
+    });
+    const r = await engine.run(Operation.START, name);
+    assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
+    const startStep = r.steps.find((s) => s.name === 'start');
+    assert.match(startStep?.outputTail ?? '', /^running as pid \d+ under its name;/, 'the early-exit watch ended on seeing the process, not on its 300 ms limit');
+    const [pid] = findPids(name);
+    assert.ok(pid);
+    assert.deepEqual(exits, []);
+    process.kill(pid, 'SIGKILL');
+    const [exit] = await waitFor(() => (exits.length > 0 ? exits : null), { timeoutMs: 5_000, message: 'the exit reported' });
+    assert.deepEqual(exit, { service: name, pid, code: null, signal: 'SIGKILL' });
+  });
+});
+
+describe('watch mode with a long watch_interval', () => {
+  let mysql: MariaDbInstance;
+  let redis: RedisInstance;
+  before(async () => {
+    [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+  });
+  after(async () => {
+    await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+  });
+
+  test('a service the agent started is reported and repaired when it dies, without waiting for the next round', async (t) => {
+    const cleanup = useCleanup(t);
+    const bin = await makeTempDir('bin');
+    cleanup.add(() => bin.remove());
+    const name = uniqueServiceName('exitw');
+    cleanup.add(() => killAll(name), `processes named ${name}`);
+    const { start } = await installSleeper(bin.path, name);
+    const stack = await startStack(cleanup, { mysql, redis }, {
+      // One round an hour: anything repaired within the test's deadlines was found by the exit, not by a round.
+      services: { [name]: { restart_strategy: 'process', start_command: start, watch: true, watch_interval: 3600, watch_failures: 1 } },
+    });
+    await stack.addProcess(1, name);
+    await stack.setAlarm(1, 1);
+    await stack.waitForAlarm(1, 0, 30_000);
+    const [first] = findPids(name);
+    assert.ok(first, 'started by the first repair');
+
+    process.kill(first, 'SIGKILL');
+    await waitForLog(stack.agent, 'started process exited', 10_000, (j) => j.service === name && j.pid === first);
+    const second = await waitFor(
+      async () => {
+        const pids = findPids(name);
+        const s = await stack.status(1);
+        return pids.length === 1 && pids[0] !== first && s.alarma === 0 ? pids[0] : null;
+      },
+      { timeoutMs: 30_000, message: 'repaired after its exit', context: () => stack.agent.tail() },
+    );
+    assert.notEqual(second, first);
+    const kinds = await stack.db.query<{ kind: string }>('SELECT kind FROM smgr_events WHERE process_id = 1 ORDER BY id');
+    assert.deepEqual(kinds.map((k) => k.kind), ['repair', 'agent_event', 'repair'], 'the raised alarm, the exit reported by the watch, its repair');
+  });
+});
