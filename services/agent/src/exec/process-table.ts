@@ -42,21 +42,59 @@ async function readProc(pid: number): Promise<ProcInfo | null> {
 const numericEntries = (names: string[]) => names.filter((d) => /^\d+$/.test(d)).map(Number);
 
 /**
+ * How old a process-table view may be and still answer a lookup. Twenty
+ * repairs starting together ask for the processes of twenty services within
+ * a few milliseconds: one pass over /proc answers them all, instead of one
+ * full scan each (which, in 0.1, made a 50 ms stop take 1.5 s in a mass failure).
+ */
+export const PROCESS_TABLE_MAX_AGE_MS = 25;
+
+let view: { at: number; procs: readonly ProcInfo[] } | null = null;
+
+/**
+ * Every live process (not zombies, not the agent), with its command line:
+ * one synchronous pass over /proc, shared by every lookup within
+ * PROCESS_TABLE_MAX_AGE_MS. Synchronous on purpose: a few milliseconds for a
+ * few hundred processes, and a consistent view; thousands of concurrent
+ * async reads cost more and interleave with the processes changing.
+ */
+export function processTable(now = Date.now()): readonly ProcInfo[] {
+  if (view && now - view.at >= 0 && now - view.at <= PROCESS_TABLE_MAX_AGE_MS) return view.procs;
+  const self = process.pid;
+  const procs: ProcInfo[] = [];
+  for (const pid of numericEntries(readdirSync('/proc'))) {
+    if (pid === self) continue;
+    try {
+      const stat = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (stat) procs.push({ ...stat, argv: splitCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  view = { at: now, procs };
+  return procs;
+}
+
+/** The next lookup reads /proc again: the agent just started or stopped something itself. */
+export function invalidateProcessTable(): void {
+  view = null;
+}
+
+/**
  * Processes whose name is exactly `name`: the kernel's comm (for names up to
  * 15 bytes, or its 15-byte prefix confirmed by the command line) or the base
  * name of argv[0]. Compared as plain strings: a name is never a pattern.
+ * Answered from the shared process-table view (processTable); a process
+ * found there is checked to be still alive.
  */
 export async function findProcessesByName(name: string): Promise<ProcInfo[]> {
   if (name === '') return [];
-  const self = process.pid;
-  const pids = numericEntries(await readdir('/proc')).filter((p) => p !== self);
-  const infos = await Promise.all(pids.map(readProc));
   const prefix = Buffer.from(name).subarray(0, COMM_MAX).toString('utf8');
-  return infos.filter((p): p is ProcInfo => {
-    if (!p) return false;
-    if (p.argv[0] !== undefined && basename(p.argv[0]) === name) return true;
-    if (Buffer.byteLength(name) <= COMM_MAX) return p.comm === name;
-    return p.comm === prefix && p.argv.some((a) => basename(a) === name);
+  const short = Buffer.byteLength(name) <= COMM_MAX;
+  return processTable().filter((p) => {
+    if (p.argv[0] !== undefined && basename(p.argv[0]) === name) return isAlive(p.pid);
+    if (short) return p.comm === name && isAlive(p.pid);
+    return p.comm === prefix && p.argv.some((a) => basename(a) === name) && isAlive(p.pid);
   });
 }
 

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import { isExactNameCheck } from '../lifecycle/checks.js';
@@ -183,6 +183,7 @@ export class ProcessStrategy implements RestartStrategy {
       child.once('exit', (code, signal) => done({ code, signal }));
     });
     child.unref();
+    invalidateProcessTable();
     if (early === null && child.pid && this.opts.onExit) {
       const pid = child.pid;
       const onExit = this.opts.onExit;
