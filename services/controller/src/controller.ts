@@ -211,6 +211,8 @@ export class Controller {
     });
     this.poller.start();
     this.retention!.start();
+    // Decisions the previous active controller made on claims count before its agents say Hello here.
+    await this.claims!.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not read host claims; using those loaded'));
     this.gateway!.setActive(true);
     await this.operatorApi?.activate();
     this.log.info({ tookMs: Date.now() - t0 }, 'repairing: poller and repair worker started');

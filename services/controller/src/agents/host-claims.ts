@@ -234,8 +234,10 @@ export class HostClaims {
     const batch = this.unsaved;
     this.unsaved = [];
     try {
-      await store.insertMany(batch);
-      this.rowCount += batch.length;
+      const inserted = await store.insertMany(batch);
+      this.rowCount += inserted;
+      // Another controller decided some of these first: its decisions stand.
+      if (inserted < batch.length) this.apply(await store.loadAll(), true);
     } catch (err) {
       this.unsaved = batch.concat(this.unsaved);
       throw err;

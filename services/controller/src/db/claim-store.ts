@@ -52,17 +52,21 @@ export class ClaimStore {
   }
 
   /**
-   * First decisions. A claim already in the table (decided meanwhile by
-   * another controller) keeps its row; the caller picks it up on refresh.
+   * First decisions; returns how many were new. A claim already in the
+   * table (decided by another controller) keeps its row, and the caller
+   * must read it back.
    */
-  async insertMany(rows: readonly ClaimRow[]): Promise<void> {
+  async insertMany(rows: readonly ClaimRow[]): Promise<number> {
+    let inserted = 0;
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000).map((r) => [r.hostId, r.service, r.state, cut(r.reason, 255), r.decidedBy, r.updatedAt, r.updatedAt]);
-      await this.pool.query(
+      const [res] = await this.pool.query<ResultSetHeader>(
         'INSERT IGNORE INTO smgr_host_claims (host_id, service, state, reason, decided_by, first_seen, updated_at) VALUES ?',
         [chunk],
       );
+      inserted += res.affectedRows;
     }
+    return inserted;
   }
 
   /** An operator's decision on some of a host's claims. */
