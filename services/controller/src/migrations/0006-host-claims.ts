@@ -7,7 +7,7 @@ import type { Migration } from './migration.js';
  * `updated_at` lets every controller pick up decisions made on another one.
  */
 export const hostClaims: Migration = {
-  name: '0005-host-claims',
+  name: '0006-host-claims',
   statements: [
     `CREATE TABLE IF NOT EXISTS smgr_host_claims (
        host_id VARCHAR(255) NOT NULL,
