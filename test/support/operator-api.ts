@@ -258,12 +258,14 @@ export async function startFleet(
   return fleet;
 }
 
-/** Waits until the API lists every host as connected. */
+/** Waits until the API lists every host as connected, with its claims decided. */
 export async function waitForConnected(fleet: Fleet, hostIds: string[], timeoutMs = 30_000): Promise<void> {
   await waitFor(
     async () => {
       const r = await fleet.api.get('/v1/hosts?connected=true');
-      const up = new Set((r.body.hosts as { hostId: string }[]).map((h) => h.hostId));
+      const hosts = r.body.hosts as { hostId: string; claims?: { state: string }[] }[];
+      // Connected, and their service claims decided (a claim others share needs a read of PROCESE).
+      const up = new Set(hosts.filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided')).map((h) => h.hostId));
       return hostIds.every((h) => up.has(h));
     },
     { timeoutMs, intervalMs: 100, message: `hosts ${hostIds.join(',')} connected`, context: () => fleet.controller.tail() },

@@ -91,6 +91,18 @@ export class SimAgents {
     return this.stats.connected;
   }
 
+  /**
+   * Writes a message on a welcomed host's stream as that agent (tests: what a
+   * hostile agent may send, such as an event for a service it claims).
+   * Returns false when the host has no open stream.
+   */
+  send(hostId: string, msg: MessageInitShape<typeof AgentMessageSchema>['msg']): boolean {
+    const a = this.agents.find((x) => x.hostId === hostId);
+    if (!a?.call || !a.welcomed) return false;
+    write(a.call, msg);
+    return true;
+  }
+
   /** Ends every stream and closes the channels. Idempotent. */
   stop(): void {
     if (this.stopped) return;

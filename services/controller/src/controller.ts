@@ -9,6 +9,8 @@ import { AgentStore } from './db/agent-store.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { AgentGateway } from './agents/agent-gateway.js';
 import { AgentEventHandler } from './agents/agent-event-handler.js';
+import { HostClaims } from './agents/host-claims.js';
+import { ClaimStore } from './db/claim-store.js';
 import { AlarmPoller } from './repair/alarm-poller.js';
 import { RepairWorker } from './repair/repair-worker.js';
 import { CircuitBreaker } from './repair/circuit-breaker.js';
@@ -65,6 +67,8 @@ export class Controller {
   private store: IncidentStore | null = null;
   private agentStore: AgentStore | null = null;
   private registry: AgentRegistry | null = null;
+  /** Host→service claims: decided on Hello, changed by operators through the API. */
+  private claims: HostClaims | null = null;
   private breaker: CircuitBreaker | null = null;
   /** HTTP API and rollout engine (api/operator-api.ts): listens after the gateway, stops first. */
   private operatorApi: OperatorApi | null = null;
@@ -90,6 +94,10 @@ export class Controller {
     const registry = new AgentRegistry();
     await agentStore.markAllDisconnected(cfg.controller.id);
     registry.load(await agentStore.loadAll());
+    const claims = new HostClaims({ pool: this.pool, store: new ClaimStore(this.pool), agents: agentStore, registry, rules: cfg.controller.autoApprove, log: this.log });
+    await claims.load();
+    claims.start();
+    this.claims = claims;
 
     const redisFor = () => {
       const r = this.newRedis();
@@ -115,6 +123,7 @@ export class Controller {
       credentials: serverCredentials(cfg.tls, cfg.source),
       requirePeerIdentity: !cfg.tls.insecure,
       registry,
+      claims,
       store: agentStore,
       log: this.log,
       metrics: this.metrics,
@@ -123,6 +132,7 @@ export class Controller {
       onAgentEvent: new AgentEventHandler({
         pool: this.pool,
         registry,
+        claims,
         createMissingRows: cfg.controller.createMissingRows,
         onAlarmRaised: () => this.poller?.wake(),
         log: this.log,
@@ -140,6 +150,7 @@ export class Controller {
       config: cfg,
       pool: this.pool,
       registry,
+      claims,
       gateway: this.gateway,
       metrics: this.metrics.registry,
       log: this.log,
@@ -207,6 +218,8 @@ export class Controller {
     });
     this.poller.start();
     this.retention!.start();
+    // Decisions the previous active controller made on claims count before its agents say Hello here.
+    await this.claims!.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not read host claims; using those loaded'));
     this.gateway!.setActive(true);
     await this.operatorApi?.activate();
     this.log.info({ tookMs: Date.now() - t0 }, 'repairing: poller and repair worker started');
@@ -262,6 +275,7 @@ export class Controller {
       ['repairing', () => this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING')],
       ['lease release', () => this.lease?.release()],
       ['gateway', () => this.gateway?.stop()],
+      ['host claims', () => this.claims?.stop()],
       ['queue', () => this.queue?.close()],
       ['redis', () => Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())))],
       ['mysql', () => this.pool?.end()],

@@ -3,6 +3,13 @@ import { CliContext, type CliIo } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
 
+interface ClaimView {
+  service: string;
+  state: 'approved' | 'pending' | 'rejected' | 'undecided';
+  declared: boolean;
+  reason: string;
+}
+
 interface HostView {
   hostId: string;
   connected: boolean;
@@ -10,26 +17,79 @@ interface HostView {
   agentVersion: string;
   labels: Record<string, string>;
   services: string[];
+  claims?: ClaimView[];
 }
 
-/** `smgr hosts`: the agents the controller knows. */
+interface ClaimChange {
+  hostId: string;
+  state: string;
+  services: string[];
+  nowAmbiguous: string[];
+}
+
+/** A host's declared services, each not-yet-approved one marked with its claim state. */
+function servicesCell(h: HostView): string {
+  const state = new Map((h.claims ?? []).map((c) => [c.service, c.state]));
+  return h.services.map((s) => (state.get(s) === 'approved' || !state.has(s) ? s : `${s}(${state.get(s)})`)).join(',');
+}
+
+/** `smgr hosts`: the agents the controller knows; `smgr hosts approve|reject|forget`: their service claims. */
 export function hostsCommand(program: Command, io: CliIo): void {
-  program
+  const hosts = program
     .command('hosts')
-    .description('list hosts (agents): connection, labels, services')
-    .option('-s, --service <name>', 'only hosts managing this service')
+    .description('list hosts (agents): connection, labels, services (a claim not approved yet is marked, e.g. nginx(pending))')
+    .option('-s, --service <name>', 'only hosts managing this service (approved claims)')
     .option('-l, --label <key=value>', 'only hosts with this label; repeatable', collectLabel)
-    .action(async (o: { service?: string; label?: string[] }, cmd: Command) => {
+    .option('-p, --pending', 'only hosts with claims waiting for approval, and those claims with their reason')
+    .action(async (o: { service?: string; label?: string[]; pending?: boolean }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const q = new URLSearchParams();
       if (o.service) q.set('service', o.service);
       for (const l of o.label ?? []) q.append('label', l);
       const body = await ctx.client().get<{ hosts: HostView[] }>(`/v1/hosts${q.size > 0 ? `?${q}` : ''}`);
+      if (o.pending) {
+        const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
+        ctx.print({ claims: waiting }, (b) => table(['HOST', 'SERVICE', 'STATE', 'WHY'], b.claims.map((c) => [c.hostId, c.service, c.state, c.reason])));
+        return;
+      }
       ctx.print(body, (b) =>
         table(
           ['HOST', 'STATE', 'LAST SEEN', 'AGENT', 'LABELS', 'SERVICES'],
-          b.hosts.map((h) => [h.hostId, h.connected ? 'connected' : 'down', h.connected ? 'now' : ago(h.lastSeen), h.agentVersion, labels(h.labels), h.services.join(',')]),
+          b.hosts.map((h) => [h.hostId, h.connected ? 'connected' : 'down', h.connected ? 'now' : ago(h.lastSeen), h.agentVersion, labels(h.labels), servicesCell(h)]),
         ),
       );
+    });
+
+  for (const action of ['approve', 'reject'] as const) {
+    hosts
+      .command(action)
+      .description(
+        action === 'approve'
+          ? "approve a host's service claims (default: every pending one); it then repairs and raises alarms for rows placed by plain name"
+          : "reject a host's service claims (default: all of them); they place nothing, get no repairs and raise no alarms",
+      )
+      .argument('<host>', 'host id')
+      .option('-s, --service <name>', 'only this claim')
+      .action(async (host: string, _o, cmd: Command) => {
+        const ctx = CliContext.of(io, cmd);
+        // `hosts` has its own --service (a filter); commander hands the flag to whichever command it finds first.
+        const o = cmd.optsWithGlobals<{ service?: string }>();
+        const r = await ctx.client().post<ClaimChange>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
+        ctx.print(r, (b) => {
+          const head = b.services.length === 0 ? `${b.hostId}: no claim to ${action}\n` : `${b.hostId}: ${b.state} ${b.services.join(', ')}\n`;
+          const warn = b.nowAmbiguous.length > 0 ? `note: ${b.nowAmbiguous.join(', ')} now on several hosts; rows by that plain name are ambiguous until one host is placed (name@host or smgr_placement)\n` : '';
+          return head + warn;
+        });
+      });
+  }
+
+  hosts
+    .command('forget')
+    .description("forget a decommissioned host: its claims and agent record are deleted (stop its agent first; revoke its certificate too)")
+    .argument('<host>', 'host id')
+    .action(async (host: string, _o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const r = await ctx.client().delete<{ hostId: string; claims: number }>(`/v1/hosts/${encodeURIComponent(host)}`);
+      ctx.print(r, (b) => `${b.hostId} forgotten (${b.claims} claim${b.claims === 1 ? '' : 's'} deleted)\n`);
     });
 }

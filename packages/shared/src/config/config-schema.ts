@@ -97,6 +97,12 @@ export const GLOBAL_SCHEMA = {
     seconds('heartbeat_interval', 5, 'time between heartbeats on an agent stream', true),
     seconds('agent_ttl', 15, 'time without a heartbeat after which an agent counts as gone', true),
     bool('create_missing_rows', false, 'create STATUS_PROCESS rows for processes agents report but the database lacks'),
+    {
+      key: 'auto_approve',
+      doc: "hosts whose service claims are approved without an operator when they change no existing placement: '*' (every host), 'none', or a comma-separated list of host-id globs (web*) and key=value label terms; conflicting claims always wait for `smgr hosts approve`",
+      default: '*',
+      format: Format.autoApprove,
+    },
     seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
   ],
   agent: [

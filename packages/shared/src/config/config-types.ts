@@ -1,3 +1,4 @@
+import type { AutoApproveRules } from './auto-approve.js';
 import type { CommandList } from '../command/index.js';
 
 /**
@@ -76,6 +77,8 @@ export interface ControllerConfig {
   readonly heartbeatIntervalMs: number;
   readonly agentTtlMs: number;
   readonly createMissingRows: boolean;
+  /** Hosts whose non-conflicting service claims are approved automatically (`[controller] auto_approve`). */
+  readonly autoApprove: AutoApproveRules;
   /** HA: how long the active controller's lease lasts without renewal. */
   readonly leaseTtlMs: number;
 }

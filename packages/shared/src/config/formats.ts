@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { parseAutoApprove } from './auto-approve.js';
 
 /**
  * convict formats for smgr settings. convict's built-ins coerce loosely
@@ -21,6 +22,7 @@ export const Format = {
   redisUrl: 'smgr-redis-url',
   commands: 'smgr-commands',
   envList: 'smgr-env-list',
+  autoApprove: 'smgr-auto-approve',
 } as const;
 export type FormatName = (typeof Format)[keyof typeof Format];
 
@@ -165,6 +167,13 @@ const formats: Record<FormatName, convict.Format> = {
     validate(x: unknown) {
       const ok = typeof x === 'string' || (Array.isArray(x) && x.every((c) => typeof c === 'string'));
       if (!ok) fail('must be a command string or a list of command strings');
+    },
+  },
+  [Format.autoApprove]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || parseAutoApprove(x) === undefined) {
+        fail("must be '*', 'none', or a comma-separated list of host-id globs (web*) and key=value label terms");
+      }
     },
   },
   [Format.envList]: {

@@ -1,5 +1,6 @@
 export { loadConfig } from './load-config.js';
 export { configSchemaDoc } from './config-schema.js';
+export { autoApproves, globMatches, parseAutoApprove, type AutoApproveRules, type AutoApproveTerm } from './auto-approve.js';
 export type {
   AgentConfig,
   ApiConfig,

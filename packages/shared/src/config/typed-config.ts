@@ -9,6 +9,7 @@ import type {
 } from './config-types.js';
 import type { GlobalSection } from './config-schema.js';
 import { parseHostPortList, parseLabels } from './formats.js';
+import { parseAutoApprove } from './auto-approve.js';
 import type { Values } from './setting.js';
 
 /** Typed access to values convict has validated. */
@@ -94,6 +95,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       heartbeatIntervalMs: ctl.ms('heartbeat_interval'),
       agentTtlMs: ctl.ms('agent_ttl'),
       createMissingRows: ctl.bool('create_missing_rows'),
+      autoApprove: parseAutoApprove(ctl.string('auto_approve')) ?? [],
       leaseTtlMs: ctl.ms('lease_ttl'),
     },
     agent: {

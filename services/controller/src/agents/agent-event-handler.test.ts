@@ -16,7 +16,7 @@ before(async () => {
 after(() => mysql?.stop());
 
 /** A migrated database and a handler on it; `managing` is what the registry says about who manages what. */
-async function setup(t: { after(fn: () => unknown): void }, opts: { createMissingRows?: boolean; managing?: Record<string, string[]> } = {}) {
+async function setup(t: { after(fn: () => unknown): void }, opts: { createMissingRows?: boolean; managing?: Record<string, string[]>; unapproved?: string[] } = {}) {
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(mysql);
   cleanup.add(() => db.drop());
@@ -24,6 +24,7 @@ async function setup(t: { after(fn: () => unknown): void }, opts: { createMissin
   const handler = new AgentEventHandler({
     pool: db.pool as never,
     registry: { hostsManaging: (s) => opts.managing?.[s] ?? [] },
+    claims: { isApproved: async (h, s) => !(opts.unapproved ?? []).includes(`${s}@${h}`) },
     createMissingRows: opts.createMissingRows ?? false,
     log,
   });
@@ -132,6 +133,27 @@ describe('watch_failed', () => {
     await other.handler.handle('web1', watchFailed('nginx'));
     assert.equal((await other.db.query('SELECT * FROM PROCESE')).length, 0);
     assert.equal((await events(other.db)).length, 1, 'the event is still in the history');
+  });
+});
+
+describe('events for a service the host holds no approved claim on', () => {
+  test('raise no alarm, note no row, create none, and stay in the history', async (t) => {
+    const { db, handler } = await setup(t, { createMissingRows: true, managing: { nginx: ['rogue'] }, unapproved: ['nginx@rogue', 'mysql@rogue', 'app@rogue'] });
+    await addRow(db, 1, 'nginx');
+    await addRow(db, 2, 'app@rogue');
+    await handler.handle('rogue', watchFailed('nginx'));
+    await handler.handle('rogue', watchFailed('app'));
+    await handler.handle('rogue', repair('mysql', Outcome.FAILED));
+    assert.equal((await status(db, 1))?.alarma, 0);
+    assert.equal((await status(db, 1))?.notes, null);
+    assert.equal((await status(db, 2))?.alarma, 0);
+    assert.equal((await db.query('SELECT * FROM PROCESE')).length, 2, 'create_missing_rows created nothing');
+    const recorded = await events(db);
+    assert.equal(recorded.length, 3);
+    for (const e of recorded) {
+      assert.equal(e.process_id, null);
+      assert.match(e.message, /rogue holds no approved claim on (nginx|app|mysql): recorded only/);
+    }
   });
 });
 

@@ -19,6 +19,12 @@ export interface AgentEventHandlerOptions {
   pool: DbPool;
   /** Which hosts manage which services (for the plain `name` row of a single-host service). */
   registry: Pick<AgentRegistry, 'hostsManaging'>;
+  /**
+   * Whether a host's claim on a service is approved (HostClaims). Events for
+   * a service without an approved claim are kept in the history only: they
+   * raise no alarm, note no row and create none.
+   */
+  claims: { isApproved(hostId: string, service: string): Promise<boolean> };
   /** controller.create_missing_rows: create a `name@host` row for a watched service that has none. */
   createMissingRows: boolean;
   /** Called after an event raised an alarm (committed): the poller can look at once. */
@@ -43,7 +49,9 @@ const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1
  * - `autonomous_repair`: the agent restarted a service while this
  *   controller was unreachable; a success is noted on the row, a failure
  *   raises the alarm like `watch_failed`;
- * - anything else is kept in the history only.
+ * - anything else is kept in the history only, and so is any event for a
+ *   service the host holds no approved claim on (docs/security.md, "Host
+ *   claims"): an agent cannot raise alarms for services nobody approved.
  * Every event is written to smgr_events (kind 'agent_event' or
  * 'autonomous_repair') in one transaction with a smgr_agent_events row keyed
  * by event_id, so an event the agent sends again changes nothing.
@@ -73,13 +81,14 @@ export class AgentEventHandler {
       this.log.error({ hostId, eventId: event.eventId.slice(0, 200), kind: event.kind }, 'agent event with an invalid event_id ignored');
       return;
     }
+    const approved = event.service !== '' && (await this.opts.claims.isApproved(hostId, event.service));
     const outcome = await withTransaction(this.opts.pool, async (c) => {
       const [claim] = await c.query<ResultSetHeader>(
         'INSERT IGNORE INTO smgr_agent_events (event_id, host_id, kind, service, at, received_at) VALUES (?, ?, ?, ?, ?, ?)',
         [event.eventId, hostId, event.kind.slice(0, 32), event.service.slice(0, 255) || null, new Date(Number(event.atMs) || Date.now()), this.now()],
       );
       if (claim.affectedRows === 0) return 'duplicate' as const;
-      return this.apply(c, hostId, event);
+      return this.apply(c, hostId, event, approved);
     });
     if (outcome === 'duplicate') {
       this.log.info({ hostId, eventId: event.eventId, kind: event.kind }, 'agent event already recorded; acknowledged again');
@@ -92,7 +101,7 @@ export class AgentEventHandler {
     );
   };
 
-  private async apply(c: Tx, hostId: string, event: AgentEvent): Promise<{ processIds: number[]; via: string | null; alarm: boolean }> {
+  private async apply(c: Tx, hostId: string, event: AgentEvent, approved: boolean): Promise<{ processIds: number[]; via: string | null; alarm: boolean }> {
     const result: JobResult | undefined = event.result;
     const repaired = event.kind === AUTONOMOUS_REPAIR && result?.outcome === Outcome.SUCCEEDED;
     const raise = event.kind === WATCH_FAILED || (event.kind === AUTONOMOUS_REPAIR && !repaired);
@@ -104,10 +113,12 @@ export class AgentEventHandler {
           ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
           : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
 
-    let match: RowMatch = known && event.service ? await this.findRows(c, hostId, event.service) : null;
-    if (!match && raise && event.service && this.opts.createMissingRows) match = await this.createRow(c, hostId, event.service, summary);
+    let match: RowMatch = known && approved ? await this.findRows(c, hostId, event.service) : null;
+    if (!match && raise && approved && this.opts.createMissingRows) match = await this.createRow(c, hostId, event.service, summary);
     let message = summary;
-    if (match && match.via !== 'created') {
+    if (known && !approved) {
+      message = `${summary}; ${hostId} holds no approved claim on ${event.service}: recorded only (smgr hosts approve ${hostId} --service NAME)`;
+    } else if (match && match.via !== 'created') {
       const note = formatNote(this.now(), summary);
       // A row already in alarm keeps its note (a repair's or the breaker's, newer news than "still failing").
       for (const id of match.processIds) {

@@ -45,6 +45,8 @@ export interface AgentGatewayOptions {
    * agent redelivers it otherwise; the handler must be idempotent by event_id.
    */
   onAgentEvent?: (hostId: string, event: AgentEvent) => Promise<void>;
+  /** Decides the host→service claims a Hello brings (HostClaims). */
+  claims: { declared(info: AgentInfo): void };
   /** Refusals and TLS failures are counted here when given. */
   metrics?: ControllerMetrics;
   /**
@@ -324,6 +326,7 @@ export class AgentGateway {
       lastSeen: Date.now(),
     };
     this.opts.registry.put(info);
+    this.opts.claims.declared(info);
     this.presence.connected(info);
     session.send(
       create(ControllerMessageSchema, {

@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
+import type { Claim } from '../agents/agent-registry.js';
+import type { ClaimChange } from '../agents/host-claims.js';
 import type { HostDirectory } from '../rollouts/host-selection.js';
 import type { JobSender } from '../rollouts/rollout-runner.js';
 import type { RolloutEngine } from '../rollouts/rollout-engine.js';
@@ -18,7 +20,13 @@ export interface MetricsSource {
 /** Everything the routes use, injected so tests and the bench can build an API around real parts. */
 export interface ApiDeps {
   pool: DbPool;
-  hosts: HostDirectory & { all(): AgentInfo[] };
+  hosts: HostDirectory & { all(): AgentInfo[]; claimsOf(hostId: string): ReadonlyMap<string, Claim> };
+  /** Operators' decisions on host→service claims (HostClaims). */
+  claims: {
+    approve(hostId: string, service: string | undefined, by: string): Promise<ClaimChange>;
+    reject(hostId: string, service: string | undefined, by: string): Promise<ClaimChange>;
+    forget(hostId: string, by: string): Promise<{ hostId: string; claims: number }>;
+  };
   jobs: JobSender & { isConnected(hostId: string): boolean };
   rollouts: RolloutEngine;
   tokens: TokenStore;

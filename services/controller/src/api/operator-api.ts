@@ -2,6 +2,7 @@ import type { Logger, SmgrConfig } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AgentGateway } from '../agents/agent-gateway.js';
+import type { HostClaims } from '../agents/host-claims.js';
 import { RolloutEngine } from '../rollouts/rollout-engine.js';
 import { ApiServer } from './api-server.js';
 import type { MetricsSource } from './api-types.js';
@@ -12,6 +13,7 @@ export interface OperatorApiOptions {
   config: SmgrConfig;
   pool: DbPool;
   registry: AgentRegistry;
+  claims: HostClaims;
   gateway: AgentGateway;
   /** Served at GET /metrics (viewer token) when given. */
   metrics?: MetricsSource;
@@ -52,6 +54,7 @@ export class OperatorApi {
       {
         pool: this.opts.pool,
         hosts: this.opts.registry,
+        claims: this.opts.claims,
         jobs: this.opts.gateway,
         rollouts: this.rollouts,
         tokens: new TokenStore(this.opts.pool),

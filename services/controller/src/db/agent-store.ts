@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from './pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
 
@@ -71,5 +71,17 @@ export class AgentStore {
 
   async markAllDisconnected(controllerId: string): Promise<void> {
     await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE controller_id = ?', [controllerId]);
+  }
+
+  /**
+   * Deletes a host's row (forgetting a decommissioned host) inside the
+   * caller's transaction, unless its agent is connected to some controller.
+   */
+  async removeUnlessConnected(c: Pick<PoolConnection, 'query'>, hostId: string): Promise<'removed' | 'absent' | 'connected'> {
+    const [rows] = await c.query<RowDataPacket[]>('SELECT connected FROM smgr_agents WHERE host_id = ? FOR UPDATE', [hostId]);
+    if (rows.length === 0) return 'absent';
+    if (Number(rows[0]!.connected) === 1) return 'connected';
+    await c.query('DELETE FROM smgr_agents WHERE host_id = ?', [hostId]);
+    return 'removed';
   }
 }

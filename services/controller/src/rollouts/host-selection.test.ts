@@ -6,8 +6,10 @@ import { selectHosts } from './host-selection.js';
 
 function registry(): AgentRegistry {
   const r = new AgentRegistry();
-  const put = (hostId: string, services: string[], labels: Record<string, string>, connected = true) =>
+  const put = (hostId: string, services: string[], labels: Record<string, string>, connected = true) => {
     r.put({ hostId, labels, agentVersion: 't', services: services.map((name) => ({ name, restartStrategy: 'process', startupRank: 0, watched: false })), connected, lastSeen: null });
+    for (const name of services) r.setClaim(hostId, name, { state: 'approved', reason: 'test', decidedBy: 'test', updatedAt: 0 });
+  };
   put('web10', ['nginx'], { role: 'web', zone: 'b' });
   put('web2', ['nginx'], { role: 'web', zone: 'a' });
   put('web1', ['nginx'], { role: 'web', zone: 'a' }, false);
