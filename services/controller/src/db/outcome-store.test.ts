@@ -92,29 +92,32 @@ test('a success whose service the agent already reported failing again after the
   const pool = createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, pino({ level: 'silent' }));
-  await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
-  await db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma) VALUES (1, 1), (2, 1), (3, 1)');
+  await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");
+  await db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma) VALUES (1, 1), (2, 1), (3, 1), (4, 1)');
   const store = new IncidentStore(pool);
-  await store.openIncidentsFor([1, 2, 3].map((id) => ({ processId: id, processName: 'x' })));
+  await store.openIncidentsFor([1, 2, 3, 4].map((id) => ({ processId: id, processName: 'x' })));
   const incs = (await store.openIncidents()).sort((x, y) => x.processId - y.processId);
   await store.markDispatchedMany(incs.map((inc) => ({ inc, hostId: 'h1', service: `s${inc.processId}`, jobId: `inc-${inc.id}-a1` })));
-  const [a, b, c] = (await store.getIncidents(incs.map((i) => i.id))) as Incident[];
+  const [a, b, c, d] = (await store.getIncidents(incs.map((i) => i.id))) as Incident[];
   const finished = Date.parse('2026-11-22T10:00:00.500Z');
-  // s1 failed again 1 ms after its repair finished (agent clock); s2's report is from before its repair; s3 has none.
+  const sent = Date.now() - 60_000;
+  // s1 failed again 1 ms after its repair finished (agent clock); s2's report is from before its repair;
+  // the s3 report is from another host; s4's claims a later time but reached us before the job was sent.
   await pool.query(
     `INSERT INTO smgr_agent_events (event_id, host_id, kind, service, at, received_at) VALUES
-       ('e1', 'h1', 'watch_failed', 's1', ?, NOW(3)), ('e2', 'h1', 'watch_failed', 's2', ?, NOW(3)), ('e3', 'h2', 'watch_failed', 's3', ?, NOW(3))`,
-    [new Date(finished + 1), new Date(finished - 2_000), new Date(finished + 5)],
+       ('e1', 'h1', 'watch_failed', 's1', ?, NOW(3)), ('e2', 'h1', 'watch_failed', 's2', ?, NOW(3)),
+       ('e3', 'h2', 'watch_failed', 's3', ?, NOW(3)), ('e4', 'h1', 'watch_failed', 's4', ?, ?)`,
+    [new Date(finished + 1), new Date(finished - 2_000), new Date(finished + 5), new Date(finished + 9), new Date(sent - 1_000)],
   );
   const breaker = new CircuitBreaker({ maxFailures: 2, resetMs: 60_000 });
   const ok = (inc: Incident): OutcomeToRecord => ({
     inc,
     jobId: inc.jobId!,
     success: true,
-    finishedOnAgent: { hostId: 'h1', service: `s${inc.processId}`, atMs: finished },
+    finishedOnAgent: { hostId: 'h1', service: `s${inc.processId}`, atMs: finished, sentAtMs: sent },
     decide: () => ({ note: 'restarted', breaker: breaker.onSuccess(), retryAt: null, event: { kind: 'repair', processId: inc.processId, outcome: 'succeeded', message: 'restarted' } }),
   });
-  assert.deepEqual(await new OutcomeStore(pool, () => new Date('2026-11-22T10:00:01Z')).record([ok(a!), ok(b!), ok(c!)]), [true, true, true]);
+  assert.deepEqual(await new OutcomeStore(pool, () => new Date('2026-11-22T10:00:01Z')).record([ok(a!), ok(b!), ok(c!), ok(d!)]), [true, true, true, true]);
   const status = await db.query<{ process_id: number; alarma: number; notes: string }>('SELECT process_id, alarma, notes FROM STATUS_PROCESS ORDER BY process_id');
   assert.deepEqual(
     status.map((s) => [s.process_id, s.alarma, s.notes]),
@@ -122,9 +125,10 @@ test('a success whose service the agent already reported failing again after the
       [1, 1, '2026-11-22 10:00:01Z failed again after repair; restarted'],
       [2, 0, '2026-11-22 10:00:01Z restarted'],
       [3, 0, '2026-11-22 10:00:01Z restarted'],
+      [4, 0, '2026-11-22 10:00:01Z restarted'],
     ],
-    'only s1 failed again after its repair (s2 before it; the s3 report is from another host)',
+    'only s1 failed again after its repair (s2 before it; the s3 report is from another host; s4 arrived before the job was sent)',
   );
   const states = await db.query<{ state: string }>('SELECT state FROM smgr_incidents ORDER BY process_id');
-  assert.deepEqual(states.map((s) => s.state), ['resolved', 'resolved', 'resolved'], 'the poller opens a new incident for the raised alarm');
+  assert.deepEqual(states.map((s) => s.state), ['resolved', 'resolved', 'resolved', 'resolved'], 'the poller opens a new incident for the raised alarm');
 });

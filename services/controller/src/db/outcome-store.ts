@@ -15,8 +15,11 @@ export interface OutcomeToRecord {
    * finished by the agent's clock. A `watch_failed` event from that agent
    * for that service stamped after this moment means the service failed
    * again after its repair: the alarm is then left raised (see record).
+   * `sentAtMs` (this controller's clock) is when the job was sent: a report
+   * received before it cannot be about a failure after the repair, whatever
+   * the agent's clock says.
    */
-  finishedOnAgent?: { hostId: string; service: string; atMs: number };
+  finishedOnAgent?: { hostId: string; service: string; atMs: number; sentAtMs: number };
   /** Given the breaker row as it is now (locked), says what to write. */
   decide: (before: BreakerState) => { note: string; breaker: BreakerState; retryAt: Date | null; event: EventRecord };
 }
@@ -155,18 +158,21 @@ export class OutcomeStore {
     const out = new Set<OutcomeToRecord>();
     if (probes.length === 0) return out;
     await c.query('SELECT process_id FROM STATUS_PROCESS WHERE process_id IN (?) FOR UPDATE', [probes.map((o) => o.inc.processId)]);
+    const since = new Date(Math.min(...probes.map((o) => o.finishedOnAgent!.sentAtMs)));
     const [rows] = await c.query<RowDataPacket[]>(
-      `SELECT host_id, service, MAX(at) AS last FROM smgr_agent_events
-        WHERE kind = 'watch_failed' AND (host_id, service) IN (${probes.map(() => '(?, ?)').join(', ')})
-        GROUP BY host_id, service`,
-      probes.flatMap((o) => [o.finishedOnAgent!.hostId, o.finishedOnAgent!.service]),
+      `SELECT host_id, service, at, received_at FROM smgr_agent_events
+        WHERE kind = 'watch_failed' AND received_at >= ? AND (host_id, service) IN (${probes.map(() => '(?, ?)').join(', ')})`,
+      [since, ...probes.flatMap((o) => [o.finishedOnAgent!.hostId, o.finishedOnAgent!.service])],
     );
-    const last = new Map(rows.map((r) => [`${r.host_id as string}\u0000${r.service as string}`, (r.last as Date).getTime()]));
     for (const o of probes) {
       const f = o.finishedOnAgent!;
-      const at = last.get(`${f.hostId}\u0000${f.service}`);
-      if (at !== undefined && at > f.atMs) out.add(o);
+      // Stamped by the agent after its repair finished (same clock), and received by us after we sent the job (our clock).
+      const after = rows.some(
+        (r) => r.host_id === f.hostId && r.service === f.service && (r.at as Date).getTime() > f.atMs && (r.received_at as Date).getTime() >= f.sentAtMs,
+      );
+      if (after) out.add(o);
     }
     return out;
   }
+
 }

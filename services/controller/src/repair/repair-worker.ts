@@ -122,8 +122,16 @@ export class RepairWorker {
       inc,
       jobId: job.id!,
       success,
-      ...(success && result
-        ? { finishedOnAgent: { hostId: d.hostId, service: d.service, atMs: Number(result.startedAtMs) + Number(result.durationMs) } }
+      // A result without its agent-side times (a replayed or malformed one) cannot say what came after it.
+      ...(success && result && result.startedAtMs > 0n
+        ? {
+            finishedOnAgent: {
+              hostId: d.hostId,
+              service: d.service,
+              atMs: Number(result.startedAtMs) + Number(result.durationMs),
+              sentAtMs: started,
+            },
+          }
         : {}),
       decide: (before: BreakerState) => {
         breaker = success ? this.opts.breaker.onSuccess() : this.opts.breaker.onFailure(before, now);
