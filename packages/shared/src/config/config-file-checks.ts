@@ -56,6 +56,9 @@ export function checkConfigFiles(sections: readonly EffectiveSection[], role: Da
   return details;
 }
 
+/** A path that does not exist yet (ENOTDIR: a file where a directory should be, found further up). */
+const MISSING = ['ENOENT', 'ENOTDIR'];
+
 function code(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? 'error';
 }
@@ -87,7 +90,7 @@ function unwritable(path: string, kind: 'file' | 'directory'): string | undefine
     return undefined;
   } catch (err) {
     if (code(err) === 'EACCES') return `is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
-    if (code(err) !== 'ENOENT') return `cannot be checked (${code(err)})`;
+    if (!MISSING.includes(code(err))) return `cannot be checked (${code(err)})`;
   }
   let parent = dirname(full);
   for (;;) {
@@ -97,7 +100,7 @@ function unwritable(path: string, kind: 'file' | 'directory'): string | undefine
       return undefined;
     } catch (err) {
       if (code(err) === 'EACCES') return `cannot be created: ${parent} is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
-      if (code(err) !== 'ENOENT' || dirname(parent) === parent) return `cannot be created (${code(err)} on ${parent})`;
+      if (!MISSING.includes(code(err)) || dirname(parent) === parent) return `cannot be created (${code(err)} on ${parent})`;
     }
     parent = dirname(parent);
   }
