@@ -294,6 +294,16 @@ describe('loadConfig', () => {
     assert.equal(config.database.user, 'smgr');
   });
 
+  it('keeps secrets out of errors: Redis URL credentials and hook environment values', () => {
+    const err = configError(() =>
+      load(`[redis]\nurl = http://app:hunter2@r:1\n[process.web]\nenv[] = TOKEN=hunter3;x\nenv[] = =bad\n${INSECURE}`),
+    );
+    assert.deepEqual(err.details.find((d) => d.key === 'redis.url')?.value, 'http://app:***@r:1');
+    assert.ok(err.details.some((d) => d.key === 'process.web.env'));
+    assert.ok(err.details.filter((d) => d.key === 'process.web.env').every((d) => d.value === undefined));
+    assert.doesNotMatch(err.message, /hunter/);
+  });
+
   it('rejects a key without a value and a section header followed by text, without cascading', () => {
     const file = writeConfig(`[process.a]\nstart_command\n[process.b] web\nmax_attempts = 2\nfoo = 1\n[process.c\nmax_attempts = 3\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));

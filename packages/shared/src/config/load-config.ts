@@ -19,6 +19,7 @@ import {
 import { convictDetails } from './convict-details.js';
 import { deepFreeze } from './deep-freeze.js';
 import { withSuggestion } from './did-you-mean.js';
+import { maskUrlCredentials } from './effective-settings.js';
 import { lookup, plain, type Layer, type Setting, type Values } from './setting.js';
 import { toGlobalConfig, toProcessConfig } from './typed-config.js';
 
@@ -359,8 +360,13 @@ function tidy(details: ConfigErrorDetail[]): ConfigErrorDetail[] {
 }
 
 function redact(d: ConfigErrorDetail): ConfigErrorDetail {
-  const dot = d.key.indexOf('.');
-  if (d.value === undefined || findSpec(d.key.slice(0, dot), d.key.slice(dot + 1))?.sensitive !== true) return d;
+  if (d.value === undefined) return d;
+  const section = d.key.slice(0, d.key.indexOf('.'));
+  const key = d.key.slice(d.key.lastIndexOf('.') + 1);
+  if (d.key === 'redis.url' && typeof d.value === 'string') return { ...d, value: maskUrlCredentials(d.value) };
+  // Hook environments (env[] = KEY=VALUE) carry secrets as often as not.
+  const secret = findSpec(section, key)?.sensitive === true || (section === 'process' && key === 'env');
+  if (!secret) return d;
   const { value: _secret, ...rest } = d;
   return rest;
 }
