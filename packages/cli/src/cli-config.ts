@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, formatConfigDetail, readIni, withSuggestion, type ConfigErrorDetail } from '@smgr/shared';
 import { CliError } from './cli-error.js';
 
 /** Where the CLI finds the controller API, and as whom. */
@@ -108,8 +108,10 @@ function readSecretFile(path: string, from: string): string {
 }
 
 /**
- * Reads the [cli] section of an INI file: `key = value` lines, `;` / `#`
- * comments. Unknown sections and keys are errors, as in every smgr config.
+ * Reads the [cli] section of an INI file with the daemons' INI reader (same
+ * comments, quoting and `file:line` errors). Unknown sections and keys are
+ * errors, as in every smgr config, with a "did you mean" when one is close.
+ * @throws CliError (exit 78) naming file:line, key and rule of every problem
  */
 export function readCliConfig(path: string): Map<Key, string> {
   let text: string;
@@ -118,29 +120,27 @@ export function readCliConfig(path: string): Map<Key, string> {
   } catch (err) {
     throw new CliError(ExitCode.CONFIG, `cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  const doc = readIni(text, { file: path });
+  const problems: ConfigErrorDetail[] = [...doc.problems];
   const out = new Map<Key, string>();
-  let section = '';
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    const where = `${path}:${i + 1}`;
-    if (line === '' || line.startsWith(';') || line.startsWith('#')) continue;
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header) {
-      section = header[1]!.trim();
-      if (section !== 'cli') throw new CliError(ExitCode.CONFIG, `${where}: unknown section [${section}]; the CLI reads only [cli]`);
+  for (const [name, section] of doc.sections) {
+    if (name !== 'cli') {
+      const rule = withSuggestion(`unknown section [${name}]; the CLI reads only [cli]`, name, ['cli'], (w) => `[${w}]`);
+      problems.push({ file: path, line: section.line, key: `[${name}]`, rule });
       continue;
     }
-    const eq = line.indexOf('=');
-    if (eq < 0) throw new CliError(ExitCode.CONFIG, `${where}: expected key = value`);
-    const key = line.slice(0, eq).trim();
-    let value = line.slice(eq + 1).trim();
-    if (/^".*"$|^'.*'$/.test(value)) value = value.slice(1, -1);
-    if (section !== 'cli') throw new CliError(ExitCode.CONFIG, `${where}: ${key} is outside the [cli] section`);
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new CliError(ExitCode.CONFIG, `${where}: cli.${key}: unknown key (known: ${KEYS.join(', ')})`);
+    for (const [key, entry] of section.entries) {
+      if (!(KEYS as readonly string[]).includes(key)) {
+        problems.push({ file: path, line: entry.line, key: `cli.${key}`, rule: withSuggestion(`unknown key (known: ${KEYS.join(', ')})`, key, KEYS) });
+      } else if (typeof entry.value !== 'string') {
+        problems.push({ file: path, line: entry.line, key: `cli.${key}`, rule: 'takes one value; write key = value, not key[] =' });
+      } else {
+        out.set(key as Key, entry.value);
+      }
     }
-    out.set(key as Key, value);
   }
+  // Secret values (a token) are never echoed; paths and URLs help more than they hurt.
+  const shown = problems.map(({ value, ...d }) => (d.key === 'cli.token' || value === undefined ? d : { ...d, value }));
+  if (shown.length > 0) throw new CliError(ExitCode.CONFIG, shown.map((d) => formatConfigDetail(d)).join('\n'));
   return out;
 }

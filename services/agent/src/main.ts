@@ -4,6 +4,7 @@ import { Agent } from './agent.js';
 
 await runDaemon({
   name: 'smgr-agent',
+  role: 'agent',
   description:
     'smgr agent: dials the controller, runs restart and lifecycle operations for the services in its own config, reports results.',
   helpAfter:

@@ -8,6 +8,7 @@ if (isTokenCommand(process.argv)) process.exit(await runTokenAdmin(process.argv.
 
 await runDaemon({
   name: 'smgr-controller',
+  role: 'controller',
   description:
     'smgr controller: polls MySQL for alarms (STATUS_PROCESS.alarma=1), sends repair jobs through BullMQ and gRPC to the agents, clears alarms and keeps the history.',
   requireSections: ['database'],

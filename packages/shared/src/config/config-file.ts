@@ -1,14 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigErrorDetail } from '../errors/index.js';
-import { parseIniConfig } from './ini-config.js';
+import { readIni } from './ini-reader.js';
 
-/** A section's keys and values as written (ini values are text; JSON keeps its types). */
-export type SectionValues = Map<string, unknown>;
+/** A value as written and, for INI files, its line. */
+export interface FileValue {
+  /** INI values are text (lists for key[]); JSON keeps its types. */
+  value: unknown;
+  line?: number;
+}
 
-/** A config file split into sections; process sections are named `process.NAME`. */
+/** A section's keys in file order. */
+export type SectionValues = Map<string, FileValue>;
+
+/** One section of a config file; process sections are named `process.NAME`. */
+export interface FileSection {
+  /** Line of its header (INI only). */
+  line?: number;
+  values: SectionValues;
+}
+
+/** A config file split into sections. */
 export interface ConfigFileContents {
   /** In file order. */
-  readonly sections: Map<string, SectionValues>;
+  readonly sections: Map<string, FileSection>;
   /** Structural problems found while reading; the loader reports them with its own. */
   readonly problems: ConfigErrorDetail[];
 }
@@ -29,7 +43,15 @@ export function readConfigFile(file: string, verbatimKeys: ReadonlySet<string>):
       cause: err,
     });
   }
-  return file.toLowerCase().endsWith('.json') ? parseJsonConfig(text, file) : parseIniConfig(text, file, verbatimKeys);
+  if (file.toLowerCase().endsWith('.json')) return parseJsonConfig(text, file);
+  const doc = readIni(text, { file, verbatimKeys });
+  const sections = new Map<string, FileSection>();
+  for (const [name, section] of doc.sections) {
+    const values: SectionValues = new Map();
+    for (const [key, entry] of section.entries) values.set(key, { value: entry.value, line: entry.line });
+    sections.set(name, { line: section.line, values });
+  }
+  return { sections, problems: doc.problems };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -48,11 +70,14 @@ function parseJsonConfig(text: string, file: string): ConfigFileContents {
   if (!isObject(parsed)) {
     throw new ConfigError([{ file, key: '(file)', rule: 'must hold a JSON object of sections' }]);
   }
-  const sections = new Map<string, SectionValues>();
+  const sections = new Map<string, FileSection>();
   const problems: ConfigErrorDetail[] = [];
   const add = (name: string, value: unknown): void => {
-    if (isObject(value)) sections.set(name, new Map(Object.entries(value)));
-    else problems.push({ file, key: name, value, rule: 'must be a section (an object of settings)' });
+    if (isObject(value)) {
+      sections.set(name, { values: new Map(Object.entries(value).map(([k, v]) => [k, { value: v }])) });
+    } else {
+      problems.push({ file, key: name, value, rule: 'must be a section (an object of settings)' });
+    }
   };
   for (const [name, value] of Object.entries(parsed)) {
     if (name === 'process' && isObject(value)) {

@@ -153,7 +153,11 @@ export function isGlobalSection(name: string): name is GlobalSection {
 export const PROCESS_SCHEMA: readonly KeySpec[] = [
   choice('restart_strategy', 'auto', RESTART_STRATEGIES, `how to restart: ${RESTART_STRATEGIES.join(', ')}`),
   command('pre_restart_command', 'command that must succeed before a restart (e.g. a config test)'),
-  command('health_check_command', 'command that succeeds while the process is healthy; %s is the name', 'pgrep -x -- %s'),
+  command(
+    'health_check_command',
+    'command that succeeds while the process is healthy; %s is the name (pgrep without -x also matches longer names: --check-config warns)',
+    'pgrep -x -- %s',
+  ),
   seconds('health_check_timeout', 5, 'how long a restarted process may take to pass its health check', true),
   seconds('health_check_interval', 0.5, 'time between health check attempts', true),
   seconds('restart_delay', 2, 'time between restart attempts', false),

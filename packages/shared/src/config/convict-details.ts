@@ -49,6 +49,7 @@ export function convictDetails(
         const { key, setting } = locate(parsed.key);
         return {
           file: setting?.file ?? 'defaults',
+          ...(setting?.line === undefined ? {} : { line: setting.line }),
           key,
           ...(setting === undefined ? {} : { value: setting.value }),
           rule: parsed.rule,

@@ -1,6 +1,12 @@
-export { loadConfig } from './load-config.js';
+export { loadConfig, loadConfigReport } from './load-config.js';
 export { configSchemaDoc } from './config-schema.js';
 export { autoApproves, globMatches, parseAutoApprove, type AutoApproveRules, type AutoApproveTerm } from './auto-approve.js';
+export { readIni, type IniDocument, type IniEntry, type IniSection, type ReadIniOptions } from './ini-reader.js';
+export { closestWord, withSuggestion } from './did-you-mean.js';
+export { formatEffectiveSettings, maskUrlCredentials, sectionsUsedBy } from './effective-settings.js';
+export type { ConfigReport, DaemonRole, EffectiveSection, EffectiveSetting } from './effective-settings.js';
+export { checkConfigFiles } from './config-file-checks.js';
+export { formatConfigWarning, pgrepFix, pgrepWarnings, type ConfigWarning } from './pgrep-warnings.js';
 export type {
   AgentConfig,
   ApiConfig,

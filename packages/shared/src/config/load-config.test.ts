@@ -178,14 +178,15 @@ describe('loadConfig', () => {
     assert.ok(err.message.includes(file));
     assert.ok(err.message.includes('monitor.foo'));
     assert.match(err.message, /unknown/);
-    assert.deepEqual(err.details, [{ file, key: 'monitor.foo', value: '1', rule: 'unknown key' }]);
+    assert.deepEqual(err.details, [{ file, line: 2, key: 'monitor.foo', value: '1', rule: 'unknown key' }]);
+    assert.ok(err.message.startsWith(`${file}:2: monitor.foo`));
   });
 
   it('rejects a non-numeric check_interval naming the key, the value and the rule', () => {
     const file = writeConfig(`[monitor]\ncheck_interval = fast\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
-      { file, key: 'monitor.check_interval', value: 'fast', rule: 'must be a number > 0' },
+      { file, line: 2, key: 'monitor.check_interval', value: 'fast', rule: 'must be a number > 0' },
     ]);
     assert.ok(err.message.includes('monitor.check_interval'));
     assert.ok(err.message.includes('"fast"'));
@@ -221,7 +222,7 @@ describe('loadConfig', () => {
   it('rejects an unknown section', () => {
     const file = writeConfig(`[databse]\nhost = x\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
-    assert.deepEqual(err.details, [{ file, key: 'databse', rule: 'unknown section [databse]' }]);
+    assert.deepEqual(err.details, [{ file, line: 1, key: 'databse', rule: 'unknown section [databse]; did you mean [database]?' }]);
   });
 
   it('parses agent labels and controller lists and rejects malformed labels', () => {
@@ -266,9 +267,9 @@ describe('loadConfig', () => {
     );
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
-      { file, key: 'process.web.pre_restart_command', value: 'nginx -t && true', rule: SHELL_OPERATOR_RULE },
-      { file, key: 'process.web.start_command', value: "nginx -g 'daemon off;", rule: 'unterminated single quote' },
-      { file, key: 'process.web.stop_command', value: 'nginx -s stop ; rm -rf /tmp/x', rule: SHELL_OPERATOR_RULE },
+      { file, line: 4, key: 'process.web.pre_restart_command', value: 'nginx -t && true', rule: SHELL_OPERATOR_RULE },
+      { file, line: 2, key: 'process.web.start_command', value: "nginx -g 'daemon off;", rule: 'unterminated single quote' },
+      { file, line: 3, key: 'process.web.stop_command', value: 'nginx -s stop ; rm -rf /tmp/x', rule: SHELL_OPERATOR_RULE },
     ]);
   });
 
@@ -276,8 +277,8 @@ describe('loadConfig', () => {
     const file = writeConfig(`[process.default]\nmax_attempts = none\nbogus = 1\n[process.a]\n[process.b]\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
-      { file, key: 'process.default.max_attempts', value: 'none', rule: 'must be an integer >= 1' },
-      { file, key: 'process.default.bogus', value: '1', rule: 'unknown key' },
+      { file, line: 2, key: 'process.default.max_attempts', value: 'none', rule: 'must be an integer >= 1' },
+      { file, line: 3, key: 'process.default.bogus', value: '1', rule: 'unknown key' },
     ]);
   });
 
@@ -293,14 +294,78 @@ describe('loadConfig', () => {
     assert.equal(config.database.user, 'smgr');
   });
 
-  it('rejects a key without a value and a section header followed by text', () => {
-    const file = writeConfig(`[process.a]\nstart_command\n[process.b] ; web\n${INSECURE}`);
+  it('keeps secrets out of errors: Redis URL credentials and hook environment values', () => {
+    const err = configError(() =>
+      load(`[redis]\nurl = http://app:hunter2@r:1\n[process.web]\nenv[] = TOKEN=hunter3;x\nenv[] = =bad\n${INSECURE}`),
+    );
+    assert.deepEqual(err.details.find((d) => d.key === 'redis.url')?.value, 'http://app:***@r:1');
+    assert.ok(err.details.some((d) => d.key === 'process.web.env'));
+    assert.ok(err.details.filter((d) => d.key === 'process.web.env').every((d) => d.value === undefined));
+    assert.doesNotMatch(err.message, /hunter/);
+  });
+
+  it('rejects a key without a value and a section header followed by text, without cascading', () => {
+    const file = writeConfig(`[process.a]\nstart_command\n[process.b] web\nmax_attempts = 2\nfoo = 1\n[process.c\nmax_attempts = 3\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(
-      err.details.map((d) => [d.key, d.rule]),
+      err.details.map((d) => [d.line, d.key, d.rule]),
       [
-        ['process.a.start_command', 'has no value; write key = value'],
-        ['process.a.[process.b]', 'is not a section header: nothing may follow the closing ]'],
+        [2, 'process.a.start_command', 'has no value; write key = value'],
+        [3, '[process.b] web', 'is not a section header: only a ; or # comment may follow the closing ]'],
+        [6, '[process.c', 'is not a section header: the closing ] is missing'],
+      ],
+    );
+  });
+
+  it('reads comments after section headers and values, as the README example writes them', () => {
+    const config = load(
+      [
+        '[database]                ; controller: required',
+        'user = smgr  # the service account',
+        'password = "se;cret"      ; quoted, so the ; is kept',
+        '[tls]                     ; mutual TLS; insecure = true only for a local demo',
+        'insecure = true',
+        '[process.web]             # a web server',
+        "health_check_command = pgrep -x -- %s  # exact name",
+        'env[] = A=1',
+        'env[] = B=2 ; two lines make a list',
+      ].join('\n'),
+    );
+    assert.equal(config.database.user, 'smgr');
+    assert.equal(config.database.password, 'se;cret');
+    assert.equal(config.tls.insecure, true);
+    assert.deepEqual(config.processes[0]?.healthCheckCommand, [['pgrep', '-x', '--', '%s']]);
+    assert.deepEqual(config.processes[0]?.env, ['A=1', 'B=2']);
+  });
+
+  it('names the line of a key outside any section without echoing its value, and of a key set twice', () => {
+    const file = writeConfig(`password = hunter2\n${INSECURE}[monitor]\ncheck_interval = 1\ncheck_interval = 2\n`);
+    const err = configError(() => loadConfig({ file, env: {} }));
+    assert.deepEqual(
+      err.details.map((d) => [d.line, d.key, d.rule.split(';')[0]]),
+      [
+        [1, 'password', 'is outside any section'],
+        [6, 'monitor.check_interval', 'is set twice in its section (first on line 5)'],
+      ],
+    );
+    assert.ok(!err.message.includes('hunter2'));
+  });
+
+  it('suggests the closest known key or section for a typo, and nothing for a word far from all', () => {
+    const err = configError(() =>
+      load(`[monitor]\ncheck_intervall = 5\n[process.web]\nhelth_check_command = true\n[proces.db]\n[tsl]\ninsecure = true\n[monitor]\nzzz = 1\n`, {
+        overrides: ['tls.insecure=true', 'databse.host=x'],
+      }),
+    );
+    assert.deepEqual(
+      err.details.map((d) => [d.file === 'command line' ? 'cli' : d.line, d.key, d.rule]),
+      [
+        [5, 'proces.db', 'unknown section [proces.db]; did you mean [process.db]?'],
+        [6, 'tsl', 'unknown section [tsl]; did you mean [tls]?'],
+        ['cli', 'databse.host', 'unknown section [databse]; did you mean [database]?'],
+        [2, 'monitor.check_intervall', 'unknown key; did you mean check_interval?'],
+        [9, 'monitor.zzz', 'unknown key'],
+        [4, 'process.web.helth_check_command', 'unknown key; did you mean health_check_command?'],
       ],
     );
   });
@@ -358,8 +423,8 @@ describe('loadConfig', () => {
     const file = writeConfig('[tls]\ncert = /etc/smgr/agent.pem\n');
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
-      { file, key: 'tls.ca', rule: 'required unless tls.insecure = true' },
-      { file, key: 'tls.key', rule: 'required unless tls.insecure = true' },
+      { file, line: 1, key: 'tls.ca', rule: 'required unless tls.insecure = true' },
+      { file, line: 1, key: 'tls.key', rule: 'required unless tls.insecure = true' },
     ]);
     const config = load('[tls]\nca = /ca.pem\ncert = /c.pem\nkey = /k.pem\n');
     assert.deepEqual(config.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', insecure: false });

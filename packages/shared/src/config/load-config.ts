@@ -2,6 +2,7 @@ import convict from 'convict';
 import { ConfigError, type ConfigErrorDetail } from '../errors/index.js';
 import { parseCommand, type Command, type CommandList } from '../command/index.js';
 import type { LoadConfigOptions, ProcessConfig, ServiceManagerKind, SmgrConfig } from './config-types.js';
+import type { ConfigReport, EffectiveSection, EffectiveSetting } from './effective-settings.js';
 import { readConfigFile } from './config-file.js';
 import {
   COMMAND_KEYS,
@@ -11,11 +12,14 @@ import {
   findSpec,
   globalConvictSchema,
   isGlobalSection,
+  PROCESS_SCHEMA,
   processConvictSchema,
   type GlobalSection,
 } from './config-schema.js';
 import { convictDetails } from './convict-details.js';
 import { deepFreeze } from './deep-freeze.js';
+import { withSuggestion } from './did-you-mean.js';
+import { maskUrlCredentials } from './effective-settings.js';
 import { lookup, plain, type Layer, type Setting, type Values } from './setting.js';
 import { toGlobalConfig, toProcessConfig } from './typed-config.js';
 
@@ -35,12 +39,24 @@ const MAX_PROCESS_NAME = 100;
  *   line"), `section.key`, the value and the rule broken
  */
 export function loadConfig(opts: LoadConfigOptions = {}): SmgrConfig {
+  return loadConfigReport(opts).config;
+}
+
+/**
+ * `loadConfig`, plus the effective settings in the file's own terms (key
+ * names and units as written, where each was set) for `--check-config` and
+ * start-up warnings.
+ *
+ * @throws ConfigError as `loadConfig`
+ */
+export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
   const source = opts.file ?? 'defaults';
   const details: ConfigErrorDetail[] = [];
   const layers: Layers = {
     globals: new Map(GLOBAL_SECTIONS.map((s) => [s, new Map()])),
     // 'default' first so it is layered under every named process; the rest keep file order.
     processes: new Map([['default', new Map()]]),
+    headers: new Map(),
   };
 
   if (opts.file !== undefined) {
@@ -57,29 +73,75 @@ export function loadConfig(opts: LoadConfigOptions = {}): SmgrConfig {
   const defaultsLayer = layers.processes.get('default') ?? new Map<string, Setting>();
   const processValues = [...layers.processes].map(([name, own]) => {
     const processLayers = name === 'default' ? [own] : [defaultsLayer, own];
-    return { name, values: validateProcess(name, processLayers, details) };
+    return { name, ...validateProcess(name, processLayers, details) };
   });
-  checkTls(globalValues.tls, layers.globals.get('tls'), source, details);
-  checkApiTls(globalValues, layers.globals.get('api'), source, details);
+  checkTls(globalValues.tls, layers, source, details);
+  checkApiTls(globalValues, layers, source, details);
 
-  if (details.length > 0) throw new ConfigError(tidy(details));
+  if (details.length > 0) throw new ConfigError(tidy(details.map(suggestKey)));
 
   const agentServiceManager = globalValues.agent['service_manager'] as ServiceManagerKind;
   const [defaults, ...named] = processValues.map(({ name, values }) =>
     toProcessConfig(name, values, agentServiceManager),
   );
-  return deepFreeze({
+  const config = deepFreeze({
     source,
     ...toGlobalConfig(globalValues),
     processDefaults: defaults as ProcessConfig,
     processes: named,
   });
+  const sections: EffectiveSection[] = GLOBAL_SECTIONS.map((section) => ({
+    name: section,
+    settings: GLOBAL_SCHEMA[section].map((spec) =>
+      effective(spec.key, globalValues[section][spec.key], layers.globals.get(section)?.get(spec.key)),
+    ),
+  }));
+  for (const { name, raw, owners } of processValues) {
+    sections.push({
+      name: `process.${name}`,
+      settings: PROCESS_SCHEMA.map((spec) => {
+        const owner = owners(spec.key);
+        return {
+          ...effective(spec.key, raw[spec.key], owner.setting),
+          ...(owner.setting === undefined ? {} : { section: `process.${owner.label}` }),
+        };
+      }),
+    });
+  }
+  return deepFreeze({ config, sections });
+}
+
+function effective(key: string, value: unknown, setting: Setting | undefined): EffectiveSetting {
+  if (setting === undefined) return { key, value };
+  return { key, value, origin: { file: setting.file, ...(setting.line === undefined ? {} : { line: setting.line }) } };
+}
+
+/** Adds "did you mean" to an unknown key, from the keys of its own section. */
+function suggestKey(d: ConfigErrorDetail): ConfigErrorDetail {
+  if (d.rule !== 'unknown key') return d;
+  const dot = d.key.lastIndexOf('.');
+  const section = d.key.slice(0, d.key.indexOf('.'));
+  const known = isGlobalSection(section) ? GLOBAL_SCHEMA[section] : section === 'process' ? PROCESS_SCHEMA : [];
+  return { ...d, rule: withSuggestion(d.rule, d.key.slice(dot + 1), known.map((s) => s.key)) };
+}
+
+/** "unknown section [x]", with "did you mean" among the global sections and [process.NAME]. */
+function unknownSectionRule(section: string): string {
+  const rule = `unknown section [${section}]`;
+  const dot = section.indexOf('.');
+  if (dot > 0) {
+    const rest = section.slice(dot + 1);
+    return withSuggestion(rule, section.slice(0, dot), ['process'], (w) => `[${w}.${rest}]`);
+  }
+  return withSuggestion(rule, section, GLOBAL_SECTIONS, (w) => `[${w}]`);
 }
 
 /** Every layer before validation: global sections, and processes by NAME ('default' included). */
 interface Layers {
   globals: Map<GlobalSection, Layer>;
   processes: Map<string, Layer>;
+  /** Where each file section's header is, so a missing key can point at its section. */
+  headers: Map<string, { file: string; line?: number }>;
 }
 
 function applyFile(file: string, requireSections: readonly string[], layers: Layers, details: ConfigErrorDetail[]): void {
@@ -90,19 +152,21 @@ function applyFile(file: string, requireSections: readonly string[], layers: Lay
       details.push({ file, key: required, rule: `required section [${required}] is missing` });
     }
   }
-  for (const [section, values] of contents.sections) {
-    const layer = sectionLayer(section, file, layers, details);
-    for (const [key, value] of values) {
+  for (const [section, { line: headerLine, values }] of contents.sections) {
+    const at = (line: number | undefined) => (line === undefined ? { file } : { file, line });
+    layers.headers.set(section, at(headerLine));
+    const layer = sectionLayer(section, at(headerLine), layers, details);
+    for (const [key, { value, line }] of values) {
       if (layer === undefined) {
         if (section === 'process') {
-          details.push({ file, key: `process.${key}`, value, rule: 'unknown key; process settings go in [process.default] or [process.NAME]' });
+          details.push({ ...at(line), key: `process.${key}`, value, rule: 'unknown key; process settings go in [process.default] or [process.NAME]' });
         }
       } else if (isNestedObject(value)) {
         // convict would descend into it (and crash on a known key); no smgr setting is an object.
         const rule = findSpec(section, key) === undefined ? 'unknown key' : 'must be a single value or a list, not an object';
-        details.push({ file, key: `${section}.${key}`, value, rule });
+        details.push({ ...at(line), key: `${section}.${key}`, value, rule });
       } else {
-        layer.set(key, { file, value });
+        layer.set(key, { ...at(line), value });
       }
     }
   }
@@ -122,16 +186,18 @@ function isNestedObject(value: unknown): boolean {
 }
 
 /** The layer a file section's keys go to; undefined (and a detail) for unknown sections. */
-function sectionLayer(section: string, file: string, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
+type Where = { file: string; line?: number };
+
+function sectionLayer(section: string, where: Where, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
   if (isGlobalSection(section)) return layers.globals.get(section);
-  if (section.startsWith('process.')) return processLayer(section.slice('process.'.length), file, layers, details);
-  if (section !== 'process') details.push({ file, key: section, rule: `unknown section [${section}]` });
+  if (section.startsWith('process.')) return processLayer(section.slice('process.'.length), where, layers, details);
+  if (section !== 'process') details.push({ ...where, key: section, rule: unknownSectionRule(section) });
   return undefined;
 }
 
-function processLayer(name: string, file: string, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
+function processLayer(name: string, where: Where, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
   if (name.length === 0 || name.length > MAX_PROCESS_NAME) {
-    details.push({ file, key: `process.${name}`, rule: `a process name must be 1 to ${MAX_PROCESS_NAME} characters` });
+    details.push({ ...where, key: `process.${name}`, rule: `a process name must be 1 to ${MAX_PROCESS_NAME} characters` });
     return undefined;
   }
   let layer = layers.processes.get(name);
@@ -154,7 +220,7 @@ function applyOverride(text: string, layers: Layers, details: ConfigErrorDetail[
       details.push({ file: COMMAND_LINE, key: path, rule: 'must be written process.NAME.key=value' });
       return;
     }
-    processLayer(rest.slice(0, dot), COMMAND_LINE, layers, details)?.set(rest.slice(dot + 1), setting);
+    processLayer(rest.slice(0, dot), { file: COMMAND_LINE }, layers, details)?.set(rest.slice(dot + 1), setting);
     return;
   }
   const dot = path.indexOf('.');
@@ -164,7 +230,7 @@ function applyOverride(text: string, layers: Layers, details: ConfigErrorDetail[
   }
   const section = path.slice(0, dot);
   if (!isGlobalSection(section)) {
-    details.push({ file: COMMAND_LINE, key: path, rule: `unknown section [${section}]` });
+    details.push({ file: COMMAND_LINE, key: path, rule: unknownSectionRule(section) });
     return;
   }
   layers.globals.get(section)?.set(path.slice(dot + 1), setting);
@@ -186,8 +252,17 @@ function validateGlobals(globals: Map<GlobalSection, Layer>, details: ConfigErro
   return conf.getProperties() as Record<GlobalSection, Values>;
 }
 
+interface ValidatedProcess {
+  /** Typed values, commands parsed into argv. */
+  values: Values;
+  /** Values in the file's terms (commands as written). */
+  raw: Values;
+  /** Which layer ('default' or the process's own NAME) set a key, and how. */
+  owners: (key: string) => { label: string; setting: Setting | undefined };
+}
+
 /** Validates one process through its layers; command strings are parsed into argv here. */
-function validateProcess(name: string, layers: Layer[], details: ConfigErrorDetail[]): Values {
+function validateProcess(name: string, layers: Layer[], details: ConfigErrorDetail[]): ValidatedProcess {
   const conf = convict<Values>(processConvictSchema(), { env: {}, args: [] });
   for (const layer of layers) conf.load(plain(layer));
   // A bad value inherited from [process.default] is reported once, under process.default.
@@ -206,16 +281,18 @@ function validateProcess(name: string, layers: Layer[], details: ConfigErrorDeta
   );
 
   const values = conf.getProperties();
+  const raw = { ...values };
   for (const key of COMMAND_KEYS) {
     const { label, setting } = owner(key);
     try {
       values[key] = toCommandList(values[key], { file: setting?.file ?? 'defaults', key: `process.${label}.${key}` });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      details.push(...err.details);
+      const line = setting?.line;
+      details.push(...err.details.map((d) => (line === undefined ? d : { ...d, line })));
     }
   }
-  return values;
+  return { values, raw, owners: owner };
 }
 
 function toCommandList(value: unknown, where: { file: string; key: string }): CommandList {
@@ -237,13 +314,20 @@ function toCommandList(value: unknown, where: { file: string; key: string }): Co
   return list;
 }
 
-function checkTls(tls: Values, layer: Layer | undefined, source: string, details: ConfigErrorDetail[]): void {
+/** Where to point for a key that is missing or empty: its own line, else its section's header. */
+function whereOf(layers: Layers, section: GlobalSection, key: string, source: string): Where {
+  const setting = layers.globals.get(section)?.get(key);
+  if (setting !== undefined) return setting.line === undefined ? { file: setting.file } : { file: setting.file, line: setting.line };
+  return layers.headers.get(section) ?? { file: source };
+}
+
+function checkTls(tls: Values, layers: Layers, source: string, details: ConfigErrorDetail[]): void {
   if (tls['insecure'] !== false) return;
   for (const key of ['ca', 'cert', 'key']) {
     if (tls[key] !== '') continue;
-    const setting = layer?.get(key);
+    const setting = layers.globals.get('tls')?.get(key);
     details.push({
-      file: setting?.file ?? source,
+      ...whereOf(layers, 'tls', key, source),
       key: `tls.${key}`,
       ...(setting === undefined ? {} : { value: setting.value }),
       rule: 'required unless tls.insecure = true',
@@ -252,13 +336,12 @@ function checkTls(tls: Values, layer: Layer | undefined, source: string, details
 }
 
 /** An enabled API serves HTTPS (api.cert/key, else tls.cert/key) unless api.insecure. */
-function checkApiTls(g: Record<GlobalSection, Values>, layer: Layer | undefined, source: string, details: ConfigErrorDetail[]): void {
+function checkApiTls(g: Record<GlobalSection, Values>, layers: Layers, source: string, details: ConfigErrorDetail[]): void {
   if (g.api['enabled'] !== true || g.api['insecure'] !== false) return;
   for (const key of ['cert', 'key']) {
     if (g.api[key] !== '' || g.tls[key] !== '') continue;
-    const setting = layer?.get(key);
     details.push({
-      file: setting?.file ?? source,
+      ...whereOf(layers, 'api', key, source),
       key: `api.${key}`,
       rule: `required when api.enabled = true (or set tls.${key}), unless api.insecure = true`,
     });
@@ -277,8 +360,13 @@ function tidy(details: ConfigErrorDetail[]): ConfigErrorDetail[] {
 }
 
 function redact(d: ConfigErrorDetail): ConfigErrorDetail {
-  const dot = d.key.indexOf('.');
-  if (d.value === undefined || findSpec(d.key.slice(0, dot), d.key.slice(dot + 1))?.sensitive !== true) return d;
+  if (d.value === undefined) return d;
+  const section = d.key.slice(0, d.key.indexOf('.'));
+  const key = d.key.slice(d.key.lastIndexOf('.') + 1);
+  if (d.key === 'redis.url' && typeof d.value === 'string') return { ...d, value: maskUrlCredentials(d.value) };
+  // Hook environments (env[] = KEY=VALUE) carry secrets as often as not.
+  const secret = findSpec(section, key)?.sensitive === true || (section === 'process' && key === 'env');
+  if (!secret) return d;
   const { value: _secret, ...rest } = d;
   return rest;
 }

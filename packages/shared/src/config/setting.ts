@@ -4,6 +4,8 @@ export interface Setting {
   file: string;
   /** As written. */
   value: unknown;
+  /** Line in `file` (INI files only). */
+  line?: number;
 }
 
 /** One layer of settings (a file section, env, overrides), keyed by ini key. */

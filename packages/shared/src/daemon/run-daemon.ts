@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError, ExitCode, SmgrError } from '../errors/index.js';
-import { loadConfig, type SmgrConfig } from '../config/index.js';
+import type { ConfigReport, DaemonRole, SmgrConfig } from '../config/index.js';
 import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
 import { SMGR_VERSION } from '../version.js';
+import { loadDaemonConfig, logConfigWarnings, printConfigCheck } from './config-check.js';
 
 /** Something a daemon runs: started once, stopped once on a signal. */
 export interface Daemon {
@@ -16,6 +17,8 @@ export interface DaemonSpec {
   description: string;
   /** Config sections the file must contain. */
   requireSections?: string[];
+  /** Which sections it uses: --check-config shows only those and checks the files they name. */
+  role?: DaemonRole;
   /** Extra text for --help. */
   helpAfter?: string;
   create(config: SmgrConfig, log: Logger): Daemon;
@@ -52,18 +55,21 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
   program.parse(argv);
   const opts = program.opts<{ config?: string; set: string[]; checkConfig?: boolean }>();
 
-  let config: SmgrConfig;
+  let report: ConfigReport;
   try {
     if (!opts.config) {
       throw new ConfigError([
         { file: 'command line', key: '--config', rule: 'a config file is required: pass --config FILE or set SMGR_CONFIG' },
       ]);
     }
-    config = loadConfig({
-      file: opts.config,
-      overrides: opts.set,
-      ...(spec.requireSections ? { requireSections: spec.requireSections } : {}),
-    });
+    report = loadDaemonConfig(
+      {
+        file: opts.config,
+        overrides: opts.set,
+        ...(spec.requireSections ? { requireSections: spec.requireSections } : {}),
+      },
+      spec.role,
+    );
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${spec.name}: invalid configuration:\n  ${err.message.split('\n').join('\n  ')}\n`);
@@ -71,9 +77,9 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     }
     throw err;
   }
+  const config: SmgrConfig = report.config;
   if (opts.checkConfig) {
-    const { password: _pw, ...database } = config.database;
-    process.stdout.write(`${JSON.stringify({ ...config, database: { ...database, password: '***' } }, null, 2)}\n`);
+    printConfigCheck(spec.name, report, spec.role);
     process.exit(ExitCode.OK);
   }
 
@@ -84,6 +90,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     process.stderr.write(`${spec.name}: ${(err as Error).message}\n`);
     process.exit(err instanceof ConfigError ? ExitCode.CONFIG : ExitCode.FAILURE);
   }
+  logConfigWarnings(log, report, spec.role);
 
   const daemon = spec.create(config, log);
   let stopping = false;

@@ -2,6 +2,7 @@ export {
   ExitCode,
   SmgrError,
   ConfigError,
+  formatConfigDetail,
   UnavailableError,
   ProtocolError,
   NotFoundError,

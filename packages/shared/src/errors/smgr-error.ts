@@ -41,6 +41,8 @@ export class SmgrError extends Error {
 export interface ConfigErrorDetail {
   /** Config file path, or "environment" / "command line" / "defaults". */
   file: string;
+  /** 1-based line in `file`, when the setting was read from a line of it. */
+  line?: number;
   /** Dotted key, e.g. "monitor.check_interval" or "process.nginx.max_attempts". */
   key: string;
   /** The offending value as written (undefined when a required key is missing). */
@@ -60,9 +62,11 @@ export class ConfigError extends SmgrError {
   }
 }
 
-function formatConfigDetail(d: ConfigErrorDetail): string {
+/** One line: `FILE[:LINE]: KEY[ = "VALUE"]: RULE` (the caller leaves secret values out). */
+export function formatConfigDetail(d: ConfigErrorDetail): string {
   const value = d.value === undefined ? '' : ` = ${JSON.stringify(d.value)}`;
-  return `${d.file}: ${d.key}${value}: ${d.rule}`;
+  const where = d.line === undefined ? d.file : `${d.file}:${d.line}`;
+  return `${where}: ${d.key}${value}: ${d.rule}`;
 }
 
 /** A dependency (MySQL, Redis, an agent, the controller) is not reachable now. */
