@@ -3,6 +3,7 @@ import { ExitCode } from '@smgr/shared';
 import { ApiClient } from './api-client.js';
 import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
 import { CliError } from './cli-error.js';
+import { colourWanted, paint, type Paint } from './format/colors.js';
 
 /** Where the CLI reads and writes; tests and the menu swap these. */
 export interface CliIo {
@@ -38,6 +39,11 @@ export class CliContext {
   /** Live displays only on a terminal, never with --json. */
   get interactive(): boolean {
     return this.io.stdout.isTTY === true && !this.json;
+  }
+
+  /** Colours for text output (none with --json, NO_COLOR, TERM=dumb or off a terminal). */
+  get paint(): Paint {
+    return paint(colourWanted(this.io.stdout, this.io.env, this.json));
   }
 
   get settings(): CliSettings {

@@ -117,7 +117,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         table(
           ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-          b.rollouts.map((r) => [r.id, r.service, r.version, r.state, `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`, r.createdBy, r.createdAt]),
+          b.rollouts.map((r) => [r.id, r.service, r.version, ctx.paint.state(r.state), `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`, r.createdBy, r.createdAt]),
         ),
       );
     });

@@ -91,6 +91,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
         config: { role: 'operator', action: `alarm.${verb}`, target: (req) => alarmTarget(req.body as AlarmBody | undefined) },
         schema: {
           summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
+          description: '`changed` counts the rows whose alarma moved (and `processes` lists them); `matched` every row named.',
           tags: ['alarms'],
           body: alarmBodySchema,
         },
@@ -103,9 +104,9 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
             context: { field: 'processIds' },
           });
         }
-        const changed = await setAlarms(deps, body, alarma);
-        req.auditNote = { ...req.auditNote, detail: { processIds: changed.map((p) => p.processId) } };
-        return { changed: changed.length, processes: changed };
+        const { matched, changed } = await setAlarms(deps, body, alarma);
+        req.auditNote = { ...req.auditNote, detail: { processIds: changed.map((p) => p.processId), matched } };
+        return { changed: changed.length, matched, processes: changed };
       },
     );
   }
@@ -118,8 +119,12 @@ function alarmTarget(body: AlarmBody | undefined): string {
   return 'process:?';
 }
 
-/** Sets alarma on the named rows in one transaction; unknown ids or names change nothing (404). */
-async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise<ProcessView[]> {
+/**
+ * Sets alarma on the named rows in one transaction; unknown ids or names
+ * change nothing (404). `changed` holds only the rows whose alarma moved
+ * (clearing a row not in alarm is no change); `matched` counts every row named.
+ */
+async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise<{ matched: number; changed: ProcessView[] }> {
   const c: PoolConnection = await deps.pool.getConnection();
   try {
     await c.beginTransaction();
@@ -141,10 +146,11 @@ async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise
       const missing = names.filter((n) => !found.has(n));
       if (missing.length > 0) throw new NotFoundError(`no process named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
     }
-    const ids = rows.map((r) => Number(r.process_id));
+    const moving = rows.filter((r) => Number(r.alarma) !== alarma);
+    const ids = moving.map((r) => Number(r.process_id));
     if (ids.length > 0) await c.query('UPDATE STATUS_PROCESS SET alarma = ? WHERE process_id IN (?)', [alarma, ids]);
     await c.commit();
-    return rows.map((r) => ({ ...toView(r), alarma }));
+    return { matched: rows.length, changed: moving.map((r) => ({ ...toView(r), alarma })) };
   } catch (err) {
     await c.rollback().catch(() => undefined);
     throw err;
