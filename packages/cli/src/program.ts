@@ -27,8 +27,8 @@ ${DEFAULT_CONFIG_PATH}):
 
 Prefer a token file or SMGR_CLI_TOKEN to --token (other users can read
 command lines). The first admin token is made on the controller host:
-  smgr-controller --config /etc/smgr/controller.ini token create NAME --role admin \
-    --output ~/.config/smgr/token                (written 0600)
+  smgr-controller --config /etc/smgr/controller.ini token create NAME --role admin \\
+    --output ~/.config/smgr/token        (written 0600)
 
 Exit codes: 0 ok, 1 failure (a host failed, a rollout did not succeed, not
 allowed, not found, conflict), 2 usage or invalid request (HTTP 400/422), 69
