@@ -59,8 +59,9 @@ export class CliContext {
     return Math.round(s * 1000);
   }
 
-  client(): ApiClient {
-    return new ApiClient(this.settings, this.timeoutMs);
+  /** The API client; `timeoutMs` per request (default --timeout). */
+  client(timeoutMs = this.timeoutMs): ApiClient {
+    return new ApiClient(this.settings, timeoutMs);
   }
 
   out(text: string): void {

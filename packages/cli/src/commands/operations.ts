@@ -24,6 +24,7 @@ export interface OperationView {
 }
 
 const POLL_MS = 250;
+const REQUEST_TIMEOUT_MS = 30_000;
 /** Beyond the hosts' own timeout, how long the CLI waits for the controller to record their answers. */
 const WAIT_GRACE_S = 30;
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -61,7 +62,8 @@ export function renderOperation(v: OperationView, c: Paint, frame?: number): str
  * --json prints the final view. Exit 1 unless every host succeeded.
  */
 export async function followOperation(ctx: CliContext, first: OperationView, deadlineMs: number): Promise<void> {
-  const client = ctx.client();
+  // --timeout here is what the hosts get; a poll of the controller keeps the usual request timeout.
+  const client = ctx.client(REQUEST_TIMEOUT_MS);
   const c = ctx.paint;
   let view = first;
   const live = ctx.interactive ? new LiveArea(ctx.io.stdout) : null;
@@ -120,7 +122,7 @@ export async function runOperation(ctx: CliContext, operation: OperationName, se
     ...(version !== undefined ? { version } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
-  const started = await ctx.client().post<OperationView>('/v1/operations', body);
+  const started = await ctx.client(REQUEST_TIMEOUT_MS).post<OperationView>('/v1/operations', body);
   if (o.wait === false) {
     if (ctx.json) ctx.out(`${JSON.stringify(started, null, 2)}\n`);
     else {
