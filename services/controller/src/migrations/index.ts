@@ -3,7 +3,7 @@ import { initial } from './0001-initial.js';
 import { agentEvents } from './0002-agent-events.js';
 import { haLease } from './0003-ha-lease.js';
 import { apiAndRollouts } from './0004-api-and-rollouts.js';
-import { operations } from './0005-operations.js';
+import { operations } from './0006-operations.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
 export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, operations];

@@ -13,7 +13,7 @@ import type { Migration } from './migration.js';
  *   job (update, health probe or rollback), for `smgr rollout status`.
  */
 export const operations: Migration = {
-  name: '0005-operations',
+  name: '0006-operations',
   statements: [
     `CREATE TABLE IF NOT EXISTS smgr_operations (
        id VARCHAR(32) NOT NULL PRIMARY KEY,
