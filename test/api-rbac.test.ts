@@ -37,6 +37,7 @@ interface Endpoint {
 }
 
 let rolloutId = 0;
+let operationId = 'op-0';
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/healthz', least: 'public', path: () => '/healthz' },
   { method: 'GET', route: '/v1/status', least: 'viewer', path: () => '/v1/status' },
@@ -52,7 +53,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/v1/alarms', least: 'viewer', path: () => '/v1/alarms' },
   { method: 'POST', route: '/v1/alarms/raise', least: 'operator', path: () => '/v1/alarms/raise', body: () => ({ processIds: [1] }) },
   { method: 'POST', route: '/v1/alarms/clear', least: 'operator', path: () => '/v1/alarms/clear', body: () => ({ all: true }) },
+  { method: 'POST', route: '/v1/processes', least: 'operator', path: () => '/v1/processes', body: () => ({ name: `added-${Math.random().toString(36).slice(2, 8)}` }) },
+  { method: 'GET', route: '/v1/placements', least: 'viewer', path: () => '/v1/placements' },
+  { method: 'POST', route: '/v1/placements', least: 'operator', path: () => '/v1/placements', body: () => ({ processId: 1, hostId: 'a1' }) },
+  { method: 'DELETE', route: '/v1/placements', least: 'operator', path: () => '/v1/placements?processId=1&host=a1' },
   { method: 'POST', route: '/v1/operations', least: 'operator', path: () => '/v1/operations', body: () => ({ operation: 'status', service }) },
+  { method: 'GET', route: '/v1/operations/{id}', least: 'viewer', path: () => `/v1/operations/${operationId}` },
   { method: 'GET', route: '/v1/events', least: 'viewer', path: () => '/v1/events' },
   { method: 'GET', route: '/v1/rollouts', least: 'viewer', path: () => '/v1/rollouts' },
   {
@@ -110,6 +116,11 @@ describe('the API authorises by role', () => {
           const created = await fleet.api.as(fleet.tokens.operator).post('/v1/rollouts', ENDPOINTS.find((x) => x.route === '/v1/rollouts' && x.method === 'POST')!.body!());
           assert.equal(created.status, 201, JSON.stringify(created.body));
           rolloutId = created.body.id;
+        }
+        if (e.route === '/v1/operations/{id}' && operationId === 'op-0') {
+          const started = await fleet.api.as(fleet.tokens.operator).post('/v1/operations', { operation: 'status', service });
+          assert.equal(started.status, 202, JSON.stringify(started.body));
+          operationId = started.body.id;
         }
         const r = await client.call(e.method, e.path(), e.body?.());
         const what = `${role} ${e.method} ${e.route} -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;

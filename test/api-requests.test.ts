@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
 import { uniqueServiceName } from './support/smgr.js';
 import { startFleet, type Fleet } from './support/operator-api.js';
 
@@ -119,7 +119,8 @@ describe('alarms through the API', () => {
     assert.deepEqual(list.body.alarms.map((a: any) => [a.processId, a.name, a.alarma]), [[12, 'beta', 1]]);
 
     const all = await operator().post('/v1/alarms/raise', { all: true });
-    assert.equal(all.body.changed, 3);
+    assert.equal(all.body.changed, 2, 'beta was in alarm already');
+    assert.equal(all.body.matched, 3);
     assert.deepEqual(await alarmed(), [11, 12, 13]);
     const both = await operator().post('/v1/alarms/clear', { all: true, processIds: [11] });
     assert.equal(both.status, 400);
@@ -134,31 +135,50 @@ describe('alarms through the API', () => {
 });
 
 describe('operations through the API', () => {
+  /** POST /v1/operations, then GET /v1/operations/:id until no host is pending or running. */
+  const op = async (body: object) => {
+    const started = await operator().post('/v1/operations', body);
+    if (started.status !== 202) return started;
+    assert.match(started.body.id, /^op-[0-9a-f]{12}$/);
+    assert.equal(started.body.state, 'running');
+    return waitFor(
+      async () => {
+        const r = await fleet.api.as(fleet.tokens.viewer).get(`/v1/operations/${started.body.id}`);
+        return r.status === 200 && r.body.state !== 'running' ? r : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, message: `operation ${started.body.id} finished` },
+    );
+  };
+
   test('stop, status, start and update run on the selected hosts and report each host, with events and audit rows', async () => {
-    const op = (body: object) => operator().post('/v1/operations', body);
     const stop = await op({ operation: 'stop', service, hosts: ['a2'] });
     assert.equal(stop.status, 200, JSON.stringify(stop.body));
-    assert.deepEqual(stop.body.results.map((r: any) => [r.hostId, r.outcome]), [['a2', 'succeeded']]);
+    assert.deepEqual(stop.body.hosts.map((r: any) => [r.hostId, r.state]), [['a2', 'succeeded']]);
+    assert.equal(stop.body.state, 'succeeded');
 
     const status = await op({ operation: 'status', service, labels: { tier: 'x' } });
     assert.equal(status.status, 200);
     assert.equal(status.body.ok, false);
-    assert.deepEqual(status.body.summary, { succeeded: 1, failed: 1, refused: 0, unavailable: 0 });
-    assert.deepEqual(status.body.results.map((r: any) => [r.hostId, r.outcome, r.version]), [['a1', 'succeeded', '1.0'], ['a2', 'failed', '1.0']]);
+    assert.equal(status.body.state, 'failed');
+    assert.deepEqual(status.body.summary, { pending: 0, running: 0, succeeded: 1, failed: 1, refused: 0, unavailable: 0, interrupted: 0 });
+    assert.deepEqual(status.body.hosts.map((r: any) => [r.hostId, r.state, r.version]), [['a1', 'succeeded', '1.0'], ['a2', 'failed', '1.0']]);
+    const failed = status.body.hosts[1];
+    assert.equal(failed.failure.step, 'assert_up', JSON.stringify(failed));
+    assert.equal(failed.failure.exitCode, 1);
     const [audited] = await fleet.db.query<{ outcome: string; target: string }>(
       "SELECT outcome, target FROM smgr_audit WHERE action = 'operation.run' ORDER BY id DESC LIMIT 1",
     );
-    assert.deepEqual(audited, { outcome: 'partial', target: `service:${service} status` });
+    assert.deepEqual(audited, { outcome: 'ok', target: `service:${service} status` });
 
     const start = await op({ operation: 'start', service, hosts: ['a2'] });
-    assert.equal(start.body.results[0].outcome, 'succeeded');
+    assert.equal(start.body.hosts[0].state, 'succeeded');
 
-    const noVersion = await op({ operation: 'update', service, hosts: ['a2'] });
+    const noVersion = await operator().post('/v1/operations', { operation: 'update', service, hosts: ['a2'] });
     assert.equal(noVersion.status, 400);
     assert.match(noVersion.body.message, /version: is required for update/);
     const update = await op({ operation: 'update', service, hosts: ['a2'], version: '1.5' });
-    assert.equal(update.body.results[0].outcome, 'succeeded', JSON.stringify(update.body));
-    assert.equal(update.body.results[0].version, '1.5');
+    assert.equal(update.body.hosts[0].state, 'succeeded', JSON.stringify(update.body));
+    assert.equal(update.body.hosts[0].version, '1.5');
     assert.equal(await fleet.installed('a2'), '1.5');
     assert.equal(await fleet.installed('a1'), '1.0');
 
@@ -167,7 +187,29 @@ describe('operations through the API', () => {
     assert.deepEqual(events.body.events.map((e: any) => e.outcome).slice(0, 4), ['succeeded', 'succeeded', 'failed', 'succeeded']);
     assert.match(events.body.events[0].message, /^update 1\.5 by t-operator: /);
 
-    const unknownService = await op({ operation: 'restart', service: 'nope' });
+    const unknownService = await operator().post('/v1/operations', { operation: 'restart', service: 'nope' });
     assert.equal(unknownService.status, 404);
+    const unknownOperation = await fleet.api.get('/v1/operations/op-000000000000');
+    assert.equal(unknownOperation.status, 404);
+  });
+
+  test('POST answers at once with every host pending, and the operation survives a controller restart as a record', async () => {
+    // A slow install keeps the host running long enough to see it pending/running and to kill the controller under it.
+    const { writeFile, rm } = await import('node:fs/promises');
+    const slow = `${fleet.hosts.get('a1')!.dir}/slow`;
+    await writeFile(slow, '');
+    try {
+      const started = await operator().post('/v1/operations', { operation: 'update', service, hosts: ['a1'], version: '1.6' });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      assert.ok(['pending', 'running'].includes(started.body.hosts[0].state), JSON.stringify(started.body));
+      await fleet.restartController();
+      const after = await fleet.api.get(`/v1/operations/${started.body.id}`);
+      assert.equal(after.status, 200, 'the operation is still on record after a restart');
+      assert.equal(after.body.state, 'interrupted');
+      assert.equal(after.body.hosts[0].state, 'interrupted');
+      assert.match(after.body.hosts[0].message, /controller restarted before this host answered/);
+    } finally {
+      await rm(slow, { force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { Cleanup, ManagedProcess, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
 import { ROOT, uniqueServiceName } from './support/smgr.js';
 import { startFleet, type Fleet } from './support/operator-api.js';
@@ -114,8 +114,11 @@ describe('smgr rollout on a terminal', () => {
     // Each redraw moves the cursor back to the first line of the previous drawing and clears below.
     const redraws = raw.match(/\x1b\[\d+F\x1b\[J/g) ?? [];
     assert.ok(redraws.length >= 1, `redrawn in place (${redraws.length} times):\n${run.tail()}`);
-    assert.match(raw, /rollout \d+: \S+ -> 2\.0 +SUCCEEDED +\(2\/2 healthy, 0 failed\)/);
-    assert.match(raw, /^m1 +canary +healthy +1\.0 +2\.0/m);
+    const text = stripVTControlCharacters(raw);
+    assert.match(text, /rollout \d+: \S+ -> 2\.0 +SUCCEEDED +\(2\/2 healthy, 0 failed\)/);
+    assert.match(text, /^m1 +1 \(canary\) +healthy +1\.0 +2\.0/m);
+    assert.match(text, /^m2 +2 +healthy +1\.0 +2\.0/m, 'batches are counted from 1');
+    assert.match(raw, /\x1b\[32mSUCCEEDED\x1b\[39m/, 'a succeeded rollout is green on a terminal');
     for (const h of ['m1', 'm2']) assert.equal(await fleet.installed(h), '2.0');
   });
 });

@@ -131,7 +131,8 @@ export interface Fleet {
 /**
  * The agent config of a process-less service whose state is files in `dir`:
  * `running` (up), `version` (installed), `installs` (every install, one a
- * line), `slow` (when present, install takes a second), `calls` (up-checks since install),
+ * line), `slow` (when present, install takes a second), `hold` (while present, install
+ * waits: the test decides when it ends), `calls` (up-checks since install),
  * `breaks` (versions that break on this host, one a line). A version listed in
  * `breaks` passes its update (start and health check) and then fails every
  * up-check after the second: a service that breaks shortly after an update,
@@ -145,11 +146,12 @@ export function fleetService(dir: string): Record<string, string | number> {
     stop_command: `rm -f ${f('running')}`,
     assert_down_command: `sh -c '! test -f ${f('running')}'`,
     assert_up_command:
-      `sh -c 'test -f ${f('running')} || exit 1; n=$(( $(cat ${f('calls')} 2>/dev/null || echo 0) + 1 )); ` +
-      `echo $n > ${f('calls')}; grep -qxF "$(cat ${f('version')})" ${f('breaks')} 2>/dev/null || exit 0; test $n -le 2'`,
+      `sh -c 'test -f ${f('running')} || { echo "not running: no ${f('running')}" >&2; exit 1; }; n=$(( $(cat ${f('calls')} 2>/dev/null || echo 0) + 1 )); ` +
+      `echo $n > ${f('calls')}; grep -qxF "$(cat ${f('version')})" ${f('breaks')} 2>/dev/null || exit 0; ` +
+      `test $n -le 2 || { echo "version $(cat ${f('version')}) broke after $n checks" >&2; exit 1; }'`,
     health_check_command: `test -f ${f('running')}`,
     install_command:
-      `sh -c 'if test -f ${f('slow')}; then sleep 1; fi; echo "$SMGR_VERSION" > ${f('version')}; ` +
+      `sh -c 'while test -f ${f('hold')}; do sleep 0.05; done; if test -f ${f('slow')}; then sleep 1; fi; echo "$SMGR_VERSION" > ${f('version')}; ` +
       `echo "$SMGR_VERSION" >> ${f('installs')}; rm -f ${f('calls')}'`,
     version_command: `cat ${f('version')}`,
     health_check_timeout: 2,

@@ -17,7 +17,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGA
 /**
  * The smgr HTTP API over node:http/https (so a private CA can be trusted
  * with --ca). Failures become CliErrors with DESIGN.md exit codes: 2 for a
- * request the API calls invalid, 69 when the controller cannot be reached
+ * request the API calls invalid (400 malformed, 422 cannot be done as asked), 69 when the controller cannot be reached
  * or answers 503, 78 for a missing or refused token, 1 otherwise.
  */
 export class ApiClient {
@@ -65,7 +65,7 @@ export class ApiClient {
     const err = (parsed ?? {}) as ApiErrorBody;
     const message = err.message ?? `HTTP ${status}`;
     switch (true) {
-      case status === 400:
+      case status === 400 || status === 422:
         throw new CliError(ExitCode.USAGE, `invalid request: ${message}`);
       case status === 401:
         throw new CliError(ExitCode.CONFIG, `the API refused the token (${this.settings.tokenSource}): ${message}`);

@@ -3,6 +3,7 @@ import { ExitCode } from '@smgr/shared';
 import { ApiClient } from './api-client.js';
 import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
 import { CliError } from './cli-error.js';
+import { colourWanted, paint, type Paint } from './format/colors.js';
 
 /** Where the CLI reads and writes; tests and the menu swap these. */
 export interface CliIo {
@@ -40,6 +41,11 @@ export class CliContext {
     return this.io.stdout.isTTY === true && !this.json;
   }
 
+  /** Colours for text output (none with --json, NO_COLOR, TERM=dumb or off a terminal). */
+  get paint(): Paint {
+    return paint(colourWanted(this.io.stdout, this.io.env, this.json));
+  }
+
   get settings(): CliSettings {
     this.settings_ ??= resolveSettings(this.opts, this.io.env);
     return this.settings_;
@@ -53,8 +59,9 @@ export class CliContext {
     return Math.round(s * 1000);
   }
 
-  client(): ApiClient {
-    return new ApiClient(this.settings, this.timeoutMs);
+  /** The API client; `timeoutMs` per request (default --timeout). */
+  client(timeoutMs = this.timeoutMs): ApiClient {
+    return new ApiClient(this.settings, timeoutMs);
   }
 
   out(text: string): void {

@@ -33,6 +33,21 @@ export async function main(args: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
+/**
+ * A reader that stops early (`smgr --help | head -1`) is not a failure: the
+ * first EPIPE on stdout or stderr ends the process quietly with the exit code
+ * so far (0 unless the command had already failed), instead of an unhandled
+ * 'error' event and its stack trace.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(Number(process.exitCode ?? ExitCode.OK));
+    throw err;
+  });
+}
+exitQuietlyOnClosedPipe(process.stdout);
+exitQuietlyOnClosedPipe(process.stderr);
+
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

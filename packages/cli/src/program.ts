@@ -12,6 +12,7 @@ import { operationCommands } from './commands/operations.js';
 import { rolloutCommands } from './commands/rollout.js';
 import { tokenCommands } from './commands/tokens.js';
 import { eventsCommand } from './commands/events.js';
+import { placementCommands } from './commands/placement.js';
 
 const HELP_AFTER = `
 Where the controller is, and as whom (highest first): flags; environment
@@ -26,18 +27,27 @@ ${DEFAULT_CONFIG_PATH}):
 
 Prefer a token file or SMGR_CLI_TOKEN to --token (other users can read
 command lines). The first admin token is made on the controller host:
-  smgr-controller --config /etc/smgr/controller.ini token create NAME --role admin
+  smgr-controller --config /etc/smgr/controller.ini token create NAME --role admin \\
+    --output ~/.config/smgr/token        (written 0600)
 
 Exit codes: 0 ok, 1 failure (a host failed, a rollout did not succeed, not
-allowed, not found, conflict), 2 usage or invalid request, 69 controller
-unreachable, 78 bad CLI configuration or token refused.
+allowed, not found, conflict), 2 usage or invalid request (HTTP 400/422), 69
+controller unreachable, 78 bad CLI configuration or token refused.
+
+Colour on a terminal only; NO_COLOR=1 or TERM=dumb turns it off.
 
 Examples:
   smgr status                                  fleet overview
   smgr hosts --label role=web
   smgr alarms --all                            every monitored process
   smgr alarm raise 12                          set process 12 in alarm; smgr repairs it
-  smgr restart nginx --host web1 --host web2
+  smgr alarm clear --all                       reset every alarm
+  smgr process add nginx                       monitor a new process (PROCESE + STATUS_PROCESS)
+  smgr place nginx --host web1                 repair nginx on web1 (when several hosts run it)
+  smgr restart nginx --host web1 --host web2   each host's line as it finishes
+  smgr restart nginx --no-wait                 print the operation id; then:
+  smgr operation show op-1a2b3c4d5e6f --wait
+  smgr update nginx 1.27.1 --host web1 --timeout 120
   smgr rollout start nginx 1.27.1 --canary 1 --batch-size 25% --auto-rollback
   smgr rollout status 7 --watch
   smgr --json hosts | jq '.hosts[].hostId'`;
@@ -59,13 +69,14 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option('--ca <file>', 'CA certificate (PEM) the API\'s HTTPS certificate is checked against'))
     .addOption(new Option('--config <file>', `CLI config file (default ${DEFAULT_CONFIG_PATH} when it exists)`))
     .option('--json', 'print the API\'s JSON answer instead of text (every read)')
-    .option('--timeout <seconds>', 'request timeout (default 30)')
+    .option('--timeout <seconds>', 'request timeout (default 30); for restart/start/stop/status SERVICE/update: how long each host gets')
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError('(run with --help for usage)');
 
   statusCommand(program, io);
   hostsCommand(program, io);
   alarmCommands(program, io);
+  placementCommands(program, io);
   menuCommand(program, io);
   operationCommands(program, io);
   rolloutCommands(program, io);

@@ -15,7 +15,7 @@ await runDaemon({
   helpAfter:
     'Example:\n  smgr-controller --config /etc/smgr/controller.ini --set monitor.check_interval=0.5\n\n' +
     'API tokens (directly in the database; prints the secret once):\n' +
-    '  smgr-controller --config FILE token create NAME --role viewer|operator|admin [--expires-days N]\n' +
+    '  smgr-controller --config FILE token create NAME --role viewer|operator|admin [--expires-days N] [--output FILE]\n' +
     '  smgr-controller --config FILE token list\n' +
     '  smgr-controller --config FILE token revoke NAME',
   stopTimeoutMs: 20_000,

@@ -4,6 +4,7 @@ import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
 import { table } from '../format/table.js';
 import type { ApiClient } from '../api-client.js';
+import { PLAIN, type Paint } from '../format/colors.js';
 
 /** A PROCESE/STATUS_PROCESS row as the API shows it. */
 export interface ProcessView {
@@ -14,14 +15,14 @@ export interface ProcessView {
   incident: { state: string; hostId: string | null; attempts: number } | null;
 }
 
-/** Rows as a table: id, name, alarm, smgr's incident, notes. */
-export function processTable(rows: readonly ProcessView[]): string {
+/** Rows as a table: id, name, alarm (red ALARM, green ok on a terminal), smgr's incident, notes. */
+export function processTable(rows: readonly ProcessView[], c: Paint = PLAIN): string {
   return table(
     ['ID', 'NAME', 'ALARM', 'INCIDENT', 'NOTES'],
     rows.map((p) => [
       p.processId,
       p.name,
-      p.alarma === 1 ? 'ALARM' : 'ok',
+      p.alarma === 1 ? c.red('ALARM') : c.green('ok'),
       p.incident ? `${p.incident.state}${p.incident.hostId ? ` on ${p.incident.hostId}` : ''}` : '-',
       p.notes ?? '',
     ]),
@@ -41,9 +42,18 @@ export function targetBody(targets: readonly string[], all: boolean | undefined)
   return { names: [...targets] };
 }
 
-/** POST /v1/alarms/raise|clear; returns the rows changed. */
-export async function setAlarms(client: ApiClient, verb: 'raise' | 'clear', body: object): Promise<{ changed: number; processes: ProcessView[] }> {
+/** POST /v1/alarms/raise|clear: `changed` rows whose alarm moved (listed in `processes`) of `matched` named. */
+export async function setAlarms(client: ApiClient, verb: 'raise' | 'clear', body: object): Promise<{ changed: number; matched: number; processes: ProcessView[] }> {
   return client.post(`/v1/alarms/${verb}`, body);
+}
+
+/** "raised 1 alarm(s): 2 (beta)"; "cleared 0 alarm(s): no alarm was raised". */
+export function alarmChangeLine(verb: 'raise' | 'clear', r: { changed: number; matched: number; processes: ProcessView[] }): string {
+  const done = `${verb === 'raise' ? 'raised' : 'cleared'} ${r.changed} alarm(s)`;
+  if (r.changed === 0) return `${done}: ${verb === 'raise' ? 'every process named was already in alarm' : 'no alarm was raised'}\n`;
+  const rest = r.matched - r.changed;
+  const already = rest > 0 ? ` (${rest} ${verb === 'raise' ? 'already in alarm' : 'not in alarm'})` : '';
+  return `${done}: ${r.processes.map((p) => `${p.processId} (${p.name})`).join(', ')}${already}\n`;
 }
 
 /** `smgr alarms` and `smgr alarm raise|clear`. */
@@ -56,10 +66,10 @@ export function alarmCommands(program: Command, io: CliIo): void {
       const ctx = CliContext.of(io, cmd);
       if (o.all) {
         const body = await ctx.client().get<{ processes: ProcessView[] }>('/v1/processes');
-        ctx.print(body, (b) => processTable(b.processes));
+        ctx.print(body, (b) => processTable(b.processes, ctx.paint));
       } else {
         const body = await ctx.client().get<{ alarms: ProcessView[] }>('/v1/alarms');
-        ctx.print(body, (b) => (b.alarms.length === 0 ? 'no process in alarm\n' : processTable(b.alarms)));
+        ctx.print(body, (b) => (b.alarms.length === 0 ? 'no process in alarm\n' : processTable(b.alarms, ctx.paint)));
       }
     });
 
@@ -73,7 +83,7 @@ export function alarmCommands(program: Command, io: CliIo): void {
       .action(async (targets: string[], o: { all?: boolean }, cmd: Command) => {
         const ctx = CliContext.of(io, cmd);
         const r = await setAlarms(ctx.client(), verb, targetBody(targets, o.all));
-        ctx.print(r, (b) => `${verb === 'raise' ? 'raised' : 'cleared'} ${b.changed} alarm(s): ${b.processes.map((p) => `${p.processId} (${p.name})`).join(', ') || 'none'}\n`);
+        ctx.print(r, (b) => alarmChangeLine(verb, b));
       });
   }
 }

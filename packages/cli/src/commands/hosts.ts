@@ -55,7 +55,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         table(
           ['HOST', 'STATE', 'LAST SEEN', 'AGENT', 'LABELS', 'SERVICES'],
-          b.hosts.map((h) => [h.hostId, h.connected ? 'connected' : 'down', h.connected ? 'now' : ago(h.lastSeen), h.agentVersion, labels(h.labels), servicesCell(h)]),
+          b.hosts.map((h) => [h.hostId, ctx.paint.state(h.connected ? 'connected' : 'down'), h.connected ? 'now' : ago(h.lastSeen), h.agentVersion, labels(h.labels), servicesCell(h)]),
         ),
       );
     });

@@ -60,24 +60,24 @@ async function loop(ctx: CliContext, ask: (prompt: string) => Promise<string | n
       switch (choice) {
         case '1': {
           const { processes } = await client.get<{ processes: ProcessView[] }>('/v1/processes');
-          ctx.out(processes.length === 0 ? 'no monitored process (PROCESE is empty)\n' : processTable(processes));
+          ctx.out(processes.length === 0 ? 'no monitored process (PROCESE is empty)\n' : processTable(processes, ctx.paint));
           break;
         }
         case '2': {
           const target = await ask('Process id or name: ');
           if (target === null || target === '') break;
           const r = await setAlarms(client, 'raise', targetBody([target], false));
-          ctx.out(`set in alarm: ${r.processes.map((p) => `${p.processId} (${p.name})`).join(', ')}\n`);
+          ctx.out(`set in alarm: ${r.processes.map((p) => `${p.processId} (${p.name})`).join(', ') || `${target} (it already was)`}\n`);
           break;
         }
         case '3': {
           const r = await setAlarms(client, 'raise', { all: true });
-          ctx.out(`set in alarm: all ${r.changed} process(es)\n`);
+          ctx.out(`set in alarm: all ${r.matched} process(es) (${r.changed} newly)\n`);
           break;
         }
         case '4': {
           const r = await setAlarms(client, 'clear', { all: true });
-          ctx.out(`alarms reset: ${r.changed} process(es)\n`);
+          ctx.out(r.changed === 0 ? 'alarms reset: none was raised\n' : `alarms reset: ${r.changed} process(es)\n`);
           break;
         }
         default:

@@ -1,34 +1,119 @@
-import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Option, type Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
+import type { Paint } from '../format/colors.js';
+import { renderFailure, type StepFailureView } from '../format/failure.js';
+import { LiveArea } from '../format/live-area.js';
 import { selectorBody, withSelector } from './selectors.js';
 
 export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update';
 
-interface OperationReport {
-  operationId: string;
+/** GET /v1/operations/:id as the CLI uses it. */
+export interface OperationView {
+  id: string;
   operation: string;
   service: string;
   version?: string;
+  state: 'running' | 'succeeded' | 'failed' | 'interrupted';
   ok: boolean;
   summary: Record<string, number>;
-  results: { hostId: string; outcome: string; message: string; version: string; durationMs: number }[];
+  timeoutSeconds: number;
+  hosts: { hostId: string; state: string; message: string; version: string; durationMs: number; failure: StepFailureView | null }[];
 }
 
-/** Runs an operation through POST /v1/operations and prints one line per host; exit 1 unless every host succeeded. */
-export async function runOperation(
-  ctx: CliContext,
-  operation: OperationName,
-  service: string,
-  o: { host?: string[]; label?: string[]; timeoutOp?: string },
-  version?: string,
-): Promise<void> {
+const POLL_MS = 250;
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Beyond the hosts' own timeout, how long the CLI waits for the controller to record their answers. */
+const WAIT_GRACE_S = 30;
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const OPEN = new Set(['pending', 'running']);
+
+/** "restart web 1.2 on 2 host(s): 1 succeeded, 1 failed" */
+function headline(v: OperationView): string {
+  const counts = Object.entries(v.summary).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  return `${v.operation} ${v.service}${v.version ? ` ${v.version}` : ''} on ${v.hosts.length} host(s): ${counts || 'no host'}`;
+}
+
+/** One host's line (and, when it failed at a step, that step's exit code and output under it). */
+function hostLine(v: OperationView, h: OperationView['hosts'][number], c: Paint, spinner = ''): string {
+  const hostWidth = Math.max(4, ...v.hosts.map((x) => x.hostId.length));
+  const versionWidth = Math.max(7, ...v.hosts.map((x) => x.version.length));
+  const open = OPEN.has(h.state);
+  const state = `${open && spinner ? `${spinner} ` : ''}${h.state}`;
+  // Pad first, then colour: escapes take no room on screen.
+  const line = `${h.hostId.padEnd(hostWidth)}  ${c.state(h.state).replace(h.state, state.padEnd(11))}  ${(h.version || '-').padEnd(versionWidth)}  ${h.message}`.trimEnd();
+  return `${line}\n${h.failure ? renderFailure(h.failure, c) : ''}`;
+}
+
+/** The whole operation: a headline and a line per host (a spinner on hosts still running while `frame` is given). */
+export function renderOperation(v: OperationView, c: Paint, frame?: number): string {
+  const spinner = frame === undefined ? '' : SPINNER[frame % SPINNER.length]!;
+  const head = v.state === 'running' && spinner ? `${spinner} ${headline(v)}` : headline(v);
+  const stateWord = v.state === 'running' ? '' : `  ${c.state(v.state === 'succeeded' ? 'succeeded' : v.state === 'failed' ? 'failed' : v.state)}`;
+  return `${c.bold(head)}${stateWord}\n${v.hosts.map((h) => hostLine(v, h, c, spinner)).join('')}`;
+}
+
+/**
+ * Follows an operation until every host answered (or `deadline`): on a
+ * terminal, redrawn in place with a spinner on the hosts still running;
+ * otherwise each host's line is printed as it finishes, then the headline.
+ * --json prints the final view. Exit 1 unless every host succeeded.
+ */
+export async function followOperation(ctx: CliContext, first: OperationView, deadlineMs: number): Promise<void> {
+  // --timeout here is what the hosts get; a poll of the controller keeps the usual request timeout.
+  const client = ctx.client(REQUEST_TIMEOUT_MS);
+  const c = ctx.paint;
+  let view = first;
+  const live = ctx.interactive ? new LiveArea(ctx.io.stdout) : null;
+  const printed = new Set<string>();
+  let frame = 0;
+  const streamFinished = () => {
+    for (const h of view.hosts) {
+      if (OPEN.has(h.state) || printed.has(h.hostId)) continue;
+      printed.add(h.hostId);
+      ctx.out(hostLine(view, h, c));
+    }
+  };
+  if (live) live.draw(renderOperation(view, c, frame));
+  else if (!ctx.json) ctx.out(`${view.operation} ${view.service}${view.version ? ` ${view.version}` : ''}: operation ${view.id} on ${view.hosts.length} host(s)\n`);
+  while (view.state === 'running') {
+    if (Date.now() >= deadlineMs) {
+      if (live) live.draw(renderOperation(view, c));
+      throw new CliError(ExitCode.FAILURE, `operation ${view.id} is still running; stopped waiting`, `see how it ends: smgr operation show ${view.id} --wait`);
+    }
+    if (live) live.draw(renderOperation(view, c, frame));
+    else if (!ctx.json) streamFinished();
+    await sleep(POLL_MS);
+    frame += 1;
+    view = await client.get<OperationView>(`/v1/operations/${encodeURIComponent(view.id)}`);
+  }
+  if (live) live.draw(renderOperation(view, c));
+  else if (ctx.json) ctx.out(`${JSON.stringify(view, null, 2)}\n`);
+  else {
+    streamFinished();
+    ctx.out(`${headline(view)}\n`);
+  }
+  if (!view.ok) process.exitCode = ExitCode.FAILURE;
+}
+
+interface RunOptions {
+  host?: string[];
+  label?: string[];
+  /** Older spelling of --timeout for operations. */
+  timeoutOp?: string;
+  /** --wait (default) / --no-wait. */
+  wait?: boolean;
+}
+
+/** Starts an operation through POST /v1/operations and, unless --no-wait, follows it; exit 1 unless every host succeeded. */
+export async function runOperation(ctx: CliContext, operation: OperationName, service: string, o: RunOptions, version?: string): Promise<void> {
+  const given = o.timeoutOp ?? ctx.opts.timeout;
   let timeoutSeconds: number | undefined;
-  if (o.timeoutOp !== undefined) {
-    timeoutSeconds = Number(o.timeoutOp);
-    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(ExitCode.USAGE, '--timeout-op must be a number of seconds > 0');
+  if (given !== undefined) {
+    timeoutSeconds = Number(given);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(ExitCode.USAGE, '--timeout must be a number of seconds > 0');
   }
   const body = {
     operation,
@@ -37,35 +122,65 @@ export async function runOperation(
     ...(version !== undefined ? { version } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
-  // The API waits for the hosts (up to api.operation_timeout): so does the request.
-  const report = await ctx.client().post<OperationReport>('/v1/operations', body, Math.max(ctx.timeoutMs, ((timeoutSeconds ?? 600) + 10) * 1000));
-  ctx.print(report, (r) => {
-    const counts = Object.entries(r.summary).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-    const head = `${r.operation} ${r.service}${r.version ? ` ${r.version}` : ''} on ${r.results.length} host(s): ${counts}\n`;
-    return head + table(['HOST', 'OUTCOME', 'VERSION', 'MESSAGE'], r.results.map((x) => [x.hostId, x.outcome, x.version || '-', x.message]));
-  });
-  if (!report.ok) process.exitCode = ExitCode.FAILURE;
+  const started = await ctx.client(REQUEST_TIMEOUT_MS).post<OperationView>('/v1/operations', body);
+  if (o.wait === false) {
+    if (ctx.json) ctx.out(`${JSON.stringify(started, null, 2)}\n`);
+    else {
+      ctx.out(`${started.id}\n`);
+      ctx.err(`${operation} ${service} started on ${started.hosts.length} host(s); follow it: smgr operation show ${started.id} --wait\n`);
+    }
+    return;
+  }
+  await followOperation(ctx, started, Date.now() + ((timeoutSeconds ?? started.timeoutSeconds) + WAIT_GRACE_S) * 1000);
 }
 
-/** `smgr restart|start|stop SERVICE` and `smgr update SERVICE VERSION`. */
+/** --wait / --no-wait and the older --timeout-op on an operation command. */
+export function withWaitOptions(cmd: Command): Command {
+  return cmd
+    .option('--wait', 'wait for every host and show each one\'s line as it finishes (default)')
+    .option('--no-wait', 'print the operation id and return at once (then: smgr operation show ID)')
+    .addOption(new Option('--timeout-op <seconds>').hideHelp());
+}
+
+/** `smgr restart|start|stop SERVICE`, `smgr update SERVICE VERSION` and `smgr operation show ID`. */
 export function operationCommands(program: Command, io: CliIo): void {
   const describe: Record<'restart' | 'start' | 'stop', string> = {
     restart: 'restart SERVICE on the selected hosts (its restart strategy and health check)',
     start: 'start SERVICE on the selected hosts (nothing happens where it is up)',
     stop: 'stop SERVICE on the selected hosts (nothing happens where it is down)',
   };
+  const timeoutHelp = '\nWith --timeout SECONDS each host gets that long (default: the controller\'s api.operation_timeout).';
   for (const op of ['restart', 'start', 'stop'] as const) {
-    withSelector(program.command(op).description(`${describe[op]}; exit 1 unless every host succeeds`).argument('<service>'))
-      .option('--timeout-op <seconds>', 'how long to wait for the hosts')
-      .action(async (service: string, o, cmd: Command) => runOperation(CliContext.of(io, cmd), op, service, o));
+    withWaitOptions(withSelector(program.command(op).description(`${describe[op]}; exit 1 unless every host succeeds`).argument('<service>')))
+      .addHelpText('after', timeoutHelp)
+      .action(async (service: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), op, service, o));
   }
-  withSelector(
-    program
-      .command('update')
-      .description('update SERVICE to VERSION on the selected hosts at once (stop, install, configure, start); for a gradual update use `smgr rollout start`')
-      .argument('<service>')
-      .argument('<version>'),
+  withWaitOptions(
+    withSelector(
+      program
+        .command('update')
+        .description('update SERVICE to VERSION on the selected hosts at once (stop, install, configure, start); for a gradual update use `smgr rollout start`')
+        .argument('<service>')
+        .argument('<version>'),
+    ),
   )
-    .option('--timeout-op <seconds>', 'how long to wait for the hosts')
-    .action(async (service: string, version: string, o, cmd: Command) => runOperation(CliContext.of(io, cmd), 'update', service, o, version));
+    .addHelpText('after', timeoutHelp)
+    .action(async (service: string, version: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), 'update', service, o, version));
+
+  const operation = program.command('operation').description('operations started by restart, start, stop, status SERVICE and update');
+  operation
+    .command('show')
+    .description('an operation and each host\'s progress or outcome (with the failing step\'s exit code and output)')
+    .argument('<id>', 'the operation id, op-…')
+    .option('-w, --wait', 'follow it until every host answered (exit 1 unless every host succeeded)')
+    .action(async (id: string, o: { wait?: boolean }, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      if (!/^op-[0-9a-f]{1,28}$/.test(id)) throw new CliError(ExitCode.USAGE, `${JSON.stringify(id)} is not an operation id (op-…)`);
+      const view = await ctx.client().get<OperationView>(`/v1/operations/${id}`);
+      if (o.wait) {
+        await followOperation(ctx, view, Date.now() + (view.timeoutSeconds + WAIT_GRACE_S) * 1000);
+        return;
+      }
+      ctx.print(view, (v) => `operation ${v.id}\n${renderOperation(v, ctx.paint)}`);
+    });
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliContext, type CliIo } from '../context.js';
 import { table } from '../format/table.js';
+import { LiveArea } from '../format/live-area.js';
 import { FINAL, renderRollout, STOP_WATCHING, type RolloutView } from './rollout-view.js';
 import { selectorBody, withSelector } from './selectors.js';
 
@@ -84,7 +85,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       if (ctx.interactive || o.wait) {
         await follow(ctx, created.id, created);
       } else {
-        ctx.print(created, (r) => `${renderRollout(r)}follow it: smgr rollout status ${r.id} --watch\n`);
+        ctx.print(created, (r) => `${renderRollout(r, ctx.paint)}follow it: smgr rollout status ${r.id} --watch\n`);
       }
     });
 
@@ -97,7 +98,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       const ctx = CliContext.of(io, cmd);
       const view = await ctx.client().get<RolloutView>(`/v1/rollouts/${id}`);
       if (o.watch) await follow(ctx, id, view);
-      else ctx.print(view, renderRollout);
+      else ctx.print(view, (v) => renderRollout(v, ctx.paint));
     });
 
   rollout
@@ -117,7 +118,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         table(
           ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-          b.rollouts.map((r) => [r.id, r.service, r.version, r.state, `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`, r.createdBy, r.createdAt]),
+          b.rollouts.map((r) => [r.id, r.service, r.version, ctx.paint.state(r.state), `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`, r.createdBy, r.createdAt]),
         ),
       );
     });
@@ -139,7 +140,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
         const ctx = CliContext.of(io, cmd);
         const view = await ctx.client().post<RolloutView>(`/v1/rollouts/${id}/${name}`);
         if (o.watch) await follow(ctx, id, view);
-        else ctx.print(view, renderRollout);
+        else ctx.print(view, (v) => renderRollout(v, ctx.paint));
       });
   }
 }
@@ -153,27 +154,14 @@ export function rolloutCommands(program: Command, io: CliIo): void {
 async function follow(ctx: CliContext, id: number, first: RolloutView): Promise<void> {
   const client = ctx.client();
   let view = first;
-  let drawn = 0;
-  const draw = () => {
-    // Lines cut to the terminal's width: a wrapped line would throw off the cursor arithmetic below.
-    // A pty of unknown size reports 0 columns: then nothing is cut.
-    const columns = ctx.io.stdout.columns || Infinity;
-    const width = Math.max(20, columns - 1);
-    const text = renderRollout(view)
-      .split('\n')
-      .map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l))
-      .join('\n');
-    // Move to the start of the previous drawing and clear below it.
-    if (drawn > 0) ctx.out(`\x1b[${drawn}F\x1b[J`);
-    ctx.out(text);
-    drawn = text.split('\n').length - 1;
-  };
+  const live = new LiveArea(ctx.io.stdout);
+  const draw = () => live.draw(renderRollout(view, ctx.paint));
   if (ctx.interactive) draw();
   while (!STOP_WATCHING.has(view.state)) {
     await sleep(POLL_MS);
     view = await client.get<RolloutView>(`/v1/rollouts/${id}`);
     if (ctx.interactive) draw();
   }
-  if (!ctx.interactive) ctx.print(view, renderRollout);
+  if (!ctx.interactive) ctx.print(view, (v) => renderRollout(v, ctx.paint));
   if (view.state === 'halted' || (FINAL.has(view.state) && view.state !== 'succeeded')) process.exitCode = ExitCode.FAILURE;
 }

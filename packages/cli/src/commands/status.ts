@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext, CliIo } from '../context.js';
 import { CliContext as Ctx } from '../context.js';
-import { runOperation } from './operations.js';
+import { runOperation, withWaitOptions } from './operations.js';
 import { withSelector } from './selectors.js';
 
 interface StatusBody {
@@ -15,13 +15,14 @@ interface StatusBody {
 
 /** `smgr status` (fleet overview) and `smgr status SERVICE` (STATUS on its hosts). */
 export function statusCommand(program: Command, io: CliIo): void {
-  withSelector(
-    program
-      .command('status')
-      .description('without SERVICE: fleet overview; with SERVICE: run STATUS on the hosts managing it (exit 1 if any is down)')
-      .argument('[service]', 'a service name from the agents\' [process.NAME] sections'),
+  withWaitOptions(
+    withSelector(
+      program
+        .command('status')
+        .description('without SERVICE: fleet overview; with SERVICE: run STATUS on the hosts managing it (exit 1 if any is down)')
+        .argument('[service]', 'a service name from the agents\' [process.NAME] sections'),
+    ),
   )
-    .option('--timeout-op <seconds>', 'how long to wait for the hosts')
     .action(async (service: string | undefined, o, cmd: Command) => {
       const ctx = Ctx.of(io, cmd);
       if (service !== undefined) {

@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { ExitCode, writeSecretFile } from '@smgr/shared';
+import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
 import { table } from '../format/table.js';
 
@@ -20,14 +22,28 @@ export function tokenCommands(program: Command, io: CliIo): void {
 
   token
     .command('create')
-    .description('create a token; its secret is printed once, on stdout')
+    .description('create a token; its secret is printed once, on stdout, or written to --output FILE (mode 0600)')
     .argument('<name>', 'shown in the audit trail: letters, digits, . _ @ -')
     .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
     .option('--expires-days <n>', 'valid for this many days (default: the controller\'s api.token_ttl_days)')
-    .action(async (name: string, o: { role: string; expiresDays?: string }, cmd: Command) => {
+    .option('-o, --output <file>', 'write the secret to FILE, readable by you only (0600), instead of stdout')
+    .action(async (name: string, o: { role: string; expiresDays?: string; output?: string }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
       const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
+      if (o.output !== undefined) {
+        try {
+          await writeSecretFile(o.output, `${created.token}\n`);
+        } catch (err) {
+          throw new CliError(
+            ExitCode.FAILURE,
+            `token ${created.name} was created but its secret could not be written to ${o.output}: ${(err as Error).message}`,
+            `revoke it (smgr token revoke ${created.name}) and create it again with a writable --output`,
+          );
+        }
+        ctx.err(`token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; secret written to ${o.output} (mode 0600)\n`);
+        return;
+      }
       if (ctx.json) {
         ctx.out(`${JSON.stringify(created, null, 2)}\n`);
         return;

@@ -1,11 +1,13 @@
-/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print. */
+import { visibleLength } from './colors.js';
+
+/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print; cells may be coloured. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = [header.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => visibleLength(r[i] ?? ''))));
   return cells
     .map((r) =>
       r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - visibleLength(c)))))
         .join('  ')
         .trimEnd(),
     )

@@ -12,6 +12,7 @@ import { registerOperationRoutes } from './routes/operation-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
+import { registerPlacementRoutes } from './routes/placement-routes.js';
 
 /** How the API listens. */
 export interface ApiListenOptions {
@@ -97,6 +98,7 @@ export class ApiServer {
     registerHealthRoutes(app, this.deps);
     registerHostRoutes(app, this.deps);
     registerProcessRoutes(app, this.deps);
+    registerPlacementRoutes(app, this.deps);
     registerOperationRoutes(app, this.deps);
     registerEventRoutes(app, this.deps);
     registerRolloutRoutes(app, this.deps);

@@ -7,6 +7,7 @@ import type { ClaimChange } from '../agents/host-claims.js';
 import type { HostDirectory } from '../rollouts/host-selection.js';
 import type { JobSender } from '../rollouts/rollout-runner.js';
 import type { RolloutEngine } from '../rollouts/rollout-engine.js';
+import type { OperationRunner } from '../operations/operation-runner.js';
 import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
 import type { Role } from './auth/roles.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
@@ -29,10 +30,12 @@ export interface ApiDeps {
   };
   jobs: JobSender & { isConnected(hostId: string): boolean };
   rollouts: RolloutEngine;
+  /** Runs POST /v1/operations in the background and keeps their progress. */
+  operations: Pick<OperationRunner, 'start' | 'get'>;
   tokens: TokenStore;
   audit: AuditLog;
   controllerId: string;
-  /** Longest an operation request waits for its hosts. */
+  /** Longest (and default) time each host of an operation gets. */
   operationTimeoutMs: number;
   /** Validity of a token created without an explicit one; 0: none. */
   tokenTtlMs: number;

@@ -4,6 +4,7 @@ import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AgentGateway } from '../agents/agent-gateway.js';
 import type { HostClaims } from '../agents/host-claims.js';
 import { RolloutEngine } from '../rollouts/rollout-engine.js';
+import { OperationRunner } from '../operations/operation-runner.js';
 import { ApiServer } from './api-server.js';
 import type { MetricsSource } from './api-types.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -29,6 +30,7 @@ export interface OperatorApiOptions {
  */
 export class OperatorApi {
   readonly rollouts: RolloutEngine;
+  readonly operations: OperationRunner;
   /** Bound port of the HTTP API; 0 while it is not listening. */
   apiPort = 0;
   private api: ApiServer | null = null;
@@ -41,6 +43,14 @@ export class OperatorApi {
       log: opts.log,
       defaultJobTimeoutMs: opts.config.monitor.jobTimeoutMs,
     });
+    this.operations = new OperationRunner({
+      pool: opts.pool,
+      hosts: opts.registry,
+      jobs: opts.gateway,
+      controllerId: opts.config.controller.id,
+      retentionDays: opts.config.monitor.eventRetentionDays,
+      log: opts.log,
+    });
   }
 
   /** Opens the HTTP API (reads work on a standby too). */
@@ -50,6 +60,8 @@ export class OperatorApi {
       this.opts.log.info({ component: 'api' }, 'api disabled (api.enabled = false)');
       return;
     }
+    // Operations this controller left running when it last stopped or died can no longer finish.
+    await this.operations.recover().catch((err) => this.opts.log.warn({ component: 'operations', err }, 'unfinished operations not marked interrupted'));
     this.api = new ApiServer(
       {
         pool: this.opts.pool,
@@ -57,6 +69,7 @@ export class OperatorApi {
         claims: this.opts.claims,
         jobs: this.opts.gateway,
         rollouts: this.rollouts,
+        operations: this.operations,
         tokens: new TokenStore(this.opts.pool),
         audit: new AuditLog(this.opts.pool),
         controllerId: cfg.controller.id,
@@ -84,14 +97,18 @@ export class OperatorApi {
     await this.rollouts.stop();
   }
 
-  /** Stops the API (requests in progress get a short grace) and the rollout runners. Idempotent. */
+  /** Stops the API (requests in progress get a short grace), marks running operations interrupted, stops the rollout runners. Idempotent. */
   async stop(): Promise<void> {
     try {
       await this.api?.stop();
     } finally {
       this.api = null;
       this.apiPort = 0;
-      await this.rollouts.stop();
+      try {
+        await this.operations.stop();
+      } finally {
+        await this.rollouts.stop();
+      }
     }
   }
 }

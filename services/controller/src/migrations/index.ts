@@ -5,7 +5,8 @@ import { haLease } from './0003-ha-lease.js';
 import { apiAndRollouts } from './0004-api-and-rollouts.js';
 import { agentEventsByService } from './0005-agent-events-by-service.js';
 import { hostClaims } from './0006-host-claims.js';
+import { operations } from './0007-operations.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, agentEventsByService, hostClaims];
+export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, agentEventsByService, hostClaims, operations];
 export type { Migration } from './migration.js';

@@ -27,3 +27,28 @@ export function resultDetail(r: JobResult): unknown {
     steps: r.steps.map(stepDetail),
   };
 }
+
+/** Why a job failed, in a form an operator can act on: the step, its exit code, the end of its output. */
+export interface StepFailure {
+  step: string;
+  /** -1 when the command did not exit by itself (signal, timeout, spawn error). */
+  exitCode: number;
+  /** Last lines of the step's combined stdout/stderr (at most OUTPUT_TAIL_MAX characters). */
+  outputTail: string;
+}
+
+/** Characters of a failing step's output kept for operators (the agent already bounds it). */
+export const OUTPUT_TAIL_MAX = 2_000;
+
+/**
+ * The step that made a job fail: the first one that did not succeed (the
+ * agent stops there), or null when the job succeeded or ran no step.
+ */
+export function failedStep(r: JobResult): StepFailure | null {
+  if (r.outcome === Outcome.SUCCEEDED) return null;
+  const s = r.steps.find((x) => !x.ok) ?? null;
+  if (s === null) return null;
+  const extra = [s.timedOut ? 'timed out' : '', s.signal ? `killed by ${s.signal}` : '', s.error].filter((x) => x !== '').join('; ');
+  const tail = s.outputTail.length > OUTPUT_TAIL_MAX ? s.outputTail.slice(-OUTPUT_TAIL_MAX) : s.outputTail;
+  return { step: s.name, exitCode: s.exitCode, outputTail: extra === '' ? tail : `${tail}${tail === '' || tail.endsWith('\n') ? '' : '\n'}(${extra})` };
+}

@@ -272,6 +272,16 @@ describe('rollout state machine', () => {
     assert.equal(s.rollout.state, 'rollback_failed');
     assert.match(s.rollout.message, /1 host\(s\) could not be rolled back \(h2\); 1 rolled back/);
     assert.match(s.hosts[1]!.message, /no previous version/);
+    assert.match(s.hosts[1]!.message, /STATUS of web on h2 gave no version: is version_command set in its \[process\.web\] section\?/);
+  });
+
+  it('numbers batches from 1 in its messages, as the rollout view does ("batch N of M")', () => {
+    let s = advance(snapshot(2, { batchCount: 1 }), 0);
+    s = applyResult(s, 'h1', 'pre_status', { ok: true, version: 'v2', message: '' }, 1);
+    s = advance(applyResult(s, 'h1', 'probe', { ok: true, version: 'v2', message: '' }, 2), 2);
+    assert.equal(s.hosts[0]!.state, 'healthy');
+    assert.equal(s.rollout.currentBatch, 1);
+    assert.equal(s.rollout.message, 'updating batch 2 of 2');
   });
 
   it('rolls back batch_size hosts at a time', () => {

@@ -103,7 +103,7 @@ function beginRollback(s: RolloutSnapshot, why: string, now: number): void {
       case 'failed':
       case 'aborted':
       case 'rollback_failed':
-        if (h.updateSent) markForRollback(h, now);
+        if (h.updateSent) markForRollback(h, s.rollout.service, now);
         break;
       default:
         break;
@@ -111,9 +111,15 @@ function beginRollback(s: RolloutSnapshot, why: string, now: number): void {
   }
 }
 
-function markForRollback(h: RolloutHost, now: number): void {
+function markForRollback(h: RolloutHost, service: string, now: number): void {
   if (h.previousVersion === null) {
-    setHost(h, 'rollback_failed', now, 'cannot roll back: no previous version was reported before the update');
+    setHost(
+      h,
+      'rollback_failed',
+      now,
+      `cannot roll back: no previous version was reported before the update (STATUS of ${service} on ${h.hostId} gave no version: ` +
+        `is version_command set in its [process.${service}] section?), so there is no version to return to`,
+    );
   } else {
     setHost(h, 'rollback_pending', now, `waiting to go back to ${h.previousVersion}`);
   }
@@ -196,13 +202,13 @@ function advanceRunning(s: RolloutSnapshot, now: number): void {
   if (spec.pauseBetweenBatchesMs > 0) {
     if (r.waitUntil === null) {
       r.waitUntil = now + spec.pauseBetweenBatchesMs;
-      r.message = `batch ${r.currentBatch} done; next batch after a ${Math.round(spec.pauseBetweenBatchesMs / 1000)} s pause`;
+      r.message = `batch ${r.currentBatch + 1} done; next batch after a ${Math.round(spec.pauseBetweenBatchesMs / 1000)} s pause`;
       return;
     }
     if (now < r.waitUntil) return;
   }
   startBatch(s, r.currentBatch + 1, now);
-  r.message = `updating batch ${r.currentBatch}`;
+  r.message = `updating batch ${r.currentBatch + 1} of ${lastBatch(s) + 1}`;
 }
 
 function advanceRollback(s: RolloutSnapshot, now: number): void {
@@ -278,7 +284,7 @@ export function applyResult(
     }
     case 'update': {
       if (r.state === 'rolling_back') {
-        markForRollback(h, now);
+        markForRollback(h, r.service, now);
       } else if (!outcome.ok) {
         setHost(h, 'failed', now, `update failed: ${outcome.message}`);
       } else {
@@ -360,7 +366,7 @@ export function applyCommand(input: RolloutSnapshot, command: RolloutCommand, no
     case 'promote':
       r.state = 'running';
       startBatch(s, r.currentBatch + 1, now);
-      r.message = `canary promoted${who}; updating batch ${r.currentBatch}`;
+      r.message = `canary promoted${who}; updating batch ${r.currentBatch + 1} of ${lastBatch(s) + 1}`;
       break;
     case 'abort':
       for (const h of s.hosts) {

@@ -1,6 +1,7 @@
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { JobSpec } from '../agents/agent-gateway.js';
 import { advance, applyCommand, applyResult, isActive, wantedJobs, type WantedJob } from './rollout-machine.js';
+import { failedStep } from '../repair/result-detail.js';
 import type { RolloutStore } from './rollout-store.js';
 import type { HostJobOutcome, RolloutCommand, RolloutSnapshot } from './rollout-types.js';
 
@@ -10,7 +11,7 @@ export interface JobSender {
 }
 
 export interface RolloutRunnerOptions {
-  store: Pick<RolloutStore, 'save'>;
+  store: Pick<RolloutStore, 'save' | 'recordFailure'>;
   jobs: JobSender;
   log: Logger;
   /** Differs per controller process, so probe job ids are never answered from an agent's journal. */
@@ -159,6 +160,13 @@ export class RolloutRunner {
       if (job.kind === 'probe') this.nextProbeAt.set(job.hostId, now + this.s.rollout.spec.probeIntervalMs);
       try {
         await this.commit(advance(applyResult(this.s, job.hostId, job.kind, outcome, now), now));
+        const h = this.s.hosts.find((x) => x.hostId === job.hostId);
+        if (outcome.failure && (h?.state === 'failed' || h?.state === 'rollback_failed')) {
+          // The failing step (exit code, output) is what an operator needs from `smgr rollout status`.
+          await this.opts.store
+            .recordFailure(this.s.rollout.id, job.hostId, job.kind, outcome.failure, h.message)
+            .catch((err) => this.log.warn({ err, hostId: job.hostId }, 'rollout host failure detail not saved'));
+        }
       } catch (err) {
         // Not recorded: the same job is asked for again (UPDATE/ROLLBACK keep their id, so the agent replays it).
         this.log.error({ err, hostId: job.hostId, kind: job.kind }, 'rollout result not saved; retrying');
@@ -232,5 +240,5 @@ export class RolloutRunner {
 function toOutcome(r: JobResult): HostJobOutcome {
   const ok = r.outcome === Outcome.SUCCEEDED;
   const name = (Outcome[r.outcome] ?? 'UNKNOWN').toLowerCase();
-  return { ok, version: r.version, message: r.message || name };
+  return { ok, version: r.version, message: r.message || name, failure: failedStep(r) };
 }

@@ -8,9 +8,11 @@ import type {
   Rollout,
   RolloutHost,
   RolloutSnapshot,
+  RolloutJobKind,
   RolloutSpec,
   RolloutState,
 } from './rollout-types.js';
+import type { StepFailure } from '../repair/result-detail.js';
 import { withTransaction } from '../db/sql-rows.js';
 
 const ER_DUP_ENTRY = 1062;
@@ -192,6 +194,31 @@ export class RolloutStore {
       }
       return { ...r, hostCounts, hostTotal };
     });
+  }
+
+  /**
+   * Keeps why a host's job failed (the step, its exit code, its output tail)
+   * for the rollout view; one row per host, the latest failure.
+   */
+  async recordFailure(rolloutId: number, hostId: string, jobKind: RolloutJobKind, f: StepFailure, message: string): Promise<void> {
+    await this.pool.query(
+      `REPLACE INTO smgr_rollout_failures (rollout_id, host_id, job_kind, step, exit_code, output_tail, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [rolloutId, hostId, jobKind, f.step.slice(0, 64), f.exitCode, f.outputTail, clip(message), new Date()],
+    );
+  }
+
+  /** The recorded failure of each host of a rollout, by host id. */
+  async failures(rolloutId: number): Promise<Map<string, StepFailure & { job: RolloutJobKind }>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT host_id, job_kind, step, exit_code, output_tail FROM smgr_rollout_failures WHERE rollout_id = ?',
+      [rolloutId],
+    );
+    return new Map(
+      rows.map((r) => [
+        String(r.host_id),
+        { job: r.job_kind as RolloutJobKind, step: String(r.step), exitCode: r.exit_code === null ? -1 : Number(r.exit_code), outputTail: String(r.output_tail ?? '') },
+      ]),
+    );
   }
 
   private async activeConflict(c: Queryable, service: string): Promise<RefusedError> {

@@ -1,3 +1,4 @@
+import type { StepFailure } from '../repair/result-detail.js';
 /**
  * A rolling update of one service to one version across a chosen set of hosts.
  *
@@ -179,6 +180,8 @@ export interface HostJobOutcome {
   /** Version the agent reported ('' when none). */
   version: string;
   message: string;
+  /** The step that failed, with its exit code and output tail (failed jobs that ran one). */
+  failure?: StepFailure | null;
 }
 
 /** The jobs the state machine asks for. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, ExitCode, SmgrError, createLogger, loadConfig, type SmgrConfig } from '@smgr/shared';
+import { ConfigError, ExitCode, SmgrError, createLogger, loadConfig, writeSecretFile, type SmgrConfig } from '@smgr/shared';
 import { createDbPool } from '../../db/pool.js';
 import { migrate } from '../../db/migrator.js';
 import { AuditLog } from '../audit/audit-log.js';
@@ -57,13 +57,14 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
 
   token
     .command('create')
-    .description('create a token and print its secret (shown once) on stdout')
+    .description('create a token and print its secret (shown once) on stdout, or write it to --output FILE (mode 0600)')
     .argument('<name>', 'token name, shown in the audit trail (letters, digits, . _ @ -)')
     .addOption(new Option('--role <role>', 'viewer, operator or admin').choices([...ROLES]).makeOptionMandatory())
     .option('--expires-days <n>', 'validity in days (default: api.token_ttl_days; 0: never)')
+    .option('-o, --output <file>', 'write the secret to FILE (mode 0600, parent directories 0700) instead of stdout')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
-    .action((name: string, o: { role: string; expiresDays?: string }) => {
+    .action((name: string, o: { role: string; expiresDays?: string; output?: string }) => {
       action = async (cfg) => {
         const days = o.expiresDays === undefined ? undefined : Number(o.expiresDays);
         if (days !== undefined && (!Number.isFinite(days) || days < 0)) {
@@ -75,7 +76,17 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
           const ttlMs = days === undefined ? cfg.api.tokenTtlMs : Math.round(days * 86_400_000);
           const { token: secret, info } = await tokens.create({ name, role, createdBy: actor, ttlMs });
           await audit.record({ tokenName: actor, role: 'admin', action: 'token.create', target: `token:${name}`, outcome: 'ok', statusCode: 0, remoteAddr: null, detail: { role, via: 'smgr-controller token create' } });
-          io.err(`token ${info.name} (${info.role}) created${info.expiresAt ? `, expires ${info.expiresAt}` : ''}; the secret below is shown only once:\n`);
+          const created = `token ${info.name} (${info.role}) created${info.expiresAt ? `, expires ${info.expiresAt}` : ''}`;
+          if (o.output !== undefined) {
+            try {
+              await writeSecretFile(o.output, `${secret}\n`);
+            } catch (err) {
+              throw new SmgrError('TOKEN_NOT_WRITTEN', `${created} but its secret could not be written to ${o.output}: ${(err as Error).message}; revoke it and create it again`);
+            }
+            io.err(`${created}; secret written to ${o.output} (mode 0600)\n`);
+            return;
+          }
+          io.err(`${created}; the secret below is shown only once:\n`);
           io.out(`${secret}\n`);
         });
       };

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { ApiError } from '../http-errors.js';
-import { OPERATION_NAMES, runOperation, type OperationName } from '../operation-runner.js';
+import { HOST_OPERATION_STATES, OPERATION_NAMES, OPERATION_STATES, type OperationName } from '../../operations/operation-types.js';
 import { VERSION_PATTERN } from '../../rollouts/rollout-request.js';
 import { selectorProperties, serviceNameSchema } from './schemas.js';
 
@@ -14,7 +15,67 @@ interface OperationBody {
   timeoutSeconds?: number;
 }
 
-/** POST /v1/operations (operator): restart / start / stop / status / update a service on selected hosts. */
+const nullableString = { type: 'string', nullable: true } as const;
+
+/** An operation as GET /v1/operations/:id and the 202 of POST show it. */
+const operationViewSchema = {
+  type: 'object',
+  required: ['id', 'operation', 'service', 'state', 'ok', 'summary', 'createdBy', 'createdAt', 'finishedAt', 'timeoutSeconds', 'hosts'],
+  properties: {
+    id: { type: 'string', description: 'op-<hex>: GET /v1/operations/{id}' },
+    operation: { type: 'string', enum: [...OPERATION_NAMES] },
+    service: { type: 'string' },
+    version: { type: 'string' },
+    state: { type: 'string', enum: [...OPERATION_STATES], description: 'running, then succeeded (every host did), failed, or interrupted (the controller stopped first)' },
+    ok: { type: 'boolean', description: 'every host succeeded' },
+    summary: {
+      type: 'object',
+      description: 'hosts per state',
+      properties: Object.fromEntries(HOST_OPERATION_STATES.map((s) => [s, { type: 'integer' }])),
+    },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    finishedAt: { ...nullableString, format: 'date-time' },
+    timeoutSeconds: { type: 'number' },
+    hosts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['hostId', 'state', 'message', 'version', 'strategy', 'durationMs', 'jobId', 'failure', 'startedAt', 'finishedAt'],
+        properties: {
+          hostId: { type: 'string' },
+          state: { type: 'string', enum: [...HOST_OPERATION_STATES] },
+          message: { type: 'string' },
+          version: { type: 'string' },
+          strategy: { type: 'string' },
+          durationMs: { type: 'integer' },
+          jobId: { type: 'string' },
+          failure: {
+            type: 'object',
+            nullable: true,
+            description: 'the step that failed: its name, exit code (-1: did not exit by itself) and output tail',
+            required: ['step', 'exitCode', 'outputTail'],
+            properties: { step: { type: 'string' }, exitCode: { type: 'integer' }, outputTail: { type: 'string' } },
+          },
+          startedAt: { ...nullableString, format: 'date-time' },
+          finishedAt: { ...nullableString, format: 'date-time' },
+        },
+      },
+    },
+  },
+} as const;
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  additionalProperties: true,
+} as const;
+
+/**
+ * POST /v1/operations (operator): restart / start / stop / status / update a
+ * service on selected hosts; answers 202 with the operation's id at once.
+ * GET /v1/operations/:id (viewer): its per-host progress.
+ */
 export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const maxSeconds = Math.max(1, Math.floor(deps.operationTimeoutMs / 1000));
   app.post<{ Body: OperationBody }>(
@@ -29,9 +90,11 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
         },
       },
       schema: {
-        summary: 'run an operation on a service on every selected host and wait for the results',
+        summary: 'start an operation on a service on every selected host; answers at once with its id',
         description:
-          'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. 200 even when hosts failed: see `ok` and `summary`.',
+          'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. ' +
+          'The answer (202) lists every host `pending`; follow the operation with GET /v1/operations/{id} until `state` is no longer `running`. ' +
+          `Each host gets \`timeoutSeconds\` (default and most: api.operation_timeout, ${maxSeconds} s here).`,
         tags: ['operations'],
         body: {
           type: 'object',
@@ -45,9 +108,10 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
             timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: maxSeconds },
           },
         },
+        response: { 202: operationViewSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const b = req.body;
       if (b.operation === 'update' && b.version === undefined) {
         throw new ApiError(400, 'INVALID_REQUEST', 'body.version: is required for update', { context: { field: 'version' } });
@@ -57,8 +121,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
           context: { field: 'version' },
         });
       }
-      const report = await runOperation(
-        deps,
+      const view = await deps.operations.start(
         {
           operation: b.operation,
           service: b.service,
@@ -68,12 +131,32 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
         },
         req.principal?.name ?? '?',
       );
-      req.auditNote = {
-        ...req.auditNote,
-        outcome: report.ok ? 'ok' : report.summary.succeeded > 0 ? 'partial' : 'failed',
-        detail: { operationId: report.operationId, summary: report.summary },
-      };
-      return report;
+      req.auditNote = { ...req.auditNote, detail: { operationId: view.id, hosts: view.hosts.map((h) => h.hostId) } };
+      void reply.code(202);
+      return view;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/operations/:id',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'an operation and each host\'s progress: pending, running, then its outcome with the failing step\'s exit code and output tail',
+        tags: ['operations'],
+        params: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', pattern: '^op-[0-9a-f]{1,28}$' } },
+        },
+        response: { 200: operationViewSchema, 404: errorSchema },
+      },
+    },
+    async (req) => {
+      const view = await deps.operations.get(req.params.id);
+      if (!view) throw new NotFoundError(`no operation ${req.params.id} (finished operations are kept monitor.event_retention_days)`);
+      return view;
     },
   );
 }

@@ -81,6 +81,43 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
   );
 
+  app.post<{ Body: { name: string; processId?: number } }>(
+    '/v1/processes',
+    {
+      config: {
+        role: 'operator',
+        action: 'process.add',
+        target: (req) => `process:${(req.body as { name?: string } | undefined)?.name ?? '?'}`,
+      },
+      schema: {
+        summary: 'add a monitored process: a PROCESE row and its STATUS_PROCESS row (alarma 0); 409 when the name or id exists',
+        tags: ['alarms'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 100,
+              // Printable, not blank: the name is shown, logged and matched against the agents' [process.NAME].
+              pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+              description: 'PROCESE.process_name (at most 100 characters, no control characters): the service name, or name@host',
+            },
+            processId: { type: 'integer', minimum: 1, maximum: 2_147_483_647, description: 'default: the highest id + 1' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const added = await addProcess(deps, req.body.name, req.body.processId);
+      req.auditNote = { ...req.auditNote, target: `process:${added.processId}`, detail: { name: added.name } };
+      void reply.code(201);
+      return added;
+    },
+  );
+
   for (const [verb, alarma] of [
     ['raise', 1],
     ['clear', 0],
@@ -91,6 +128,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
         config: { role: 'operator', action: `alarm.${verb}`, target: (req) => alarmTarget(req.body as AlarmBody | undefined) },
         schema: {
           summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
+          description: '`changed` counts the rows whose alarma moved (and `processes` lists them); `matched` every row named.',
           tags: ['alarms'],
           body: alarmBodySchema,
         },
@@ -103,11 +141,52 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
             context: { field: 'processIds' },
           });
         }
-        const changed = await setAlarms(deps, body, alarma);
-        req.auditNote = { ...req.auditNote, detail: { processIds: changed.map((p) => p.processId) } };
-        return { changed: changed.length, processes: changed };
+        const { matched, changed } = await setAlarms(deps, body, alarma);
+        req.auditNote = { ...req.auditNote, detail: { processIds: changed.map((p) => p.processId), matched } };
+        return { changed: changed.length, matched, processes: changed };
       },
     );
+  }
+}
+
+/**
+ * Adds a monitored process: a PROCESE row and its STATUS_PROCESS row (alarma
+ * 0), as seed 002's schema wants them. The id is the one given or the next
+ * free one. A name already in PROCESE is refused (409): placement and repair
+ * go by name.
+ */
+async function addProcess(deps: ApiDeps, name: string, wantedId: number | undefined): Promise<ProcessView> {
+  const c: PoolConnection = await deps.pool.getConnection();
+  try {
+    await c.beginTransaction();
+    // Locking reads: two adds of one name, or of the next id, wait for each other instead of both passing.
+    const [same] = await c.query<RowDataPacket[]>('SELECT process_id FROM PROCESE WHERE process_name = ? FOR UPDATE', [name]);
+    if (same.length > 0) {
+      throw new ApiError(409, 'PROCESS_EXISTS', `a process named ${JSON.stringify(name)} exists already (id ${Number(same[0]!.process_id)})`, {
+        context: { name },
+      });
+    }
+    let id = wantedId;
+    if (id === undefined) {
+      const [max] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(process_id), 0) + 1 AS next FROM PROCESE FOR UPDATE');
+      id = Number(max[0]!.next);
+    } else {
+      const [taken] = await c.query<RowDataPacket[]>('SELECT process_name FROM PROCESE WHERE process_id = ? FOR UPDATE', [id]);
+      if (taken.length > 0) {
+        throw new ApiError(409, 'PROCESS_EXISTS', `process id ${id} is taken (by ${JSON.stringify(String(taken[0]!.process_name))})`, {
+          context: { processIds: [id] },
+        });
+      }
+    }
+    await c.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);
+    await c.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 0, 0, NULL)', [id]);
+    await c.commit();
+    return { processId: id, name, alarma: 0, sound: 0, notes: null, incident: null };
+  } catch (err) {
+    await c.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
   }
 }
 
@@ -118,8 +197,12 @@ function alarmTarget(body: AlarmBody | undefined): string {
   return 'process:?';
 }
 
-/** Sets alarma on the named rows in one transaction; unknown ids or names change nothing (404). */
-async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise<ProcessView[]> {
+/**
+ * Sets alarma on the named rows in one transaction; unknown ids or names
+ * change nothing (404). `changed` holds only the rows whose alarma moved
+ * (clearing a row not in alarm is no change); `matched` counts every row named.
+ */
+async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise<{ matched: number; changed: ProcessView[] }> {
   const c: PoolConnection = await deps.pool.getConnection();
   try {
     await c.beginTransaction();
@@ -141,10 +224,11 @@ async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise
       const missing = names.filter((n) => !found.has(n));
       if (missing.length > 0) throw new NotFoundError(`no process named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
     }
-    const ids = rows.map((r) => Number(r.process_id));
+    const moving = rows.filter((r) => Number(r.alarma) !== alarma);
+    const ids = moving.map((r) => Number(r.process_id));
     if (ids.length > 0) await c.query('UPDATE STATUS_PROCESS SET alarma = ? WHERE process_id IN (?)', [alarma, ids]);
     await c.commit();
-    return rows.map((r) => ({ ...toView(r), alarma }));
+    return { matched: rows.length, changed: moving.map((r) => ({ ...toView(r), alarma })) };
   } catch (err) {
     await c.rollback().catch(() => undefined);
     throw err;

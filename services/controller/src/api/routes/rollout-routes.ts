@@ -1,14 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
-import { ROLLOUT_COMMANDS, ROLLOUT_STATES, type RolloutCommand, type RolloutSnapshot, type RolloutState } from '../../rollouts/rollout-types.js';
+import {
+  ROLLOUT_COMMANDS,
+  ROLLOUT_STATES,
+  type RolloutCommand,
+  type RolloutJobKind,
+  type RolloutSnapshot,
+  type RolloutState,
+} from '../../rollouts/rollout-types.js';
+import type { StepFailure } from '../../repair/result-detail.js';
 import { ROLLOUT_DEFAULTS, VERSION_PATTERN, type RolloutRequest } from '../../rollouts/rollout-request.js';
 import { countOrPercent, idParams, selectorProperties, serviceNameSchema } from './schemas.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A rollout as the API shows it: times as ISO strings, durations back in seconds. */
-export function rolloutView(s: RolloutSnapshot) {
+/**
+ * A rollout as the API shows it: times as ISO strings, durations back in
+ * seconds; `failures` (by host) add the failing step of failed hosts.
+ */
+export function rolloutView(s: RolloutSnapshot, failures: ReadonlyMap<string, StepFailure & { job: RolloutJobKind }> = new Map()) {
   const r = s.rollout;
   const counts: Record<string, number> = {};
   for (const h of s.hosts) counts[h.state] = (counts[h.state] ?? 0) + 1;
@@ -57,6 +68,7 @@ export function rolloutView(s: RolloutSnapshot) {
       finishedAt: iso(h.finishedAt),
       probes: h.probes,
       message: h.message,
+      failure: failures.get(h.hostId) ?? null,
     })),
   };
 }
@@ -164,11 +176,11 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
 
   app.get<{ Params: { id: number } }>(
     '/v1/rollouts/:id',
-    { config: { role: 'viewer' }, schema: { summary: 'one rollout with the progress of each host', tags: ['rollouts'], params: idParams } },
+    { config: { role: 'viewer' }, schema: { summary: 'one rollout with the progress of each host; a failed host has `failure`: the job (update, probe, rollback), the step that failed, its exit code and output tail', tags: ['rollouts'], params: idParams } },
     async (req) => {
       const s = await deps.rollouts.get(req.params.id);
       if (!s) throw new NotFoundError(`no rollout ${req.params.id}`, { context: { rolloutId: req.params.id } });
-      return rolloutView(s);
+      return rolloutView(s, await deps.rollouts.store.failures(s.rollout.id));
     },
   );
 
@@ -183,7 +195,10 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
         },
         schema: { summary: COMMAND_SUMMARY[command], tags: ['rollouts'], params: idParams },
       },
-      async (req) => rolloutView(await deps.rollouts.command(req.params.id, command, req.principal?.name ?? '?')),
+      async (req) => {
+        const s = await deps.rollouts.command(req.params.id, command, req.principal?.name ?? '?');
+        return rolloutView(s, await deps.rollouts.store.failures(s.rollout.id));
+      },
     );
   }
 }

@@ -1,0 +1,1 @@
+export { writeSecretFile } from './secret-file.js';
