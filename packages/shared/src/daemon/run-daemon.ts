@@ -3,6 +3,7 @@ import { ConfigError, ExitCode, SmgrError } from '../errors/index.js';
 import { loadConfig, type SmgrConfig } from '../config/index.js';
 import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
 import { SMGR_VERSION } from '../version.js';
+import { createSdNotifier } from './sd-notify.js';
 
 /** Something a daemon runs: started once, stopped once on a signal. */
 export interface Daemon {
@@ -85,6 +86,8 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     process.exit(err instanceof ConfigError ? ExitCode.CONFIG : ExitCode.FAILURE);
   }
 
+  // Type=notify under systemd (a no-op elsewhere): READY once serving, watchdog pings, STOPPING.
+  const sdNotify = createSdNotifier({ log });
   const daemon = spec.create(config, log);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -97,6 +100,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     }, spec.stopTimeoutMs ?? 15_000);
     bound.unref();
     try {
+      void sdNotify.stopping();
       await daemon.stop();
       await closeLogger(log);
       process.exit(ExitCode.OK);
@@ -110,6 +114,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
 
   try {
     await daemon.start();
+    sdNotify.ready();
   } catch (err) {
     const code = err instanceof SmgrError ? err.exitCode : ExitCode.FAILURE;
     log.fatal({ err, code: (err as SmgrError).code }, `${spec.name} failed to start`);
