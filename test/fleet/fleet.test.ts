@@ -4,6 +4,8 @@
  * deploy/ansible install the controller (on "ctl", with the test's MariaDB
  * and Redis reached over UNIX sockets) and an agent on h1..h3 from packaged
  * artifacts; every agent host runs the sample systemd service smgr-sample.
+ * The last step SIGSTOPs the controller and expects systemd's watchdog
+ * (Type=notify, WatchdogSec) to restart it.
  *
  * The steps run in order and share the fleet; a step whose predecessor
  * failed is skipped rather than failing for the same reason. Runs with
