@@ -100,8 +100,9 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     }, spec.stopTimeoutMs ?? 15_000);
     bound.unref();
     try {
-      void sdNotify.stopping();
+      const notified = sdNotify.stopping();
       await daemon.stop();
+      await notified;
       await closeLogger(log);
       process.exit(ExitCode.OK);
     } catch (err) {

@@ -39,7 +39,7 @@ export interface SdNotifierOptions {
   log?: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** The `systemd-notify` binary; default found on PATH. */
   command?: string;
-  /** Bound on one send; systemd-notify's own barrier wait is 5 s. */
+  /** Bound on one send (default 5 s, as systemd-notify's own wait for the manager). */
   sendTimeoutMs?: number;
   /** This process's PID, compared with WATCHDOG_PID; default `process.pid`. */
   pid?: number;
@@ -77,7 +77,7 @@ export function createSdNotifier(opts: SdNotifierOptions = {}): SdNotifier {
   if (!socket) return DISABLED;
 
   const command = opts.command ?? 'systemd-notify';
-  const sendTimeoutMs = opts.sendTimeoutMs ?? 6_000;
+  const sendTimeoutMs = opts.sendTimeoutMs ?? 5_000;
   const log = opts.log;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -85,40 +85,40 @@ export function createSdNotifier(opts: SdNotifierOptions = {}): SdNotifier {
   let reportedMissing = false;
   let chain: Promise<void> = Promise.resolve();
 
-  /** Sends one message; messages go out in order, one `systemd-notify` at a time. */
+  /** Runs one `systemd-notify`; resolves when it has ended (never rejects). */
+  const run = (lines: string[]): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const child = spawn(command, lines, {
+        env: { PATH: env.PATH ?? process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: socket },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: sendTimeoutMs,
+      });
+      let stderr = '';
+      let failed = false;
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        if (stderr.length < 1_000) stderr += d;
+      });
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        failed = true;
+        if (err.code === 'ENOENT' && !reportedMissing) {
+          reportedMissing = true;
+          log?.error(
+            { command, notifySocket: socket },
+            'systemd-notify not found: NOTIFY_SOCKET is set (Type=notify) but readiness and watchdog pings cannot be sent; install systemd or run the unit with Type=exec and no WatchdogSec',
+          );
+        } else if (err.code !== 'ENOENT') {
+          log?.warn({ err: err.message, message: lines.join(' ') }, 'sd_notify: systemd-notify could not be run');
+        }
+        resolve();
+      });
+      child.once('close', (code, signal) => {
+        if (code !== 0 && !failed) log?.warn({ code, signal, stderr: stderr.trim(), message: lines.join(' ') }, 'sd_notify: systemd-notify failed');
+        resolve();
+      });
+    });
+  /** READY and the pings go out in order, one `systemd-notify` at a time. */
   const send = (lines: string[]): Promise<void> => {
-    chain = chain.then(
-      () =>
-        new Promise<void>((resolve) => {
-          const child = spawn(command, lines, {
-            env: { PATH: env.PATH ?? process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: socket },
-            stdio: ['ignore', 'ignore', 'pipe'],
-            timeout: sendTimeoutMs,
-          });
-          let stderr = '';
-          let failed = false;
-          child.stderr.setEncoding('utf8').on('data', (d: string) => {
-            if (stderr.length < 1_000) stderr += d;
-          });
-          child.once('error', (err: NodeJS.ErrnoException) => {
-            failed = true;
-            if (err.code === 'ENOENT' && !reportedMissing) {
-              reportedMissing = true;
-              log?.error(
-                { command, notifySocket: socket },
-                'systemd-notify not found: NOTIFY_SOCKET is set (Type=notify) but readiness and watchdog pings cannot be sent; install systemd or run the unit with Type=exec and no WatchdogSec',
-              );
-            } else if (err.code !== 'ENOENT') {
-              log?.warn({ err: err.message, message: lines.join(' ') }, 'sd_notify: systemd-notify could not be run');
-            }
-            resolve();
-          });
-          child.once('close', (code, signal) => {
-            if (code !== 0 && !failed) log?.warn({ code, signal, stderr: stderr.trim(), message: lines.join(' ') }, 'sd_notify: systemd-notify failed');
-            resolve();
-          });
-        }),
-    );
+    chain = chain.then(() => run(lines));
     return chain;
   };
 
@@ -153,7 +153,8 @@ export function createSdNotifier(opts: SdNotifierOptions = {}): SdNotifier {
     async stopping() {
       if (closed) return;
       close();
-      await send(['STOPPING=1']);
+      // At once, not behind a ping still in flight: the process is about to exit.
+      await run(['STOPPING=1']);
     },
     close,
   };
