@@ -6,11 +6,17 @@
  * The clone is of the checkout's committed HEAD (`git clone --no-hardlinks`):
  * uncommitted changes are not part of what is tested. The demo itself is
  * covered by demo.test.ts in the checkout.
+ *
+ * The clone's `npm run build` uses the checkout's turbo cache (TURBO_CACHE_DIR),
+ * as a shared turbo cache would: a task whose inputs match the checkout's
+ * build is restored from there, anything else is built. That keeps the test
+ * within the runner's per-file time on a busy machine; npm ci is done in full
+ * (offline from npm's cache when it has the packages).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ManagedProcess, makeTempDir, useCleanup } from './harness/index.js';
 import { ROOT } from './support/smgr.js';
@@ -31,9 +37,19 @@ function quickStartCommands(readme: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
+/** Turbo's cache of the checkout: .turbo/cache beside the (main) git directory, also for a git worktree. */
+function checkoutTurboCache(): string | undefined {
+  const common = spawnSync('git', ['rev-parse', '--git-common-dir'], { cwd: ROOT, encoding: 'utf8' });
+  if (common.status !== 0) return undefined;
+  const dir = join(dirname(resolve(ROOT, common.stdout.trim())), '.turbo', 'cache');
+  return existsSync(dir) ? dir : undefined;
+}
+
 /** The environment of a fresh shell: nothing inherited from the npm/node:test run around this test. */
 function freshShellEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
+  const cache = checkoutTurboCache();
+  if (cache) env.TURBO_CACHE_DIR = cache;
   for (const [k, v] of Object.entries(process.env)) {
     if (/^npm_/i.test(k) || k === 'INIT_CWD' || k === 'NODE_TEST_CONTEXT' || k === 'NODE_OPTIONS') continue;
     env[k] = v;
