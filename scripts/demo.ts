@@ -6,12 +6,12 @@
  * agent and a sample service, and shows how to raise an alarm and watch it
  * being repaired. `--once` runs that cycle by itself and exits (0 = repaired).
  */
-import { mkdirSync, writeFileSync, readFileSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '../test/harness/index.js';
-import { findPids, killAll } from '../test/support/procs.js';
+import { findPids } from '../test/support/procs.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.demo');
@@ -22,17 +22,43 @@ if (process.env.SMGR_DEMO_MYSQL_URL) process.env.SMGR_TEST_MYSQL_URL = process.e
 if (process.env.SMGR_DEMO_REDIS_URL) process.env.SMGR_TEST_REDIS_URL = process.env.SMGR_DEMO_REDIS_URL;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
+/** What to undo, newest last: every process the demo started is stopped by its PID. */
 const stops: (() => Promise<unknown> | void)[] = [];
 let finishing = false;
+/** Stops everything the demo started (newest first), removes .demo/ (it holds an admin token) and exits. */
 async function finish(code: number): Promise<never> {
   if (!finishing) {
     finishing = true;
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    rmSync(DEMO, { recursive: true, force: true });
+    process.exit(code);
   }
-  process.exit(code);
+  // A second Ctrl-C while cleaning up: the first one finishes the job.
+  return new Promise<never>(() => undefined);
 }
 process.on('SIGINT', () => void finish(0));
 process.on('SIGTERM', () => void finish(0));
+
+/**
+ * SIGTERM to `pid` if it is still the process named `comm` (a PID can be
+ * reused), then SIGKILL if it has not gone within `timeoutMs`.
+ */
+async function stopPid(pid: number, comm: string, timeoutMs = 5_000): Promise<void> {
+  const alive = () => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      return stat.slice(stat.indexOf('(') + 1, close) === comm && stat[close + 2] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  await waitFor(() => !alive(), { timeoutMs, intervalMs: 50, message: `${comm} (pid ${pid}) stopped` }).catch(() => {
+    if (alive()) process.kill(pid, 'SIGKILL');
+  });
+}
 
 rmSync(DEMO, { recursive: true, force: true });
 mkdirSync(join(DEMO, 'bin'), { recursive: true });
@@ -43,15 +69,22 @@ stops.push(() => db.stop(), () => redis.stop());
 
 const schema = readFileSync(join(ROOT, 'sql/setup.sql'), 'utf8');
 const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, multipleStatements: true });
+stops.push(() => admin.end());
 await admin.query(schema);
 await admin.query('USE v_process_monitor');
 await admin.query('INSERT IGNORE INTO PROCESE (process_id, process_name) VALUES (1, ?)', [SERVICE]);
 await admin.query('INSERT IGNORE INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
 
+// The sample service records its PID, whoever starts it (the demo first, then
+// the agent on each repair), so that the demo stops it by PID at the end.
 const servicePath = join(DEMO, 'bin', SERVICE);
-copyFileSync(join(ROOT, 'test/fixtures/sample-service.sh'), servicePath);
-chmodSync(servicePath, 0o755);
-stops.push(() => killAll(SERVICE));
+const servicePidfile = join(DEMO, `${SERVICE}.pid`);
+const sample = readFileSync(join(ROOT, 'test/fixtures/sample-service.sh'), 'utf8');
+writeFileSync(servicePath, sample.replace(/^(#!.*\n)/, `$1echo $$$$ > '${servicePidfile}'\n`), { mode: 0o755 });
+stops.push(async () => {
+  const pid = Number.parseInt(readFileSync(servicePidfile, 'utf8'), 10);
+  if (pid > 1) await stopPid(pid, SERVICE);
+});
 
 const grpcPort = await freePort();
 const apiPort = await freePort();
@@ -137,11 +170,12 @@ await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 30_000, 
 
 // The sample service's first start: as an operator's init would.
 const first = ManagedProcess.start(servicePath, [], { name: 'sample-first', ...quiet });
+stops.push(() => first.stop());
 await waitFor(() => findPids(SERVICE).length > 0, { timeoutMs: 5_000, message: 'sample service running' });
 
 const mysqlCmd = `mariadb -h ${db.host} -P ${db.port} -u ${db.user}${db.password ? ` -p${db.password}` : ''} v_process_monitor`;
 say(`
-smgr is running:
+smgr is running (demo pid ${process.pid}; MariaDB pid ${db.pid ?? 'external'}, Redis pid ${redis.pid ?? 'external'}):
   controller  pid ${controller.pid}   config ${controllerIni}   log ${join(DEMO, 'controller.log.N')}
   agent       pid ${agent.pid}   config ${agentIni}   log ${join(DEMO, 'agent.log.N')}
   service     ${SERVICE} pid ${findPids(SERVICE).join(',')}   (PROCESE row 1)
@@ -185,7 +219,6 @@ if (once) {
   const status = spawnSync(bin!, [...args, 'hosts'], { encoding: 'utf8' });
   say(`$ smgr hosts\n${status.stdout}${status.stderr}`);
   if (status.status !== 0) await finish(1);
-  await admin.end();
   await finish(0);
 }
 

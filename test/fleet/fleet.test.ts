@@ -4,6 +4,8 @@
  * deploy/ansible install the controller (on "ctl", with the test's MariaDB
  * and Redis reached over UNIX sockets) and an agent on h1..h3 from packaged
  * artifacts; every agent host runs the sample systemd service smgr-sample.
+ * The last step SIGSTOPs the controller and expects systemd's watchdog
+ * (Type=notify, WatchdogSec) to restart it.
  *
  * The steps run in order and share the fleet; a step whose predecessor
  * failed is skipped rather than failing for the same reason. Runs with
@@ -283,4 +285,58 @@ step('a second run of the upgrade playbook changes nothing', async () => {
   const again = await playbook('upgrade-agents.yml', { smgr_version: V2 });
   assertPlaybookOk(again, AGENTS);
   for (const h of AGENTS) assert.equal(again.recap[h]!.changed, 0, `${h} changed=${again.recap[h]!.changed}:\n${outputTail(again, 120)}`);
+});
+
+step('a SIGSTOPped controller misses its watchdog pings, systemd restarts it and the agents reconnect', async () => {
+  // Type=notify: "active" means READY=1 arrived; the shipped interval is 30 s.
+  for (const h of [fleet.ctl, ...fleet.agents]) {
+    const unit = h === fleet.ctl ? 'smgr-controller.service' : 'smgr-agent.service';
+    const props = await h.host.systemctl('show', unit, '--property=Type,NotifyAccess,WatchdogUSec,ActiveState');
+    for (const want of ['Type=notify', 'NotifyAccess=all', 'WatchdogUSec=30s', 'ActiveState=active']) {
+      assert.match(props, new RegExp(`^${want}$`, 'm'), `${unit} on ${h.name}:\n${props}`);
+    }
+  }
+  const unit = 'smgr-controller.service';
+  const agentRowsSince = () =>
+    fleet.db.query<{ host_id: string; connected: number; connected_at: Date | null }>(
+      'SELECT host_id, connected, connected_at FROM smgr_agents ORDER BY host_id',
+    );
+  /** Waits until every agent holds a stream opened after `prior` (connected_at per host) and returns the rows. */
+  const reconnected = (prior: Map<string, number>, message: string) =>
+    waitFor(async () => {
+      const rows = await agentRowsSince();
+      return rows.length === AGENTS.length &&
+        rows.every((r) => r.connected === 1 && r.connected_at && r.connected_at.getTime() > (prior.get(r.host_id) ?? 0))
+        ? rows
+        : null;
+    }, { timeoutMs: 60_000, message });
+  const since = (rows: { host_id: string; connected_at: Date | null }[]) => new Map(rows.map((r) => [r.host_id, r.connected_at?.getTime() ?? 0]));
+  const show = async () => {
+    const props = await fleet.ctl.host.systemctl('show', unit, '--property=MainPID,ActiveState,NRestarts,WatchdogUSec');
+    const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(props)?.[1] ?? '';
+    return { pid: Number(get('MainPID')), state: get('ActiveState'), restarts: Number(get('NRestarts')), watchdog: get('WatchdogUSec') };
+  };
+
+  // A short interval for this test only, through a drop-in as an operator would set it.
+  const initial = since(await agentRowsSince());
+  await fleet.ctl.host.exec(['mkdir', '-p', `/etc/systemd/system/${unit}.d`]);
+  await fleet.ctl.host.exec(['sh', '-c', `printf '[Service]\\nWatchdogSec=5s\\n' > /etc/systemd/system/${unit}.d/90-fleet-watchdog.conf`]);
+  await fleet.ctl.host.systemctl('daemon-reload');
+  await fleet.ctl.host.systemctl('restart', unit);
+  const before = await show();
+  assert.equal(before.state, 'active');
+  assert.equal(before.watchdog, '5s');
+  const baseline = await reconnected(initial, 'agents connected to the controller restarted with WatchdogSec=5s');
+
+  await fleet.ctl.host.exec(['kill', '-STOP', String(before.pid)]);
+  const after = await waitFor(async () => {
+    const s = await show();
+    return s.pid > 0 && s.pid !== before.pid && s.state === 'active' ? s : null;
+  }, { timeoutMs: 90_000, intervalMs: 500, message: 'systemd restarted the stopped controller' });
+  assert.ok(after.restarts > before.restarts, `NRestarts ${before.restarts} -> ${after.restarts}`);
+  const gone = await fleet.ctl.host.exec(['kill', '-0', String(before.pid)], { allowFailure: true });
+  assert.notEqual(gone.code, 0, `the stopped process ${before.pid} is gone`);
+  const journal = await fleet.ctl.host.exec(['journalctl', `--unit=${unit}`, '--no-pager', '--output=cat']);
+  assert.match(journal.stdout, /[Ww]atchdog timeout/, 'systemd logged the watchdog timeout');
+  await reconnected(since(baseline), 'every agent reconnected to the new controller process');
 });

@@ -10,6 +10,8 @@ export * from './grpc/index.js';
 export * from './gen/smgr/v1/agent_pb.js';
 export { runDaemon } from './daemon/run-daemon.js';
 export type { Daemon, DaemonSpec } from './daemon/run-daemon.js';
+export { createSdNotifier, watchdogInterval } from './daemon/sd-notify.js';
+export type { SdNotifier, SdNotifierOptions } from './daemon/sd-notify.js';
 export { SMGR_VERSION } from './version.js';
 export * from './files/index.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';

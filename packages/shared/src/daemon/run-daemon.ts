@@ -4,6 +4,7 @@ import type { ConfigReport, DaemonRole, SmgrConfig } from '../config/index.js';
 import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
 import { SMGR_VERSION } from '../version.js';
 import { loadDaemonConfig, logConfigWarnings, printConfigCheck } from './config-check.js';
+import { createSdNotifier } from './sd-notify.js';
 
 /** Something a daemon runs: started once, stopped once on a signal. */
 export interface Daemon {
@@ -92,6 +93,8 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
   }
   logConfigWarnings(log, report, spec.role);
 
+  // Type=notify under systemd (a no-op elsewhere): READY once serving, watchdog pings, STOPPING.
+  const sdNotify = createSdNotifier({ log });
   const daemon = spec.create(config, log);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -104,7 +107,9 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     }, spec.stopTimeoutMs ?? 15_000);
     bound.unref();
     try {
+      const notified = sdNotify.stopping();
       await daemon.stop();
+      await notified;
       await closeLogger(log);
       process.exit(ExitCode.OK);
     } catch (err) {
@@ -117,6 +122,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
 
   try {
     await daemon.start();
+    sdNotify.ready();
   } catch (err) {
     const code = err instanceof SmgrError ? err.exitCode : ExitCode.FAILURE;
     log.fatal({ err, code: (err as SmgrError).code }, `${spec.name} failed to start`);
