@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
 import { findProcessByPidfile, findProcessesByName, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
@@ -127,20 +128,23 @@ export class ProcessStrategy implements RestartStrategy {
       outputTail: tailOf(logPath, ctx.tailBytes),
       error,
     });
-    const fd = openSync(logPath, 'a');
     let child: ChildProcess;
+    let fd: number | undefined;
     try {
+      // The agent opens the log (the service's user may not write the agent's
+      // state dir) and the service only inherits the descriptor.
+      fd = openSync(logPath, 'a', 0o600);
       child = spawn(argv[0]!, argv.slice(1), {
         detached: true,
         shell: false,
         stdio: ['ignore', fd, fd],
-        env: ctx.env,
+        ...runAsSpawnOptions(resolveRunAs(ctx.service), ctx.env),
         ...(ctx.service.workingDir ? { cwd: ctx.service.workingDir } : {}),
       });
     } catch (err) {
       return fail(-1, `start command could not be run: ${(err as Error).message}`);
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
     // Either it fails at once (bad path, bad flag, exits non-zero) or it is left to run.
     const early = await new Promise<{ code: number | null; signal: string | null; error?: Error } | null>((resolve) => {
