@@ -46,6 +46,14 @@ for (const { suite, name, systemd } of SUITES) {
       const version = Number(/systemd (\d+)/.exec((await host.exec(['systemctl', '--version'])).stdout)?.[1]);
       assert.equal(version, systemd, `${suite} runs systemd ${systemd}`);
 
+      // What the sample-service playbook and the smgr_agent role do before the rule is written.
+      await host.exec(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'smgr-agent']);
+      for (const unit of [KEPT, REMOVED]) {
+        await host.exec(['tee', `/etc/systemd/system/${unit}.service`], { input: '[Service]\nExecStart=/bin/sleep infinity\n' });
+      }
+      await host.systemctl('daemon-reload');
+      await host.systemctl('start', `${KEPT}.service`, `${REMOVED}.service`);
+
       const inventory = join(tmp.path, 'inventory.json');
       await writeFile(
         inventory,
@@ -60,7 +68,6 @@ for (const { suite, name, systemd } of SUITES) {
       await writeFile(
         vars,
         JSON.stringify({
-          privileges_installed_units: [KEPT, REMOVED],
           smgr_agent_services: { [KEPT]: { restart_strategy: 'service' }, [REMOVED]: { restart_strategy: 'service' }, [GHOST]: {} },
           smgr_agent_process_defaults: {},
           smgr_agent_extra_units: [],
@@ -73,7 +80,8 @@ for (const { suite, name, systemd } of SUITES) {
         name: `privileges-${suite}`,
       });
       assert.equal(r.code, 0, `playbook failed:\n${outputTail(r)}`);
-      await host.systemctl('start', `${KEPT}.service`, `${REMOVED}.service`);
+      // polkitd reloads a changed rules dir by itself, a moment later; a restart makes it now.
+      await host.systemctl('restart', 'polkit.service');
       // Removed after the rule was written: the rule still lists it.
       await host.exec(['rm', `/etc/systemd/system/${REMOVED}.service`]);
       await host.systemctl('stop', `${REMOVED}.service`);
@@ -82,7 +90,7 @@ for (const { suite, name, systemd } of SUITES) {
 
     test('the rule names the units with a unit file and leaves out the one without', async () => {
       const rule = (await host.exec(['cat', '/etc/polkit-1/rules.d/50-smgr-agent.rules'])).stdout;
-      assert.match(rule, new RegExp(`^var SMGR_AGENT_UNITS = \\["${KEPT}\\.service","${REMOVED}\\.service"\\];$`, 'm'));
+      assert.match(rule, new RegExp(`^var SMGR_AGENT_UNITS = \\["${KEPT}\\.service", "${REMOVED}\\.service"\\];$`, 'm'));
       assert.match(rule, new RegExp(`^// they are installed\\): ${GHOST}\\.service$`, 'm'));
     });
 
