@@ -128,23 +128,21 @@ export class ProcessStrategy implements RestartStrategy {
       outputTail: tailOf(logPath, ctx.tailBytes),
       error,
     });
+    const fd = openSync(logPath, 'a');
     let child: ChildProcess;
-    let fd: number | undefined;
     try {
-      // The agent opens the log (the service's user may not write the agent's
-      // state dir) and the service only inherits the descriptor.
-      fd = openSync(logPath, 'a', 0o600);
       child = spawn(argv[0]!, argv.slice(1), {
         detached: true,
         shell: false,
         stdio: ['ignore', fd, fd],
+        // As the service's user when set; the log stays the agent's (it only passes the descriptor).
         ...runAsSpawnOptions(resolveRunAs(ctx.service), ctx.env),
         ...(ctx.service.workingDir ? { cwd: ctx.service.workingDir } : {}),
       });
     } catch (err) {
       return fail(-1, `start command could not be run: ${(err as Error).message}`);
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      closeSync(fd);
     }
     // Either it fails at once (bad path, bad flag, exits non-zero) or it is left to run.
     const early = await new Promise<{ code: number | null; signal: string | null; error?: Error } | null>((resolve) => {
