@@ -33,4 +33,4 @@ export {
   type ExecOptions as NspawnExecOptions,
   type ExecResult as NspawnExecResult,
 } from './nspawn.js';
-export { ensureRootfs, rootfsKey, ROOTFS_PACKAGES, ROOTFS_SUITE, type Rootfs, type RootfsOptions } from './nspawn-rootfs.js';
+export { ensureRootfs, rootfsKey, ROOTFS_PACKAGES, ROOTFS_SUITE, ROOTFS_SUITES, type Rootfs, type RootfsOptions, type RootfsSuite } from './nspawn-rootfs.js';

@@ -16,8 +16,19 @@ import { unmountUnder } from './mounts.js';
 
 const run = promisify(execFile);
 
-/** The release the hosts run: the one this machine runs, so a node binary copied from it finds its glibc. */
+/**
+ * The release the hosts run by default: the one this machine runs, so a node
+ * binary copied from it finds its glibc.
+ */
 export const ROOTFS_SUITE = 'bookworm';
+
+/**
+ * The Debian releases a host can boot: bookworm (systemd 252) and trixie
+ * (systemd 257, whose StartTransientUnit reaches polkit rules with
+ * `unit`/`verb` details). A newer glibc runs the bookworm-built node binary.
+ */
+export const ROOTFS_SUITES = ['bookworm', 'trixie'] as const;
+export type RootfsSuite = (typeof ROOTFS_SUITES)[number];
 
 /**
  * What a host needs: systemd as init, D-Bus and polkit (the agent restarts
@@ -26,7 +37,7 @@ export const ROOTFS_SUITE = 'bookworm';
  * the installed man pages can be read (and `systemd-analyze verify` can check
  * the units' Documentation= entries).
  * libpam-systemd is listed because debootstrap does not resolve polkitd's
- * virtual dependency on `default-logind`.
+ * virtual dependency on `default-logind` (on bookworm and trixie alike).
  */
 export const ROOTFS_PACKAGES: readonly string[] = [
   'dbus',
@@ -48,6 +59,8 @@ const MASKED_UNITS = ['apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-bac
 const RECIPE_VERSION = 2;
 
 export interface RootfsOptions {
+  /** Debian release; default ROOTFS_SUITE (bookworm). */
+  suite?: RootfsSuite;
   /** Where rootfs trees are cached; default `SMGR_FLEET_CACHE` or /var/cache/smgr-fleet. */
   cacheDir?: string;
   /** Debian mirror URL; default `SMGR_FLEET_MIRROR` or the one this machine's apt config uses. */
@@ -61,6 +74,8 @@ export interface Rootfs {
   readonly path: string;
   /** Hash of suite, packages and recipe: the cache entry's name. */
   readonly key: string;
+  /** The Debian release in it. */
+  readonly suite: RootfsSuite;
   /** True when this call built it (a cold run). */
   readonly built: boolean;
   /** How long the build took; 0 when cached. */
@@ -68,9 +83,9 @@ export interface Rootfs {
 }
 
 /** The cache key: a change to anything that decides the tree's content gives a new one. */
-export function rootfsKey(): string {
+export function rootfsKey(suite: RootfsSuite = ROOTFS_SUITE): string {
   const recipe = JSON.stringify({
-    suite: ROOTFS_SUITE,
+    suite,
     variant: 'minbase',
     packages: [...ROOTFS_PACKAGES].sort(),
     masked: MASKED_UNITS,
@@ -84,13 +99,17 @@ export function rootfsKey(): string {
  * directory beside the cache entry, post-install steps in a chroot, then one
  * rename, so an interrupted build never leaves a tree that looks finished.
  * Concurrent callers (test files in parallel) build once: one holds a lock
- * while the others wait for its tree.
+ * while the others wait for its tree. Builds of different entries (two
+ * suites, an old and a new recipe) run side by side: each has its own lock
+ * and its own temp dir, both named after its key.
  */
 export async function ensureRootfs(opts: RootfsOptions = {}): Promise<Rootfs> {
   const cacheDir = opts.cacheDir ?? process.env.SMGR_FLEET_CACHE ?? '/var/cache/smgr-fleet';
-  const key = rootfsKey();
-  const path = join(cacheDir, `rootfs-${ROOTFS_SUITE}-${key}`);
-  if (existsSync(join(path, 'etc', 'smgr-fleet-rootfs'))) return { path, key, built: false, buildMs: 0 };
+  const suite = opts.suite ?? ROOTFS_SUITE;
+  if (!ROOTFS_SUITES.includes(suite)) throw new Error(`rootfs suite ${JSON.stringify(suite)} is not one of ${ROOTFS_SUITES.join(', ')}`);
+  const key = rootfsKey(suite);
+  const path = join(cacheDir, `rootfs-${suite}-${key}`);
+  if (existsSync(join(path, 'etc', 'smgr-fleet-rootfs'))) return { path, key, suite, built: false, buildMs: 0 };
 
   const debootstrap = findBinary(['debootstrap'], 'debootstrap');
   const mirror = opts.mirror ?? process.env.SMGR_FLEET_MIRROR ?? debianMirrorFromApt();
@@ -99,8 +118,8 @@ export async function ensureRootfs(opts: RootfsOptions = {}): Promise<Rootfs> {
   // Test files running in parallel would each run debootstrap: one builds, the others wait for it.
   const release = await lockBuild(cacheDir, key, log);
   try {
-    if (existsSync(join(path, 'etc', 'smgr-fleet-rootfs'))) return { path, key, built: false, buildMs: 0 };
-    return await build(cacheDir, path, key, debootstrap, mirror, log);
+    if (existsSync(join(path, 'etc', 'smgr-fleet-rootfs'))) return { path, key, suite, built: false, buildMs: 0 };
+    return await build(cacheDir, path, key, suite, debootstrap, mirror, log);
   } finally {
     await release();
   }
@@ -110,24 +129,25 @@ async function build(
   cacheDir: string,
   path: string,
   key: string,
+  suite: RootfsSuite,
   debootstrap: string,
   mirror: string,
   log: (message: string) => void,
 ): Promise<Rootfs> {
   await removeStaleBuilds(cacheDir);
   const started = Date.now();
-  const work = await mkdtemp(join(cacheDir, `.build-${process.pid}-`));
+  const work = await mkdtemp(join(cacheDir, `.build-${process.pid}-${key}-`));
   const tree = join(work, 'rootfs');
   try {
-    log(`debootstrap ${ROOTFS_SUITE} (${ROOTFS_PACKAGES.join(',')}) from ${mirror} into ${tree}`);
+    log(`debootstrap ${suite} (${ROOTFS_PACKAGES.join(',')}) from ${mirror} into ${tree}`);
     await runLogged(
       debootstrap,
-      ['--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, ROOTFS_SUITE, tree, mirror],
+      ['--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, suite, tree, mirror],
       join(work, 'debootstrap.out'),
       // debootstrap writes the detail of a failed package configuration here.
       join(tree, 'debootstrap', 'debootstrap.log'),
     );
-    await postInstall(tree, key);
+    await postInstall(tree, key, suite);
     try {
       await rename(tree, path);
     } catch (err) {
@@ -140,7 +160,7 @@ async function build(
   }
   const buildMs = Date.now() - started;
   log(`rootfs ${path} built in ${buildMs} ms`);
-  return { path, key, built: true, buildMs };
+  return { path, key, suite, built: true, buildMs };
 }
 
 /**
@@ -148,7 +168,7 @@ async function build(
  * boot gets its own), no host name (nspawn's machine name is used), no package
  * downloads, no periodic timers, and a marker saying it is complete.
  */
-async function postInstall(tree: string, key: string): Promise<void> {
+async function postInstall(tree: string, key: string, suite: RootfsSuite): Promise<void> {
   await writeFile(join(tree, 'etc', 'machine-id'), '');
   // dbus's postinst made an id of its own; systemd would adopt it for every host.
   await rm(join(tree, 'var', 'lib', 'dbus', 'machine-id'), { force: true });
@@ -164,7 +184,7 @@ async function postInstall(tree: string, key: string): Promise<void> {
   }
   await writeFile(
     join(tree, 'etc', 'smgr-fleet-rootfs'),
-    `${JSON.stringify({ key, suite: ROOTFS_SUITE, packages: ROOTFS_PACKAGES, builtAt: new Date().toISOString() })}\n`,
+    `${JSON.stringify({ key, suite, packages: ROOTFS_PACKAGES, builtAt: new Date().toISOString() })}\n`,
   );
 }
 

@@ -24,6 +24,7 @@ import { EventOutbox } from './events/event-outbox.js';
 import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
+import { checkRunAs } from './exec/run-as.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -132,6 +133,8 @@ export class Agent {
 
   async start(): Promise<void> {
     const cfg = this.opts.config;
+    // A user/group the agent cannot switch to is a config error (exit 78), not a failure at the first job.
+    checkRunAs([cfg.processDefaults, ...cfg.processes], { source: cfg.source });
     this.log.info(
       {
         controllers: cfg.agent.controllers,

@@ -185,6 +185,12 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
   seconds('watch_interval', 10, 'time between local watch checks', true),
   int('watch_failures', 3, 'consecutive failed watch checks that raise an alarm', 1),
   str('working_dir', '', 'working directory of hook commands (empty: the agent\'s)'),
+  str(
+    'user',
+    '',
+    "user (name or uid) that this service's start command and hooks run as (empty: the agent's); only for an agent running as root (in a container or on a SysV host); see docs/agent-privileges.md",
+  ),
+  str('group', '', "group (name or gid) of this service's commands (empty: the primary group of `user`); needs an agent running as root"),
   {
     key: 'env',
     doc: 'extra environment of hook commands: env[] = KEY=VALUE lines',

@@ -157,6 +157,10 @@ export interface ProcessConfig {
   readonly watchIntervalMs: number;
   readonly watchFailures: number;
   readonly workingDir: string | undefined;
+  /** User (name or uid) the start command and hooks run as; undefined: the agent's own. */
+  readonly user: string | undefined;
+  /** Group (name or gid) of those commands; undefined: the primary group of `user`. */
+  readonly group: string | undefined;
   /** Extra environment of this process's hook commands, as KEY=VALUE entries (later ones win). */
   readonly env: readonly string[];
 }

@@ -157,6 +157,8 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
     watchIntervalMs: p.ms('watch_interval'),
     watchFailures: p.number('watch_failures'),
     workingDir: p.optional('working_dir'),
+    user: p.optional('user'),
+    group: p.optional('group'),
     env: p.strings('env'),
   };
 }

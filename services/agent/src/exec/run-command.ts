@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { killProcessTree } from './kill-tree.js';
+import { runAsSpawnOptions, type RunAs } from './run-as.js';
 
 /** The record of one command the agent ran: what, how it ended, how long, what it said. */
 export interface CommandRecord {
@@ -23,6 +24,8 @@ export interface RunOptions {
   tailBytes: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** Run as this user and group (the service's `user`/`group`); default the agent's own. */
+  runAs?: RunAs;
   /** SIGTERM → SIGKILL grace when the deadline passes. */
   killGraceMs?: number;
 }
@@ -78,7 +81,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions): Pro
     detached: true,
     shell: false,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(opts.env ? { env: opts.env } : {}),
+    ...runAsSpawnOptions(opts.runAs, opts.env),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   // A late 'error' (after exit) must not become an uncaught exception in the agent.

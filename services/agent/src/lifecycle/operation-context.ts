@@ -1,4 +1,5 @@
 import { expandArgv, type CommandList, type ProcessConfig } from '@smgr/shared';
+import { resolveRunAs, type RunAs } from '../exec/run-as.js';
 import { notRun, runCommand, type CommandRecord } from '../exec/run-command.js';
 import type { Deadline } from './deadline.js';
 
@@ -22,12 +23,20 @@ export function runStep(ctx: OperationContext, name: string, argv: readonly stri
   const expanded = expandArgv(argv, { name: ctx.service.name });
   const timeoutMs = ctx.deadline.cap(limitMs);
   if (timeoutMs <= 0) return Promise.resolve(notRun(name, expanded, `operation deadline of ${ctx.deadline.totalMs} ms reached before ${name}`));
+  let runAs: RunAs | undefined;
+  try {
+    // Checked at start-up; looked up again here, since users may change.
+    runAs = resolveRunAs(ctx.service);
+  } catch (err) {
+    return Promise.resolve(notRun(name, expanded, (err as Error).message));
+  }
   return runCommand(expanded, {
     name,
     timeoutMs,
     tailBytes: ctx.tailBytes,
     env: ctx.env,
     ...(ctx.service.workingDir ? { cwd: ctx.service.workingDir } : {}),
+    ...(runAs ? { runAs } : {}),
   });
 }
 

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
 import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import { isExactNameCheck } from '../lifecycle/checks.js';
@@ -151,7 +152,8 @@ export class ProcessStrategy implements RestartStrategy {
         detached: true,
         shell: false,
         stdio: ['ignore', fd, fd],
-        env: ctx.env,
+        // As the service's user when set; the log stays the agent's (it only passes the descriptor).
+        ...runAsSpawnOptions(resolveRunAs(ctx.service), ctx.env),
         ...(ctx.service.workingDir ? { cwd: ctx.service.workingDir } : {}),
       });
     } catch (err) {
