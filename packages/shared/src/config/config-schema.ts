@@ -125,6 +125,8 @@ export const GLOBAL_SCHEMA = {
     str('cert', '', 'certificate file (PEM); required unless insecure'),
     str('key', '', 'private key file (PEM); required unless insecure'),
     bool('insecure', false, 'plaintext gRPC without TLS: only for a local demo'),
+    str('crl', '', 'certificate revocation list (PEM, from "smgr pki revoke"); re-read when it changes, peers it lists are refused (empty: none)'),
+    str('pin_ca_sha256', '', 'SHA-256 fingerprint of the CA that must have issued the peer certificate, when tls.ca trusts more than one (empty: any CA in tls.ca)'),
   ],
   api: [
     bool('enabled', false, 'serve the HTTP API (operator CLI, CI/CD) on controller.api_listen'),

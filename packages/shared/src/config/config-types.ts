@@ -104,6 +104,10 @@ export interface TlsConfig {
   readonly cert: string;
   readonly key: string;
   readonly insecure: boolean;
+  /** CRL file (PEM) or ''. */
+  readonly crl: string;
+  /** Hex SHA-256 of the issuing CA (lower case, no colons) or ''. */
+  readonly pinCaSha256: string;
 }
 
 /** [api]: the controller's HTTP API. */

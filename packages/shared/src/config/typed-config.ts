@@ -113,6 +113,8 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       cert: tls.string('cert'),
       key: tls.string('key'),
       insecure: tls.bool('insecure'),
+      crl: tls.string('crl'),
+      pinCaSha256: tls.string('pin_ca_sha256').replace(/:/g, '').toLowerCase(),
     },
     api: {
       enabled: api.bool('enabled'),
