@@ -94,6 +94,11 @@ describe('loadConfig', () => {
       database: 'v_process_monitor',
       connectionLimit: 10,
       socket: undefined,
+      sslCa: '',
+      sslCert: '',
+      sslKey: '',
+      sslVerify: true,
+      allowPlaintext: false,
     });
     assert.equal(config.monitor.checkIntervalMs, 300_000);
     assert.equal(config.monitor.maxRestartFailures, 3);
