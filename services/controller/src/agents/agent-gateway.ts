@@ -145,8 +145,8 @@ export class AgentGateway {
     for (const s of [...this.sessions.values()]) {
       const problem = check(this.certificates.get(s));
       if (!problem) continue;
-      s.closed = true;
       s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'CERT_REFUSED', message: problem } } }));
+      s.closed = true;
       this.opts.metrics?.agentRefusals.inc({ code: 'CERT_REFUSED' });
       this.log.warn({ hostId: s.hostId, reason: problem }, 'connected agent refused after a TLS reload');
       this.onDisconnect(s, 'certificate refused');
