@@ -45,6 +45,8 @@ export function databaseSsl(db: SmgrConfig['database'], source = 'config'): mysq
     ...(db.sslCert ? { cert: readPem(db.sslCert, 'database.ssl_cert', source).toString() } : {}),
     ...(db.sslKey ? { key: readPem(db.sslKey, 'database.ssl_key', source).toString() } : {}),
     rejectUnauthorized: db.sslVerify !== false,
+    // mysql2 checks the certificate's name against database.host only when asked to.
+    verifyIdentity: db.sslVerify !== false,
   };
 }
 
@@ -67,12 +69,15 @@ const TLS_VERIFY_CODES = new Set([
  * with exit 78 instead of being retried as an outage.
  */
 export function databaseTlsError(err: unknown, db: SmgrConfig['database'], source = 'config'): ConfigError | null {
-  const code = (err as { code?: string } | null)?.code;
-  if (!code || !TLS_VERIFY_CODES.has(code)) return null;
+  const e = err as { code?: string; message?: string; cause?: { code?: string } } | null;
+  const code = [e?.code, e?.cause?.code].find((c): c is string => c !== undefined && TLS_VERIFY_CODES.has(c));
+  // Some paths lose node's code (a pooled connection, a wrapped handshake error); the message still says it.
+  const byMessage = !code && /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate has expired|Hostname\/IP does not match/i.test(e?.message ?? '');
+  if (!code && !byMessage) return null;
   const what =
     code === 'HANDSHAKE_NO_SSL_SUPPORT'
       ? `the MySQL server at ${db.host} does not offer TLS`
-      : `the MySQL server certificate was refused (${code}: ${(err as Error).message}); database.ssl_ca must be the CA that signed it and database.host a name or address in it`;
+      : `the MySQL server certificate was refused (${e?.message ?? code}); database.ssl_ca must be the CA that signed it and database.host a name or address in it`;
   return new ConfigError([{ file: source, key: 'database.ssl_ca', value: db.sslCa ?? '', rule: what }], { cause: err });
 }
 
