@@ -367,7 +367,7 @@ describe('loadConfig', () => {
       { file, key: 'tls.key', rule: 'required unless tls.insecure = true' },
     ]);
     const config = load('[tls]\nca = /ca.pem\ncert = /c.pem\nkey = /k.pem\n');
-    assert.deepEqual(config.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', insecure: false });
+    assert.deepEqual(config.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', insecure: false, crl: '', pinCaSha256: '' });
   });
 
   it('rejects malformed command-line overrides', () => {
