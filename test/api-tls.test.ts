@@ -35,7 +35,7 @@ describe('the API over HTTPS', () => {
     const pki = await makeTempDir('pki');
     cleanup.add(() => pki.remove(), 'pki dir');
     await initCa(pki.path);
-    const cert = await issueCert(pki.path, 'ctl-test', { sans: ['127.0.0.1', 'localhost'] });
+    const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
     const stack = await startStack(cleanup, { mysql, redis }, {
       services: { [uniqueServiceName('tls')]: { restart_strategy: 'process', start_command: 'true' } },
       controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },

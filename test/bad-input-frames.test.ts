@@ -48,8 +48,8 @@ before(async () => {
   env = await chaosEnv(files, mysql, redis, 'frames');
   pki = join(env.dir, 'pki');
   await initCa(pki);
-  await issueCert(pki, 'ctl-frames', { sans: ['127.0.0.1'] });
-  for (const h of ['real', 'rogue']) await issueCert(pki, h);
+  await issueCert(pki, 'ctl-frames', { role: 'controller', sans: ['127.0.0.1'] });
+  for (const h of ['real', 'rogue']) await issueCert(pki, h, { role: 'agent' });
   port = await freePort();
   const tls = (h: string) => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${h}.pem`), key: join(pki, `${h}.key`) });
   controller = startDaemon(

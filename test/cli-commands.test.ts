@@ -216,7 +216,7 @@ describe('smgr configuration and exit codes', () => {
     const init = await smgr(['pki', 'init', dir]);
     assert.equal(init.code, 0, init.stderr);
     assert.equal(JSON.parse(init.stdout).commonName, 'smgr CA');
-    const issue = await smgr(['pki', 'issue', dir, 'web1']);
+    const issue = await smgr(['pki', 'issue', dir, 'web1', '--role', 'agent']);
     assert.equal(issue.code, 0, issue.stderr);
     assert.equal(JSON.parse(issue.stdout).host, 'web1');
     assert.match(await readFile(join(dir, 'web1.pem'), 'utf8'), /BEGIN CERTIFICATE/);

@@ -63,11 +63,11 @@ before(async () => {
   otherPki = join(env.dir, 'other-pki');
   await initCa(pki);
   await initCa(otherPki, { commonName: 'someone else' });
-  await issueCert(pki, 'ctl-mtls', { sans: ['127.0.0.1', 'localhost'] });
-  for (const h of ['h1', 'h2']) await issueCert(pki, h);
-  await issueCert(otherPki, 'h1');
+  await issueCert(pki, 'ctl-mtls', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
+  for (const h of ['h1', 'h2']) await issueCert(pki, h, { role: 'agent' });
+  await issueCert(otherPki, 'h1', { role: 'agent' });
   const past = Date.now() - 30 * DAY;
-  await issueCert(pki, 'h3', { notBefore: new Date(past), notAfter: new Date(past + DAY) });
+  await issueCert(pki, 'h3', { role: 'agent', notBefore: new Date(past), notAfter: new Date(past + DAY) });
 
   address = `127.0.0.1:${await freePort()}`;
   const tls = (host: string) => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${host}.pem`), key: join(pki, `${host}.key`) });

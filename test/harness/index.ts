@@ -4,7 +4,7 @@
  * queue prefix per test, managed child processes, polling with deadlines, and
  * cleanups that run even when a test fails. See README.md in this directory.
  */
-export { startMariaDb, type MariaDbInstance } from './mariadb.js';
+export { startMariaDb, type MariaDbInstance, type MariaDbOptions } from './mariadb.js';
 export { startRedis, type RedisInstance } from './redis.js';
 export {
   createTestDatabase,

@@ -49,10 +49,16 @@ const START_ATTEMPTS = 3;
  * throwaway one is installed in a temp dir and started on a free port on
  * 127.0.0.1 (~0.6 s). Tests get their own databases from createTestDatabase.
  */
-export async function startMariaDb(): Promise<MariaDbInstance> {
+export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbInstance> {
   const external = process.env.SMGR_TEST_MYSQL_URL;
-  if (external) return ExternalMariaDb.fromUrl(external);
-  return LocalMariaDb.create();
+  // A TLS server must hold the test's own certificates: always a throwaway one.
+  if (external && !opts.tls) return ExternalMariaDb.fromUrl(external);
+  return LocalMariaDb.create(opts);
+}
+
+export interface MariaDbOptions {
+  /** Serve TLS with these PEM files (mariadbd --ssl-ca/--ssl-cert/--ssl-key); plaintext stays allowed unless an account REQUIREs SSL. */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 class ExternalMariaDb implements MariaDbInstance {
@@ -114,13 +120,14 @@ class LocalMariaDb implements MariaDbInstance {
   private constructor(
     private readonly tmp: TempDir,
     private readonly binary: string,
+    private readonly opts: MariaDbOptions = {},
   ) {}
 
-  static async create(): Promise<LocalMariaDb> {
+  static async create(opts: MariaDbOptions = {}): Promise<LocalMariaDb> {
     const mariadbd = findBinary(['mariadbd', 'mysqld'], 'mariadb-server');
     const installDb = findBinary(['mariadb-install-db', 'mysql_install_db'], 'mariadb-server');
     const tmp = await makeTempDir('mariadb');
-    const db = new LocalMariaDb(tmp, mariadbd);
+    const db = new LocalMariaDb(tmp, mariadbd, opts);
     try {
       await mkdir(db.#paths.tmp);
       await db.#install(installDb);
@@ -262,6 +269,7 @@ class LocalMariaDb implements MariaDbInstance {
         `--log-error=${p.errLog}`,
         '--skip-name-resolve',
         `--tmpdir=${p.tmp}`,
+        ...(this.opts.tls ? [`--ssl-ca=${this.opts.tls.ca}`, `--ssl-cert=${this.opts.tls.cert}`, `--ssl-key=${this.opts.tls.key}`] : []),
         ...SERVER_TUNING,
       ],
       { name: 'mariadbd', logDir: this.tmp.path },

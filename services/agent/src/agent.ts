@@ -12,6 +12,7 @@ import {
   type SmgrConfig,
 } from '@smgr/shared';
 import { randomUUID } from 'node:crypto';
+import { unwatchFile, watchFile } from 'node:fs';
 import { ControllerLink } from './link/controller-link.js';
 import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
@@ -28,6 +29,9 @@ import { checkRunAs } from './exec/run-as.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
+
+/** How often the CRL file is checked for changes. */
+const CRL_POLL_MS = 2_000;
 
 export interface AgentOptions {
   config: SmgrConfig;
@@ -54,6 +58,7 @@ export class Agent {
   private readonly delivery: EventDelivery;
   private readonly log: Logger;
   private stopped = false;
+  private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
@@ -105,7 +110,7 @@ export class Agent {
     });
     this.link = new ControllerLink({
       addresses: cfg.agent.controllers,
-      credentials: channelCredentials(cfg.tls, cfg.source),
+      credentials: this.credentials(),
       hello: () =>
         create(HelloSchema, {
           hostId: cfg.agent.hostId,
@@ -131,10 +136,41 @@ export class Agent {
     });
   }
 
+  /**
+   * Credentials for the next connection attempt, read from the `[tls]` files
+   * each time: a renewed certificate or a new CRL is used from the next
+   * reconnect (SIGHUP reconnects at once). Bad files at start are a
+   * ConfigError (exit 78); later, the last good credentials stay in use.
+   */
+  private credentials(): () => ReturnType<typeof channelCredentials> {
+    const cfg = this.opts.config;
+    let last = channelCredentials(cfg.tls, cfg.source);
+    let first = true;
+    return () => {
+      if (first || cfg.tls.insecure) {
+        first = false;
+        return last;
+      }
+      try {
+        last = channelCredentials(cfg.tls, cfg.source);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cannot reload TLS files; using the previous certificates and CRL');
+      }
+      return last;
+    };
+  }
+
   async start(): Promise<void> {
     const cfg = this.opts.config;
     // A user/group the agent cannot switch to is a config error (exit 78), not a failure at the first job.
     checkRunAs([cfg.processDefaults, ...cfg.processes], { source: cfg.source });
+    process.on('SIGHUP', this.onSighup);
+    // A new CRL may revoke the controller this agent is talking to: reconnect so the handshake checks it.
+    if (!cfg.tls.insecure && cfg.tls.crl) {
+      watchFile(cfg.tls.crl, { interval: CRL_POLL_MS, persistent: false }, (cur, prev) => {
+        if (cur.mtimeMs !== prev.mtimeMs || cur.ino !== prev.ino) this.link.reconnect('the CRL file changed');
+      });
+    }
     this.log.info(
       {
         controllers: cfg.agent.controllers,
@@ -151,6 +187,8 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    process.off('SIGHUP', this.onSighup);
+    if (this.opts.config.tls.crl) unwatchFile(this.opts.config.tls.crl);
     this.watcher.stop();
     this.delivery.stop();
     this.link.stop();

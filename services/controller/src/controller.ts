@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { serverCredentials, UnavailableError, type Logger, type SmgrConfig } from '@smgr/shared';
-import { createDbPool, type DbPool } from './db/pool.js';
+import { ConfigError, ServerTls, UnavailableError, type Logger, type SmgrConfig } from '@smgr/shared';
+import { createDbPool, databaseTlsError, type DbPool } from './db/pool.js';
 import { migrate } from './db/migrator.js';
 import { IncidentStore } from './db/incident-store.js';
 import { OutcomeStore } from './db/outcome-store.js';
@@ -72,6 +72,9 @@ export class Controller {
   private breaker: CircuitBreaker | null = null;
   /** HTTP API and rollout engine (api/operator-api.ts): listens after the gateway, stops first. */
   private operatorApi: OperatorApi | null = null;
+  /** The gRPC server's TLS material, reloaded on SIGHUP and when the CRL file changes. */
+  private serverTls: ServerTls | null = null;
+  private readonly onSighup = () => this.reloadTls('SIGHUP');
 
   constructor(private readonly opts: ControllerOptions) {
     this.cfg = opts.config;
@@ -87,8 +90,14 @@ export class Controller {
   async start(): Promise<void> {
     this.state = 'starting';
     const cfg = this.cfg;
-    this.pool = createDbPool(cfg.database);
-    await this.waitFor('MySQL', () => migrate(this.pool!, this.log));
+    // Read first: bad TLS files are a config error (78) before anything connects.
+    this.serverTls = new ServerTls(cfg.tls, cfg.source);
+    this.pool = createDbPool(cfg.database, cfg.source);
+    await this.waitFor('MySQL', () =>
+      migrate(this.pool!, this.log).catch((err: unknown) => {
+        throw databaseTlsError(err, cfg.database, cfg.source) ?? err;
+      }),
+    );
     const store = new IncidentStore(this.pool);
     const agentStore = new AgentStore(this.pool);
     const registry = new AgentRegistry();
@@ -120,8 +129,9 @@ export class Controller {
       controllerId: cfg.controller.id,
       heartbeatIntervalMs: cfg.controller.heartbeatIntervalMs,
       agentTtlMs: cfg.controller.agentTtlMs,
-      credentials: serverCredentials(cfg.tls, cfg.source),
+      credentials: this.serverTls.credentials,
       requirePeerIdentity: !cfg.tls.insecure,
+      checkCertificate: (der) => this.serverTls!.agentProblem(der),
       registry,
       claims,
       store: agentStore,
@@ -169,6 +179,8 @@ export class Controller {
     // Bound only now: agents that arrive while a restarted controller is
     // still deciding its role would be refused and back off for nothing.
     this.grpcPort = await this.gateway.start(cfg.controller.grpcListen);
+    this.serverTls.watchCrl(() => this.reloadTls('CRL file changed'));
+    process.on('SIGHUP', this.onSighup);
     this.state = 'running';
     this.log.info(
       {
@@ -268,6 +280,8 @@ export class Controller {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     const t0 = Date.now();
+    process.off('SIGHUP', this.onSighup);
+    this.serverTls?.stop();
     await this.runSteps([
       ['operator api', () => this.operatorApi?.stop()],
       ['lease', () => this.lease?.stop()],
@@ -285,6 +299,23 @@ export class Controller {
   }
 
   /** Retries a connect step with backoff, logging each failure, until the startup timeout. */
+  /**
+   * Re-reads the `[tls]` files (certificate, key, CA, CRL): new handshakes
+   * use them, open streams stay, and connected agents whose certificate is
+   * now refused (revoked) are cut off. A bad file keeps the running material.
+   */
+  reloadTls(why: string): void {
+    if (!this.serverTls || this.cfg.tls.insecure) return;
+    try {
+      this.serverTls.reload();
+    } catch (err) {
+      this.log.error({ why, err: (err as Error).message }, 'TLS reload failed; still using the previous certificates and CRL');
+      return;
+    }
+    const dropped = this.gateway?.recheckCertificates() ?? [];
+    this.log.info({ why, crlNextUpdate: this.serverTls.crlNextUpdate?.toISOString(), dropped }, 'TLS certificates and CRL reloaded');
+  }
+
   private async waitFor(what: string, fn: () => Promise<unknown>): Promise<void> {
     const deadline = Date.now() + (this.opts.startupTimeoutMs ?? 60_000);
     for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
@@ -292,6 +323,8 @@ export class Controller {
         await fn();
         return;
       } catch (err) {
+        // A refused certificate or a plaintext refusal will not heal by waiting.
+        if (err instanceof ConfigError) throw err;
         if (Date.now() + delay > deadline || this.state === 'stopping') {
           throw new UnavailableError(`${what.toUpperCase()}_UNAVAILABLE`, `${what} unavailable: ${(err as Error).message}`, {
             cause: err,

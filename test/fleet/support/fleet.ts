@@ -112,8 +112,8 @@ export async function startFleet(cleanup: Cleanup, opts: FleetOptions): Promise<
   const pki = (...args: string[]) => run(process.execPath, [join(ROOT, 'packages/shared/dist/pki/pki-main.js'), ...args], { timeout: 60_000 });
   await timed('pki', async () => {
     await pki('init', pkiDir);
-    await pki('issue', pkiDir, 'ctl', '--san', ctlNet.address);
-    for (const name of opts.agents) await pki('issue', pkiDir, name);
+    await pki('issue', pkiDir, 'ctl', '--role', 'controller', '--san', ctlNet.address);
+    for (const name of opts.agents) await pki('issue', pkiDir, name, '--role', 'agent');
   });
 
   const boot = async (net: NetHost, binds?: { source: string; target: string }[]) => {

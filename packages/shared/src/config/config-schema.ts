@@ -61,11 +61,16 @@ export const GLOBAL_SCHEMA = {
   database: [
     str('host', 'localhost', 'MySQL/MariaDB host name or address'),
     int('port', 3306, 'MySQL/MariaDB port', 1, 65535),
-    str('user', 'root', 'database user'),
+    str('user', 'smgr', 'database user (least privileges: sql/grants.sql)'),
     str('password', '', 'database password', { sensitive: true }),
     str('database', 'v_process_monitor', 'database (schema) holding PROCESE and STATUS_PROCESS'),
     int('connection_limit', 10, 'connections in the pool', 1),
     str('socket', '', 'UNIX socket of MySQL/MariaDB; when set, host and port are not used (empty: TCP)'),
+    str('ssl_ca', '', 'CA certificate file (PEM) that signed the MySQL server certificate; set to use TLS (empty: no TLS)'),
+    str('ssl_cert', '', 'client certificate file (PEM), when MySQL requires one (REQUIRE X509)'),
+    str('ssl_key', '', 'private key file (PEM) of database.ssl_cert'),
+    bool('ssl_verify', true, 'check the MySQL server certificate against database.ssl_ca and its name against database.host'),
+    bool('allow_plaintext', false, 'allow an unencrypted connection to a MySQL host that is not loopback (credentials and data cross the network in clear)'),
   ],
   monitor: [
     seconds('check_interval', 0.2, 'time between alarm polls', true),
@@ -131,6 +136,8 @@ export const GLOBAL_SCHEMA = {
     str('cert', '', 'certificate file (PEM); required unless insecure'),
     str('key', '', 'private key file (PEM); required unless insecure'),
     bool('insecure', false, 'plaintext gRPC without TLS: only for a local demo'),
+    str('crl', '', 'certificate revocation list (PEM, from "smgr pki revoke"); re-read when it changes, peers it lists are refused (empty: none)'),
+    str('pin_ca_sha256', '', 'SHA-256 fingerprint of the CA that must have issued the peer certificate, when tls.ca trusts more than one (empty: any CA in tls.ca)'),
   ],
   api: [
     bool('enabled', false, 'serve the HTTP API (operator CLI, CI/CD) on controller.api_listen'),

@@ -39,6 +39,15 @@ export interface DatabaseConfig {
   readonly connectionLimit: number;
   /** UNIX socket path; when set, host and port are not used. */
   readonly socket: string | undefined;
+  /** TLS to MySQL: CA file (PEM); '' or absent: no TLS. */
+  readonly sslCa?: string;
+  /** Client certificate and key (PEM) for MySQL accounts that REQUIRE X509; ''/absent: none. */
+  readonly sslCert?: string;
+  readonly sslKey?: string;
+  /** Verify the server certificate and host name; default true. */
+  readonly sslVerify?: boolean;
+  /** Allow plaintext to a non-loopback host; default false. */
+  readonly allowPlaintext?: boolean;
 }
 
 /** [monitor]: alarm polling and the circuit breaker. */
@@ -107,6 +116,10 @@ export interface TlsConfig {
   readonly cert: string;
   readonly key: string;
   readonly insecure: boolean;
+  /** CRL file (PEM) or ''. */
+  readonly crl: string;
+  /** Hex SHA-256 of the issuing CA (lower case, no colons) or ''. */
+  readonly pinCaSha256: string;
 }
 
 /** [api]: the controller's HTTP API. */

@@ -94,6 +94,11 @@ describe('loadConfig', () => {
       database: 'v_process_monitor',
       connectionLimit: 10,
       socket: undefined,
+      sslCa: '',
+      sslCert: '',
+      sslKey: '',
+      sslVerify: true,
+      allowPlaintext: false,
     });
     assert.equal(config.monitor.checkIntervalMs, 300_000);
     assert.equal(config.monitor.maxRestartFailures, 3);
@@ -427,7 +432,7 @@ describe('loadConfig', () => {
       { file, line: 1, key: 'tls.key', rule: 'required unless tls.insecure = true' },
     ]);
     const config = load('[tls]\nca = /ca.pem\ncert = /c.pem\nkey = /k.pem\n');
-    assert.deepEqual(config.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', insecure: false });
+    assert.deepEqual(config.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', insecure: false, crl: '', pinCaSha256: '' });
   });
 
   it('rejects malformed command-line overrides', () => {

@@ -72,6 +72,11 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       database: db.string('database'),
       connectionLimit: db.number('connection_limit'),
       socket: db.optional('socket'),
+      sslCa: db.string('ssl_ca'),
+      sslCert: db.string('ssl_cert'),
+      sslKey: db.string('ssl_key'),
+      sslVerify: db.bool('ssl_verify'),
+      allowPlaintext: db.bool('allow_plaintext'),
     },
     monitor: {
       checkIntervalMs: mon.ms('check_interval'),
@@ -115,6 +120,8 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       cert: tls.string('cert'),
       key: tls.string('key'),
       insecure: tls.bool('insecure'),
+      crl: tls.string('crl'),
+      pinCaSha256: tls.string('pin_ca_sha256').replace(/:/g, '').toLowerCase(),
     },
     api: {
       enabled: api.bool('enabled'),

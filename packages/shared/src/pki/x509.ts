@@ -62,13 +62,21 @@ export function caCertificate(keys: KeyPair, commonName: string, validity: Valid
 }
 
 /**
- * A host certificate signed by the CA: CN = host id, usable as a TLS server
- * (controller) and a TLS client (agent), with the given names and addresses
- * as subjectAltNames.
+ * Certificate profiles: an agent's certificate is a TLS client certificate
+ * only (extKeyUsage clientAuth), a controller's a TLS server certificate only
+ * (serverAuth), so a stolen agent certificate cannot pass for a controller.
+ */
+export type CertRole = 'agent' | 'controller';
+export const CERT_ROLES: readonly CertRole[] = ['agent', 'controller'];
+
+/**
+ * A host certificate signed by the CA: CN = host id, with the usage of its
+ * role and the given names and addresses as subjectAltNames.
  */
 export function hostCertificate(args: {
   keys: KeyPair;
   host: string;
+  role: CertRole;
   sans: readonly string[];
   validity: Validity;
   ca: forge.pki.Certificate;
@@ -84,7 +92,7 @@ export function hostCertificate(args: {
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+    args.role === 'controller' ? { name: 'extKeyUsage', serverAuth: true } : { name: 'extKeyUsage', clientAuth: true },
     // An empty subjectAltName extension is invalid DER; without names there is none.
     ...(args.sans.length > 0 ? [{ name: 'subjectAltName', altNames: altNames(args.sans) }] : []),
     { name: 'subjectKeyIdentifier' },

@@ -26,7 +26,11 @@ export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopp
 export interface ControllerLinkOptions {
   /** Controller addresses, tried in turn. */
   addresses: readonly string[];
-  credentials: grpc.ChannelCredentials;
+  /**
+   * Credentials, or a function called before every connection attempt so
+   * renewed certificates and a new CRL are used from the next reconnect on.
+   */
+  credentials: grpc.ChannelCredentials | (() => grpc.ChannelCredentials);
   /** The Hello sent on every (re)connect. */
   hello: () => Hello;
   onJob: (req: JobRequest) => void;
@@ -73,6 +77,20 @@ export class ControllerLink {
     }
   }
 
+  /**
+   * Drops the current stream and connects again at once with fresh
+   * credentials (SIGHUP: renewed certificate, new CRL). A no-op when stopped.
+   */
+  reconnect(why: string): void {
+    if (this.state === 'stopped') return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.teardown();
+    this.setState('backoff');
+    this.log.info({ why }, 'reconnecting to the controller');
+    this.connect();
+  }
+
   stop(): void {
     this.setState('stopped');
     this.teardown();
@@ -91,7 +109,8 @@ export class ControllerLink {
     if (this.state === 'stopped') return;
     const address = this.opts.addresses[this.addressIndex % this.opts.addresses.length]!;
     this.setState('connecting');
-    this.client = createAgentServiceClient(address, this.opts.credentials);
+    const credentials = typeof this.opts.credentials === 'function' ? this.opts.credentials() : this.opts.credentials;
+    this.client = createAgentServiceClient(address, credentials);
     const call = this.client.connect();
     this.call = call;
     let welcomed = false;

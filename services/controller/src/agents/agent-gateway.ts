@@ -36,6 +36,12 @@ export interface AgentGatewayOptions {
   credentials: grpc.ServerCredentials;
   /** With mTLS the peer certificate's CN must equal the Hello's host id. */
   requirePeerIdentity: boolean;
+  /**
+   * Why an agent's certificate (DER) is refused — wrong usage, wildcard,
+   * revoked, not from the pinned CA — or null. Checked at Hello and again by
+   * recheckCertificates() after the CRL or the TLS files are reloaded.
+   */
+  checkCertificate?: (der: Buffer | undefined) => string | null;
   registry: AgentRegistry;
   store: AgentStore;
   log: Logger;
@@ -73,6 +79,8 @@ export interface JobSpec {
 export class AgentGateway {
   private readonly server = new grpc.Server(serverChannelOptions);
   private readonly sessions = new Map<string, AgentSession>();
+  /** The certificate each session presented, for rechecks after a CRL update. */
+  private readonly certificates = new WeakMap<AgentSession, Buffer>();
   private readonly pending = new PendingJobs();
   private readonly presence: AgentPresence;
   private timers: NodeJS.Timeout[] = [];
@@ -124,6 +132,30 @@ export class AgentGateway {
       s.call.end();
     }
     this.handBack('NOT_ACTIVE', 'this controller went on standby');
+  }
+
+  /**
+   * Checks the certificates of connected agents again (after the CRL or the
+   * TLS files were reloaded) and closes the streams of those now refused, so
+   * a revoked agent is cut off at once rather than at its next reconnect
+   * (where the TLS handshake refuses it). Returns the host ids dropped.
+   */
+  recheckCertificates(): string[] {
+    const check = this.opts.checkCertificate;
+    if (!check) return [];
+    const dropped: string[] = [];
+    for (const s of [...this.sessions.values()]) {
+      const problem = check(this.certificates.get(s));
+      if (!problem) continue;
+      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'CERT_REFUSED', message: problem } } }));
+      s.closed = true;
+      this.opts.metrics?.agentRefusals.inc({ code: 'CERT_REFUSED' });
+      this.log.warn({ hostId: s.hostId, reason: problem }, 'connected agent refused after a TLS reload');
+      this.onDisconnect(s, 'certificate refused');
+      s.call.end();
+      dropped.push(s.hostId);
+    }
+    return dropped;
   }
 
   /**
@@ -290,14 +322,20 @@ export class AgentGateway {
       this.refuse(call, 'BAD_HELLO', problem, { peer });
       return null;
     }
+    const certificate = call.getAuthContext().sslPeerCertificate;
     if (this.opts.requirePeerIdentity) {
-      const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
+      const cn = certificate?.subject?.CN;
       if (cn !== hello.hostId) {
         this.refuse(call, 'IDENTITY_MISMATCH', `certificate is for ${JSON.stringify(cn ?? null)}, not ${hello.hostId}`, {
           peer,
         });
         return null;
       }
+    }
+    const certificateProblem = this.opts.checkCertificate?.(certificate?.raw);
+    if (certificateProblem) {
+      this.refuse(call, 'CERT_REFUSED', certificateProblem, { peer, hostId: hello.hostId });
+      return null;
     }
     const previous = this.sessions.get(hello.hostId);
     if (previous) {
@@ -312,6 +350,7 @@ export class AgentGateway {
     }
     const session = new AgentSession(hello.hostId, call);
     this.sessions.set(hello.hostId, session);
+    if (certificate?.raw) this.certificates.set(session, certificate.raw);
     const info: AgentInfo = {
       hostId: hello.hostId,
       labels: { ...hello.labels },

@@ -156,7 +156,7 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
 }
 
 async function withStores(cfg: SmgrConfig, fn: (tokens: TokenStore, audit: AuditLog) => Promise<void>): Promise<void> {
-  const pool = createDbPool(cfg.database);
+  const pool = createDbPool(cfg.database, cfg.source);
   const log = await createLogger({ name: 'smgr-controller', level: 'warn', maxLogSizeBytes: 1, logFilesToKeep: 1, destination: process.stderr });
   try {
     // The tables may not exist yet when the first token is made before the first start.
