@@ -136,10 +136,16 @@ export class Controller {
       registry,
       gateway: this.gateway,
       metrics: this.metrics.registry,
+      refusals: this.metrics.apiRefusals,
       log: this.log,
     });
     await this.operatorApi.start();
-    this.retention = new EventRetention({ pool: this.pool, retentionDays: cfg.monitor.eventRetentionDays, log: this.log });
+    this.retention = new EventRetention({
+      pool: this.pool,
+      retentionDays: cfg.monitor.eventRetentionDays,
+      auditRetentionDays: cfg.api.auditRetentionDays,
+      log: this.log,
+    });
     this.lease = new LeaderLease({
       pool: this.pool,
       controllerId: cfg.controller.id,

@@ -98,6 +98,11 @@ export const GLOBAL_SCHEMA = {
     seconds('agent_ttl', 15, 'time without a heartbeat after which an agent counts as gone', true),
     bool('create_missing_rows', false, 'create STATUS_PROCESS rows for processes agents report but the database lacks'),
     seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
+    bool(
+      'allow_insecure_remote',
+      false,
+      'let plaintext listeners (tls.insecure for grpc_listen, api.insecure for api_listen) bind an address other than loopback',
+    ),
   ],
   agent: [
     {
@@ -133,6 +138,9 @@ export const GLOBAL_SCHEMA = {
     bool('insecure', false, 'plain HTTP instead of HTTPS: only for a local demo'),
     int('token_ttl_days', 0, 'days a new API token stays valid unless its creator says otherwise (0: no expiry)', 0),
     seconds('operation_timeout', 300, 'longest an operation request (restart, start, stop, status, update) waits for its hosts', true),
+    int('rate_limit_max', 600, 'requests one client address may make per rate_limit_window; more get 429 with Retry-After (0: no limit)', 0),
+    seconds('rate_limit_window', 60, 'window of api.rate_limit_max', true),
+    int('audit_retention_days', 365, 'days rows of the API audit trail (smgr_audit) are kept', 1),
   ],
 } as const satisfies Record<string, readonly KeySpec[]>;
 

@@ -78,6 +78,8 @@ export interface ControllerConfig {
   readonly createMissingRows: boolean;
   /** HA: how long the active controller's lease lasts without renewal. */
   readonly leaseTtlMs: number;
+  /** Plaintext gRPC/API listeners may bind a non-loopback address. */
+  readonly allowInsecureRemote: boolean;
 }
 
 /** [agent]: the per-host daemon. */
@@ -119,6 +121,11 @@ export interface ApiConfig {
   readonly tokenTtlMs: number;
   /** Longest an operation request waits for its hosts' results. */
   readonly operationTimeoutMs: number;
+  /** Requests per client address per window; 0: no limit. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** smgr_audit rows older than this are deleted by the retention sweep. */
+  readonly auditRetentionDays: number;
 }
 
 /** One [process.NAME] section layered over [process.default] and the built-in defaults. */

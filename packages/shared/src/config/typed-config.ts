@@ -95,6 +95,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       agentTtlMs: ctl.ms('agent_ttl'),
       createMissingRows: ctl.bool('create_missing_rows'),
       leaseTtlMs: ctl.ms('lease_ttl'),
+      allowInsecureRemote: ctl.bool('allow_insecure_remote'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],
@@ -121,6 +122,9 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       insecure: api.bool('insecure'),
       tokenTtlMs: api.number('token_ttl_days') * 86_400_000,
       operationTimeoutMs: api.ms('operation_timeout'),
+      rateLimitMax: api.number('rate_limit_max'),
+      rateLimitWindowMs: api.ms('rate_limit_window'),
+      auditRetentionDays: api.number('audit_retention_days'),
     },
   };
 }
