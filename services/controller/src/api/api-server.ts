@@ -5,6 +5,7 @@ import { readPem, SMGR_VERSION, type Logger } from '@smgr/shared';
 import type { ApiDeps } from './api-types.js';
 import type { AuditOutcome } from './audit/audit-log.js';
 import { roleAllows } from './auth/roles.js';
+import { requireRouteRoles } from './auth/route-roles.js';
 import { ApiError, toHttpError, validationBody } from './http-errors.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerHostRoutes } from './routes/host-routes.js';
@@ -79,12 +80,7 @@ export class ApiServer {
     });
     app.decorateRequest('principal', null);
     app.decorateRequest('auditNote', null);
-    // Fail closed: a route that forgot its role is a start-up error, not a public route.
-    app.addHook('onRoute', (route) => {
-      if (route.config?.role === undefined) {
-        throw new Error(`API route ${String(route.method)} ${route.url} declares no config.role: give it 'public' or the least role allowed`);
-      }
-    });
+    requireRouteRoles(app);
     // Before authentication, so a flood of bad tokens costs no token lookup.
     const limit = this.deps.rateLimit;
     if (limit !== undefined && limit.max > 0) {
