@@ -1,8 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Cleanup, ManagedProcess, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
+import { CONTROLLER_MAIN, uniqueServiceName } from './support/smgr.js';
 import { countLogs } from './support/chaos.js';
 import { startFleet, type Fleet } from './support/operator-api.js';
 
@@ -133,5 +135,31 @@ describe('what a viewer reads', () => {
     assert.deepEqual(asViewer.body.events[0].detail.result.steps[0], { name: 'start', exitCode: 0, redacted: ['argv', 'outputTail'] });
     const asOperator = await fleet.api.as(fleet.tokens.operator).get('/v1/events?limit=1');
     assert.deepEqual(asOperator.body.events[0].detail, detail);
+  });
+});
+
+describe('plaintext listeners', () => {
+  test('a controller with tls.insecure or api.insecure on a non-loopback address exits 78 naming the key; allow_insecure_remote lets it', async () => {
+    const text = await readFile(fleet.controllerConfig, 'utf8');
+    assert.match(text, /grpc_listen = 127\.0\.0\.1:\d+/);
+    const remote = text.replace(/grpc_listen = 127\.0\.0\.1:/, 'grpc_listen = 0.0.0.0:').replace(/api_listen = 127\.0\.0\.1:0/, 'api_listen = 0.0.0.0:0');
+    const config = join(fleet.dir, 'remote.ini');
+    await writeFile(config, remote);
+    const p = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', config], { name: 'controller-remote' });
+    files.add(() => p.stop(), 'remote controller');
+    const exit = await p.exited;
+    assert.equal(exit.code, 78);
+    const out = p.lines().join('\n');
+    // A plain line on stderr or the failure in the JSON log: either names the key, the rule and the fix.
+    assert.match(out, /controller\.grpc_listen = \\?"0\.0\.0\.0:\d+\\?": tls\.insecure = true: plaintext may listen on loopback only .*controller\.allow_insecure_remote = true/);
+    assert.match(out, /controller\.api_listen = \\?"0\.0\.0\.0:0\\?": api\.insecure = true/);
+
+    const allowed = join(fleet.dir, 'remote-allowed.ini');
+    await writeFile(allowed, remote.replace(/\[controller\]\n/, '[controller]\nallow_insecure_remote = true\n').replace(/grpc_listen = 0\.0\.0\.0:\d+/, 'grpc_listen = 0.0.0.0:0').replace(/\nid = ctl-fleet\n/, '\nid = ctl-remote\n'));
+    const ok = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', allowed], { name: 'controller-remote-allowed' });
+    files.add(() => ok.stop(), 'allowed controller');
+    await ok.waitForLine((_l, j) => j?.msg === 'api listening', 30_000, 'the allowed controller listens');
+    assert.equal(ok.exitStatus, undefined);
+    await ok.stop();
   });
 });

@@ -18,6 +18,7 @@ import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
 import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './history/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
+import { checkInsecureListeners } from './listen-policy.js';
 
 /**
  * Controller lifecycle:
@@ -83,6 +84,7 @@ export class Controller {
   async start(): Promise<void> {
     this.state = 'starting';
     const cfg = this.cfg;
+    checkInsecureListeners(cfg);
     this.pool = createDbPool(cfg.database);
     await this.waitFor('MySQL', () => migrate(this.pool!, this.log));
     const store = new IncidentStore(this.pool);
