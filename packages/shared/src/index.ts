@@ -11,5 +11,6 @@ export * from './gen/smgr/v1/agent_pb.js';
 export { runDaemon } from './daemon/run-daemon.js';
 export type { Daemon, DaemonSpec } from './daemon/run-daemon.js';
 export { SMGR_VERSION } from './version.js';
+export { mkdirPrivateSync, openPrivateSync, writePrivateFileSync, PRIVATE_FILE_MODE } from './files/private-files.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';
