@@ -164,7 +164,7 @@ async function follow(ctx: CliContext, id: number, first: RolloutView): Promise<
       .map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l))
       .join('\n');
     // Move to the start of the previous drawing and clear below it.
-    if (drawn > 0) ctx.out(`\x1b[${drawn}F\x1b[J`);
+    if (drawn > 0) ctx.control(`\x1b[${drawn}F\x1b[J`);
     ctx.out(text);
     drawn = text.split('\n').length - 1;
   };

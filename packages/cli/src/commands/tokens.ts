@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { ExitCode, writePrivateFileSync } from '@smgr/shared';
 import { CliContext, type CliIo } from '../context.js';
+import { CliError } from '../cli-error.js';
 import { table } from '../format/table.js';
 
 interface TokenInfo {
@@ -24,10 +27,28 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .argument('<name>', 'shown in the audit trail: letters, digits, . _ @ -')
     .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
     .option('--expires-days <n>', 'valid for this many days (default: the controller\'s api.token_ttl_days)')
-    .action(async (name: string, o: { role: string; expiresDays?: string }, cmd: Command) => {
+    .option('-o, --out <file>', 'write the secret to this new file (mode 0600, whatever the umask) instead of stdout; an existing file is not overwritten')
+    .action(async (name: string, o: { role: string; expiresDays?: string; out?: string }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
+      if (o.out !== undefined && existsSync(o.out)) {
+        throw new CliError(ExitCode.USAGE, `--out ${o.out}: the file exists; the token was not created`, 'choose a new file name, or remove the old file first');
+      }
       const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
       const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
+      if (o.out !== undefined) {
+        // Created exclusively and owner-only: a token file is a password.
+        try {
+          writePrivateFileSync(o.out, `${created.token}\n`, 'wx');
+        } catch (err) {
+          // The token exists now: its secret must not be lost with the file.
+          ctx.err(`token ${created.name} created, but ${o.out} could not be written (${(err as Error).message}); the secret below is shown only once:\n`);
+          ctx.out(`${created.token}\n`);
+          process.exitCode = ExitCode.FAILURE;
+          return;
+        }
+        ctx.err(`token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; its secret is in ${o.out} (mode 0600)\n`);
+        return;
+      }
       if (ctx.json) {
         ctx.out(`${JSON.stringify(created, null, 2)}\n`);
         return;

@@ -1,6 +1,8 @@
-/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print. */
+import { safeCell } from './sanitize.js';
+
+/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print; cells are made safe and one-line. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const cells = [header.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : safeCell(String(c)))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells
     .map((r) =>
