@@ -40,6 +40,7 @@ export function createEngine(config: SmgrConfig, log: Logger): Engine {
     holds,
     stateDir: config.agent.stateDir,
     tailBytes: config.agent.outputTailBytes,
+    allowStopAll: config.agent.allowStopAll,
     log,
   });
   return { runner, strategies, holds, journal };

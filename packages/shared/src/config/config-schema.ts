@@ -119,6 +119,7 @@ export const GLOBAL_SCHEMA = {
     seconds('autonomy_after', 0, 'time without the controller after which the agent repairs on its own (0: never)', false),
     int('journal_max_entries', 1000, 'results kept in the local journal until the controller acknowledges them', 1),
     int('output_tail_bytes', 4096, 'bytes of command output sent back with a result', 0),
+    bool('allow_stop_all', false, 'accept STOP for service "*" (every service of this agent at once) from the controller'),
     bool(
       'sudo',
       false,
@@ -183,6 +184,7 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
   seconds('watch_interval', 10, 'time between local watch checks', true),
   int('watch_failures', 3, 'consecutive failed watch checks that raise an alarm', 1),
   str('working_dir', '', 'working directory of hook commands (empty: the agent\'s)'),
+  bool('allow_downgrade', false, 'accept UPDATE to a version older than the one version_command reports (rollbacks of a rollout need it)'),
   {
     key: 'env',
     doc: 'extra environment of hook commands: env[] = KEY=VALUE lines',

@@ -98,6 +98,8 @@ export interface AgentConfig {
   readonly outputTailBytes: number;
   /** Prefix SysV / OpenRC service commands with `sudo -n`. */
   readonly sudo: boolean;
+  /** Accept STOP for "*" (every service); refused otherwise. */
+  readonly allowStopAll: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */
@@ -163,6 +165,8 @@ export interface ProcessConfig {
   readonly workingDir: string | undefined;
   /** Extra environment of this process's hook commands, as KEY=VALUE entries (later ones win). */
   readonly env: readonly string[];
+  /** Accept UPDATE to a version older than the installed one (version_command); refused otherwise. */
+  readonly allowDowngrade: boolean;
 }
 
 /** The whole validated configuration, deep-frozen, units normalised (ms, bytes). */

@@ -108,6 +108,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       journalMaxEntries: agent.number('journal_max_entries'),
       outputTailBytes: agent.number('output_tail_bytes'),
       sudo: agent.bool('sudo'),
+      allowStopAll: agent.bool('allow_stop_all'),
     },
     tls: {
       ca: tls.string('ca'),
@@ -160,5 +161,6 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
     watchFailures: p.number('watch_failures'),
     workingDir: p.optional('working_dir'),
     env: p.strings('env'),
+    allowDowngrade: p.bool('allow_downgrade'),
   };
 }
