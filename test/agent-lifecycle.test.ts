@@ -133,7 +133,7 @@ describe('hooks', () => {
 });
 
 describe('update', () => {
-  async function updatable(cleanup: Cleanup, installExit = 0) {
+  async function updatable(cleanup: Cleanup, installExit = 0, more: Record<string, boolean> = {}) {
     const svc = await sample(cleanup, 'upd');
     const installed = join(svc.dir, 'installed');
     const journal = join(svc.dir, 'journal');
@@ -148,6 +148,7 @@ describe('update', () => {
         restart_delay: 0,
         // The stop_command only records itself; the signal that follows it need not wait long.
         stop_timeout: 0.3,
+        ...more,
       },
     });
     return { svc, engine, journal, installed };
@@ -165,11 +166,35 @@ describe('update', () => {
     assert.equal(r.version, '2.4.1-rc.1');
     assert.match(r.message, /^updated to 2\.4\.1-rc\.1; started by process strategy/);
     const main = stepNames(r).filter((n) => ['stop', 'install', 'configure', 'start', 'health_check', 'version'].includes(n));
-    assert.deepEqual(main, ['stop', 'stop', 'install', 'configure', 'start', 'health_check', 'version']);
+    // The first version step is the downgrade check (nothing installed yet: nothing to compare).
+    assert.deepEqual(main, ['version', 'stop', 'stop', 'install', 'configure', 'start', 'health_check', 'version']);
     assert.deepEqual(await lines(journal), ['start', 'stop 2.4.1-rc.1', 'install 2.4.1-rc.1', 'configure 2.4.1-rc.1', 'start 2.4.1-rc.1']);
     const after = findPids(svc.name);
     assert.equal(after.length, 1);
     assert.notDeepEqual(after, before);
+  });
+
+  test('an update to a version older than the installed one is refused unless the service allows downgrades', async (t) => {
+    const cleanup = useCleanup(t);
+    const { svc, engine, journal } = await updatable(cleanup);
+    assert.equal((await engine.run(Operation.UPDATE, svc.name, { version: '1.10.0' })).outcome, Outcome.SUCCEEDED);
+    const installs = (await lines(journal)).length;
+    const down = await engine.run(Operation.UPDATE, svc.name, { version: '1.9.5' });
+    assert.equal(down.outcome, Outcome.FAILED);
+    assert.equal(
+      down.message,
+      `update to 1.9.5 refused: it is older than the installed 1.10.0; set [process.${svc.name}] allow_downgrade = true in this agent's config to allow downgrades (and rollbacks)`,
+    );
+    assert.equal(down.version, '1.10.0');
+    assert.equal((await lines(journal)).length, installs, 'nothing stopped or installed');
+    assert.equal(findPids(svc.name).length, 1, 'the service still runs');
+    assert.equal((await engine.run(Operation.UPDATE, svc.name, { version: '1.10.1' })).outcome, Outcome.SUCCEEDED, 'upgrades still work');
+
+    const allowed = await updatable(cleanup, 0, { allow_downgrade: true });
+    assert.equal((await allowed.engine.run(Operation.UPDATE, allowed.svc.name, { version: '2.0' })).outcome, Outcome.SUCCEEDED);
+    const back = await allowed.engine.run(Operation.UPDATE, allowed.svc.name, { version: '1.0' });
+    assert.equal(back.outcome, Outcome.SUCCEEDED, back.message);
+    assert.equal(back.version, '1.0');
   });
 
   test('a failed install leaves the service running on what was installed and says so', async (t) => {
@@ -199,7 +224,7 @@ describe('update', () => {
 });
 
 describe('startup_rank', () => {
-  async function ranked(cleanup: Cleanup, failing?: string) {
+  async function ranked(cleanup: Cleanup, failing?: string, agent: Record<string, boolean> = { allow_stop_all: true }) {
     const dir = await makeTempDir('rank');
     cleanup.add(() => dir.remove());
     const order = join(dir.path, 'order');
@@ -219,7 +244,7 @@ describe('startup_rank', () => {
         health_check_timeout: 1,
       };
     }
-    return { engine: await startEngine(cleanup, services), order, names };
+    return { engine: await startEngine(cleanup, services, agent), order, names };
   }
 
   test('start-all starts by ascending rank and stop-all stops by descending rank', async (t) => {
@@ -259,6 +284,18 @@ describe('startup_rank', () => {
     ]);
     assert.match(r.services[2]!.message, new RegExp(`not started: ${names.cache} \\(rank 10\\) failed to start`));
     assert.match(r.message, /^start by rank: 3 of 4 failed/);
+  });
+
+  test('STOP of "*" is refused unless the agent allows it, and stops nothing', async (t) => {
+    const cleanup = useCleanup(t);
+    const { engine, order, names } = await ranked(cleanup, undefined, {});
+    assert.equal((await engine.run(Operation.START, '*')).outcome, Outcome.SUCCEEDED);
+    const stop = await engine.run(Operation.STOP, '*');
+    assert.equal(stop.outcome, Outcome.REFUSED);
+    assert.equal(stop.message, 'STOP of "*" (every service of this agent) is refused here: set [agent] allow_stop_all = true in this agent\'s config to allow it');
+    assert.ok(!(await lines(order)).some((l) => l.startsWith('stop')));
+    for (const n of Object.values(names)) assert.equal(findPids(n).length, 1, `${n} still runs`);
+    assert.equal((await engine.run(Operation.STOP, names.web!)).outcome, Outcome.SUCCEEDED, 'one service can still be stopped');
   });
 
   test('RESTART and UPDATE of "*" are refused', async (t) => {

@@ -37,7 +37,13 @@ test('an agent cut off from the network mid-job finishes it, and the controller 
   const services = await countingServices(cleanup, env, `cut${Math.random().toString(16).slice(2, 6)}-`, 2);
   const grpc = `${ctlHost.address}:7443`;
   // The controller lives in its namespace and reaches MariaDB and Redis through their sockets.
-  const ctlConfig = await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-cutoff', grpcListen: grpc, sockets: true }));
+  const ctlConfig = await writeIni(env, 'controller.ini', controllerSections(env, {
+      id: 'ctl-cutoff',
+      grpcListen: grpc,
+      sockets: true,
+      // Plaintext on the lab's namespace address, which only this test's namespaces reach.
+      more: { controller: { allow_insecure_remote: true } },
+    }));
   const agentConfig = await writeIni(
     env,
     'agent.ini',

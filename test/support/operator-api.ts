@@ -138,7 +138,7 @@ export interface Fleet {
  * up-check after the second: a service that breaks shortly after an update,
  * on the hosts the test chooses, without any clock in the test.
  */
-export function fleetService(dir: string): Record<string, string | number> {
+export function fleetService(dir: string): Record<string, string | number | boolean> {
   const f = (name: string) => join(dir, name);
   return {
     restart_strategy: 'process',
@@ -154,6 +154,8 @@ export function fleetService(dir: string): Record<string, string | number> {
       `sh -c 'while test -f ${f('hold')}; do sleep 0.05; done; if test -f ${f('slow')}; then sleep 1; fi; echo "$SMGR_VERSION" > ${f('version')}; ` +
       `echo "$SMGR_VERSION" >> ${f('installs')}; rm -f ${f('calls')}'`,
     version_command: `cat ${f('version')}`,
+    // Rollbacks return hosts to an older version: this fleet opts in.
+    allow_downgrade: true,
     health_check_timeout: 2,
     health_check_interval: 0.05,
     stop_timeout: 1,

@@ -4,6 +4,7 @@ import { ApiClient } from './api-client.js';
 import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
 import { CliError } from './cli-error.js';
 import { colourWanted, paint, type Paint } from './format/colors.js';
+import { safeJson, safeText } from './format/sanitize.js';
 
 /** Where the CLI reads and writes; tests and the menu swap these. */
 export interface CliIo {
@@ -64,16 +65,23 @@ export class CliContext {
     return new ApiClient(this.settings, timeoutMs);
   }
 
+  /** Text for the user; control characters in it are shown, not sent (format/sanitize.ts). */
   out(text: string): void {
-    this.io.stdout.write(text);
+    this.io.stdout.write(safeText(text));
+  }
+
+  /** A terminal control sequence of our own (cursor movement of a live display), written as it is. */
+  control(sequence: string): void {
+    this.io.stdout.write(sequence);
   }
 
   err(text: string): void {
-    this.io.stderr.write(text);
+    this.io.stderr.write(safeText(text));
   }
 
   /** --json: the API's answer as it came; else `render(body)`. */
   print<T>(body: T, render: (b: T) => string): void {
-    this.out(this.json ? `${JSON.stringify(body, null, 2)}\n` : render(body));
+    if (this.json) this.io.stdout.write(`${safeJson(body)}\n`);
+    else this.out(render(body));
   }
 }

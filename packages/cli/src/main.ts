@@ -8,6 +8,7 @@ import { ExitCode, SmgrError } from '@smgr/shared';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './context.js';
 import { buildProgram } from './program.js';
+import { safeText } from './format/sanitize.js';
 
 /** Runs `smgr ARGS` and resolves with the exit code. */
 export async function main(args: readonly string[], io: CliIo): Promise<number> {
@@ -21,14 +22,14 @@ export async function main(args: readonly string[], io: CliIo): Promise<number> 
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.OK : ExitCode.USAGE;
     }
     if (err instanceof CliError) {
-      io.stderr.write(`smgr: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+      io.stderr.write(safeText(`smgr: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`));
       return err.exitCode;
     }
     if (err instanceof SmgrError) {
-      io.stderr.write(`smgr: ${err.message}\n`);
+      io.stderr.write(safeText(`smgr: ${err.message}\n`));
       return err.exitCode;
     }
-    io.stderr.write(`smgr: ${(err as Error).message ?? String(err)}\n`);
+    io.stderr.write(safeText(`smgr: ${(err as Error).message ?? String(err)}\n`));
     return ExitCode.FAILURE;
   }
 }

@@ -49,6 +49,7 @@ export function createEngine(config: SmgrConfig, log: Logger, hooks: EngineHooks
     holds,
     stateDir: config.agent.stateDir,
     tailBytes: config.agent.outputTailBytes,
+    allowStopAll: config.agent.allowStopAll,
     log,
     ...(hooks.onOperation ? { onOperation: hooks.onOperation } : {}),
   });

@@ -20,6 +20,7 @@ import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
 import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './history/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
+import { checkInsecureListeners } from './listen-policy.js';
 
 /**
  * Controller lifecycle:
@@ -90,6 +91,7 @@ export class Controller {
   async start(): Promise<void> {
     this.state = 'starting';
     const cfg = this.cfg;
+    checkInsecureListeners(cfg);
     // Read first: bad TLS files are a config error (78) before anything connects.
     this.serverTls = new ServerTls(cfg.tls, cfg.source);
     this.pool = createDbPool(cfg.database, cfg.source);
@@ -163,10 +165,16 @@ export class Controller {
       claims,
       gateway: this.gateway,
       metrics: this.metrics.registry,
+      refusals: this.metrics.apiRefusals,
       log: this.log,
     });
     await this.operatorApi.start();
-    this.retention = new EventRetention({ pool: this.pool, retentionDays: cfg.monitor.eventRetentionDays, log: this.log });
+    this.retention = new EventRetention({
+      pool: this.pool,
+      retentionDays: cfg.monitor.eventRetentionDays,
+      auditRetentionDays: cfg.api.auditRetentionDays,
+      log: this.log,
+    });
     this.lease = new LeaderLease({
       pool: this.pool,
       controllerId: cfg.controller.id,

@@ -4,6 +4,7 @@ import { ExitCode } from '@smgr/shared';
 import { CliContext, type CliIo } from '../context.js';
 import { table } from '../format/table.js';
 import { LiveArea } from '../format/live-area.js';
+import { safeText } from '../format/sanitize.js';
 import { FINAL, renderRollout, STOP_WATCHING, type RolloutView } from './rollout-view.js';
 import { selectorBody, withSelector } from './selectors.js';
 
@@ -155,7 +156,8 @@ async function follow(ctx: CliContext, id: number, first: RolloutView): Promise<
   const client = ctx.client();
   let view = first;
   const live = new LiveArea(ctx.io.stdout);
-  const draw = () => live.draw(renderRollout(view, ctx.paint));
+  // Agent and database strings made inert; only our own colours survive (format/sanitize.ts).
+  const draw = () => live.draw(safeText(renderRollout(view, ctx.paint)));
   if (ctx.interactive) draw();
   while (!STOP_WATCHING.has(view.state)) {
     await sleep(POLL_MS);

@@ -1,8 +1,9 @@
 import { visibleLength } from './colors.js';
+import { safeCell } from './sanitize.js';
 
-/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print; cells may be coloured. */
+/** Plain left-aligned columns with a header, as `ps` and `systemctl list-units` print; cells may be coloured, and are made safe and one-line. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const cells = [header.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : safeCell(String(c)))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => visibleLength(r[i] ?? ''))));
   return cells
     .map((r) =>

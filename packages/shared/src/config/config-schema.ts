@@ -109,6 +109,11 @@ export const GLOBAL_SCHEMA = {
       format: Format.autoApprove,
     },
     seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
+    bool(
+      'allow_insecure_remote',
+      false,
+      'let plaintext listeners (tls.insecure for grpc_listen, api.insecure for api_listen) bind an address other than loopback',
+    ),
   ],
   agent: [
     {
@@ -125,6 +130,7 @@ export const GLOBAL_SCHEMA = {
     seconds('autonomy_after', 0, 'time without the controller after which the agent repairs on its own (0: never)', false),
     int('journal_max_entries', 1000, 'results kept in the local journal until the controller acknowledges them', 1),
     int('output_tail_bytes', 4096, 'bytes of command output sent back with a result', 0),
+    bool('allow_stop_all', false, 'accept STOP for service "*" (every service of this agent at once) from the controller'),
     bool(
       'sudo',
       false,
@@ -146,6 +152,9 @@ export const GLOBAL_SCHEMA = {
     bool('insecure', false, 'plain HTTP instead of HTTPS: only for a local demo'),
     int('token_ttl_days', 0, 'days a new API token stays valid unless its creator says otherwise (0: no expiry)', 0),
     seconds('operation_timeout', 300, 'longest an operation request (restart, start, stop, status, update) waits for its hosts', true),
+    int('rate_limit_max', 600, 'requests one client address may make per rate_limit_window; more get 429 with Retry-After (0: no limit)', 0),
+    seconds('rate_limit_window', 60, 'window of api.rate_limit_max', true),
+    int('audit_retention_days', 365, 'days rows of the API audit trail (smgr_audit) are kept', 1),
   ],
 } as const satisfies Record<string, readonly KeySpec[]>;
 
@@ -198,6 +207,7 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
     "user (name or uid) that this service's start command and hooks run as (empty: the agent's); only for an agent running as root (in a container or on a SysV host); see docs/agent-privileges.md",
   ),
   str('group', '', "group (name or gid) of this service's commands (empty: the primary group of `user`); needs an agent running as root"),
+  bool('allow_downgrade', false, 'accept UPDATE to a version older than the one version_command reports (rollbacks of a rollout need it)'),
   {
     key: 'env',
     doc: 'extra environment of hook commands: env[] = KEY=VALUE lines',

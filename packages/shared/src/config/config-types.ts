@@ -90,6 +90,8 @@ export interface ControllerConfig {
   readonly autoApprove: AutoApproveRules;
   /** HA: how long the active controller's lease lasts without renewal. */
   readonly leaseTtlMs: number;
+  /** Plaintext gRPC/API listeners may bind a non-loopback address. */
+  readonly allowInsecureRemote: boolean;
 }
 
 /** [agent]: the per-host daemon. */
@@ -108,6 +110,8 @@ export interface AgentConfig {
   readonly outputTailBytes: number;
   /** Prefix SysV / OpenRC service commands with `sudo -n`. */
   readonly sudo: boolean;
+  /** Accept STOP for "*" (every service); refused otherwise. */
+  readonly allowStopAll: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */
@@ -135,6 +139,11 @@ export interface ApiConfig {
   readonly tokenTtlMs: number;
   /** Longest an operation request waits for its hosts' results. */
   readonly operationTimeoutMs: number;
+  /** Requests per client address per window; 0: no limit. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** smgr_audit rows older than this are deleted by the retention sweep. */
+  readonly auditRetentionDays: number;
 }
 
 /** One [process.NAME] section layered over [process.default] and the built-in defaults. */
@@ -176,6 +185,8 @@ export interface ProcessConfig {
   readonly group: string | undefined;
   /** Extra environment of this process's hook commands, as KEY=VALUE entries (later ones win). */
   readonly env: readonly string[];
+  /** Accept UPDATE to a version older than the installed one (version_command); refused otherwise. */
+  readonly allowDowngrade: boolean;
 }
 
 /** The whole validated configuration, deep-frozen, units normalised (ms, bytes). */

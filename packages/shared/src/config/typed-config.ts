@@ -102,6 +102,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       createMissingRows: ctl.bool('create_missing_rows'),
       autoApprove: parseAutoApprove(ctl.string('auto_approve')) ?? [],
       leaseTtlMs: ctl.ms('lease_ttl'),
+      allowInsecureRemote: ctl.bool('allow_insecure_remote'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],
@@ -114,6 +115,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       journalMaxEntries: agent.number('journal_max_entries'),
       outputTailBytes: agent.number('output_tail_bytes'),
       sudo: agent.bool('sudo'),
+      allowStopAll: agent.bool('allow_stop_all'),
     },
     tls: {
       ca: tls.string('ca'),
@@ -130,6 +132,9 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       insecure: api.bool('insecure'),
       tokenTtlMs: api.number('token_ttl_days') * 86_400_000,
       operationTimeoutMs: api.ms('operation_timeout'),
+      rateLimitMax: api.number('rate_limit_max'),
+      rateLimitWindowMs: api.ms('rate_limit_window'),
+      auditRetentionDays: api.number('audit_retention_days'),
     },
   };
 }
@@ -167,5 +172,6 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
     user: p.optional('user'),
     group: p.optional('group'),
     env: p.strings('env'),
+    allowDowngrade: p.bool('allow_downgrade'),
   };
 }

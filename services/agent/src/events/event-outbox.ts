@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentEventSchema, fromBinary, toBinary, type AgentEvent } from '@smgr/shared';
+import { AgentEventSchema, fromBinary, mkdirPrivateSync, openPrivateSync, toBinary, writePrivateFileSync, type AgentEvent } from '@smgr/shared';
 
 const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toString('base64');
 
@@ -28,7 +28,7 @@ export class EventOutbox {
     stateDir: string,
     private readonly maxEntries = 1000,
   ) {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'events.journal');
     this.load();
   }
@@ -75,7 +75,7 @@ export class EventOutbox {
   }
 
   private append(lines: string[]): void {
-    const fd = openSync(this.path, 'a');
+    const fd = openPrivateSync(this.path, 'a');
     try {
       appendFileSync(fd, `${lines.join('\n')}\n`);
       fsyncSync(fd);
@@ -116,7 +116,7 @@ export class EventOutbox {
   private compact(): void {
     const tmp = `${this.path}.tmp`;
     const body = this.list().map((e) => `E ${e.eventId} ${encode(e)}\n`).join('');
-    writeFileSync(tmp, body);
+    writePrivateFileSync(tmp, body);
     const fd = openSync(tmp, 'r');
     try {
       fsyncSync(fd);

@@ -1,6 +1,6 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBinary, toBinary, JobResultSchema, type JobResult } from '@smgr/shared';
+import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, openPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
 
 type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
 
@@ -20,7 +20,7 @@ export class JobJournal {
     stateDir: string,
     private readonly maxEntries = 1000,
   ) {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'jobs.journal');
     this.load();
   }
@@ -49,7 +49,7 @@ export class JobJournal {
     const line = e.state === 'done'
       ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}\n`
       : `S ${e.id}\n`;
-    const fd = openSync(this.path, 'a');
+    const fd = openPrivateSync(this.path, 'a');
     try {
       appendFileSync(fd, line);
       fsyncSync(fd);
@@ -85,7 +85,7 @@ export class JobJournal {
     const body = [...this.entries.values()]
       .map((e) => (e.state === 'done' ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}` : `S ${e.id}`))
       .join('\n');
-    writeFileSync(tmp, body ? `${body}\n` : '');
+    writePrivateFileSync(tmp, body ? `${body}\n` : '');
     renameSync(tmp, this.path);
     this.lines = this.entries.size;
   }

@@ -27,6 +27,8 @@ export interface JobRunnerOptions {
   holds: HeldServices;
   stateDir: string;
   tailBytes: number;
+  /** agent.allow_stop_all: accept STOP for "*"; default false. */
+  allowStopAll?: boolean;
   log: Logger;
   /**
    * Told when an operation on one service starts and when it ends (also for
@@ -112,6 +114,9 @@ export class JobRunner {
     if (req.service === ALL_SERVICES) {
       if (!ALL_SERVICES_OPERATIONS.has(req.operation)) {
         return `operation ${op} is not supported for "*" (all services): only START, STOP and STATUS are`;
+      }
+      if (req.operation === Operation.STOP && this.opts.allowStopAll !== true) {
+        return 'STOP of "*" (every service of this agent) is refused here: set [agent] allow_stop_all = true in this agent\'s config to allow it';
       }
       return null;
     }

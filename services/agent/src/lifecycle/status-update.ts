@@ -8,6 +8,18 @@ import { startService, stopService } from './start-stop.js';
 /** Versions the controller may send: what package managers and semver use, nothing a shell would act on. */
 export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+:~-]{0,127}$/;
 
+const VERSION_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/**
+ * Whether `target` is older than `installed`, by natural order (1.9 < 1.10 <
+ * 2.0). `installed` is version_command's last line, which may say more than
+ * the bare version ("app 2.0"); its first version-looking word is compared.
+ */
+export function isDowngrade(installed: string, target: string): boolean {
+  const current = /[0-9][A-Za-z0-9._+:~-]*/.exec(installed)?.[0];
+  return current !== undefined && current !== target && VERSION_ORDER.compare(target, current) < 0;
+}
+
 /** version_command's answer: its last non-empty output line (128 characters at most). */
 export async function readVersion(ctx: OperationContext): Promise<{ version: string; steps: CommandRecord[]; ok: boolean }> {
   if (ctx.service.versionCommand.length === 0) return { version: '', steps: [], ok: true };
@@ -42,6 +54,19 @@ export async function statusService(strategy: RestartStrategy, ctx: OperationCon
 export async function updateService(strategy: RestartStrategy, ctx: OperationContext, version: string): Promise<OperationResult> {
   const steps: CommandRecord[] = [];
   const fail = (message: string, used = strategy.name): OperationResult => ({ ok: false, message, strategy: used, attempts: 1, steps });
+
+  if (!ctx.service.allowDowngrade && ctx.service.versionCommand.length > 0) {
+    const installed = await readVersion(ctx);
+    steps.push(...installed.steps);
+    if (installed.version !== '' && isDowngrade(installed.version, version)) {
+      return {
+        ...fail(
+          `update to ${version} refused: it is older than the installed ${installed.version}; set [process.${ctx.service.name}] allow_downgrade = true in this agent's config to allow downgrades (and rollbacks)`,
+        ),
+        version: installed.version,
+      };
+    }
+  }
 
   const stop = await stopService(strategy, ctx);
   steps.push(...stop.steps);

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdirPrivateSync, writePrivateFileSync } from '@smgr/shared';
 
 /**
  * Services an operator stopped on purpose (a STOP job): the watch leaves them
@@ -11,7 +12,7 @@ export class HeldServices {
   private readonly held = new Set<string>();
 
   constructor(stateDir: string) {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'held-services.json');
     try {
       const list: unknown = JSON.parse(readFileSync(this.path, 'utf8'));
@@ -41,7 +42,7 @@ export class HeldServices {
 
   private save(): void {
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.held]));
+    writePrivateFileSync(tmp, JSON.stringify([...this.held]));
     renameSync(tmp, this.path);
   }
 }

@@ -16,17 +16,27 @@ before(async () => {
 after(() => mysql?.stop());
 
 /** A migrated database and a handler on it; `managing` is what the registry says about who manages what. */
-async function setup(t: { after(fn: () => unknown): void }, opts: { createMissingRows?: boolean; managing?: Record<string, string[]>; unapproved?: string[] } = {}) {
+async function setup(
+  t: { after(fn: () => unknown): void },
+  opts: { createMissingRows?: boolean; managing?: Record<string, string[]>; declared?: Record<string, string[]>; unapproved?: string[]; now?: () => Date } = {},
+) {
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(mysql);
   cleanup.add(() => db.drop());
   await migrate(db.pool as never, log);
   const handler = new AgentEventHandler({
     pool: db.pool as never,
-    registry: { hostsManaging: (s) => opts.managing?.[s] ?? [] },
+    registry: {
+      hostsManaging: (s) => opts.managing?.[s] ?? [],
+      get: (h) => {
+        const names = opts.declared?.[h];
+        return names ? { hostId: h, labels: {}, agentVersion: 't', connected: true, lastSeen: 0, services: names.map((name) => ({ name, restartStrategy: 'process', startupRank: 0, watched: true })) } : undefined;
+      },
+    },
     claims: { isApproved: async (h, s) => !(opts.unapproved ?? []).includes(`${s}@${h}`) },
     createMissingRows: opts.createMissingRows ?? false,
     log,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   return { db, handler };
 }
@@ -122,7 +132,7 @@ describe('watch_failed', () => {
   });
 
   test('with create_missing_rows a name@host row is created in alarm; without it nothing is created', async (t) => {
-    const { db, handler } = await setup(t, { createMissingRows: true });
+    const { db, handler } = await setup(t, { createMissingRows: true, declared: { web1: ['nginx'] } });
     await addRow(db, 7, 'something-else');
     await handler.handle('web1', watchFailed('nginx'));
     const rows = await db.query<{ process_id: number; process_name: string }>('SELECT process_id, process_name FROM PROCESE ORDER BY process_id');
@@ -181,11 +191,38 @@ describe('autonomous_repair', () => {
   });
 });
 
-test('an event with an invalid id is kept in the history, acknowledged, and changes no row', async (t) => {
+test('an event with an invalid id writes nothing at all, however often it is delivered', async (t) => {
   const { db, handler } = await setup(t);
   await addRow(db, 1, 'nginx@web1');
-  await handler.handle('web1', watchFailed('nginx', 'bad id; drop table'));
+  for (let i = 0; i < 3; i++) await handler.handle('web1', watchFailed('nginx', 'bad id; drop table'));
   assert.equal((await status(db, 1))?.alarma, 0);
-  const [e] = await events(db);
-  assert.match(e?.message ?? '', /invalid event_id ignored/);
+  assert.equal((await events(db)).length, 0);
+  assert.equal((await db.query('SELECT * FROM smgr_agent_events')).length, 0);
+});
+
+test('an event time MySQL cannot store is recorded at its arrival instead of failing on every delivery', async (t) => {
+  const { db, handler } = await setup(t);
+  await addRow(db, 1, 'nginx@web1');
+  const e = watchFailed('nginx');
+  e.atMs = 9_000_000_000_000_000n;
+  await handler.handle('web1', e);
+  assert.equal((await status(db, 1))?.alarma, 1);
+  assert.equal((await db.query('SELECT * FROM smgr_agent_events')).length, 1);
+});
+
+describe('create_missing_rows against a hostile agent', () => {
+  test('creates rows only for services the host declared, with plain names, at most the hourly bound per host', async (t) => {
+    let now = Date.parse('2026-06-01T00:00:00Z');
+    const declared = ['undeclared-not', 'bad name', ...Array.from({ length: 12 }, (_, i) => `svc${i}`)];
+    const { db, handler } = await setup(t, { createMissingRows: true, declared: { web1: declared.filter((n) => n !== 'undeclared-not') }, now: () => new Date(now) });
+    await handler.handle('web1', watchFailed('mysql'));
+    await handler.handle('web1', watchFailed('bad name', 'watch_failed-bad-1'));
+    for (let i = 0; i < 12; i++) await handler.handle('web1', watchFailed(`svc${i}`));
+    const names = async () => (await db.query<{ process_name: string }>('SELECT process_name FROM PROCESE ORDER BY process_id')).map((r) => r.process_name);
+    assert.deepEqual(await names(), Array.from({ length: 10 }, (_, i) => `svc${i}@web1`), 'not mysql (undeclared), not "bad name", and 10 at most');
+    assert.equal((await events(db)).length, 14, 'every event is still in the history');
+    now += 3_600_000;
+    await handler.handle('web1', watchFailed('svc11', 'watch_failed-svc11-2'));
+    assert.equal((await names()).length, 11, 'the bound refills over the hour');
+  });
 });

@@ -5,12 +5,15 @@ import { formatNote } from '../repair/notes.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { withTransaction } from '../db/sql-rows.js';
 import { stepDetail } from '../repair/result-detail.js';
+import { TokenBuckets } from '../limits/token-bucket.js';
+import { eventTime, validateAgentEvent } from './validate-agent-input.js';
 
 /** AgentEvent kinds (agent.proto). */
 const WATCH_FAILED = 'watch_failed';
 const AUTONOMOUS_REPAIR = 'autonomous_repair';
 
-const EVENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** A name an agent may have a row created for: the seed's process names, no spaces, quotes or control characters. */
+const CREATABLE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** PROCESE.process_name is VARCHAR(100) in the seed schema. */
 const PROCESS_NAME_MAX = 100;
 const MESSAGE_MAX = 1024;
@@ -18,15 +21,21 @@ const MESSAGE_MAX = 1024;
 export interface AgentEventHandlerOptions {
   pool: DbPool;
   /** Which hosts manage which services (for the plain `name` row of a single-host service). */
-  registry: Pick<AgentRegistry, 'hostsManaging'>;
+  registry: Pick<AgentRegistry, 'hostsManaging' | 'get'>;
   /**
    * Whether a host's claim on a service is approved (HostClaims). Events for
    * a service without an approved claim are kept in the history only: they
    * raise no alarm, note no row and create none.
    */
   claims: { isApproved(hostId: string, service: string): Promise<boolean> };
-  /** controller.create_missing_rows: create a `name@host` row for a watched service that has none. */
+  /**
+   * controller.create_missing_rows: create a `name@host` row for a watched
+   * service that has none, only for a service the host declared in its
+   * Hello, with a plain name, and at most `createdRowsPerHour` per host.
+   */
   createMissingRows: boolean;
+  /** Default 10: a hostile agent cannot fill PROCESE. */
+  createdRowsPerHour?: number;
   /** Called after an event raised an alarm (committed): the poller can look at once. */
   onAlarmRaised?: () => void;
   log: Logger;
@@ -64,28 +73,27 @@ const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1
 export class AgentEventHandler {
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly creations: TokenBuckets;
 
   constructor(private readonly opts: AgentEventHandlerOptions) {
     this.log = opts.log.child({ component: 'agent-events' });
     this.now = opts.now ?? (() => new Date());
+    const perHour = opts.createdRowsPerHour ?? 10;
+    this.creations = new TokenBuckets({ capacity: perHour, refillPerSecond: perHour / 3600, now: () => this.now().getTime() });
   }
 
   /** The gateway's onAgentEvent: resolves once the event is recorded (then it is acknowledged). */
   readonly handle = async (hostId: string, event: AgentEvent): Promise<void> => {
-    if (!EVENT_ID_RE.test(event.eventId)) {
-      // It cannot be deduplicated; it is kept in the history once per delivery and acknowledged.
-      await this.opts.pool.query(
-        'INSERT INTO smgr_events (at, kind, host_id, service, message, detail) VALUES (?, ?, ?, ?, ?, ?)',
-        [this.now(), 'agent_event', hostId, clip(event.service, 255) || null, clip(`agent event with an invalid event_id ignored (kind ${JSON.stringify(event.kind.slice(0, 32))})`), JSON.stringify({ eventId: event.eventId.slice(0, 200) })],
-      );
-      this.log.error({ hostId, eventId: event.eventId.slice(0, 200), kind: event.kind }, 'agent event with an invalid event_id ignored');
+    if (validateAgentEvent(event) !== null) {
+      // The gateway refuses these before they get here; nothing that cannot be deduplicated is written.
+      this.log.error({ hostId, eventId: event.eventId.slice(0, 200) }, 'invalid agent event not recorded');
       return;
     }
     const approved = event.service !== '' && (await this.opts.claims.isApproved(hostId, event.service));
     const outcome = await withTransaction(this.opts.pool, async (c) => {
       const [claim] = await c.query<ResultSetHeader>(
         'INSERT IGNORE INTO smgr_agent_events (event_id, host_id, kind, service, at, received_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [event.eventId, hostId, event.kind.slice(0, 32), event.service.slice(0, 255) || null, new Date(Number(event.atMs) || Date.now()), this.now()],
+        [event.eventId, hostId, event.kind.slice(0, 32), event.service.slice(0, 255) || null, eventTime(event.atMs, this.now()), this.now()],
       );
       if (claim.affectedRows === 0) return 'duplicate' as const;
       return this.apply(c, hostId, event, approved);
@@ -179,10 +187,16 @@ export class AgentEventHandler {
   /** A PROCESE + STATUS_PROCESS pair for `service@host`, in alarm, numbered max + 1 under a lock. */
   private async createRow(c: Tx, hostId: string, service: string, summary: string): Promise<RowMatch> {
     const name = `${service}@${hostId}`;
-    if (name.length > PROCESS_NAME_MAX) {
-      this.log.warn({ hostId, service }, 'cannot create a PROCESE row: name@host is longer than 100 characters');
+    const refuse = (why: string) => {
+      this.log.warn({ hostId, service: service.slice(0, 255), why }, 'PROCESE row not created');
       return null;
+    };
+    if (name.length > PROCESS_NAME_MAX) return refuse('name@host is longer than 100 characters');
+    if (!CREATABLE_NAME_RE.test(service)) return refuse('the service name is not plain (A-Z a-z 0-9 . _ -)');
+    if (!this.opts.registry.get(hostId)?.services.some((s) => s.name === service)) {
+      return refuse("the service is not among those the host's Hello declared");
     }
+    if (!this.creations.take(hostId)) return refuse(`this host already had ${this.opts.createdRowsPerHour ?? 10} rows created within the hour`);
     const [rows] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(process_id), 0) + 1 AS next FROM PROCESE FOR UPDATE');
     const id = Number(rows[0]!.next);
     await c.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);

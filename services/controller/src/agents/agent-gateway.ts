@@ -23,9 +23,11 @@ import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';
 import { PendingJobs } from './pending-jobs.js';
-import { validateHello } from './validate-hello.js';
+import { refusedResult, validateAgentEvent, validateHello, validateJobResult } from './validate-agent-input.js';
+import { TokenBuckets } from '../limits/token-bucket.js';
+import { LogThrottle } from '../limits/log-throttle.js';
 
-export { validateHello } from './validate-hello.js';
+export { validateHello } from './validate-agent-input.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -55,6 +57,12 @@ export interface AgentGatewayOptions {
   claims: { declared(info: AgentInfo): void };
   /** Refusals and TLS failures are counted here when given. */
   metrics?: ControllerMetrics;
+  /**
+   * Events one host may send: a burst of `burst`, then `perSecond`; the
+   * excess is not acknowledged (the agent sends it again later) and is
+   * counted and logged. Default 100 and 10.
+   */
+  eventRate?: { burst: number; perSecond: number };
   /**
    * Whether Hellos are accepted from the start; default true. An HA standby
    * starts inactive and refuses agents with NOT_ACTIVE until setActive(true).
@@ -87,9 +95,14 @@ export class AgentGateway {
   private readonly log: Logger;
   private stopped = false;
   private active: boolean;
+  private readonly eventBuckets: TokenBuckets;
+  /** One warning per host and reason every 10 s, however hard a host floods. */
+  private readonly refusalLog = new LogThrottle(10_000);
 
   constructor(private readonly opts: AgentGatewayOptions) {
     this.log = opts.log.child({ component: 'agent-gateway' });
+    const rate = opts.eventRate ?? { burst: 100, perSecond: 10 };
+    this.eventBuckets = new TokenBuckets({ capacity: rate.burst, refillPerSecond: rate.perSecond });
     this.active = opts.active ?? true;
     this.presence = new AgentPresence(opts.store, opts.controllerId, opts.log);
     this.server.addService(agentServiceServerDefinition, { connect: (call: AgentStream) => this.onConnect(call) });
@@ -396,7 +409,12 @@ export class AgentGateway {
         this.log.debug({ hostId: session.hostId, jobId: msg.msg.value.jobId }, 'job accepted by agent');
         return;
       case 'jobResult': {
-        const result = msg.msg.value;
+        let result = msg.msg.value;
+        const problem = validateJobResult(result);
+        if (problem) {
+          this.refuseInput(session.hostId, 'bad_result', problem, { jobId: result.jobId.slice(0, 200) });
+          result = refusedResult(result, problem);
+        }
         if (!this.pending.resolve(session.hostId, result)) {
           this.log.warn({ hostId: session.hostId, jobId: result.jobId }, 'result for a job not pending on this host; ignored');
         }
@@ -404,6 +422,18 @@ export class AgentGateway {
       }
       case 'event': {
         const event = msg.msg.value;
+        if (!this.eventBuckets.take(session.hostId)) {
+          // Not acknowledged: a well-behaved agent sends it again later, so nothing is lost.
+          this.refuseInput(session.hostId, 'rate', 'more events than agent events allow per host; not acknowledged', {});
+          return;
+        }
+        const problem = validateAgentEvent(event);
+        if (problem) {
+          // Acknowledged and dropped: it could never be stored, and sending it again would not change that.
+          this.refuseInput(session.hostId, 'bad_event', problem, { kind: event.kind.slice(0, 32) });
+          session.send(create(ControllerMessageSchema, { msg: { case: 'eventAck', value: { eventId: event.eventId } } }));
+          return;
+        }
         this.log.info({ hostId: session.hostId, eventId: event.eventId, kind: event.kind, service: event.service }, 'agent event');
         const handled = this.opts.onAgentEvent ? this.opts.onAgentEvent(session.hostId, event) : Promise.resolve();
         handled.then(
@@ -418,6 +448,13 @@ export class AgentGateway {
       default:
         this.log.warn({ hostId: session.hostId }, 'empty or unknown agent message ignored');
     }
+  }
+
+  /** Counts a refused event or result and logs it, at most once per host and reason every 10 s. */
+  private refuseInput(hostId: string, reason: string, problem: string, ctx: Record<string, unknown>): void {
+    this.opts.metrics?.agentInputRefused.inc({ reason });
+    const hit = this.refusalLog.hit(`${hostId}\0${reason}`);
+    if (hit) this.log.warn({ ...ctx, hostId, reason, problem, suppressed: hit.suppressed }, 'agent input refused');
   }
 
   private onDisconnect(session: AgentSession, why: string, err?: unknown): void {

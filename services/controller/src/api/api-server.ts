@@ -1,9 +1,11 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
 import { readPem, SMGR_VERSION, type Logger } from '@smgr/shared';
 import type { ApiDeps } from './api-types.js';
 import type { AuditOutcome } from './audit/audit-log.js';
 import { roleAllows } from './auth/roles.js';
+import { requireRouteRoles } from './auth/route-roles.js';
 import { ApiError, toHttpError, validationBody } from './http-errors.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerHostRoutes } from './routes/host-routes.js';
@@ -13,6 +15,7 @@ import { registerEventRoutes } from './routes/event-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
+import { LogThrottle } from '../limits/log-throttle.js';
 
 /** How the API listens. */
 export interface ApiListenOptions {
@@ -38,6 +41,8 @@ export class ApiServer {
   readonly app: FastifyInstance;
   private readonly log: Logger;
   private started = false;
+  /** One line per client address and status every 10 s: a flood of bad tokens is not a flood of log lines. */
+  private readonly refusalLog = new LogThrottle(10_000);
 
   constructor(
     private readonly deps: ApiDeps,
@@ -76,6 +81,19 @@ export class ApiServer {
     });
     app.decorateRequest('principal', null);
     app.decorateRequest('auditNote', null);
+    requireRouteRoles(app);
+    // Before authentication, so a flood of bad tokens costs no token lookup.
+    const limit = this.deps.rateLimit;
+    if (limit !== undefined && limit.max > 0) {
+      await app.register(rateLimit, { global: false, max: limit.max, timeWindow: limit.windowMs });
+      const check = app.createRateLimit();
+      app.addHook('onRequest', async (req, reply) => {
+        const r = await check(req);
+        if (r.isAllowed || !r.isExceeded) return;
+        void reply.header('retry-after', String(r.ttlInSeconds));
+        throw new ApiError(429, 'RATE_LIMITED', `more than ${r.max} requests from ${req.ip} within ${Math.round(limit.windowMs / 1000)} s; retry after ${r.ttlInSeconds} s`);
+      });
+    }
     // Who (401) before anything is parsed; may they (403) once the body is read, so a denied change is audited with its target.
     app.addHook('onRequest', (req, _reply) => this.authenticate(req));
     app.addHook('preValidation', (req, _reply) => this.authorize(req));
@@ -84,6 +102,8 @@ export class ApiServer {
       return payload;
     });
     app.addHook('onResponse', async (req, reply) => {
+      // Refused requests are counted and logged (throttled) by onError.
+      if (reply.statusCode === 401 || reply.statusCode === 429) return;
       const change = req.routeOptions.config.action !== undefined;
       this.log[change ? 'info' : 'debug'](
         { method: req.method, url: req.url, statusCode: reply.statusCode, tokenName: req.principal?.name, durationMs: Math.round(reply.elapsedTime) },
@@ -103,7 +123,7 @@ export class ApiServer {
     registerEventRoutes(app, this.deps);
     registerRolloutRoutes(app, this.deps);
     registerTokenRoutes(app, this.deps);
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
     const { host, port } = splitHostPort(this.listenOpts.listen);
     await app.listen({ host, port });
@@ -142,7 +162,12 @@ export class ApiServer {
   private async authenticate(req: FastifyRequest): Promise<void> {
     req.auditNote = {};
     const needed = req.routeOptions.config.role;
-    if (needed === undefined) return;
+    if (needed === 'public') return;
+    if (needed === undefined) {
+      // Only the not-found handler has no route config; a route without a role never starts (onRoute).
+      if (req.is404) return;
+      throw new ApiError(403, 'FORBIDDEN', 'this route declares no role and is refused');
+    }
     const header = req.headers.authorization;
     if (header === undefined || header === '') {
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing bearer token: send "Authorization: Bearer <token>"');
@@ -157,7 +182,7 @@ export class ApiServer {
   private async authorize(req: FastifyRequest): Promise<void> {
     const needed = req.routeOptions.config.role;
     const principal = req.principal;
-    if (needed === undefined || principal === null) return;
+    if (needed === undefined || needed === 'public' || principal === null) return;
     if (!roleAllows(principal.role, needed)) {
       const what = req.routeOptions.config.action ?? `${req.method} ${req.routeOptions.url ?? req.url}`;
       throw new ApiError(403, 'FORBIDDEN', `token ${principal.name} has role ${principal.role}; ${what} needs ${needed} or higher`);
@@ -174,14 +199,33 @@ export class ApiServer {
     const { status, body, internal } = toHttpError(err);
     if (internal) this.log.error({ err, method: req.method, url: req.url }, 'api request failed');
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="smgr"');
+    if (status === 401 || status === 429) this.refused(req, status, body.message);
     req.auditNote = { ...req.auditNote, detail: { error: body.error, message: body.message } };
     void reply.code(status).send(body);
   }
 
-  /** Writes the audit row of a change before its answer leaves; a failed write is logged, never hidden. */
+  /**
+   * A request refused before anyone was identified (401) or for its rate
+   * (429): counted, logged at most once per address and status every 10 s,
+   * never an audit row (anyone could fill smgr_audit with them).
+   */
+  private refused(req: FastifyRequest, status: number, reason: string): void {
+    this.deps.refusals?.inc({ status: String(status) });
+    const hit = this.refusalLog.hit(`${status} ${req.ip}`);
+    if (hit) {
+      this.log.warn({ statusCode: status, remoteAddr: req.ip, method: req.method, url: req.url.slice(0, 200), reason, suppressed: hit.suppressed }, 'api request refused');
+    }
+  }
+
+  /**
+   * Writes the audit row of a change attempted by an identified caller
+   * (allowed, denied by role, rejected, failed) before its answer leaves; a
+   * failed write is logged, never hidden.
+   */
   private async audit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const cfg = req.routeOptions.config;
     if (cfg.action === undefined || req.method === 'GET') return;
+    if (reply.statusCode === 401 || reply.statusCode === 429) return;
     const note = req.auditNote ?? {};
     let target = note.target;
     if (target === undefined) {

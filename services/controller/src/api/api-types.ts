@@ -41,6 +41,10 @@ export interface ApiDeps {
   tokenTtlMs: number;
   /** Mounted at GET /metrics when present. */
   metrics?: MetricsSource | undefined;
+  /** Requests per client address per window (api.rate_limit_max / rate_limit_window); none or max 0: unlimited. */
+  rateLimit?: { max: number; windowMs: number } | undefined;
+  /** Counts requests refused with 401 or 429, by status. */
+  refusals?: { inc(labels: { status: string }): void } | undefined;
   log: Logger;
 }
 
@@ -53,8 +57,11 @@ export interface AuditNote {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Least role allowed; routes without one are public (health, OpenAPI). */
-    role?: Role;
+    /**
+     * Least role allowed, or 'public' (health, OpenAPI). Every route must
+     * say: one without is refused at start-up and, failing that, with 403.
+     */
+    role?: Role | 'public';
     /** Audited action name for changes, e.g. "rollout.start". */
     action?: string;
     /** What the change acts on, from params/body (body may be missing when auth failed). */

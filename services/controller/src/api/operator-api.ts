@@ -18,6 +18,8 @@ export interface OperatorApiOptions {
   gateway: AgentGateway;
   /** Served at GET /metrics (viewer token) when given. */
   metrics?: MetricsSource;
+  /** Counts API requests refused with 401 or 429. */
+  refusals?: { inc(labels: { status: string }): void };
   log: Logger;
 }
 
@@ -76,6 +78,8 @@ export class OperatorApi {
         operationTimeoutMs: cfg.api.operationTimeoutMs,
         tokenTtlMs: cfg.api.tokenTtlMs,
         metrics: this.opts.metrics,
+        rateLimit: { max: cfg.api.rateLimitMax, windowMs: cfg.api.rateLimitWindowMs },
+        refusals: this.opts.refusals,
         log: this.opts.log,
       },
       { listen: cfg.controller.apiListen, insecure: cfg.api.insecure, cert: cfg.api.cert, key: cfg.api.key, configSource: cfg.source },

@@ -35,10 +35,21 @@ test('a sweep deletes events and closed incidents older than the retention, in b
     [old, old, recent, recent, old],
   );
 
-  const retention = new EventRetention({ pool, retentionDays: 30, log, now: () => now });
-  assert.deepEqual(await retention.sweep(), { events: 12_001, incidents: 1 });
+  await db.exec(
+    `INSERT INTO smgr_agent_events (event_id, host_id, kind, at, received_at) VALUES ('old-1', 'h', 'watch_failed', ?, ?), ('new-1', 'h', 'watch_failed', ?, ?)`,
+    [old, old, recent, recent],
+  );
+  const audit = (at: Date, target: string) => [at, 'op', 'alarm.raise', target, 'ok', 200];
+  await db.exec('INSERT INTO smgr_audit (at, token_name, action, target, outcome, status_code) VALUES ?', [
+    [audit(new Date(now - 91 * day), 'old'), audit(old, 'kept'), audit(recent, 'recent')],
+  ]);
+
+  const retention = new EventRetention({ pool, retentionDays: 30, auditRetentionDays: 90, log, now: () => now });
+  assert.deepEqual(await retention.sweep(), { events: 12_001, incidents: 1, agentEvents: 1, audit: 1 });
   assert.deepEqual(await db.query('SELECT message FROM smgr_events'), [{ message: 'recent' }]);
   const left = await db.query<{ process_id: number }>('SELECT process_id FROM smgr_incidents ORDER BY process_id');
   assert.deepEqual(left.map((r) => r.process_id), [2, 3], 'the recent closed incident and the old open one stay');
-  assert.deepEqual(await retention.sweep(), { events: 0, incidents: 0 }, 'a second sweep finds nothing');
+  assert.deepEqual(await db.query('SELECT event_id FROM smgr_agent_events'), [{ event_id: 'new-1' }]);
+  assert.deepEqual(await db.query('SELECT target FROM smgr_audit ORDER BY id'), [{ target: 'kept' }, { target: 'recent' }], 'audit rows follow their own retention');
+  assert.deepEqual(await retention.sweep(), { events: 0, incidents: 0, agentEvents: 0, audit: 0 }, 'a second sweep finds nothing');
 });

@@ -4,8 +4,10 @@ import type { DbPool } from '../db/pool.js';
 
 export interface EventRetentionOptions {
   pool: DbPool;
-  /** Events and closed incidents older than this are deleted (monitor.event_retention_days). */
+  /** Events, agent event ids and closed incidents older than this are deleted (monitor.event_retention_days). */
   retentionDays: number;
+  /** API audit rows older than this are deleted (api.audit_retention_days); default: retentionDays. */
+  auditRetentionDays?: number;
   log: Logger;
   /** Between sweeps; default one hour. The first sweep runs a minute after start. */
   everyMs?: number;
@@ -16,9 +18,11 @@ export interface EventRetentionOptions {
 const BATCH = 5_000;
 
 /**
- * Keeps smgr_events and closed smgr_incidents bounded: deletes rows older
- * than the retention in batches, using the indexes on their time columns.
- * Open incidents are never deleted, whatever their age.
+ * Keeps smgr_events, smgr_agent_events, closed smgr_incidents and smgr_audit
+ * bounded: deletes rows older than their retention in batches, using the
+ * indexes on their time columns. Open incidents are never deleted, whatever
+ * their age. An agent event id pruned here is older than any agent keeps an
+ * unacknowledged event, so dropping its dedup row cannot record it twice.
  */
 export class EventRetention {
   private timer: NodeJS.Timeout | null = null;
@@ -51,17 +55,24 @@ export class EventRetention {
   }
 
   /** One sweep; resolves with the rows deleted per table. */
-  async sweep(): Promise<{ events: number; incidents: number }> {
+  async sweep(): Promise<{ events: number; incidents: number; agentEvents: number; audit: number }> {
     const cutoff = new Date(this.now() - this.opts.retentionDays * 86_400_000);
+    const auditDays = this.opts.auditRetentionDays ?? this.opts.retentionDays;
+    const auditCutoff = new Date(this.now() - auditDays * 86_400_000);
     const events = await this.deleteBatches('DELETE FROM smgr_events WHERE at < ? ORDER BY at LIMIT ?', cutoff);
     const incidents = await this.deleteBatches(
       'DELETE FROM smgr_incidents WHERE closed_at < ? AND open_key IS NULL ORDER BY closed_at LIMIT ?',
       cutoff,
     );
-    if (events + incidents > 0) {
-      this.log.info({ events, incidents, before: cutoff.toISOString(), retentionDays: this.opts.retentionDays }, 'old history deleted');
+    const agentEvents = await this.deleteBatches('DELETE FROM smgr_agent_events WHERE received_at < ? ORDER BY received_at LIMIT ?', cutoff);
+    const audit = await this.deleteBatches('DELETE FROM smgr_audit WHERE at < ? ORDER BY at LIMIT ?', auditCutoff);
+    if (events + incidents + agentEvents + audit > 0) {
+      this.log.info(
+        { events, incidents, agentEvents, audit, before: cutoff.toISOString(), retentionDays: this.opts.retentionDays, auditRetentionDays: auditDays },
+        'old history deleted',
+      );
     }
-    return { events, incidents };
+    return { events, incidents, agentEvents, audit };
   }
 
   private async deleteBatches(sql: string, cutoff: Date): Promise<number> {

@@ -43,6 +43,10 @@ export class ControllerMetrics {
   readonly detectionLatency: Histogram;
   /** Agent streams refused, by refusal code (IDENTITY_MISMATCH, NOT_ACTIVE, BAD_FRAME, ...). */
   readonly agentRefusals: Counter<'code'>;
+  /** Events and results from connected agents refused at the edge: bad_event, bad_result, rate. */
+  readonly agentInputRefused: Counter<'reason'>;
+  /** API requests refused before any work (401 unauthenticated, 429 rate limited), by status. */
+  readonly apiRefusals: Counter<'status'>;
   /** TLS handshakes refused, by OpenSSL reason (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). */
   readonly tlsRefusals: Counter<'reason'>;
   /** Alarms that could not be placed on a host, by code (UNPLACED, AMBIGUOUS, BAD_NAME). */
@@ -76,6 +80,13 @@ export class ControllerMetrics {
       registers,
     });
     this.agentRefusals = new Counter({ name: 'smgr_agent_refusals_total', help: 'agent streams refused', labelNames: ['code'], registers });
+    this.agentInputRefused = new Counter({
+      name: 'smgr_agent_input_refused_total',
+      help: 'agent events and results refused at the edge',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.apiRefusals = new Counter({ name: 'smgr_api_refused_total', help: 'API requests refused before any work', labelNames: ['status'], registers });
     this.tlsRefusals = new Counter({ name: 'smgr_tls_refusals_total', help: 'TLS handshakes refused', labelNames: ['reason'], registers });
     this.unplaced = new Counter({ name: 'smgr_alarms_unplaced_total', help: 'alarms that could not be placed on a host', labelNames: ['code'], registers });
 

@@ -2,7 +2,11 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 
 export const REPAIR_QUEUE = 'smgr-repairs';
 
-/** What a repair job carries. The incident row is the authority; this is a pointer to it. */
+/**
+ * What a repair job carries. The incident row is the authority; this is a
+ * pointer to it: the worker reads host, service and process from the
+ * incident, and the other fields are only for people reading the queue.
+ */
 export interface RepairJobData {
   incidentId: number;
   processId: number;

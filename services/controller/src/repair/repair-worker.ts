@@ -94,12 +94,21 @@ export class RepairWorker {
 
   private async process(job: Job<RepairJobData, RepairOutcome>): Promise<RepairOutcome> {
     const { gateway } = this.opts;
-    const d = job.data;
-    const log = this.log.child({ jobId: job.id, incidentId: d.incidentId, processId: d.processId, hostId: d.hostId });
-    const inc = await this.incidents.submit(d.incidentId);
-    if (!inc || inc.state !== 'dispatched' || inc.jobId !== job.id) {
+    const pointer = job.data;
+    let log = this.log.child({ jobId: job.id, incidentId: pointer.incidentId });
+    const inc = await this.incidents.submit(pointer.incidentId);
+    if (!inc || inc.state !== 'dispatched' || inc.jobId !== job.id || inc.hostId === null || inc.service === null) {
       log.info({ state: inc?.state, currentJobId: inc?.jobId }, 'repair job no longer wanted; skipped');
       return 'stale';
+    }
+    // Where and what to restart come from MySQL, never from the job: whoever can write to Redis cannot redirect a restart.
+    const d = { incidentId: inc.id, processId: inc.processId, hostId: inc.hostId, service: inc.service };
+    log = log.child({ processId: d.processId, hostId: d.hostId });
+    if (pointer.hostId !== d.hostId || pointer.service !== d.service || pointer.processId !== d.processId) {
+      log.warn(
+        { jobHostId: String(pointer.hostId).slice(0, 255), jobService: String(pointer.service).slice(0, 255), service: d.service },
+        'repair job data disagrees with its incident; the incident is used',
+      );
     }
     const started = Date.now();
     let result: JobResult | null = null;

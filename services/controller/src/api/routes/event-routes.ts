@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
+import { roleAllows } from '../auth/roles.js';
 
 interface EventQuery {
   limit: number;
@@ -22,7 +23,24 @@ function parseDetail(text: unknown): unknown {
   }
 }
 
-/** GET /v1/events (viewer): the smgr_events history, newest first. */
+/** Fields of a stored step that only operators and admins see: a command line or its output may hold secrets. */
+const OPERATOR_ONLY = new Set(['argv', 'outputTail']);
+
+/** `detail` without argv and output tails anywhere inside it; the keys removed are listed in `redacted`. */
+export function redactForViewer(detail: unknown): unknown {
+  if (Array.isArray(detail)) return detail.map(redactForViewer);
+  if (detail === null || typeof detail !== 'object') return detail;
+  const out: Record<string, unknown> = {};
+  const removed: string[] = [];
+  for (const [k, v] of Object.entries(detail)) {
+    if (OPERATOR_ONLY.has(k)) removed.push(k);
+    else out[k] = redactForViewer(v);
+  }
+  if (removed.length > 0) out.redacted = removed;
+  return out;
+}
+
+/** GET /v1/events (viewer; argv and output tails for operator and admin only): the smgr_events history, newest first. */
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: EventQuery }>(
     '/v1/events',
@@ -48,6 +66,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req) => {
       const q = req.query;
+      const full = req.principal !== null && roleAllows(req.principal.role, 'operator');
       const where: string[] = [];
       const args: unknown[] = [];
       const add = (sql: string, v: unknown) => {
@@ -78,7 +97,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
           strategy: (r.strategy as string | null) ?? null,
           durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
           message: r.message as string,
-          detail: parseDetail(r.detail),
+          detail: full ? parseDetail(r.detail) : redactForViewer(parseDetail(r.detail)),
         })),
       };
     },

@@ -9,6 +9,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.get(
     '/healthz',
     {
+      config: { role: 'public' },
       schema: {
         summary: 'liveness and database reachability (no token needed)',
         tags: ['health'],
