@@ -53,7 +53,7 @@ export interface MonitorConfig {
 /** [logging]: JSON lines to stdout and, optionally, a size-rotated file. */
 export interface LoggingConfig {
   readonly maxLogSizeBytes: number;
-  /** Log files kept on disk, the one being written included. */
+  /** Rotated log files kept besides the live one (FILE.1 … FILE.N). */
   readonly logFilesToKeep: number;
   readonly level: LogLevel;
   /** Undefined: stdout only. */
