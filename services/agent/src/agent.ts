@@ -1,5 +1,6 @@
 import {
   channelCredentials,
+  ConfigError,
   create,
   HelloSchema,
   JobRequestSchema,
@@ -28,6 +29,12 @@ import { WatchResponder } from './autonomy/watch-responder.js';
 export interface AgentOptions {
   config: SmgrConfig;
   log: Logger;
+  /**
+   * A failure no retry can cure, found while running (the controller refuses
+   * this agent's certificate): runDaemon's `fail`, which exits 78. Default:
+   * log it and stay disconnected.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 /**
@@ -116,6 +123,8 @@ export class Agent {
         else this.delivery.disconnected();
       },
       reconnectMaxDelayMs: cfg.agent.reconnectMaxDelayMs,
+      insecure: cfg.tls.insecure,
+      onPermanentRefusal: ({ address, message }) => opts.onFatal?.(identityRefused(cfg, address, message)),
       log: this.log,
     });
   }
@@ -154,4 +163,18 @@ export class Agent {
       }
     });
   }
+}
+
+/** The controller refused the Hello because the certificate names another host: a config error (exit 78). */
+function identityRefused(cfg: SmgrConfig, address: string, reason: string): ConfigError {
+  return new ConfigError([
+    {
+      file: cfg.source,
+      key: 'agent.host_id',
+      value: cfg.agent.hostId,
+      rule:
+        `the controller at ${address} refused this agent: ${reason}; tls.cert (${cfg.tls.cert}) must be issued for the host id: ` +
+        `set agent.host_id to the certificate's name, or issue a certificate for it (smgr pki issue DIR ${cfg.agent.hostId})`,
+    },
+  ]);
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { serverCredentials, UnavailableError, type Logger, type SmgrConfig } from '@smgr/shared';
+import { serverCredentials, type Logger, type SmgrConfig } from '@smgr/shared';
 import { createDbPool, type DbPool } from './db/pool.js';
 import { migrate } from './db/migrator.js';
 import { IncidentStore } from './db/incident-store.js';
@@ -18,6 +18,15 @@ import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
 import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './history/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
+import { probeRedis } from './db/redis-probe.js';
+import {
+  listenConfigError,
+  mysqlConfigError,
+  mysqlDependency,
+  redisConfigError,
+  redisDependency,
+} from './startup/dependency-errors.js';
+import { waitForDependency } from './startup/wait-for-dependency.js';
 
 /**
  * Controller lifecycle:
@@ -38,8 +47,6 @@ export type ControllerState = 'created' | 'starting' | 'running' | 'stopping' | 
 export interface ControllerOptions {
   config: SmgrConfig;
   log: Logger;
-  /** Give up on MySQL/Redis at start after this long (exit 69). */
-  startupTimeoutMs?: number;
   /** On SIGTERM, how long jobs in flight may take to finish before they are handed back; default 3 s. */
   stopGraceMs?: number;
   /** Metrics registry to use (tests); default a new one with Node process metrics. */
@@ -84,20 +91,29 @@ export class Controller {
     this.state = 'starting';
     const cfg = this.cfg;
     this.pool = createDbPool(cfg.database);
-    await this.waitFor('MySQL', () => migrate(this.pool!, this.log));
+    await this.waitForMysql(() => migrate(this.pool!, this.log));
     const store = new IncidentStore(this.pool);
     const agentStore = new AgentStore(this.pool);
     const registry = new AgentRegistry();
     await agentStore.markAllDisconnected(cfg.controller.id);
     registry.load(await agentStore.loadAll());
 
+    // Probed on a connection of its own: the daemon's connections retry forever and hide the reason.
+    const redisDep = redisDependency(cfg.redis.url, cfg.source);
+    await waitForDependency({
+      dep: redisDep,
+      attempt: () => probeRedis(cfg.redis.url),
+      configError: (err) => redisConfigError(err, redisDep),
+      windowMs: cfg.controller.startupTimeoutMs,
+      log: this.log,
+      cancelled: () => this.state === 'stopping',
+    });
     const redisFor = () => {
       const r = this.newRedis();
       this.redis.push(r);
       return r;
     };
     const queueConn = redisFor();
-    await this.waitFor('Redis', () => withTimeout(queueConn.ping(), 2_000, 'no PONG within 2 s'));
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix);
 
     const breaker = new CircuitBreaker({
@@ -138,7 +154,9 @@ export class Controller {
       metrics: this.metrics.registry,
       log: this.log,
     });
-    await this.operatorApi.start();
+    await this.operatorApi.start().catch((err: unknown) => {
+      throw listenConfigError(err, 'controller.api_listen', cfg.controller.apiListen, cfg.source) ?? err;
+    });
     this.retention = new EventRetention({ pool: this.pool, retentionDays: cfg.monitor.eventRetentionDays, log: this.log });
     this.lease = new LeaderLease({
       pool: this.pool,
@@ -147,11 +165,13 @@ export class Controller {
       log: this.log,
       onRoleChange: (role) => (role === 'active' ? this.activate() : this.deactivate()),
     });
-    await this.waitFor('MySQL', () => this.lease!.start());
+    await this.waitForMysql(() => this.lease!.start());
     await this.lease.settled();
     // Bound only now: agents that arrive while a restarted controller is
     // still deciding its role would be refused and back off for nothing.
-    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen);
+    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen).catch((err: unknown) => {
+      throw listenConfigError(err, 'controller.grpc_listen', cfg.controller.grpcListen, cfg.source) ?? err;
+    });
     this.state = 'running';
     this.log.info(
       {
@@ -215,7 +235,7 @@ export class Controller {
       ['poller', () => this.poller?.stop()],
       ['retention', () => this.retention?.stop()],
       ['worker', () => this.worker?.stop(graceMs, () => gateway?.handBack(handBackCode, 'this controller let go of the job'))],
-      ['worker redis', () => this.workerRedis?.quit().catch(() => this.workerRedis?.disconnect())],
+      ['worker redis', () => closeRedis(this.workerRedis)],
     ];
     await this.runSteps(steps);
     this.poller = null;
@@ -257,37 +277,36 @@ export class Controller {
       ['lease release', () => this.lease?.release()],
       ['gateway', () => this.gateway?.stop()],
       ['queue', () => this.queue?.close()],
-      ['redis', () => Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())))],
+      ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],
     ]);
     this.state = 'stopped';
     this.log.info({ tookMs: Date.now() - t0 }, 'controller stopped');
   }
 
-  /** Retries a connect step with backoff, logging each failure, until the startup timeout. */
-  private async waitFor(what: string, fn: () => Promise<unknown>): Promise<void> {
-    const deadline = Date.now() + (this.opts.startupTimeoutMs ?? 60_000);
-    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
-      try {
-        await fn();
-        return;
-      } catch (err) {
-        if (Date.now() + delay > deadline || this.state === 'stopping') {
-          throw new UnavailableError(`${what.toUpperCase()}_UNAVAILABLE`, `${what} unavailable: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-        this.log.warn({ err: (err as Error).message, attempt, retryInMs: delay }, `waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+  /** Retries a MySQL step until controller.startup_timeout; refused credentials end it at once (exit 78). */
+  private waitForMysql(step: () => Promise<unknown>): Promise<void> {
+    const dep = mysqlDependency(this.cfg.database, this.cfg.source);
+    return waitForDependency({
+      dep,
+      attempt: step,
+      configError: (err) => mysqlConfigError(err, dep, this.cfg.database),
+      windowMs: this.cfg.controller.startupTimeoutMs,
+      log: this.log,
+      cancelled: () => this.state === 'stopping',
+    });
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]);
+/**
+ * QUIT when connected; a connection that never became ready would queue the
+ * QUIT until Redis came back (a stop that never ends): drop it instead.
+ */
+async function closeRedis(r: Redis | null): Promise<void> {
+  if (r === null) return;
+  if (r.status !== 'ready') {
+    r.disconnect();
+    return;
+  }
+  await r.quit().catch(() => r.disconnect());
 }

@@ -98,6 +98,7 @@ export const GLOBAL_SCHEMA = {
     seconds('agent_ttl', 15, 'time without a heartbeat after which an agent counts as gone', true),
     bool('create_missing_rows', false, 'create STATUS_PROCESS rows for processes agents report but the database lacks'),
     seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
+    seconds('startup_timeout', 60, 'how long the controller waits at start for MySQL and for Redis (each) before it exits 69', true),
   ],
   agent: [
     {

@@ -78,6 +78,8 @@ export interface ControllerConfig {
   readonly createMissingRows: boolean;
   /** HA: how long the active controller's lease lasts without renewal. */
   readonly leaseTtlMs: number;
+  /** How long start-up waits for MySQL, and then for Redis, before exiting 69. */
+  readonly startupTimeoutMs: number;
 }
 
 /** [agent]: the per-host daemon. */

@@ -95,6 +95,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       agentTtlMs: ctl.ms('agent_ttl'),
       createMissingRows: ctl.bool('create_missing_rows'),
       leaseTtlMs: ctl.ms('lease_ttl'),
+      startupTimeoutMs: ctl.ms('startup_timeout'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],

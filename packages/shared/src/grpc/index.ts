@@ -16,3 +16,4 @@ export type {
 export { serverCredentials, channelCredentials, readPem } from './tls.js';
 export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failures.js';
 export type { TlsSettings } from './tls.js';
+export { routeGrpcLogs } from './grpc-log.js';

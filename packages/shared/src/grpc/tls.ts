@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '../errors/index.js';
+import { withoutIpServerName } from './no-ip-sni.js';
 
 /** The `[tls]` section as the daemons see it. */
 export interface TlsSettings {
@@ -38,9 +39,7 @@ export function serverCredentials(tls: TlsSettings, source = 'config'): grpc.Ser
 /** Client credentials presenting this host's certificate. */
 export function channelCredentials(tls: TlsSettings, source = 'config'): grpc.ChannelCredentials {
   if (tls.insecure) return grpc.credentials.createInsecure();
-  return grpc.credentials.createSsl(
-    readPem(tls.ca, 'tls.ca', source),
-    readPem(tls.key, 'tls.key', source),
-    readPem(tls.cert, 'tls.cert', source),
+  return withoutIpServerName(
+    grpc.credentials.createSsl(readPem(tls.ca, 'tls.ca', source), readPem(tls.key, 'tls.key', source), readPem(tls.cert, 'tls.cert', source)),
   );
 }
