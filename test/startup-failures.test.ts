@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Cleanup, freePort, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
@@ -187,5 +188,19 @@ describe('agent start-up failures', () => {
     const line = assertOnePlainLine(r, 'smgr-agent');
     assert.match(line, /tls\.(ca|cert|key)/);
     assert.match(line, /ENOENT|cannot read/);
+  });
+
+  test('a state directory that cannot be created: exit 78 naming agent.state_dir', async () => {
+    const blocker = join(env.dir, 'a-file');
+    writeFileSync(blocker, '');
+    const config = await writeIni(env, 'agent-state-dir.ini', {
+      agent: { controller: '127.0.0.1:1', host_id: 'h1', state_dir: join(blocker, 'state') },
+      tls: { insecure: true },
+    });
+    const r = await runToExit(AGENT_MAIN, config);
+    assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
+    const line = assertOnePlainLine(r, 'smgr-agent');
+    assert.match(line, /agent\.state_dir/);
+    assert.match(line, /ENOTDIR/);
   });
 });

@@ -13,6 +13,7 @@ import {
   type SmgrConfig,
 } from '@smgr/shared';
 import { randomUUID } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { ControllerLink } from './link/controller-link.js';
 import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner } from './jobs/job-runner.js';
@@ -60,6 +61,7 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
+    ensureStateDir(cfg);
     const { runner, strategies, holds, journal } = createEngine(cfg, this.log);
     this.runner = runner;
     this.journal = journal;
@@ -177,4 +179,18 @@ function identityRefused(cfg: SmgrConfig, address: string, reason: string): Conf
         `set agent.host_id to the certificate's name, or issue a certificate for it (smgr pki issue DIR ${cfg.agent.hostId})`,
     },
   ]);
+}
+
+/** The journals live in agent.state_dir: one the agent cannot write is a config error (exit 78), not a crash. */
+function ensureStateDir(cfg: SmgrConfig): void {
+  try {
+    mkdirSync(cfg.agent.stateDir, { recursive: true });
+    accessSync(cfg.agent.stateDir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(
+      [{ file: cfg.source, key: 'agent.state_dir', value: cfg.agent.stateDir, rule: `cannot create or write the directory (${code}); create it writable for the agent's user or choose another` }],
+      { cause: err },
+    );
+  }
 }
