@@ -12,8 +12,8 @@ import {
   type ProcessConfig,
   type SmgrConfig,
 } from '@smgr/shared';
-import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { ControllerLink } from './link/controller-link.js';
 import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner } from './jobs/job-runner.js';
@@ -59,9 +59,9 @@ export class Agent {
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
+    ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    ensureStateDir(cfg);
     const { runner, strategies, holds, journal } = createEngine(cfg, this.log);
     this.runner = runner;
     this.journal = journal;
