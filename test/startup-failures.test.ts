@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -82,8 +82,17 @@ const deadPort = freePort;
 /** A TCP listener the test owns, holding a port. */
 async function holdPort(): Promise<{ port: number; server: Server }> {
   const server = createServer();
+  // Accepted connections are held open and never answered; close() waits for them, so they are destroyed first.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  files.add(() => new Promise<void>((resolve) => server.close(() => resolve())), 'held port');
+  files.add(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  }, 'held port');
   return { port: (server.address() as { port: number }).port, server };
 }
 
@@ -97,6 +106,14 @@ describe('controller start-up failures', () => {
     assert.match(line, /fix redis\.url/);
     assert.equal(line.match(/ECONNREFUSED|connection refused/g)?.length, 1, `said once: ${line}`);
     assert.match(r.stdout, new RegExp(`waiting up to 2 s for Redis at 127\\.0\\.0\\.1:${port}`));
+  });
+
+  test('a Redis address that accepts connections and never answers: exit 69 when the window ends, not later', async () => {
+    const { port } = await holdPort();
+    const r = await runToExit(CONTROLLER_MAIN, await controllerConfig('redis-silent.ini', { redis: { url: `redis://127.0.0.1:${port}` } }));
+    assert.equal(r.code, 69, `exit code; stderr: ${r.stderr}`);
+    const line = assertOnePlainLine(r, 'smgr-controller');
+    assert.match(line, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} \\(redis\\.url\\) is unreachable`));
   });
 
   test('MySQL down: exit 69 naming the address and database.host/database.port', async () => {

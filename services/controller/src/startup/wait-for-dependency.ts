@@ -25,7 +25,8 @@ export async function waitForDependency(opts: WaitForDependencyOptions): Promise
   const deadline = Date.now() + opts.windowMs;
   for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
     try {
-      await opts.attempt();
+      // A server that accepts the connection and then says nothing must not stretch the window.
+      await withinWindow(opts.attempt(), Math.max(deadline - Date.now(), 1_000));
       if (attempt > 1) log.info({ dependency: dep.name, address: dep.address, attempts: attempt }, `${dep.name} is reachable`);
       return;
     } catch (err) {
@@ -51,4 +52,18 @@ export async function waitForDependency(opts: WaitForDependencyOptions): Promise
 
 function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
+}
+
+async function withinWindow(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      p,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
