@@ -71,7 +71,7 @@ after(() => files.run());
 
 /** A controller config on the test's servers with a short retry window, changed by `more`. */
 async function controllerConfig(file: string, more: Sections = {}): Promise<string> {
-  const base = controllerSections(env, { id: 'ctl-startup', grpcListen: '127.0.0.1:0', more: { controller: { startup_timeout: 2 }, logging: { level: 'info' } } });
+  const base = controllerSections(env, { id: 'ctl-startup', grpcListen: '127.0.0.1:0', more: { controller: { startup_timeout: 5 }, logging: { level: 'info' } } });
   for (const [section, keys] of Object.entries(more)) base[section] = { ...base[section], ...keys };
   return writeIni(env, file, base);
 }
@@ -105,7 +105,7 @@ describe('controller start-up failures', () => {
     assert.match(line, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} \\(redis\\.url\\) is unreachable: connection refused`));
     assert.match(line, /fix redis\.url/);
     assert.equal(line.match(/ECONNREFUSED|connection refused/g)?.length, 1, `said once: ${line}`);
-    assert.match(r.stdout, new RegExp(`waiting up to 2 s for Redis at 127\\.0\\.0\\.1:${port}`));
+    assert.match(r.stdout, new RegExp(`waiting up to 5 s for Redis at 127\\.0\\.0\\.1:${port}`));
   });
 
   test('a Redis address that accepts connections and never answers: exit 69 when the window ends, not later', async () => {
@@ -122,7 +122,7 @@ describe('controller start-up failures', () => {
     assert.equal(r.code, 69, `exit code; stderr: ${r.stderr}`);
     const line = assertOnePlainLine(r, 'smgr-controller');
     assert.match(line, new RegExp(`MySQL at 127\\.0\\.0\\.1:${port} \\(database\\.host, database\\.port\\) is unreachable: connection refused`));
-    assert.match(r.stdout, /waiting up to 2 s for MySQL/);
+    assert.match(r.stdout, /waiting up to 5 s for MySQL/);
   });
 
   test('a wrong MySQL password: exit 78 at once (no retrying) naming database.user and database.password', async () => {

@@ -103,6 +103,8 @@ export class Controller {
     await waitForDependency({
       dep: redisDep,
       attempt: () => probeRedis(cfg.redis.url),
+      // A server that accepts the connection and then says nothing must not stretch the window.
+      boundAttempts: true,
       configError: (err) => redisConfigError(err, redisDep),
       windowMs: cfg.controller.startupTimeoutMs,
       log: this.log,

@@ -51,6 +51,21 @@ describe('createLogger', () => {
     assert.equal(out.lines[0]?.['msg'], 'restart succeeded');
   });
 
+  it('writes readable lines (time, level, message, fields on one line) in the pretty format, and still redacts', async () => {
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const log = await createLogger({ name: 'smgr-test', level: 'info', maxLogSizeBytes: 1024, logFilesToKeep: 1, destination: out, format: 'pretty' });
+    log.info({ processId: 7, password: 'p1' }, 'restart succeeded');
+    await closeLogger(log);
+    await waitFor('the line', () => text.includes('\n'));
+    assert.match(text, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: restart succeeded \{"processId":7,"password":"\[Redacted\]"\}\n$/);
+  });
+
   it('redacts passwords and tokens at the top level and one object down', async () => {
     const out = new Lines();
     const log = await createLogger({ name: 't', level: 'info', maxLogSizeBytes: 1024, logFilesToKeep: 1, destination: out });

@@ -1,5 +1,3 @@
-import { writeSync } from 'node:fs';
-
 /** A pino destination that writes each JSON line as a line of text. */
 export interface PrettyStream {
   write(line: string): void;
@@ -7,12 +5,12 @@ export interface PrettyStream {
 
 /**
  * Human-readable log lines for a terminal: local time, level (coloured),
- * message, then the fields on the same line. Written synchronously to `fd`,
- * as pino's own stdout destination, so the last lines before an exit are not
- * lost. pino-pretty is loaded only here, when a terminal is attached: a
+ * message, then the fields on the same line, handed to `out` (a synchronous
+ * write to stdout for the daemons, so the last lines before an exit are not
+ * lost). pino-pretty is loaded only here, when a terminal is attached: a
  * daemon under systemd (JSON to journald) never pays for it.
  */
-export async function createPrettyStream(fd: number, colorize: boolean): Promise<PrettyStream> {
+export async function createPrettyStream(out: (text: string) => void, colorize: boolean): Promise<PrettyStream> {
   const { prettyFactory } = await import('pino-pretty');
   const pretty = prettyFactory({
     colorize,
@@ -23,7 +21,7 @@ export async function createPrettyStream(fd: number, colorize: boolean): Promise
   return {
     write(line: string): void {
       const text = pretty(line);
-      if (text) writeSync(fd, text);
+      if (text) out(text);
     },
   };
 }

@@ -9,6 +9,12 @@ export interface WaitForDependencyOptions {
   configError: (err: unknown) => ConfigError | undefined;
   /** The retry window announced in the log; the wait never runs past it. */
   windowMs: number;
+  /**
+   * Bound each try by what is left of the window (at least 2 s), so a
+   * server that accepts connections and never answers cannot stretch it. Off
+   * for steps that may legitimately take long once connected (migrations).
+   */
+  boundAttempts?: boolean;
   log: Logger;
   /** Ends the wait early (the daemon is stopping). */
   cancelled?: () => boolean;
@@ -25,8 +31,8 @@ export async function waitForDependency(opts: WaitForDependencyOptions): Promise
   const deadline = Date.now() + opts.windowMs;
   for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
     try {
-      // A server that accepts the connection and then says nothing must not stretch the window.
-      await withinWindow(opts.attempt(), Math.max(deadline - Date.now(), 1_000));
+      if (opts.boundAttempts) await withinWindow(opts.attempt(), Math.max(deadline - Date.now(), MIN_ATTEMPT_MS));
+      else await opts.attempt();
       if (attempt > 1) log.info({ dependency: dep.name, address: dep.address, attempts: attempt }, `${dep.name} is reachable`);
       return;
     } catch (err) {
@@ -49,6 +55,9 @@ export async function waitForDependency(opts: WaitForDependencyOptions): Promise
     }
   }
 }
+
+/** The shortest bound on one try, however little of the window is left. */
+const MIN_ATTEMPT_MS = 2_000;
 
 function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
