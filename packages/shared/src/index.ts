@@ -9,7 +9,7 @@ export * from './command/index.js';
 export * from './grpc/index.js';
 export * from './gen/smgr/v1/agent_pb.js';
 export { runDaemon } from './daemon/run-daemon.js';
-export type { Daemon, DaemonSpec } from './daemon/run-daemon.js';
+export type { Daemon, DaemonContext, DaemonSpec } from './daemon/run-daemon.js';
 export { createSdNotifier, watchdogInterval } from './daemon/sd-notify.js';
 export type { SdNotifier, SdNotifierOptions } from './daemon/sd-notify.js';
 export { SMGR_VERSION } from './version.js';

@@ -1,5 +1,6 @@
 import {
   channelCredentials,
+  ConfigError,
   create,
   HelloSchema,
   JobRequestSchema,
@@ -11,6 +12,7 @@ import {
   type ProcessConfig,
   type SmgrConfig,
 } from '@smgr/shared';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import { ControllerLink } from './link/controller-link.js';
@@ -36,6 +38,12 @@ const CRL_POLL_MS = 2_000;
 export interface AgentOptions {
   config: SmgrConfig;
   log: Logger;
+  /**
+   * A failure no retry can cure, found while running (the controller refuses
+   * this agent's certificate): runDaemon's `fail`, which exits 78. Default:
+   * log it and stay disconnected.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 /**
@@ -61,6 +69,7 @@ export class Agent {
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
   constructor(private readonly opts: AgentOptions) {
+    ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
     const { runner, strategies, holds, journal } = createEngine(cfg, this.log, {
@@ -132,6 +141,8 @@ export class Agent {
         else this.delivery.disconnected();
       },
       reconnectMaxDelayMs: cfg.agent.reconnectMaxDelayMs,
+      insecure: cfg.tls.insecure,
+      onPermanentRefusal: ({ address, message }) => opts.onFatal?.(identityRefused(cfg, address, message)),
       log: this.log,
     });
   }
@@ -219,5 +230,33 @@ export class Agent {
         this.log.warn({ jobId: req.jobId }, 'result kept for redelivery: controller link is down');
       }
     });
+  }
+}
+
+/** The controller refused the Hello because the certificate names another host: a config error (exit 78). */
+function identityRefused(cfg: SmgrConfig, address: string, reason: string): ConfigError {
+  return new ConfigError([
+    {
+      file: cfg.source,
+      key: 'agent.host_id',
+      value: cfg.agent.hostId,
+      rule:
+        `the controller at ${address} refused this agent: ${reason}; tls.cert (${cfg.tls.cert}) must be issued for the host id: ` +
+        `set agent.host_id to the certificate's name, or issue a certificate for it (smgr pki issue DIR ${cfg.agent.hostId})`,
+    },
+  ]);
+}
+
+/** The journals live in agent.state_dir: one the agent cannot write is a config error (exit 78), not a crash. */
+function ensureStateDir(cfg: SmgrConfig): void {
+  try {
+    mkdirSync(cfg.agent.stateDir, { recursive: true });
+    accessSync(cfg.agent.stateDir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(
+      [{ file: cfg.source, key: 'agent.state_dir', value: cfg.agent.stateDir, rule: `cannot create or write the directory (${code}); create it writable for the agent's user or choose another` }],
+      { cause: err },
+    );
   }
 }

@@ -9,5 +9,5 @@ await runDaemon({
     'smgr agent: dials the controller, runs restart and lifecycle operations for the services in its own config, reports results.',
   helpAfter:
     'Only services configured here in [process.NAME] sections are ever acted on; the controller sends an operation and a name, never a command.\nExample:\n  smgr-agent --config /etc/smgr/agent.ini --set agent.host_id=web1',
-  create: (config, log) => new Agent({ config, log }),
+  create: (config, log, { fail }) => new Agent({ config, log, onFatal: fail }),
 });

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { ConfigError, ServerTls, UnavailableError, type Logger, type SmgrConfig } from '@smgr/shared';
+import { ConfigError, ServerTls, type Logger, type SmgrConfig } from '@smgr/shared';
 import { createDbPool, databaseTlsError, type DbPool } from './db/pool.js';
 import { migrate } from './db/migrator.js';
 import { IncidentStore } from './db/incident-store.js';
@@ -21,6 +21,15 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './history/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
 import { checkInsecureListeners } from './listen-policy.js';
+import { probeRedis } from './db/redis-probe.js';
+import {
+  listenConfigError,
+  mysqlConfigError,
+  mysqlDependency,
+  redisConfigError,
+  redisDependency,
+} from './startup/dependency-errors.js';
+import { waitForDependency } from './startup/wait-for-dependency.js';
 
 /**
  * Controller lifecycle:
@@ -41,8 +50,6 @@ export type ControllerState = 'created' | 'starting' | 'running' | 'stopping' | 
 export interface ControllerOptions {
   config: SmgrConfig;
   log: Logger;
-  /** Give up on MySQL/Redis at start after this long (exit 69). */
-  startupTimeoutMs?: number;
   /** On SIGTERM, how long jobs in flight may take to finish before they are handed back; default 3 s. */
   stopGraceMs?: number;
   /** Metrics registry to use (tests); default a new one with Node process metrics. */
@@ -95,7 +102,7 @@ export class Controller {
     // Read first: bad TLS files are a config error (78) before anything connects.
     this.serverTls = new ServerTls(cfg.tls, cfg.source);
     this.pool = createDbPool(cfg.database, cfg.source);
-    await this.waitFor('MySQL', () =>
+    await this.waitForMysql(() =>
       migrate(this.pool!, this.log).catch((err: unknown) => {
         throw databaseTlsError(err, cfg.database, cfg.source) ?? err;
       }),
@@ -110,13 +117,24 @@ export class Controller {
     claims.start();
     this.claims = claims;
 
+    // Probed on a connection of its own: the daemon's connections retry forever and hide the reason.
+    const redisDep = redisDependency(cfg.redis.url, cfg.source);
+    await waitForDependency({
+      dep: redisDep,
+      attempt: () => probeRedis(cfg.redis.url),
+      // A server that accepts the connection and then says nothing must not stretch the window.
+      boundAttempts: true,
+      configError: (err) => redisConfigError(err, redisDep),
+      windowMs: cfg.controller.startupTimeoutMs,
+      log: this.log,
+      cancelled: () => this.state === 'stopping',
+    });
     const redisFor = () => {
       const r = this.newRedis();
       this.redis.push(r);
       return r;
     };
     const queueConn = redisFor();
-    await this.waitFor('Redis', () => withTimeout(queueConn.ping(), 2_000, 'no PONG within 2 s'));
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix);
 
     const breaker = new CircuitBreaker({
@@ -168,7 +186,9 @@ export class Controller {
       refusals: this.metrics.apiRefusals,
       log: this.log,
     });
-    await this.operatorApi.start();
+    await this.operatorApi.start().catch((err: unknown) => {
+      throw listenConfigError(err, 'controller.api_listen', cfg.controller.apiListen, cfg.source) ?? err;
+    });
     this.retention = new EventRetention({
       pool: this.pool,
       retentionDays: cfg.monitor.eventRetentionDays,
@@ -182,11 +202,13 @@ export class Controller {
       log: this.log,
       onRoleChange: (role) => (role === 'active' ? this.activate() : this.deactivate()),
     });
-    await this.waitFor('MySQL', () => this.lease!.start());
+    await this.waitForMysql(() => this.lease!.start());
     await this.lease.settled();
     // Bound only now: agents that arrive while a restarted controller is
     // still deciding its role would be refused and back off for nothing.
-    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen);
+    this.grpcPort = await this.gateway.start(cfg.controller.grpcListen).catch((err: unknown) => {
+      throw listenConfigError(err, 'controller.grpc_listen', cfg.controller.grpcListen, cfg.source) ?? err;
+    });
     this.serverTls.watchCrl(() => this.reloadTls('CRL file changed'));
     process.on('SIGHUP', this.onSighup);
     this.state = 'running';
@@ -254,7 +276,7 @@ export class Controller {
       ['poller', () => this.poller?.stop()],
       ['retention', () => this.retention?.stop()],
       ['worker', () => this.worker?.stop(graceMs, () => gateway?.handBack(handBackCode, 'this controller let go of the job'))],
-      ['worker redis', () => this.workerRedis?.quit().catch(() => this.workerRedis?.disconnect())],
+      ['worker redis', () => closeRedis(this.workerRedis)],
     ];
     await this.runSteps(steps);
     this.poller = null;
@@ -299,14 +321,13 @@ export class Controller {
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
       ['queue', () => this.queue?.close()],
-      ['redis', () => Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())))],
+      ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],
     ]);
     this.state = 'stopped';
     this.log.info({ tookMs: Date.now() - t0 }, 'controller stopped');
   }
 
-  /** Retries a connect step with backoff, logging each failure, until the startup timeout. */
   /**
    * Re-reads the `[tls]` files (certificate, key, CA, CRL): new handshakes
    * use them, open streams stay, and connected agents whose certificate is
@@ -324,31 +345,30 @@ export class Controller {
     this.log.info({ why, crlNextUpdate: this.serverTls.crlNextUpdate?.toISOString(), dropped }, 'TLS certificates and CRL reloaded');
   }
 
-  private async waitFor(what: string, fn: () => Promise<unknown>): Promise<void> {
-    const deadline = Date.now() + (this.opts.startupTimeoutMs ?? 60_000);
-    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
-      try {
-        await fn();
-        return;
-      } catch (err) {
-        // A refused certificate or a plaintext refusal will not heal by waiting.
-        if (err instanceof ConfigError) throw err;
-        if (Date.now() + delay > deadline || this.state === 'stopping') {
-          throw new UnavailableError(`${what.toUpperCase()}_UNAVAILABLE`, `${what} unavailable: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-        this.log.warn({ err: (err as Error).message, attempt, retryInMs: delay }, `waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+  /** Retries a MySQL step until controller.startup_timeout; refused credentials end it at once (exit 78). */
+  private waitForMysql(step: () => Promise<unknown>): Promise<void> {
+    const dep = mysqlDependency(this.cfg.database, this.cfg.source);
+    return waitForDependency({
+      dep,
+      attempt: step,
+      // A refused certificate or a plaintext refusal (ConfigError) will not heal by waiting either.
+      configError: (err) => (err instanceof ConfigError ? err : mysqlConfigError(err, dep, this.cfg.database)),
+      windowMs: this.cfg.controller.startupTimeoutMs,
+      log: this.log,
+      cancelled: () => this.state === 'stopping',
+    });
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]);
+/**
+ * QUIT when connected; a connection that never became ready would queue the
+ * QUIT until Redis came back (a stop that never ends): drop it instead.
+ */
+async function closeRedis(r: Redis | null): Promise<void> {
+  if (r === null) return;
+  if (r.status !== 'ready') {
+    r.disconnect();
+    return;
+  }
+  await r.quit().catch(() => r.disconnect());
 }

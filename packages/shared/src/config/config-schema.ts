@@ -82,9 +82,9 @@ export const GLOBAL_SCHEMA = {
   ],
   logging: [
     int('max_log_size', 5120, 'log file size that triggers rotation (KB)', 1),
-    int('log_files_to_keep', 5, 'log files kept on disk, the one being written included', 1),
+    int('log_files_to_keep', 5, 'rotated log files kept besides the live one (FILE.1 … FILE.N, newest first)', 1),
     choice('level', 'info', LOG_LEVELS, `lowest level logged: ${LOG_LEVELS.join(', ')}`),
-    str('file', '', "log file, rotated by size and written as FILE.1, FILE.2, ... (empty: stdout only)"),
+    str('file', '', 'log file (JSON lines): FILE is the live file, rotated by size to FILE.1 (newest) … FILE.N as logrotate does (empty: stdout only)'),
   ],
   redis: [
     {
@@ -114,6 +114,7 @@ export const GLOBAL_SCHEMA = {
       false,
       'let plaintext listeners (tls.insecure for grpc_listen, api.insecure for api_listen) bind an address other than loopback',
     ),
+    seconds('startup_timeout', 60, 'how long the controller waits at start for MySQL and for Redis (each) before it exits 69', true),
   ],
   agent: [
     {

@@ -63,7 +63,7 @@ export interface MonitorConfig {
 /** [logging]: JSON lines to stdout and, optionally, a size-rotated file. */
 export interface LoggingConfig {
   readonly maxLogSizeBytes: number;
-  /** Log files kept on disk, the one being written included. */
+  /** Rotated log files kept besides the live one (FILE.1 … FILE.N). */
   readonly logFilesToKeep: number;
   readonly level: LogLevel;
   /** Undefined: stdout only. */
@@ -92,6 +92,8 @@ export interface ControllerConfig {
   readonly leaseTtlMs: number;
   /** Plaintext gRPC/API listeners may bind a non-loopback address. */
   readonly allowInsecureRemote: boolean;
+  /** How long start-up waits for MySQL, and then for Redis, before exiting 69. */
+  readonly startupTimeoutMs: number;
 }
 
 /** [agent]: the per-host daemon. */

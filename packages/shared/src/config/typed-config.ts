@@ -103,6 +103,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       autoApprove: parseAutoApprove(ctl.string('auto_approve')) ?? [],
       leaseTtlMs: ctl.ms('lease_ttl'),
       allowInsecureRemote: ctl.bool('allow_insecure_remote'),
+      startupTimeoutMs: ctl.ms('startup_timeout'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],

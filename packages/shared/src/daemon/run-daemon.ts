@@ -1,15 +1,27 @@
 import { Command, Option } from 'commander';
-import { ConfigError, ExitCode, SmgrError } from '../errors/index.js';
+import { ConfigError, ExitCode } from '../errors/index.js';
 import type { ConfigReport, DaemonRole, SmgrConfig } from '../config/index.js';
 import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
+import { routeGrpcLogs } from '../grpc/grpc-log.js';
 import { SMGR_VERSION } from '../version.js';
 import { loadDaemonConfig, logConfigWarnings, printConfigCheck } from './config-check.js';
 import { createSdNotifier } from './sd-notify.js';
+import { describeStartFailure } from './start-failure.js';
 
 /** Something a daemon runs: started once, stopped once on a signal. */
 export interface Daemon {
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What runDaemon hands a daemon besides its config and logger. */
+export interface DaemonContext {
+  /**
+   * Ends the process as a failed start does (one plain stderr line, the
+   * error's exit code) for a failure found after start() returned that no
+   * retry can cure, e.g. a controller refusing this agent's certificate.
+   */
+  fail(err: unknown): void;
 }
 
 export interface DaemonSpec {
@@ -22,7 +34,8 @@ export interface DaemonSpec {
   role?: DaemonRole;
   /** Extra text for --help. */
   helpAfter?: string;
-  create(config: SmgrConfig, log: Logger): Daemon;
+  /** May throw (a ConfigError for an unreadable file, ...): that is a failed start. */
+  create(config: SmgrConfig, log: Logger, ctx: DaemonContext): Daemon;
   /** Bound on a clean stop after SIGTERM before the process exits anyway. */
   stopTimeoutMs?: number;
 }
@@ -95,11 +108,34 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
 
   // Type=notify under systemd (a no-op elsewhere): READY once serving, watchdog pings, STOPPING.
   const sdNotify = createSdNotifier({ log });
-  const daemon = spec.create(config, log);
-  let stopping = false;
+  routeGrpcLogs(log);
+
+  let daemon: Daemon | undefined;
+  let exiting = false;
+
+  /**
+   * A failed start: one plain line on stderr naming the key and the fix, the
+   * same in the log (the stack only at debug level: an expected failure is
+   * not a crash), a bounded stop of whatever was opened, and the exit code.
+   */
+  const fail = async (err: unknown): Promise<never> => {
+    if (exiting) return new Promise<never>(() => undefined);
+    exiting = true;
+    const failure = describeStartFailure(err);
+    log.fatal(
+      { code: failure.code, exitCode: failure.exitCode, reason: failure.line, ...(log.isLevelEnabled('debug') ? { err } : {}) },
+      `${spec.name} failed to start`,
+    );
+    process.stderr.write(`${spec.name}: ${failure.line}\n`);
+    // Connections still retrying must not keep the process alive: exit even if stop() hangs.
+    await bounded(daemon?.stop(), FAILED_START_STOP_MS);
+    await bounded(closeLogger(log), FAILED_START_STOP_MS);
+    process.exit(failure.exitCode);
+  };
+
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (exiting) return;
+    exiting = true;
     log.info({ signal }, 'stopping');
     const bound = setTimeout(() => {
       log.error({ signal, boundMs: spec.stopTimeoutMs ?? 15_000 }, 'clean stop took too long; exiting');
@@ -108,7 +144,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     bound.unref();
     try {
       const notified = sdNotify.stopping();
-      await daemon.stop();
+      await daemon?.stop();
       await notified;
       await closeLogger(log);
       process.exit(ExitCode.OK);
@@ -121,14 +157,28 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
   process.on('SIGINT', () => void stop('SIGINT'));
 
   try {
+    daemon = spec.create(config, log, { fail: (err) => void fail(err) });
     await daemon.start();
     sdNotify.ready();
   } catch (err) {
-    const code = err instanceof SmgrError ? err.exitCode : ExitCode.FAILURE;
-    log.fatal({ err, code: (err as SmgrError).code }, `${spec.name} failed to start`);
-    await daemon.stop().catch(() => undefined);
-    await closeLogger(log).catch(() => undefined);
-    process.exit(code);
+    return fail(err);
   }
+  // Serving from here on: the single place where a daemon has started (READY=1 was sent just above).
   return new Promise<never>(() => undefined);
+}
+
+/** How long a failed start may spend closing what it opened before it exits anyway. */
+const FAILED_START_STOP_MS = 5_000;
+
+/** Waits for `p` at most `ms`; never throws. */
+async function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (p === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -18,3 +18,4 @@ export { peerCertificateProblem, certificateSha256, EKU_CLIENT_AUTH, EKU_SERVER_
 export { readRevocationList, normalizeSerial, certificatesFromPem, type RevocationList } from './revocation-list.js';
 export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failures.js';
 export type { TlsSettings } from './tls.js';
+export { routeGrpcLogs } from './grpc-log.js';

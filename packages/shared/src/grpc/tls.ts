@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '../errors/index.js';
 import { peerCertificateProblem, type PeerPolicy, type PeerRole } from './peer-policy.js';
 import { certificatesFromPem, readRevocationList } from './revocation-list.js';
+import { withoutIpServerName } from './no-ip-sni.js';
 
 /** The `[tls]` section as the daemons see it. */
 export interface TlsSettings {
@@ -187,12 +188,14 @@ export function serverCredentials(tls: TlsSettings, source = 'config'): grpc.Ser
 export function channelCredentials(tls: TlsSettings, source = 'config'): grpc.ChannelCredentials {
   if (tls.insecure) return grpc.credentials.createInsecure();
   const material = loadTlsMaterial(tls, 'agent', source);
-  return grpc.credentials.createFromSecureContext(createSecureContext(material.context), {
-    checkServerIdentity: (host: string, cert: PeerCertificate) => {
-      const nameError = checkServerIdentity(host, cert);
-      if (nameError) return nameError;
-      const problem = peerCertificateProblem(cert.raw, 'controller', material.policy);
-      return problem ? Object.assign(new Error(problem), { code: 'ERR_SMGR_PEER_REFUSED' }) : undefined;
-    },
-  });
+  return withoutIpServerName(
+    grpc.credentials.createFromSecureContext(createSecureContext(material.context), {
+      checkServerIdentity: (host: string, cert: PeerCertificate) => {
+        const nameError = checkServerIdentity(host, cert);
+        if (nameError) return nameError;
+        const problem = peerCertificateProblem(cert.raw, 'controller', material.policy);
+        return problem ? Object.assign(new Error(problem), { code: 'ERR_SMGR_PEER_REFUSED' }) : undefined;
+      },
+    }),
+  );
 }

@@ -51,6 +51,21 @@ describe('createLogger', () => {
     assert.equal(out.lines[0]?.['msg'], 'restart succeeded');
   });
 
+  it('writes readable lines (time, level, message, fields on one line) in the pretty format, and still redacts', async () => {
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const log = await createLogger({ name: 'smgr-test', level: 'info', maxLogSizeBytes: 1024, logFilesToKeep: 1, destination: out, format: 'pretty' });
+    log.info({ processId: 7, password: 'p1' }, 'restart succeeded');
+    await closeLogger(log);
+    await waitFor('the line', () => text.includes('\n'));
+    assert.match(text, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: restart succeeded \{"processId":7,"password":"\[Redacted\]"\}\n$/);
+  });
+
   it('redacts passwords and tokens at the top level and one object down', async () => {
     const out = new Lines();
     const log = await createLogger({ name: 't', level: 'info', maxLogSizeBytes: 1024, logFilesToKeep: 1, destination: out });
@@ -61,28 +76,51 @@ describe('createLogger', () => {
     assert.ok(line.includes('"db"'));
   });
 
-  it('also writes to a file in a directory it creates, and rotates it by size keeping no more than the configured number of files', async () => {
-    const file = join(dir, 'rotate', 'nested', 'agent.log');
-    const out = new Lines();
-    const keep = 2;
-    const log = await createLogger({ name: 'rot', level: 'info', file, maxLogSizeBytes: 512, logFilesToKeep: keep, destination: out });
-    const logFiles = () => readdirSync(join(dir, 'rotate', 'nested')).filter((f) => /^agent\.log\.\d+$/.test(f));
+  it('writes the live file as FILE and rotates by size to FILE.1 (newest) … FILE.N, dropping older ones', async () => {
+    const sub = join(dir, 'rotate', 'nested');
+    const file = join(sub, 'agent.log');
+    const keep = 3;
+    const log = await createLogger({ name: 'rot', level: 'info', file, maxLogSizeBytes: 512, logFilesToKeep: keep, destination: new Lines() });
     for (let i = 0; i < 200; i += 1) {
       log.info({ i, padding: 'x'.repeat(60) }, 'filler line');
       // Let the file stream write between lines, as a running daemon would.
       if (i % 5 === 4) await tick();
     }
-    // Rotation numbers files upward from agent.log.1; a number of 5 or more means several rotations.
-    await waitFor('several rotations', () => logFiles().some((f) => Number(f.split('.').pop()) >= 5));
     await closeLogger(log);
-    // Old files are deleted asynchronously after each rotation.
-    await waitFor(`at most ${keep} log files`, () => logFiles().length <= keep);
-    const files = logFiles().sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-    assert.equal(files.length, keep, `kept: ${files.join(', ')}`);
-    const text = files.map((f) => readFileSync(join(dir, 'rotate', 'nested', f), 'utf8')).join('');
-    const last = text.trim().split('\n').at(-1) ?? '{}';
-    assert.equal((JSON.parse(last) as { i: number }).i, 199);
-    assert.equal(out.lines.length, 200);
+    const names = readdirSync(sub).sort();
+    assert.deepEqual(names, ['agent.log', 'agent.log.1', 'agent.log.2', 'agent.log.3'], `files: ${names.join(', ')}`);
+    const numbers = (name: string) =>
+      readFileSync(join(sub, name), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => (JSON.parse(l) as { i: number }).i);
+    // The live file holds the newest lines, ending with the last one written.
+    assert.equal(numbers('agent.log').at(-1), 199);
+    // Each rotated file is older than the one before it: FILE < FILE.1 < FILE.2 < FILE.3 going back in time.
+    const order = ['agent.log', 'agent.log.1', 'agent.log.2', 'agent.log.3'].map(numbers);
+    for (let k = 1; k < order.length; k += 1) {
+      assert.ok(order[k]!.length > 0, `${names[k]} is not empty`);
+      assert.ok(order[k]!.at(-1)! < order[k - 1]![0]!, `${names[k]} holds older lines than ${names[k - 1]}`);
+      // Consecutive: no line is lost between two files.
+      assert.equal(order[k]!.at(-1)! + 1, order[k - 1]![0]!);
+    }
+  });
+
+  it('appends to an existing live file at start instead of replacing it', async () => {
+    const sub = join(dir, 'append');
+    const file = join(sub, 'ctl.log');
+    for (const round of [1, 2]) {
+      const log = await createLogger({ name: 'app', level: 'info', file, maxLogSizeBytes: 1 << 20, logFilesToKeep: 2, destination: new Lines() });
+      log.info({ round }, 'started');
+      await closeLogger(log);
+    }
+    const rounds = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { round: number }).round);
+    assert.deepEqual(rounds, [1, 2]);
+    assert.deepEqual(readdirSync(sub), ['ctl.log']);
   });
 
   it('reports a log file that cannot be written as a ConfigError naming logging.file', async () => {

@@ -1,14 +1,13 @@
-/// <reference path="./pino-roll.d.ts" />
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeSync } from 'node:fs';
 import { pino, type Logger, type StreamEntry } from 'pino';
-import type pinoRoll from 'pino-roll';
-import { ConfigError } from '../errors/index.js';
 import type { LoggingConfig } from '../config/index.js';
+import { createPrettyStream } from './pretty-stream.js';
+import { openRotatingLogFile, type RotatingFileStream } from './rotating-log-file.js';
 
 export type { Logger } from 'pino';
 
-type RollStream = Awaited<ReturnType<typeof pinoRoll>>;
+/** How lines look on the destination: JSON (journald, pipes) or text for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
 
 /** Options of `createLogger`. */
 export interface CreateLoggerOptions {
@@ -16,14 +15,19 @@ export interface CreateLoggerOptions {
   name: string;
   /** pino level: fatal, error, warn, info, debug, trace (or silent). */
   level: string;
-  /** Also write to this file, rotated by size as FILE.1, FILE.2, ...; undefined: no file. */
+  /** Also write JSON lines to this file, rotated by size as FILE.1 (newest) … FILE.N; undefined: no file. */
   file?: string;
   /** Size at which the file rotates. */
   maxLogSizeBytes: number;
-  /** Log files kept on disk, the one being written included; older ones are deleted. */
+  /** Rotated files kept besides the live one (logrotate's `rotate N`). */
   logFilesToKeep: number;
-  /** Where JSON lines go besides the file; default stdout (journald). */
+  /** Where lines go besides the file; default stdout (journald). */
   destination?: NodeJS.WritableStream;
+  /**
+   * Format on `destination`. Default: `pretty` when writing to stdout and
+   * stdout is a terminal, else `json`. The file is always JSON.
+   */
+  format?: LogFormat;
   /** Named in a ConfigError about `logging.file`; default "configuration". */
   configSource?: string;
 }
@@ -31,35 +35,50 @@ export interface CreateLoggerOptions {
 /** Secrets never written to logs, at the top level or one object down. */
 const REDACT = ['password', '*.password', 'token', '*.token'];
 
-const fileStreams = new WeakMap<Logger, RollStream>();
+const fileStreams = new WeakMap<Logger, RotatingFileStream>();
 
 /**
- * A pino logger writing JSON lines to `destination` (stdout) and, when `file`
- * is set, to a size-rotated file. The file stream is pino-roll used
- * in-process through pino.multistream: a pino.transport would add a worker
- * thread, which costs memory on every agent.
+ * A pino logger writing to `destination` (stdout: JSON lines, or readable
+ * text on a terminal) and, when `file` is set, JSON lines to a file rotated
+ * by size as logrotate does. Everything runs in-process through
+ * pino.multistream: a pino.transport would add a worker thread, which costs
+ * memory on every agent.
  *
  * @throws ConfigError naming `logging.file` when the file's directory cannot
  *   be created or the file cannot be opened for writing
  */
 export async function createLogger(opts: CreateLoggerOptions): Promise<Logger> {
-  // pino's own stdout writer (fd 1, synchronous): the lines before a process.exit are not lost.
-  const destination = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  const toStdout = opts.destination === undefined;
+  const format = opts.format ?? (toStdout && process.stdout.isTTY ? 'pretty' : 'json');
+  const destination =
+    format === 'pretty'
+      ? await createPrettyStream(
+          (text) => (opts.destination ? opts.destination.write(text) : writeSync(1, text)),
+          toStdout && process.stdout.isTTY === true,
+        )
+      : // pino's own stdout writer (fd 1, synchronous): the lines before a process.exit are not lost.
+        (opts.destination ?? pino.destination({ dest: 1, sync: true }));
   // Streams take everything and the logger's level filters, so `log.level = 'debug'` works at run time.
   const streams: StreamEntry[] = [{ level: 'trace', stream: destination }];
-  let file: RollStream | undefined;
+  let file: RotatingFileStream | undefined;
   if (opts.file !== undefined && opts.file !== '') {
-    file = await openRotatingFile(opts.file, opts);
+    file = await openRotatingLogFile({
+      file: opts.file,
+      maxLogSizeBytes: opts.maxLogSizeBytes,
+      logFilesToKeep: opts.logFilesToKeep,
+      configSource: opts.configSource ?? 'configuration',
+    });
     streams.push({ level: 'trace', stream: file });
   }
   const logger = pino({ name: opts.name, level: opts.level, redact: REDACT }, pino.multistream(streams));
   if (file !== undefined) {
     fileStreams.set(logger, file);
-    // A full disk later must not crash the daemon: say so on stdout and keep running.
+    // A full disk later must not crash the daemon: say so once on stdout and keep running without the file.
+    let reported = false;
     file.on('error', (err: NodeJS.ErrnoException) => {
-      destination.write(
-        `${JSON.stringify({ level: 50, time: Date.now(), name: opts.name, file: opts.file, code: err.code, msg: 'log file write failed' })}\n`,
-      );
+      if (reported) return;
+      reported = true;
+      logger.error({ file: opts.file, code: err.code, err: err.message }, 'log file write failed; logging to stdout only');
     });
   }
   return logger;
@@ -69,7 +88,7 @@ export async function createLogger(opts: CreateLoggerOptions): Promise<Logger> {
 export function loggerFromConfig(
   name: string,
   cfg: LoggingConfig,
-  extra: Pick<CreateLoggerOptions, 'destination' | 'configSource'> = {},
+  extra: Pick<CreateLoggerOptions, 'destination' | 'configSource' | 'format'> = {},
 ): Promise<Logger> {
   return createLogger({
     name,
@@ -82,62 +101,19 @@ export function loggerFromConfig(
 }
 
 /**
- * Flushes a logger and closes its log file, if any. Idempotent. Daemons call
- * it last in stop(); tests call it so temp dirs can be removed.
+ * Flushes a logger and closes its log file, if any, once every line queued
+ * for it is written. Idempotent. Daemons call it last before exiting; tests
+ * call it so temp dirs can be removed.
  */
 export async function closeLogger(logger: Logger): Promise<void> {
   const file = fileStreams.get(logger);
   fileStreams.delete(logger);
-  if (file === undefined) {
-    logger.flush();
-    return;
-  }
+  logger.flush();
+  if (file === undefined || file.destroyed) return;
   await new Promise<void>((resolve) => {
+    file.once('finish', () => resolve());
     file.once('close', () => resolve());
     file.once('error', () => resolve());
     file.end();
   });
-}
-
-async function openRotatingFile(path: string, opts: CreateLoggerOptions): Promise<RollStream> {
-  const fail = (err: unknown): never => {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new ConfigError(
-      [{ file: opts.configSource ?? 'configuration', key: 'logging.file', value: path, rule: `cannot write the log file (${code})` }],
-      { cause: err },
-    );
-  };
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    accessSync(dirname(path), constants.W_OK);
-  } catch (err) {
-    fail(err);
-  }
-  let stream: RollStream;
-  try {
-    // Loaded only when a log file is configured: pino-roll pulls in date-fns
-    // (600 KB), which costs every agent memory for nothing otherwise.
-    const { default: roll } = await import('pino-roll');
-    stream = await roll({
-      file: path,
-      // A bare number would mean MB to pino-roll.
-      size: `${opts.maxLogSizeBytes}b`,
-      // removeOtherLogFiles also prunes files of earlier runs; it makes count the total kept.
-      limit: { count: opts.logFilesToKeep, removeOtherLogFiles: true },
-      // Synchronous writes, as pino's own destinations: the last lines before
-      // process.exit reach the file, and size rotation (which pino-roll only
-      // does once the stream drains) keeps up under bursts.
-      sync: true,
-    });
-  } catch (err) {
-    return fail(err);
-  }
-  if (stream.fd < 0) {
-    // In sync mode a failed open is reported on the next tick, and only to listeners present then.
-    await new Promise<void>((resolve, reject) => {
-      stream.once('ready', () => resolve());
-      stream.once('error', reject);
-    }).catch(fail);
-  }
-  return stream;
 }

@@ -12,6 +12,7 @@ import {
   type Logger,
 } from '@smgr/shared';
 import { jitteredBackoff } from './backoff.js';
+import { describeLinkFailure } from './link-failure.js';
 
 /**
  * Link state:
@@ -39,8 +40,19 @@ export interface ControllerLinkOptions {
   /** Called on every state change, after `state` and `downSince` are updated. */
   onStateChange?: (state: LinkState) => void;
   reconnectMaxDelayMs: number;
+  /** Plaintext link (tls.insecure): shapes the explanation of a failed connection. */
+  insecure?: boolean;
+  /**
+   * The controller refused this agent for a reason no retry can cure (its
+   * certificate is for another host id). The link stops; the agent decides
+   * what follows (it exits 78). Without it such refusals are retried.
+   */
+  onPermanentRefusal?: (refusal: { address: string; code: string; message: string }) => void;
   log: Logger;
 }
+
+/** Refusal codes (agent-gateway.ts) that come back on every retry until the agent's config changes. */
+const PERMANENT_REFUSALS: ReadonlySet<string> = new Set(['IDENTITY_MISMATCH']);
 
 const WELCOME_TIMEOUT_MS = 10_000;
 
@@ -130,11 +142,18 @@ export class ControllerLink {
           this.startHeartbeats(call, msg.msg.value.heartbeatIntervalMs || 5_000);
           return;
         }
-        case 'refusal':
+        case 'refusal': {
           clearTimeout(welcomeTimer);
-          this.log.error({ address, code: msg.msg.value.code, reason: msg.msg.value.message }, 'controller refused this agent');
-          this.fail(call, address, `refused: ${msg.msg.value.code}`);
+          const { code, message } = msg.msg.value;
+          this.log.error({ address, code, reason: message }, 'controller refused this agent');
+          if (PERMANENT_REFUSALS.has(code) && this.opts.onPermanentRefusal) {
+            this.stop();
+            this.opts.onPermanentRefusal({ address, code, message });
+            return;
+          }
+          this.fail(call, address, `refused: ${code}`);
           return;
+        }
         case 'jobRequest':
           this.opts.onJob(msg.msg.value);
           return;
@@ -150,7 +169,7 @@ export class ControllerLink {
     });
     call.on('error', (err: grpc.ServiceError) => {
       clearTimeout(welcomeTimer);
-      this.fail(call, address, err.details || err.message);
+      this.fail(call, address, describeLinkFailure(err.details || err.message, address, this.opts.insecure ?? false));
     });
     call.on('end', () => {
       clearTimeout(welcomeTimer);
