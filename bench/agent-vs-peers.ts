@@ -451,6 +451,19 @@ async function killAndWatch(victims: Map<string, Live>, timeoutMs: number): Prom
   return { backMs, seenMs, missing: [...names].filter((n) => !seenMs.has(n)) };
 }
 
+/** SIGKILLs every live process running under one of these service names (all started by this bench's supervisors). */
+function killAll(names: Iterable<string>): void {
+  for (const list of procs.scan(new Set(names)).values()) {
+    for (const l of list) {
+      try {
+        process.kill(l.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
 function pick<T>(xs: readonly T[], n: number, offset: number): T[] {
   return Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[(offset + i) % xs.length]!);
 }
@@ -468,14 +481,7 @@ async function main(): Promise<void> {
     for (const c of cleanups.reverse()) await c().catch((e) => progress(`cleanup: ${(e as Error).message}`));
     cleanups.length = 0;
     // Services the supervisors started and left behind (smgr's agent leaves them running by design).
-    const left = procs.scan(everyName);
-    for (const list of left.values()) for (const l of list) {
-      try {
-        process.kill(l.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    killAll(everyName);
     if (tmp && !process.env.BENCH_KEEP_TMP) await tmp.remove().catch(() => undefined);
     else if (tmp) progress(`kept ${tmp.path}`);
   };
@@ -574,8 +580,7 @@ async function main(): Promise<void> {
           progress(`mass ${d.name}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`);
         } finally {
           await inst.stop().catch(() => undefined);
-          const left = procs.scan(new Set(names));
-          for (const list of left.values()) for (const l of list) process.kill(l.pid, 'SIGKILL');
+          killAll(names);
         }
       }
     }
