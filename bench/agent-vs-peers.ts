@@ -1,0 +1,671 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * bench/agent-vs-peers (issue 12): smgr, Monit and supervisord side by side,
+ * in one run, on this machine.
+ *
+ * Each tool supervises its own set of services: copies of /bin/sleep under
+ * names unique to the tool (the sets never overlap). smgr: a real throwaway
+ * MariaDB + Redis, the compiled controller and agent, services with
+ * restart_strategy = process and watch = true, watch_interval = 1,
+ * watch_failures = 1, PROCESE/STATUS_PROCESS rows so repairs go through the
+ * controller; the agent starts the services itself (one alarm each at the
+ * start), so it is their parent. supervisord: `[program:x]` with autorestart.
+ * Monit: `check process x matching` with `start program`, `set daemon 1`.
+ * Peers run with their own config files, sockets and state under a temp dir.
+ *
+ * Measures (kills stamped right before kill(2); "back" = the kernel's start
+ * time of the new process under the service's name, /proc/PID/stat starttime,
+ * 10 ms ticks; "seen" = when polling /proc every 3 ms first saw it):
+ *   1. one service killed -> back, K times per tool, interleaved;
+ *   2. 20 killed at once -> all back, a few rounds per tool;
+ *   3. --mass M: M killed at once, each tool on a second instance with M services;
+ *   4. RSS of each supervisor process: fresh, after the failures, after 60 s idle;
+ *   5. idle CPU (% of one core, utime+stime) over a window, 20 services watched.
+ *
+ *   node --import tsx bench/agent-vs-peers.ts [--quick] [--mass 200] [--kills K] [--rounds R]
+ *
+ * Needs `npm run build` first; installs nothing (apt-get install -y monit supervisor).
+ * A missing peer is reported and the others still run.
+ */
+import { copyFile, writeFile, chmod, mkdir } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import {
+  createTestDatabase,
+  freePort,
+  makeTempDir,
+  ManagedProcess,
+  startMariaDb,
+  startRedis,
+  uniquePrefix,
+  type TempDir,
+} from '../test/harness/index.js';
+import { AGENT_MAIN, CONTROLLER_MAIN, ini, ROOT } from '../test/support/smgr.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    mass: { type: 'string' },
+    kills: { type: 'string' },
+    rounds: { type: 'string' },
+    services: { type: 'string', default: '20' },
+    'idle-seconds': { type: 'string' },
+    // The packaged smgr-agent launcher's node flags (scripts/package.mjs).
+    'agent-flags': { type: 'string', default: '--lite-mode --no-expose-wasm --max-semi-space-size=1' },
+    tools: { type: 'string', default: 'smgr,supervisord,monit' },
+  },
+  strict: true,
+});
+const quick = args.quick;
+const SERVICES = Number(args.services);
+const KILLS = Number(args.kills ?? (quick ? 5 : 20));
+const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));
+const MASS = args.mass === undefined ? 0 : Number(args.mass);
+const IDLE_S = Number(args['idle-seconds'] ?? (quick ? 15 : 60));
+const AGENT_FLAGS = args['agent-flags'].split(/\s+/).filter(Boolean);
+const TOOLS = args.tools.split(',').map((s) => s.trim());
+for (const [k, v] of Object.entries({ services: SERVICES, kills: KILLS, rounds: ROUNDS, 'idle-seconds': IDLE_S })) {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${k} must be a positive integer, got ${String(v)}`);
+}
+if (!Number.isInteger(MASS) || MASS < 0) throw new Error(`--mass must be a positive integer, got ${args.mass}`);
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const POLL_MS = 3;
+const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+
+function progress(message: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${message}\n`);
+}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+// ---------------------------------------------------------------------------
+// Clocks and /proc
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * CLOCK_BOOTTIME (what /proc/PID/stat starttime counts) minus CLOCK_MONOTONIC
+ * (process.hrtime), found at the moment /proc/uptime's 10 ms value flips, so
+ * to well under a millisecond.
+ */
+function bootOffsetMs(): number {
+  const up = () => readFileSync('/proc/uptime', 'utf8').split(' ')[0]!;
+  const first = up();
+  for (let i = 0; i < 100_000; i++) {
+    const t = nowMs();
+    const u = up();
+    if (u !== first) return Number(u) * 1000 - t;
+  }
+  return Number(up()) * 1000 - nowMs();
+}
+let BOOT_OFFSET = 0;
+/** First letter of each tool's service names, so the sets never overlap. */
+const PREFIX: Record<string, string> = { smgr: 'a', supervisord: 'v', monit: 'm' };
+/** Every service name of the run, all tools. */
+const everyName = new Set<string>();
+
+interface Live {
+  pid: number;
+  /** Process start in the bench's monotonic clock (ms), from starttime ticks. */
+  startMs: number;
+}
+
+/**
+ * Finds live (not zombie) processes whose comm is one of `names`. Processes
+ * that are none of the bench's services (`everyName`) are remembered once they
+ * are older than a second (a fork shows its parent's comm until it execs), so
+ * later scans skip them, and forgotten when they vanish.
+ */
+class ProcScan {
+  #other = new Set<number>();
+
+  reset(): void {
+    this.#other.clear();
+  }
+
+  /** `skip`: pids not to read (victims and processes already counted), which keeps a scan cheap during a mass failure. */
+  scan(names: ReadonlySet<string>, skip: ReadonlySet<number> = new Set()): Map<string, Live[]> {
+    const found = new Map<string, Live[]>();
+    const upTicks = (Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * CLK_TCK) | 0;
+    const listed = new Set<number>();
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      listed.add(pid);
+      if (this.#other.has(pid) || skip.has(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const state = f[0];
+      const start = Number(f[19]);
+      if (names.has(comm)) {
+        if (state === 'Z' || state === 'X') continue;
+        const list = found.get(comm) ?? [];
+        list.push({ pid, startMs: (start * 1000) / CLK_TCK - BOOT_OFFSET });
+        found.set(comm, list);
+      } else if (!everyName.has(comm) && upTicks - start > CLK_TCK) {
+        this.#other.add(pid);
+      }
+    }
+    for (const pid of this.#other) if (!listed.has(pid)) this.#other.delete(pid);
+    return found;
+  }
+}
+const procs = new ProcScan();
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? round1(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** utime+stime of a process in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return (f[11]! + f[12]!) / CLK_TCK;
+}
+
+function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function stats(ms: readonly number[]) {
+  return { unit: 'ms', n: ms.length, median: round1(percentile(ms, 50)), p90: round1(percentile(ms, 90)), max: round1(Math.max(...ms)), min: round1(Math.min(...ms)) };
+}
+
+// ---------------------------------------------------------------------------
+// Tools
+
+interface Instance {
+  tool: string;
+  /** Service names (= comm of their processes). */
+  names: string[];
+  /** The supervisor processes to measure; the first is "the" supervisor. */
+  measured: { role: string; pid: number }[];
+  /** Waits until the tool reports its services settled (smgr: no alarm left). */
+  settled(): Promise<boolean>;
+  /** The supervisor's last output lines, for errors. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+interface ToolDef {
+  name: string;
+  version(): string | null;
+  /** Starts an instance supervising `names` (binaries already in `bin`). */
+  start(label: string, names: string[], bin: string, dir: string): Promise<Instance>;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function installServices(bin: string, prefix: string, count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `${prefix}${String(i).padStart(3, '0')}`;
+    if (name.length > 15) throw new Error(`service name ${name} is longer than the kernel's 15-byte comm`);
+    await copyFile('/bin/sleep', join(bin, name));
+    await chmod(join(bin, name), 0o755);
+    names.push(name);
+    everyName.add(name);
+  }
+  return names;
+}
+
+function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/usr/bin'])) {
+    try {
+      readFileSync(join(dir, cmd), { flag: 'r' });
+      return join(dir, cmd);
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** A ManagedProcess that is stopped at the end whatever happens. */
+function spawnTracked(cmd: string, argv: string[], name: string, logDir: string): ManagedProcess {
+  const p = ManagedProcess.start(cmd, argv, { name, logDir, maxLines: 2_000 });
+  cleanups.push(() => p.stop('SIGTERM', 5_000).catch(() => p.stop('SIGKILL')));
+  return p;
+}
+
+const supervisord: ToolDef = {
+  name: 'supervisord',
+  version() {
+    const bin = which('supervisord');
+    return bin ? execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim() : null;
+  },
+  async start(label, names, bin, dir) {
+    const conf = join(dir, `${label}.conf`);
+    const sections = [
+      `[unix_http_server]\nfile = ${join(dir, `${label}.sock`)}\nchmod = 0700\n`,
+      `[supervisord]\nnodaemon = true\nuser = root\nlogfile = ${join(dir, `${label}.log`)}\npidfile = ${join(dir, `${label}.pid`)}\nchildlogdir = ${dir}\nloglevel = warn\n`,
+      `[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n`,
+      `[supervisorctl]\nserverurl = unix://${join(dir, `${label}.sock`)}\n`,
+      ...names.map(
+        (n) =>
+          `[program:${n}]\ncommand = ${join(bin, n)} infinity\nautostart = true\nautorestart = true\nstartsecs = 0\nstdout_logfile = NONE\nstderr_logfile = NONE\n`,
+      ),
+    ];
+    await writeFile(conf, sections.join('\n'));
+    const p = spawnTracked(which('supervisord')!, ['-n', '-c', conf], label, dir);
+    return {
+      tool: 'supervisord',
+      names,
+      measured: [{ role: 'supervisord', pid: p.pid! }],
+      settled: async () => true,
+      tail: () => p.tail(),
+      stop: () => p.stop('SIGTERM', 10_000).then(() => undefined),
+    };
+  },
+};
+
+const monit: ToolDef = {
+  name: 'monit',
+  version() {
+    const bin = which('monit');
+    return bin ? (execFileSync(bin, ['-V'], { encoding: 'utf8' }).split('\n')[0] ?? '').trim() : null;
+  },
+  async start(label, names, bin, dir) {
+    const rc = join(dir, `${label}.monitrc`);
+    const lines = [
+      'set daemon 1',
+      `set logfile ${join(dir, `${label}.log`)}`,
+      `set pidfile ${join(dir, `${label}.pid`)}`,
+      `set idfile ${join(dir, `${label}.id`)}`,
+      `set statefile ${join(dir, `${label}.state`)}`,
+      // A private control socket instead of the default TCP port 2812. The start
+      // program puts the service in the background: Monit waits for a start
+      // program to exit (30 s) before it looks for the process.
+      `set httpd unixsocket ${join(dir, `${label}.sock`)}`,
+      '  allow localhost',
+      '',
+      ...names.flatMap((n) => [`check process ${n} matching "^${join(bin, n)} "`, `  start program = "/bin/sh -c '${join(bin, n)} infinity </dev/null >/dev/null 2>&1 &'"`, '']),
+    ];
+    await writeFile(rc, lines.join('\n'), { mode: 0o600 });
+    await chmod(rc, 0o600);
+    const p = spawnTracked(which('monit')!, ['-c', rc, '-I'], label, dir);
+    return {
+      tool: 'monit',
+      names,
+      measured: [{ role: 'monit', pid: p.pid! }],
+      settled: async () => true,
+      tail: () => p.tail(),
+      stop: () => p.stop('SIGTERM', 10_000).then(() => undefined),
+    };
+  },
+};
+
+interface SmgrShared {
+  pool: mysql.Pool;
+  grpcPort: number;
+  controllerPid: number;
+  controller: ManagedProcess;
+  nextId: number;
+}
+let smgrShared: SmgrShared | null = null;
+
+async function smgrBackend(dir: string): Promise<SmgrShared> {
+  if (smgrShared) return smgrShared;
+  const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
+  cleanups.push(() => db.stop(), () => redis.stop());
+  const database = await createTestDatabase(db);
+  cleanups.push(() => database.drop());
+  const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
+  cleanups.push(() => pool.end());
+  const grpcPort = await freePort();
+  const conf = join(dir, 'controller.ini');
+  await writeFile(
+    conf,
+    ini({
+      database: { host: db.host, port: db.port, user: db.user, password: db.password, database: database.name },
+      monitor: { check_interval: 0.2 },
+      redis: { url: redis.url, prefix: uniquePrefix('peers') },
+      controller: { id: 'ctl-peers', grpc_listen: `127.0.0.1:${grpcPort}` },
+      tls: { insecure: true },
+      logging: { level: 'info' },
+    }),
+  );
+  const c = spawnTracked(process.execPath, [CONTROLLER_MAIN, '--config', conf], 'controller', dir);
+  await c.waitForLine((_, j) => j?.msg === 'controller running', 120_000, 'controller running');
+  smgrShared = { pool, grpcPort, controllerPid: c.pid!, controller: c, nextId: 1 };
+  return smgrShared;
+}
+
+const smgr: ToolDef = {
+  name: 'smgr',
+  version() {
+    return `smgr ${JSON.parse(readFileSync(join(ROOT, 'services/agent/package.json'), 'utf8')).version} (${process.execPath} ${AGENT_FLAGS.join(' ')} services/agent/dist/main.js)`;
+  },
+  async start(label, names, bin, dir) {
+    const shared = await smgrBackend(dir);
+    const ids = names.map(() => shared.nextId++);
+    await shared.pool.query('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [ids.map((id, i) => [id, names[i]])]);
+    await shared.pool.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound) VALUES ?', [ids.map((id) => [id, 0, 0])]);
+    const conf = join(dir, `${label}.ini`);
+    await writeFile(
+      conf,
+      ini({
+        agent: { controller: `127.0.0.1:${shared.grpcPort}`, host_id: label, state_dir: join(dir, `${label}-state`) },
+        tls: { insecure: true },
+        logging: { level: 'info' },
+        'process.default': { restart_strategy: 'process', watch: true, watch_interval: 1, watch_failures: 1 },
+        ...Object.fromEntries(names.map((n) => [`process.${n}`, { start_command: `${join(bin, n)} infinity` }])),
+      }),
+    );
+    const agent = spawnTracked(process.execPath, [...AGENT_FLAGS, AGENT_MAIN, '--config', conf], label, dir);
+    // The controller learns the agent's services when it connects; wait for that before raising the alarms.
+    await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 120_000, `${label} connects`);
+    await sleep(500);
+    // One alarm each: the controller has the agent start every service, so the agent is their parent.
+    await shared.pool.query('UPDATE STATUS_PROCESS SET alarma = 1 WHERE process_id IN (?)', [ids]);
+    const settled = async () => {
+      const [rows] = await shared.pool.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM STATUS_PROCESS WHERE alarma <> 0 AND process_id IN (?)', [ids]);
+      return Number(rows[0]!.n) === 0;
+    };
+    return {
+      tool: 'smgr',
+      names,
+      measured: [
+        { role: 'agent', pid: agent.pid! },
+        { role: 'controller', pid: shared.controllerPid },
+      ],
+      settled,
+      tail: () => `${agent.tail()}\n--- controller\n${shared.controller.tail()}`,
+      stop: () => agent.stop('SIGTERM', 10_000).then(() => undefined),
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------
+// Measurements
+
+/** Waits until every name has exactly one live process and the tool says it is settled. */
+async function waitAllUp(inst: Instance, timeoutMs: number): Promise<Map<string, Live>> {
+  const names = new Set(inst.names);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = procs.scan(names);
+    const one = [...names].every((n) => found.get(n)?.length === 1);
+    if (one && (await inst.settled())) return new Map([...found].map(([n, l]) => [n, l[0]!]));
+    if (Date.now() > end) {
+      const down = [...names].filter((n) => (found.get(n)?.length ?? 0) !== 1);
+      progress(`${inst.tool} output:\n${inst.tail()}`);
+      throw new Error(`${inst.tool}: ${down.length} of ${names.size} services not running as one process after ${timeoutMs} ms (${down.slice(0, 5).join(', ')}…)`);
+    }
+    await sleep(50);
+  }
+}
+
+interface KillResult {
+  backMs: Map<string, number>;
+  seenMs: Map<string, number>;
+  missing: string[];
+}
+
+/** Kills these services' processes (stamped right before each kill(2)) and waits for a new PID under each name. */
+async function killAndWatch(victims: Map<string, Live>, timeoutMs: number): Promise<KillResult> {
+  const names = new Set(victims.keys());
+  const old = new Set([...victims.values()].map((v) => v.pid));
+  const killedAt = new Map<string, number>();
+  procs.reset();
+  procs.scan(names); // warm the cache of other processes before the clock runs
+  for (const [name, v] of victims) {
+    killedAt.set(name, nowMs());
+    process.kill(v.pid, 'SIGKILL');
+  }
+  const backMs = new Map<string, number>();
+  const seenMs = new Map<string, number>();
+  const end = nowMs() + timeoutMs;
+  // The back figure comes from the kernel's start time, so a slower poll for
+  // many victims costs only the seen figure, and leaves the CPUs to the supervisors.
+  const pollMs = names.size > 20 ? 25 : POLL_MS;
+  const skip = new Set(old);
+  while (seenMs.size < names.size && nowMs() < end) {
+    await sleep(pollMs);
+    const t = nowMs();
+    const found = procs.scan(names, skip);
+    for (const [name, list] of found) {
+      if (seenMs.has(name)) continue;
+      const fresh = list.find((l) => !old.has(l.pid));
+      if (!fresh) continue;
+      skip.add(fresh.pid);
+      seenMs.set(name, t - killedAt.get(name)!);
+      // starttime has 10 ms ticks: a start in the kill's own tick can read slightly before the kill.
+      backMs.set(name, Math.max(0, fresh.startMs - killedAt.get(name)!));
+    }
+  }
+  return { backMs, seenMs, missing: [...names].filter((n) => !seenMs.has(n)) };
+}
+
+/** SIGKILLs every live process running under one of these service names (all started by this bench's supervisors). */
+function killAll(names: Iterable<string>): void {
+  for (const list of procs.scan(new Set(names)).values()) {
+    for (const l of list) {
+      try {
+        process.kill(l.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+function pick<T>(xs: readonly T[], n: number, offset: number): T[] {
+  return Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[(offset + i) % xs.length]!);
+}
+
+function supervisorRss(inst: Instance): Record<string, number> {
+  return Object.fromEntries(inst.measured.map((m) => [`${m.role}MiB`, rssMiB(m.pid)]));
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  let tmp: TempDir | null = null;
+  const report: Record<string, unknown> = {};
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => progress(`cleanup: ${(e as Error).message}`));
+    cleanups.length = 0;
+    // Services the supervisors started and left behind (smgr's agent leaves them running by design).
+    killAll(everyName);
+    if (tmp && !process.env.BENCH_KEEP_TMP) await tmp.remove().catch(() => undefined);
+    else if (tmp) progress(`kept ${tmp.path}`);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopAll().then(() => process.exit(130)));
+  const started = Date.now();
+  try {
+    BOOT_OFFSET = bootOffsetMs();
+    tmp = await makeTempDir('peers');
+    const bin = join(tmp.path, 'bin');
+    await mkdir(bin);
+    const tag = randomBytes(2).toString('hex');
+    const defs = [smgr, supervisord, monit].filter((d) => TOOLS.includes(d.name));
+    const missing: Record<string, string> = {};
+    const versions: Record<string, string> = {};
+    const usable: ToolDef[] = [];
+    for (const d of defs) {
+      const v = d.name === 'smgr' ? d.version() : which(d.name) ? d.version() : null;
+      if (v === null) {
+        missing[d.name] = `${d.name} is not installed (apt-get install -y ${d.name === 'supervisord' ? 'supervisor' : d.name}); measured without it`;
+        progress(`MISSING: ${missing[d.name]}`);
+      } else {
+        versions[d.name] = v;
+        usable.push(d);
+      }
+    }
+
+    // --- start the main instances (SERVICES each)
+    const main = new Map<string, Instance>();
+    for (const d of usable) {
+      const names = await installServices(bin, `${PREFIX[d.name]}${tag}-`, SERVICES);
+      progress(`starting ${d.name} with ${names.length} services`);
+      main.set(d.name, await d.start(`${d.name}-main`, names, bin, tmp.path));
+    }
+    const current = new Map<string, Map<string, Live>>();
+    for (const [t, inst] of main) current.set(t, await waitAllUp(inst, 180_000));
+    await sleep(2_000);
+    const rssFresh = Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+    progress(`fresh RSS ${JSON.stringify(rssFresh)}`);
+
+    // --- (1) one service killed -> back, interleaved
+    const single: Record<string, { back: number[]; seen: number[]; missing: number }> = {};
+    for (const t of main.keys()) single[t] = { back: [], seen: [], missing: 0 };
+    for (let k = 0; k < KILLS; k++) {
+      for (const [t, inst] of main) {
+        const up = await waitAllUp(inst, 60_000);
+        const name = inst.names[k % inst.names.length]!;
+        const r = await killAndWatch(new Map([[name, up.get(name)!]]), 20_000);
+        if (r.missing.length) single[t]!.missing++;
+        else {
+          single[t]!.back.push(r.backMs.get(name)!);
+          single[t]!.seen.push(r.seenMs.get(name)!);
+        }
+        await sleep(300 + Math.random() * 400);
+      }
+      progress(`single kill ${k + 1}/${KILLS}: ${[...main.keys()].map((t) => `${t} ${round1(single[t]!.back.at(-1) ?? NaN)} ms`).join(', ')}`);
+    }
+
+    // --- (2) all SERVICES killed at once -> all back, a few rounds
+    const burst: Record<string, { rounds: Record<string, unknown>[]; back: number[] }> = {};
+    for (const t of main.keys()) burst[t] = { rounds: [], back: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [t, inst] of main) {
+        const up = await waitAllUp(inst, 120_000);
+        await sleep(500);
+        const res = await killAndWatch(new Map(pick(inst.names, SERVICES, 0).map((n) => [n, up.get(n)!])), 60_000);
+        const back = [...res.backMs.values()];
+        burst[t]!.back.push(...back);
+        burst[t]!.rounds.push({ medianMs: round1(percentile(back, 50)), allBackMs: round1(Math.max(...back)), firstBackMs: round1(Math.min(...back)), missing: res.missing.length });
+        progress(`burst ${r + 1}/${ROUNDS} ${t}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`);
+      }
+    }
+
+    // --- (3) --mass M: a second instance per tool with M services, all killed at once
+    const mass: Record<string, unknown> = {};
+    if (MASS > 0) {
+      for (const d of usable) {
+        const names = await installServices(bin, `${PREFIX[d.name]}${tag}m`, MASS);
+        progress(`mass: starting ${d.name} with ${MASS} services`);
+        const inst = await d.start(`${d.name}-mass`, names, bin, tmp.path);
+        try {
+          const up = await waitAllUp(inst, 300_000);
+          await sleep(2_000);
+          const fresh = supervisorRss(inst);
+          const res = await killAndWatch(up, Math.max(60_000, MASS * 500));
+          const back = [...res.backMs.values()];
+          await waitAllUp(inst, 120_000).catch(() => undefined);
+          await sleep(1_000);
+          mass[d.name] = {
+            services: MASS,
+            back: stats(back),
+            allBackMs: res.missing.length ? null : round1(Math.max(...back)),
+            missing: res.missing.length,
+            rssFresh: fresh,
+            rssAfter: supervisorRss(inst),
+          };
+          progress(`mass ${d.name}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`);
+        } finally {
+          await inst.stop().catch(() => undefined);
+          killAll(names);
+        }
+      }
+    }
+
+    for (const inst of main.values()) await waitAllUp(inst, 60_000).catch(() => undefined);
+    await sleep(2_000);
+    const rssAfterFailures = Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+
+    // --- (5) idle CPU with SERVICES watched, and (4) RSS after 60 s idle
+    progress(`idle window ${IDLE_S} s`);
+    const cpu0 = [...main].map(([t, inst]) => [t, inst.measured.map((m) => cpuSeconds(m.pid))] as const);
+    const t0 = nowMs();
+    await sleep(IDLE_S * 1000);
+    const windowS = (nowMs() - t0) / 1000;
+    const idleCpu = Object.fromEntries(
+      cpu0.map(([t, before]) => {
+        const inst = main.get(t)!;
+        return [
+          t,
+          Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSeconds(m.pid) - before[i]!) / windowS) * 100)])),
+        ];
+      }),
+    );
+    const rssAfterIdle = quick ? null : Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+
+    const c = cpus();
+    Object.assign(report, {
+      bench: 'agent-vs-peers',
+      at: new Date().toISOString(),
+      quick,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      machine: {
+        cpus: c.length,
+        cpuModel: c[0]?.model ?? 'unknown',
+        memoryMiB: Math.round(totalmem() / 1048576),
+        kernel: release(),
+        node: process.version,
+        loadavgAtStart: loadAtStart,
+        loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+        note: 'load averages above the CPU count mean every figure was measured under load',
+      },
+      versions,
+      missing,
+      setup: {
+        servicesPerTool: SERVICES,
+        singleKillsPerTool: KILLS,
+        burstRounds: ROUNDS,
+        mass: MASS || null,
+        idleWindowSeconds: round1(windowS),
+        pollEveryMs: { upTo20Victims: POLL_MS, more: 25 },
+        clockTicksPerSecond: CLK_TCK,
+        smgr: { restart_strategy: 'process', watch_interval: 1, watch_failures: 1, check_interval: 0.2, agentNodeFlags: AGENT_FLAGS },
+        supervisord: { autorestart: true, startsecs: 0 },
+        monit: { daemon: 1, check: 'process … matching + start program' },
+        backMeans: 'kernel start time of the new process (/proc/PID/stat starttime, 10 ms ticks) minus the moment right before kill(2)',
+        seenMeans: 'when polling /proc (every 3 ms; 25 ms for more than 20 victims) first saw the new process under the name, minus the same moment',
+      },
+      targets: {
+        singleKillMedianMs: 100,
+        burst20MedianMs: 300,
+        mass200AllBackMs: 2000,
+        agentRssFreshMiB: 50,
+        agentRssAfterFailuresMiB: 60,
+        idleCpuPercentOfOneCore: 0.1,
+      },
+      singleKill: Object.fromEntries(
+        Object.entries(single).map(([t, s]) => [t, { back: stats(s.back), seen: stats(s.seen), missing: s.missing }]),
+      ),
+      burst: Object.fromEntries(
+        Object.entries(burst).map(([t, b]) => [t, { services: SERVICES, perService: stats(b.back), rounds: b.rounds }]),
+      ),
+      mass: MASS > 0 ? mass : 'not run (use --mass 200)',
+      rss: { unit: 'MiB (VmRSS)', fresh: rssFresh, afterFailures: rssAfterFailures, after60sIdle: rssAfterIdle ?? 'skipped with --quick' },
+      idleCpu: { unit: 'percent of one core (utime+stime)', services: SERVICES, windowSeconds: round1(windowS), ...idleCpu },
+    });
+  } finally {
+    await stopAll();
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();
