@@ -35,3 +35,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_audit TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollouts TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollout_hosts TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_host_claims TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_operations TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_operation_hosts TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollout_failures TO 'smgr'@'%';

@@ -38,13 +38,12 @@ async function tempDir(t: Parameters<typeof useCleanup>[0], label: string): Prom
   return dir;
 }
 
-/** The lines of an "invalid configuration" report, without its heading. */
+/** The problems of an "invalid configuration" report: one line each, `BINARY: invalid configuration: PROBLEM`. */
 const problems = (stderr: string) =>
   stderr
     .split('\n')
-    .slice(1)
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.replace(/^smgr-(?:agent|controller): invalid configuration: /, ''));
 
 describe('--check-config', () => {
   test("passes the README's configuration example verbatim for the agent and the controller, with its files provided", async (t) => {

@@ -46,6 +46,13 @@ function runToExit(main: string, config: string): Promise<Ended> {
   });
 }
 
+/** A readable file (the start-up checks look at existence and readability before any PEM is parsed). */
+async function placeholder(env: { dir: string }, name: string): Promise<string> {
+  const path = join(env.dir, name);
+  writeFileSync(path, '-----BEGIN PLACEHOLDER-----\n');
+  return path;
+}
+
 /** The contract on stderr: exactly one line, plain text, no stack frames, no JSON; returns it. */
 function assertOnePlainLine(r: Ended, name: string): string {
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
@@ -198,13 +205,13 @@ describe('agent start-up failures', () => {
     const missing = join(env.dir, 'no-such-cert.pem');
     const config = await writeIni(env, 'agent-missing-cert.ini', {
       agent: { controller: '127.0.0.1:1', host_id: 'h1', state_dir: join(env.dir, 'state-missing-cert') },
-      tls: { ca: join(env.dir, 'no-such-ca.pem'), cert: missing, key: join(env.dir, 'no-such.key') },
+      // CA and key readable, the certificate missing: one problem, one line.
+      tls: { ca: await placeholder(env, 'ca.pem'), cert: missing, key: await placeholder(env, 'agent.key') },
     });
     const r = await runToExit(AGENT_MAIN, config);
     assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
     const line = assertOnePlainLine(r, 'smgr-agent');
-    assert.match(line, /tls\.(ca|cert|key)/);
-    assert.match(line, /ENOENT|cannot read/);
+    assert.match(line, /tls\.cert = ".*no-such-cert\.pem": no such file/);
   });
 
   test('a state directory that cannot be created: exit 78 naming agent.state_dir', async () => {
@@ -218,6 +225,6 @@ describe('agent start-up failures', () => {
     assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
     const line = assertOnePlainLine(r, 'smgr-agent');
     assert.match(line, /agent\.state_dir/);
-    assert.match(line, /ENOTDIR/);
+    assert.match(line, /a-file is not a directory; create it/);
   });
 });

@@ -86,7 +86,8 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     );
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${spec.name}: invalid configuration:\n  ${err.message.split('\n').join('\n  ')}\n`);
+      // One plain line per problem, each whole (file:line, key, value, rule and fix): grep-able, journald-friendly.
+      for (const line of err.message.split('\n')) process.stderr.write(`${spec.name}: invalid configuration: ${line}\n`);
       process.exit(ExitCode.CONFIG);
     }
     throw err;

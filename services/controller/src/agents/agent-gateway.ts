@@ -139,8 +139,9 @@ export class AgentGateway {
     this.active = active;
     if (active) return;
     for (const s of [...this.sessions.values()]) {
-      s.closed = true;
+      // Sent before the session is marked closed: a closed session drops what is sent to it.
       s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'NOT_ACTIVE', message: 'this controller is on standby' } } }));
+      s.closed = true;
       this.onDisconnect(s, 'controller on standby');
       s.call.end();
     }

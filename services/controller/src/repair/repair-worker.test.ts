@@ -31,7 +31,7 @@ let log: Logger;
 
 before(async () => {
   [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  log = await createLogger({ name: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+  log = await createLogger({ name: 'test', level: process.env.T_DEBUG ? 'debug' : 'silent', destination: process.env.T_DEBUG ? process.stdout : new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
 });
 after(() => Promise.allSettled([mysql?.stop(), redis?.stop()]));
 
@@ -49,6 +49,7 @@ test('a repair job rewritten in Redis to another host and service restarts what 
     credentials: grpc.ServerCredentials.createInsecure(),
     requirePeerIdentity: false,
     registry: new AgentRegistry(),
+    claims: { declared: () => undefined },
     store: new AgentStore(pool),
     log,
   });

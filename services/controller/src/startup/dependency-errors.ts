@@ -61,7 +61,12 @@ export function redisDependency(url: string, source: string): Dependency {
  * is down, starting, restarting).
  */
 export function mysqlConfigError(err: unknown, dep: Dependency, db: SmgrConfig['database']): ConfigError | undefined {
-  const e = err as { code?: string; sqlMessage?: string };
+  // A migration's error comes wrapped (umzug: "Migration … failed: Original error: …"): look through to MySQL's own.
+  let inner: unknown = err;
+  for (let depth = 0; depth < 5 && inner && typeof inner === 'object' && !(inner as { code?: string }).code && (inner as { cause?: unknown }).cause; depth++) {
+    inner = (inner as { cause?: unknown }).cause;
+  }
+  const e = (inner ?? err) as { code?: string; sqlMessage?: string };
   const said = e.sqlMessage ?? (err as Error).message;
   const at = `MySQL at ${dep.address}`;
   switch (e.code) {
@@ -84,7 +89,7 @@ export function mysqlConfigError(err: unknown, dep: Dependency, db: SmgrConfig['
     case 'ER_TABLEACCESS_DENIED_ERROR':
     case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
       return new ConfigError(
-        [{ file: dep.source, key: 'database.user', value: db.user, rule: `${at} denies a privilege smgr needs (${said}); grant it on database.database` }],
+        [{ file: dep.source, key: 'database.user', value: db.user, rule: `${at} denies a privilege smgr needs (${said}); grant it on database.database (sql/grants.sql lists them)` }],
         { cause: err },
       );
     default:
