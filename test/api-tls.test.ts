@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { initCa, issueCert } from '@smgr/shared/pki';
+import { initCa, issueCert, renewCert } from '@smgr/shared/pki';
+import { connect } from 'node:tls';
+import { waitFor } from './harness/index.js';
 import { makeTempDir, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
 import { ROOT, uniqueServiceName } from './support/smgr.js';
 import { startStack } from './support/stack.js';
@@ -57,5 +59,36 @@ describe('the API over HTTPS', () => {
 
     const plain = await smgr(['status'], { ...env, SMGR_CLI_URL: `http://127.0.0.1:${port}` });
     assert.notEqual(plain.code, 0, 'plain HTTP to the HTTPS port does not work');
+  });
+
+  test('a renewed API certificate is served to new connections after SIGHUP, without a restart', async (t) => {
+    const cleanup = useCleanup(t);
+    const pki = await makeTempDir('pki');
+    cleanup.add(() => pki.remove(), 'pki dir');
+    await initCa(pki.path);
+    const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
+    const stack = await startStack(cleanup, { mysql, redis }, {
+      services: { [uniqueServiceName('tlsr')]: { restart_strategy: 'process', start_command: 'true' } },
+      controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
+    });
+    const port = await apiPortOf(stack.controller);
+    const served = () =>
+      new Promise<string>((done, fail) => {
+        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          done(s.getPeerX509Certificate()?.serialNumber ?? '');
+          s.end();
+        });
+        s.once('error', fail);
+      });
+    const before = await served();
+    const renewed = await renewCert(pki.path, 'ctl-test');
+    assert.equal(renewed.cert, cert.cert, 'renewed in place, same files');
+    const pid = stack.controller.pid!;
+    process.kill(pid, 'SIGHUP');
+    await waitFor(() => stack.controller.jsonLines().some((j) => j.msg === 'API certificate reloaded'), { timeoutMs: 10_000, message: 'the reload logged' });
+    const after = await served();
+    assert.notEqual(after.toLowerCase(), before.toLowerCase(), 'a new certificate is served');
+    assert.equal(before.toLowerCase().replace(/^0+/, ''), renewed.replacedSerial.toLowerCase().replace(/^0+/, ''), 'the old one was served before');
+    assert.equal(stack.controller.pid, pid, 'the same process');
   });
 });

@@ -82,7 +82,10 @@ export class Controller {
   private operatorApi: OperatorApi | null = null;
   /** The gRPC server's TLS material, reloaded on SIGHUP and when the CRL file changes. */
   private serverTls: ServerTls | null = null;
-  private readonly onSighup = () => this.reloadTls('SIGHUP');
+  private readonly onSighup = () => {
+    this.reloadTls('SIGHUP');
+    this.reloadApiCertificate();
+  };
 
   constructor(private readonly opts: ControllerOptions) {
     this.cfg = opts.config;
@@ -343,6 +346,17 @@ export class Controller {
     }
     const dropped = this.gateway?.recheckCertificates() ?? [];
     this.log.info({ why, crlNextUpdate: this.serverTls.crlNextUpdate?.toISOString(), dropped }, 'TLS certificates and CRL reloaded');
+  }
+
+  /** The HTTPS API's certificate and key (api.cert/api.key, else the [tls] ones), re-read on SIGHUP. */
+  private reloadApiCertificate(): void {
+    if (!this.cfg.api.enabled || this.cfg.api.insecure) return;
+    try {
+      this.operatorApi?.reloadCertificate();
+      this.log.info({ component: 'api' }, 'API certificate reloaded');
+    } catch (err) {
+      this.log.error({ component: 'api', err: (err as Error).message }, 'API certificate reload failed; still serving the previous one');
+    }
   }
 
   /** Retries a MySQL step until controller.startup_timeout; refused credentials end it at once (exit 78). */

@@ -63,6 +63,18 @@ export class ApiServer {
     ) as unknown as FastifyInstance;
   }
 
+  /**
+   * Reads api.cert and api.key again and serves them to new connections
+   * (Node's tls.Server.setSecureContext; open connections keep theirs). A
+   * file that cannot be read throws and the running certificate stays.
+   */
+  reloadCertificate(): void {
+    if (this.listenOpts.insecure) return;
+    const cert = readPem(this.listenOpts.cert, 'api.cert', this.listenOpts.configSource);
+    const key = readPem(this.listenOpts.key, 'api.key', this.listenOpts.configSource);
+    (this.app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext({ cert, key });
+  }
+
   /** Registers everything and listens; returns the bound port. */
   async start(): Promise<number> {
     const app = this.app;

@@ -87,6 +87,11 @@ export class OperatorApi {
     this.apiPort = await this.api.start();
   }
 
+  /** SIGHUP: the HTTPS API serves the renewed api.cert/api.key to new connections. Throws when they cannot be read. */
+  reloadCertificate(): void {
+    this.api?.reloadCertificate();
+  }
+
   /**
    * This controller holds the lease: drive rollouts, resuming the active ones
    * in the background (retried while MySQL cannot be read), so taking the
