@@ -25,12 +25,12 @@ const BINARIES = ['smgr', 'smgr-controller', 'smgr-agent'] as const;
 /** Printed before each README command so the output can be split per command. */
 const MARK = '@@quick-start@@ ';
 
-/** The commands of the first `sh` block under "## Quick start" in README.md. */
+/** The commands of the `sh` block under "## Quick start" in README.md that runs the binaries (`--help`). */
 function quickStartCommands(readme: string): string[] {
   const section = readme.split(/^## /m).find((s) => s.startsWith('Quick start'));
   assert.ok(section, 'README.md has a "## Quick start" section');
-  const block = /```sh\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, 'the quick start has a ```sh block');
+  const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].find((m) => m[1]!.includes('--help'));
+  assert.ok(block, 'the quick start has a ```sh block running the binaries');
   return block[1]!
     .split('\n')
     .map((l) => l.trim())
