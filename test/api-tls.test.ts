@@ -31,18 +31,23 @@ function smgr(args: string[], env: Record<string, string>): Promise<{ code: numb
   });
 }
 
+/** A CA, a controller certificate from it, and a stack whose API serves HTTPS with that certificate. */
+async function httpsController(t: Parameters<typeof useCleanup>[0], service: string) {
+  const cleanup = useCleanup(t);
+  const pki = await makeTempDir('pki');
+  cleanup.add(() => pki.remove(), 'pki dir');
+  await initCa(pki.path);
+  const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
+  const stack = await startStack(cleanup, { mysql, redis }, {
+    services: { [uniqueServiceName(service)]: { restart_strategy: 'process', start_command: 'true' } },
+    controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
+  });
+  return { pki, cert, stack, port: await apiPortOf(stack.controller) };
+}
+
 describe('the API over HTTPS', () => {
   test('serves HTTPS with its certificate; the CLI trusts it with --ca and refuses it without', async (t) => {
-    const cleanup = useCleanup(t);
-    const pki = await makeTempDir('pki');
-    cleanup.add(() => pki.remove(), 'pki dir');
-    await initCa(pki.path);
-    const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
-    const stack = await startStack(cleanup, { mysql, redis }, {
-      services: { [uniqueServiceName('tls')]: { restart_strategy: 'process', start_command: 'true' } },
-      controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
-    });
-    const port = await apiPortOf(stack.controller);
+    const { pki, cert, stack, port } = await httpsController(t, 'tls');
     const listening = stack.controller.jsonLines().find((j) => j.msg === 'api listening');
     assert.equal(listening?.tls, true);
     const token = await createTokenViaController(stack.controllerConfig, 'tls-admin', 'admin');
@@ -62,16 +67,7 @@ describe('the API over HTTPS', () => {
   });
 
   test('a renewed API certificate is served to new connections after SIGHUP, without a restart', async (t) => {
-    const cleanup = useCleanup(t);
-    const pki = await makeTempDir('pki');
-    cleanup.add(() => pki.remove(), 'pki dir');
-    await initCa(pki.path);
-    const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
-    const stack = await startStack(cleanup, { mysql, redis }, {
-      services: { [uniqueServiceName('tlsr')]: { restart_strategy: 'process', start_command: 'true' } },
-      controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
-    });
-    const port = await apiPortOf(stack.controller);
+    const { pki, cert, stack, port } = await httpsController(t, 'tlsr');
     const served = () =>
       new Promise<string>((done, fail) => {
         const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {

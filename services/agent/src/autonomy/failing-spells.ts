@@ -33,10 +33,6 @@ export class FailingSpells {
     this.reportedAt.set(service, now);
   }
 
-  isReported(service: string): boolean {
-    return this.reportedAt.has(service);
-  }
-
   /** The spell is over: the next failure is a new one. */
   end(service: string): void {
     this.reportedAt.delete(service);

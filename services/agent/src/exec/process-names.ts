@@ -2,7 +2,13 @@ import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:f
 import { basename } from 'node:path';
 
 /** comm is cut to 15 bytes by the kernel (TASK_COMM_LEN - 1). */
-const COMM_MAX = 15;
+export const COMM_MAX = 15;
+
+/** What the kernel's comm reads for a process named `name`: the name cut to COMM_MAX bytes. */
+export function commForName(name: string): string {
+  const bytes = Buffer.from(name);
+  return bytes.length <= COMM_MAX ? name : bytes.subarray(0, COMM_MAX).toString('utf8');
+}
 
 /**
  * Which processes run under which name, from one pass over /proc/PID/stat:
@@ -48,7 +54,7 @@ export class ProcessNames {
     if (name === '') return [];
     const bytes = Buffer.from(name);
     if (bytes.length <= COMM_MAX) return this.byComm.get(name) ?? [];
-    const prefix = bytes.subarray(0, COMM_MAX).toString('utf8');
+    const prefix = commForName(name);
     return (this.byComm.get(prefix) ?? []).filter((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a !== '' && basename(a) === name);

@@ -1,9 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { COMM_MAX, commForName } from './process-names.js';
 
-/** comm is cut to 15 bytes by the kernel (TASK_COMM_LEN - 1). */
-const COMM_MAX = 15;
 
 /** One live process as /proc shows it. */
 export interface ProcInfo {
@@ -89,7 +88,7 @@ export function invalidateProcessTable(): void {
  */
 export async function findProcessesByName(name: string): Promise<ProcInfo[]> {
   if (name === '') return [];
-  const prefix = Buffer.from(name).subarray(0, COMM_MAX).toString('utf8');
+  const prefix = commForName(name);
   const short = Buffer.byteLength(name) <= COMM_MAX;
   return processTable().filter((p) => {
     if (p.argv[0] !== undefined && basename(p.argv[0]) === name) return isAlive(p.pid);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
 import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
+import { commForName } from '../exec/process-names.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import { isExactNameCheck } from '../lifecycle/checks.js';
@@ -173,7 +174,7 @@ export class ProcessStrategy implements RestartStrategy {
       timers.push(setTimeout(() => done(null), EARLY_EXIT_WATCH_MS));
       if (byName && child.pid) {
         const poll = () => {
-          if (commOf(child.pid!) === commName(ctx.service.name)) {
+          if (commOf(child.pid!) === commForName(ctx.service.name)) {
             seenByName = true;
             done(null);
           }
@@ -217,12 +218,6 @@ function commOf(pid: number): string | null {
   } catch {
     return null;
   }
-}
-
-/** What comm reads for a process named `name`: cut to 15 bytes by the kernel. */
-function commName(name: string): string {
-  const b = Buffer.from(name);
-  return b.length <= 15 ? name : b.subarray(0, 15).toString('utf8');
 }
 
 function tailOf(path: string, max: number): string {
