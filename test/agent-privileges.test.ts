@@ -5,12 +5,12 @@
  * An agent that is root starts a service with `user =` as that user, which
  * cannot read the agent's TLS key.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, ManagedProcess, useCleanup, waitFor } from './harness/index.js';
 import { ROOT, uniqueServiceName } from './support/smgr.js';
@@ -19,6 +19,27 @@ import { findPids, killAll } from './support/procs.js';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
+
+/**
+ * `nobody` runs the compiled checkout: every directory above it must let
+ * others through (a checkout under a 0700 `mktemp -d` does not). Search
+ * permission is added where it is missing for these tests and taken back after.
+ */
+const widened: { dir: string; mode: number }[] = [];
+before(() => {
+  if (!isRoot) return;
+  for (let dir = ROOT; ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      widened.push({ dir, mode });
+    }
+    if (dirname(dir) === dir) break;
+  }
+});
+after(() => {
+  for (const { dir, mode } of widened.reverse()) chmodSync(dir, mode);
+});
 
 /** Runs one job in an engine running as uid/gid `uid`; resolves with the result's message and outcome. */
 async function runAs(uid: number, dir: string, config: string, operation: Operation, service: string): Promise<{ outcome: number; message: string; steps: { name: string; error: string }[] }> {
