@@ -20,6 +20,7 @@ import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
 import { createEngine } from './engine.js';
 import { ServiceWatcher } from './watch/service-watcher.js';
+import { systemdDbusWatchFor, type SystemdDbusWatch } from './watch/systemd-dbus-watch.js';
 import { buildEnv } from './jobs/run-operation.js';
 import { checkHealth } from './lifecycle/checks.js';
 import { Deadline } from './lifecycle/deadline.js';
@@ -62,6 +63,7 @@ export class Agent {
   private readonly runner: JobRunner;
   private readonly journal: JobJournal;
   private readonly watcher: ServiceWatcher;
+  private readonly unitWatch: SystemdDbusWatch | null;
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
   private readonly log: Logger;
@@ -117,6 +119,10 @@ export class Agent {
       onRecovered: (s) => responder.onRecovered(s),
       log: this.log,
     });
+    // systemd units of watched services: a unit that goes down is checked at once (polling stays the fallback).
+    this.unitWatch = systemdDbusWatchFor(cfg, this.log, (e) =>
+      this.watcher.checkNow(e.service, { source: 'dbus', detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`, conclusive: e.settled }),
+    );
     this.link = new ControllerLink({
       addresses: cfg.agent.controllers,
       credentials: this.credentials(),
@@ -193,6 +199,7 @@ export class Agent {
     );
     this.link.start();
     this.watcher.start();
+    this.unitWatch?.start();
   }
 
   async stop(): Promise<void> {
@@ -201,6 +208,7 @@ export class Agent {
     process.off('SIGHUP', this.onSighup);
     if (this.opts.config.tls.crl) unwatchFile(this.opts.config.tls.crl);
     this.watcher.stop();
+    this.unitWatch?.stop();
     this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');

@@ -133,6 +133,11 @@ export const GLOBAL_SCHEMA = {
     int('output_tail_bytes', 4096, 'bytes of command output sent back with a result', 0),
     bool('allow_stop_all', false, 'accept STOP for service "*" (every service of this agent at once) from the controller'),
     bool(
+      'systemd_dbus',
+      true,
+      'follow the systemd units of watched services (restart_strategy service or auto) through D-Bus PropertiesChanged signals, so a unit that fails is checked at once; polling at watch_interval goes on either way (false: polling only)',
+    ),
+    bool(
       'sudo',
       false,
       'run SysV and OpenRC service commands (service, /etc/init.d scripts, rc-service) as `sudo -n ...`: for an agent that is not root (systemd needs a polkit rule instead; see docs/agent-privileges.md)',

@@ -114,6 +114,8 @@ export interface AgentConfig {
   readonly sudo: boolean;
   /** Accept STOP for "*" (every service); refused otherwise. */
   readonly allowStopAll: boolean;
+  /** Follow watched systemd units through D-Bus signals (agent.systemd_dbus). */
+  readonly systemdDbus: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */

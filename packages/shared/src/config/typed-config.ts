@@ -117,6 +117,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       outputTailBytes: agent.number('output_tail_bytes'),
       sudo: agent.bool('sudo'),
       allowStopAll: agent.bool('allow_stop_all'),
+      systemdDbus: agent.bool('systemd_dbus'),
     },
     tls: {
       ca: tls.string('ca'),

@@ -5,6 +5,7 @@ import { toStepResult } from '../exec/to-step-result.js';
 import { describeRecord } from '../lifecycle/operation-context.js';
 import type { LocalCircuitBreaker } from './local-circuit-breaker.js';
 import { FailingSpells } from './failing-spells.js';
+import type { WatchTrigger } from '../watch/service-watcher.js';
 
 /** AgentEvent kinds (see agent.proto). */
 export const WATCH_FAILED = 'watch_failed';
@@ -60,8 +61,10 @@ export class WatchResponder {
     return this.opts.autonomyAfterMs > 0 && since !== null && this.now() - since >= this.opts.autonomyAfterMs;
   }
 
-  async onFailing(service: ProcessConfig, failures: number, last: CommandRecord | undefined): Promise<void> {
-    const why = last ? describeRecord(last) : 'no check result';
+  async onFailing(service: ProcessConfig, failures: number, last: CommandRecord | undefined, trigger?: WatchTrigger): Promise<void> {
+    const checked = last ? describeRecord(last) : 'no check result';
+    // Says how the failure was found when an event (not a round) found it: "…; systemd reported x.service failed/failed over D-Bus".
+    const why = trigger?.detail ? `${checked}; ${trigger.detail}` : checked;
     if (!this.autonomous()) {
       this.report(service, failures, last, why);
       return;

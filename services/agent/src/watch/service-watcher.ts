@@ -10,6 +10,23 @@ export interface WatchCheck {
   record: CommandRecord | undefined;
 }
 
+/**
+ * What made the agent check a service out of its round: a process it started
+ * exited (`exit`), or systemd said over D-Bus that the unit went down
+ * (`dbus`). Rounds at watch_interval are `poll`.
+ */
+export interface WatchTrigger {
+  source: 'exit' | 'dbus';
+  /** One line for the log and the report, e.g. `systemd reported nginx.service failed/failed`. */
+  detail?: string;
+  /**
+   * The event proves the service is down (systemd reports its unit failed or
+   * inactive): a failing check is reported at once, without waiting for
+   * watch_failures failed checks in a row.
+   */
+  conclusive?: boolean;
+}
+
 /** Shared by the checks of one round: one /proc snapshot for every `pgrep -x` check in it. */
 export interface WatchRound {
   names(): ProcessNames;
@@ -25,7 +42,7 @@ export interface ServiceWatcherOptions {
    * Called on every failed check from the watch_failures-th in a row on
    * (`failures` counts them); the service's next check waits for it.
    */
-  onFailing: (service: ProcessConfig, failures: number, last: CommandRecord | undefined) => Promise<void>;
+  onFailing: (service: ProcessConfig, failures: number, last: CommandRecord | undefined, trigger?: WatchTrigger) => Promise<void>;
   /** Called when a check passes after failures. */
   onRecovered?: (service: ProcessConfig, failures: number) => void;
   log: Logger;
@@ -68,6 +85,8 @@ export class ServiceWatcher {
   private readonly watched: ReadonlyMap<string, ProcessConfig>;
   /** Services with a check under way (a round's or checkNow's): never two at once. */
   private readonly checking = new Set<string>();
+  /** A conclusive trigger that came while the service was being checked: checked again right after. */
+  private readonly pending = new Map<string, WatchTrigger>();
 
   constructor(private readonly opts: ServiceWatcherOptions) {
     this.log = opts.log.child({ component: 'watch' });
@@ -101,15 +120,21 @@ export class ServiceWatcher {
 
   /**
    * Checks one watched service now, out of its round: the agent saw a process
-   * it started exit. Does nothing for an unwatched service, one whose failure
-   * is being handled, or one being checked at this moment (that check, or the
-   * next round, will see it).
+   * it started exit, or systemd reported its unit down. Does nothing for an
+   * unwatched service or one whose failure is being handled; for one being
+   * checked at this moment, a conclusive trigger is kept and checked right
+   * after (that check may have started before the unit went down), any
+   * other is dropped (that check, or the next round, will see it).
    */
-  checkNow(service: string): void {
+  checkNow(service: string, trigger?: WatchTrigger): void {
     const s = this.watched.get(service);
-    if (!s || this.stopped || this.handling.has(service) || this.checking.has(service)) return;
+    if (!s || this.stopped || this.handling.has(service)) return;
+    if (this.checking.has(service)) {
+      if (trigger?.conclusive) this.pending.set(service, trigger);
+      return;
+    }
     const epoch = this.epochs.get(service) ?? 0;
-    void this.checkOne(s, { names: () => ProcessNames.capture() }, epoch);
+    void this.checkOne(s, { names: () => ProcessNames.capture() }, epoch, trigger);
   }
 
   /** An operation on the service started or ended: checks under way are stale. */
@@ -150,9 +175,10 @@ export class ServiceWatcher {
     await Promise.all(workers);
   }
 
-  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number): Promise<void> {
+  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, trigger?: WatchTrigger): Promise<void> {
     if (this.checking.has(s.name)) return;
     this.checking.add(s.name);
+    if (trigger) this.log.info({ service: s.name, detectedBy: trigger.source, detail: trigger.detail }, 'watch check triggered by an event');
     try {
       const why = this.opts.skip(s);
       if (why) {
@@ -179,25 +205,32 @@ export class ServiceWatcher {
         service: s.name,
         failures,
         threshold: s.watchFailures,
+        detectedBy: trigger?.source ?? 'poll',
+        ...(trigger?.detail ? { detail: trigger.detail } : {}),
         exitCode: r.record?.exitCode,
         durationMs: r.record?.durationMs,
         why: r.record ? describeRecord(r.record) : undefined,
       };
-      if (failures < s.watchFailures) {
+      if (failures < s.watchFailures && !trigger?.conclusive) {
         this.log.info(fields, 'watch check failed');
         return;
       }
-      if (failures === s.watchFailures) this.log.warn(fields, 'watched service failing');
+      if (failures === s.watchFailures || (trigger?.conclusive && failures < s.watchFailures)) this.log.warn(fields, 'watched service failing');
       // A repair can take a while; the other services' rounds go on meanwhile.
       this.handling.add(s.name);
       void this.opts
-        .onFailing(s, failures, r.record)
+        .onFailing(s, failures, r.record, trigger)
         .catch((err) => this.log.error({ err, service: s.name }, 'watch failure handling error'))
         .finally(() => this.handling.delete(s.name));
     } catch (err) {
       this.log.error({ err, service: s.name }, 'watch check error');
     } finally {
       this.checking.delete(s.name);
+      const next = this.pending.get(s.name);
+      if (next) {
+        this.pending.delete(s.name);
+        this.checkNow(s.name, next);
+      }
     }
   }
 }
