@@ -123,3 +123,53 @@ test('a check that was running when an operation started or ended is dropped', a
   assert.deepEqual(failing, []);
   assert.equal(w.failureCount('d'), 0);
 });
+
+test('an event trigger: a failing check after a conclusive one (systemd says failed) is reported at once, after another counts as one failure', async () => {
+  const failing: [string, number, string | undefined][] = [];
+  let release!: () => void;
+  let calls = 0;
+  const w = new ServiceWatcher({
+    // One round an hour: only checkNow checks here.
+    services: [{ name: 'u', watchIntervalMs: 3_600_000, watchFailures: 3 } as ProcessConfig],
+    check: async (): Promise<WatchCheck> => {
+      calls++;
+      // The second check started while the unit still ran (it passes); systemd's "failed" comes during it.
+      if (calls === 2) {
+        await new Promise<void>((r) => (release = r));
+        return { ok: true, record: undefined };
+      }
+      return { ok: false, record: undefined };
+    },
+    skip: () => null,
+    onFailing: async (s, n, _last, trigger) => {
+      failing.push([s.name, n, trigger?.source]);
+    },
+    log,
+  });
+  w.start();
+  try {
+    w.checkNow('u', { source: 'dbus', detail: 'deactivating' });
+    await waitUntil(() => calls === 1);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(failing, [], 'not conclusive: one failure of three');
+    assert.equal(w.failureCount('u'), 1);
+    // A check is under way when systemd says "failed": it is checked again right after, not dropped.
+    w.checkNow('u', { source: 'exit' });
+    await waitUntil(() => calls === 2);
+    w.checkNow('u', { source: 'dbus', detail: 'failed', conclusive: true });
+    release();
+    await waitUntil(() => failing.length === 1);
+    assert.deepEqual(failing, [['u', 1, 'dbus']], 'reported on its first failed check');
+    assert.equal(calls, 3);
+  } finally {
+    w.stop();
+  }
+});
+
+async function waitUntil(fn: () => boolean): Promise<void> {
+  const until = Date.now() + 5_000;
+  while (!fn()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
