@@ -20,6 +20,7 @@ import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
 import { createEngine } from './engine.js';
 import { ServiceWatcher } from './watch/service-watcher.js';
+import { pidfileCheck } from './watch/pidfile-check.js';
 import { systemdDbusWatchFor, type SystemdDbusWatch } from './watch/systemd-dbus-watch.js';
 import { buildEnv } from './jobs/run-operation.js';
 import { checkHealth } from './lifecycle/checks.js';
@@ -111,6 +112,11 @@ export class Agent {
           env,
           deadline: new Deadline(s.commandTimeoutMs),
         };
+        // pidfile = : the process it names must be alive, whatever the health check says (see pidfileCheck).
+        if (s.pidfile) {
+          const pf = pidfileCheck(s.pidfile);
+          if (!pf.ok) return { ok: false, record: pf };
+        }
         const r = await checkHealth(ctx, strategies.for(s), 'watch_check', undefined, round.names);
         return { ok: r.ok, record: r.steps.at(-1) };
       },
