@@ -147,6 +147,10 @@ async function bundleAll() {
       legalComments: 'none',
       logLevel: 'error',
       plugins: [versionPlugin],
+      // dbus-next's optional extras, never installed here: x11 (a session bus
+      // found through an X display) and usocket (native, abstract sockets).
+      // The agent names the system bus socket by path, which needs neither.
+      external: ['x11', 'usocket'],
       // CommonJS dependencies (grpc-js, mysql2, ...) call require() on node
       // builtins and read __dirname; an ES module has neither.
       banner: {
