@@ -121,7 +121,7 @@ export class Agent {
         return { ok: r.ok, record: r.steps.at(-1) };
       },
       skip: (s) => (this.runner.isBusy(s.name) ? 'an operation is running' : holds.isHeld(s.name) ? 'stopped on purpose' : null),
-      onFailing: (s, failures, last) => responder.onFailing(s, failures, last),
+      onFailing: (s, failures, last, trigger) => responder.onFailing(s, failures, last, trigger),
       onRecovered: (s) => responder.onRecovered(s),
       log: this.log,
     });
