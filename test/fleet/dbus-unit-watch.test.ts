@@ -170,14 +170,23 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with no b
     await host.exec(['kill', '-KILL', String(before)]);
     const failing = await logged('watched service failing', (j) => j.service === SVC, mark);
     assert.equal(failing.detectedBy, detectedBy, JSON.stringify(failing));
+    let last = '';
     const repaired = await waitFor(
       async () => {
         const [s] = await db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = 1');
         const pid = await mainPid();
         const active = (await host.systemctl('show', '--property=ActiveState', '--value', UNIT)).trim();
+        const events = await db.query<{ kind: string; outcome: string | null; message: string }>('SELECT kind, outcome, message FROM smgr_events ORDER BY id');
+        seen = await agentLog(host);
+        last = `alarma=${s?.alarma} notes=${s?.notes} pid=${pid} (before ${before}) ${active}\nevents:\n${events.map((e) => `${e.kind} ${e.outcome} ${e.message}`).join('\n')}`;
         return Number(s?.alarma) === 0 && /restarted by service strategy|systemd restart/.test(s?.notes ?? '') && active === 'active' && pid > 0 && pid !== before ? { s, pid } : null;
       },
-      { timeoutMs: 90_000, intervalMs: 500, message: `${UNIT} repaired and its alarm cleared (${detectedBy})` },
+      {
+        timeoutMs: 90_000,
+        intervalMs: 1_000,
+        message: `${UNIT} repaired and its alarm cleared (${detectedBy})`,
+        context: () => `${last}\nagent log:\n${seen.slice(-40).map((j) => JSON.stringify(j)).join('\n')}`,
+      },
     );
     return { failing, repaired };
   };
