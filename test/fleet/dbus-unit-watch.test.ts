@@ -77,7 +77,7 @@ async function agentLog(host: NspawnHost): Promise<Record<string, unknown>[]> {
     });
 }
 
-test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with no bus it is found by polling', { timeout: 900_000 }, async (t) => {
+test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its subscription refused it is found by polling', { timeout: 900_000 }, async (t) => {
   const c = useCleanup(t);
   const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
   const tmp = await makeTempDir('dbus-watch');
