@@ -17,138 +17,14 @@
  * Runs with SMGR_FLEET=1.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import {
-  bootNspawnHost,
-  createNetLab,
-  createTestDatabase,
-  ensureRootfs,
-  makeTempDir,
-  startMariaDb,
-  startRedis,
-  uniquePrefix,
-  useCleanup,
-  waitFor,
-  type NspawnHost,
-} from '../harness/index.js';
-import { outputTail, runPlaybook } from './support/playbook.js';
-
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const SOCKETS = { mysql: '/run/smgr-lab/mysqld.sock', redis: '/run/smgr-lab/redis.sock' };
-const SVC = 'dbussvc';
-const UNIT = `${SVC}.service`;
-const AGENT_UNIT = 'smgr-agent.service';
-
-const agentIni = (watchInterval: number) => `[agent]
-controller = 127.0.0.1:7443
-host_id = d1
-state_dir = /var/lib/smgr-agent
-
-[tls]
-insecure = true
-
-[logging]
-level = debug
-
-[process.${SVC}]
-restart_strategy = service
-watch = true
-watch_interval = ${watchInterval}
-watch_failures = 3
-`;
-
-/** The agent's JSON log lines from the journal (the unit logs JSON to stdout). */
-async function agentLog(host: NspawnHost): Promise<Record<string, unknown>[]> {
-  const out = (await host.exec(['journalctl', `--unit=${AGENT_UNIT}`, '--no-pager', '--output=cat'], { allowFailure: true })).stdout;
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return {};
-      }
-    });
-}
+import { useCleanup, waitFor } from '../harness/index.js';
+import { AGENT_UNIT, agentIni, agentLog, startUnitWatchHost, SVC, UNIT } from './support/unit-watch-host.js';
 
 test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its subscription refused it is found by polling', { timeout: 900_000 }, async (t) => {
   const c = useCleanup(t);
-  const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
-  const tmp = await makeTempDir('dbus-watch');
-  c.add(() => tmp.remove(), 'temp dir');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(tmp.path, 'artifact')], { cwd: ROOT, timeout: 300_000 });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
-
-  const mysql = await startMariaDb();
-  c.add(() => mysql.stop(), 'mariadb');
-  const redis = await startRedis();
-  c.add(() => redis.stop(), 'redis');
-  if (!mysql.socketPath || !redis.socketPath) throw new Error('this test needs throwaway servers (unset SMGR_TEST_MYSQL_URL / SMGR_TEST_REDIS_URL)');
-  await chmod(redis.socketPath, 0o666);
-  const db = await createTestDatabase(mysql);
-  c.add(() => db.drop(), 'database');
-
-  const lab = await createNetLab('dbusw');
-  c.add(() => lab.stop(), 'netlab');
-  const net = await lab.addHost('d1');
-  const host = await bootNspawnHost({
-    name: 'smgr-dbusw',
-    rootfs: rootfs.path,
-    netnsPath: net.nsPath,
-    binds: [
-      { source: artifact, target: '/opt/smgr/current', readOnly: true },
-      { source: mysql.socketPath, target: SOCKETS.mysql },
-      { source: redis.socketPath, target: SOCKETS.redis },
-    ],
-  });
-  c.add(() => host.stop(), 'nspawn host');
-
-  // The watched unit: a copy of sleep, not restarted by systemd itself.
-  await host.exec(['mkdir', '-p', '/etc/smgr', '/opt/svc', `/etc/systemd/system/${AGENT_UNIT}.d`]);
-  await host.exec(['cp', '/bin/sleep', `/opt/svc/${SVC}`]);
-  await host.exec(['tee', `/etc/systemd/system/${UNIT}`], { input: `[Service]\nExecStart=/opt/svc/${SVC} infinity\nRestart=no\n` });
-  await host.systemctl('daemon-reload');
-  await host.systemctl('start', UNIT);
-
-  // The agent's user and its polkit rule, as site.yml makes them.
-  await host.exec(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'smgr-agent']);
-  const inventory = join(tmp.path, 'inventory.json');
-  await writeFile(
-    inventory,
-    JSON.stringify({
-      all: {
-        vars: { ansible_python_interpreter: '/usr/bin/python3', ansible_become_method: 'su' },
-        hosts: { d1: { ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: host.leaderPid } },
-      },
-    }),
-  );
-  const vars = join(tmp.path, 'vars.json');
-  await writeFile(vars, JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }));
-  const pb = await runPlaybook(join(import.meta.dirname, 'ansible/privileges.yml'), { inventory, extraVarsFile: vars, logDir: tmp.path, name: 'dbus-watch-polkit' });
-  assert.equal(pb.code, 0, `playbook failed:\n${outputTail(pb)}`);
-  await host.systemctl('restart', 'polkit.service');
-
-  // The controller, as root in a transient unit (it is not what this test is about).
-  await host.exec(['tee', '/etc/smgr/controller.ini'], {
-    input: `[database]\nsocket = ${SOCKETS.mysql}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}\n\n[redis]\nurl = unix://${SOCKETS.redis}\nprefix = ${uniquePrefix('dbusw')}\n\n[monitor]\ncheck_interval = 0.2\nretry_delay = 5\n\n[controller]\ngrpc_listen = 127.0.0.1:7443\nheartbeat_interval = 1\nagent_ttl = 5\n\n[tls]\ninsecure = true\n\n[logging]\nlevel = debug\n`,
-  });
-  await host.exec(['systemd-run', '--unit=smgr-ctl-test', '--property=Type=exec', '/opt/smgr/current/bin/smgr-controller', '--config', '/etc/smgr/controller.ini']);
-  c.add(() => host.exec(['systemctl', 'stop', 'smgr-ctl-test.service'], { allowFailure: true }), 'controller');
-  await db.query('INSERT INTO PROCESE (process_id, process_name) VALUES (1, ?)', [SVC]);
-  await db.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
-
-  // The agent under its shipped unit: a watch round once an hour, watch_failures = 3.
-  await host.exec(['tee', '/etc/smgr/agent.ini'], { input: agentIni(3600) });
-  await host.exec(['cp', '/opt/smgr/current/share/systemd/smgr-agent.service', `/etc/systemd/system/${AGENT_UNIT}`]);
-  await host.systemctl('daemon-reload');
-  await host.systemctl('start', AGENT_UNIT);
-  c.add(() => host.exec(['systemctl', 'stop', AGENT_UNIT], { allowFailure: true }), 'agent');
+  // A watch round once an hour, watch_failures = 3: only an event finds a failure quickly.
+  const { host, db, mainPid } = await startUnitWatchHost(c, { name: 'smgr-dbusw', watchInterval: 3600 });
 
   let seen: Record<string, unknown>[] = [];
   const logged = (msg: string, pred: (j: Record<string, unknown>) => boolean = () => true, after = 0) =>
@@ -163,7 +39,6 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its 
   assert.deepEqual(subscribed.units, [UNIT], 'the unprivileged agent subscribed to its unit');
   await logged('connected to controller');
 
-  const mainPid = async () => Number((await host.systemctl('show', '--property=MainPID', '--value', UNIT)).trim());
 
   const killAndRepair = async (detectedBy: 'dbus' | 'poll') => {
     const before = await mainPid();

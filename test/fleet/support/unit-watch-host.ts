@@ -1,0 +1,151 @@
+/**
+ * One Debian systemd host (nspawn) for the D-Bus unit watch: the packaged
+ * agent under its shipped unit (its own unprivileged user, the polkit rule
+ * the smgr_agent_polkit role writes), a controller in the same host (as root
+ * in a transient unit, on the throwaway MariaDB and Redis through their
+ * sockets), and one watched unit, a copy of sleep with Restart=no. Used by
+ * test/fleet/dbus-unit-watch.test.ts and bench/dbus-unit-detection.ts.
+ * Everything is registered with the given Cleanup.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  bootNspawnHost,
+  createNetLab,
+  createTestDatabase,
+  ensureRootfs,
+  makeTempDir,
+  startMariaDb,
+  startRedis,
+  uniquePrefix,
+  type Cleanup,
+  type NspawnHost,
+  type TestDatabase,
+} from '../../harness/index.js';
+import { outputTail, runPlaybook } from './playbook.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../../..');
+const SOCKETS = { mysql: '/run/smgr-lab/mysqld.sock', redis: '/run/smgr-lab/redis.sock' };
+export const SVC = 'dbussvc';
+export const UNIT = `${SVC}.service`;
+export const AGENT_UNIT = 'smgr-agent.service';
+
+/** The agent's config: one watched service-strategy unit, its watch round every `watchInterval` s; `agent`: more [agent] lines. */
+export const agentIni = (watchInterval: number, more: { watchFailures?: number; agent?: string } = {}) => `[agent]
+controller = 127.0.0.1:7443
+host_id = d1
+state_dir = /var/lib/smgr-agent
+${more.agent ?? ''}
+[tls]
+insecure = true
+
+[logging]
+level = debug
+
+[process.${SVC}]
+restart_strategy = service
+watch = true
+watch_interval = ${watchInterval}
+watch_failures = ${more.watchFailures ?? 3}
+`;
+
+/** The agent's JSON log lines from the journal (the unit logs JSON to stdout). */
+export async function agentLog(host: NspawnHost): Promise<Record<string, unknown>[]> {
+  const out = (await host.exec(['journalctl', `--unit=${AGENT_UNIT}`, '--no-pager', '--output=cat'], { allowFailure: true })).stdout;
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    });
+}
+
+export interface UnitWatchHost {
+  host: NspawnHost;
+  db: TestDatabase;
+  /** The unit's MainPID (0 when it does not run). */
+  mainPid(): Promise<number>;
+}
+
+/** Boots the host and starts controller, agent (agentIni(watchInterval)) and the unit; PROCESE row 1 is the unit. */
+export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watchInterval: number; log?: (m: string) => void }): Promise<UnitWatchHost> {
+  const rootfs = await ensureRootfs({ log: opts.log ?? ((m) => console.log(`# ${m}`)) });
+  const tmp = await makeTempDir('dbus-watch');
+  c.add(() => tmp.remove(), 'temp dir');
+  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(tmp.path, 'artifact')], { cwd: ROOT, timeout: 300_000 });
+  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
+
+  const mysql = await startMariaDb();
+  c.add(() => mysql.stop(), 'mariadb');
+  const redis = await startRedis();
+  c.add(() => redis.stop(), 'redis');
+  if (!mysql.socketPath || !redis.socketPath) throw new Error('this test needs throwaway servers (unset SMGR_TEST_MYSQL_URL / SMGR_TEST_REDIS_URL)');
+  await chmod(redis.socketPath, 0o666);
+  const db = await createTestDatabase(mysql);
+  c.add(() => db.drop(), 'database');
+
+  const lab = await createNetLab('dbusw');
+  c.add(() => lab.stop(), 'netlab');
+  const net = await lab.addHost('d1');
+  const host = await bootNspawnHost({
+    name: opts.name,
+    rootfs: rootfs.path,
+    netnsPath: net.nsPath,
+    binds: [
+      { source: artifact, target: '/opt/smgr/current', readOnly: true },
+      { source: mysql.socketPath, target: SOCKETS.mysql },
+      { source: redis.socketPath, target: SOCKETS.redis },
+    ],
+  });
+  c.add(() => host.stop(), 'nspawn host');
+
+  // The watched unit: a copy of sleep, not restarted by systemd itself.
+  await host.exec(['mkdir', '-p', '/etc/smgr', '/opt/svc', `/etc/systemd/system/${AGENT_UNIT}.d`]);
+  await host.exec(['cp', '/bin/sleep', `/opt/svc/${SVC}`]);
+  await host.exec(['tee', `/etc/systemd/system/${UNIT}`], { input: `[Service]\nExecStart=/opt/svc/${SVC} infinity\nRestart=no\n` });
+  await host.systemctl('daemon-reload');
+  await host.systemctl('start', UNIT);
+
+  // The agent's user and its polkit rule, as site.yml makes them.
+  await host.exec(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'smgr-agent']);
+  const inventory = join(tmp.path, 'inventory.json');
+  await writeFile(
+    inventory,
+    JSON.stringify({
+      all: {
+        vars: { ansible_python_interpreter: '/usr/bin/python3', ansible_become_method: 'su' },
+        hosts: { d1: { ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: host.leaderPid } },
+      },
+    }),
+  );
+  const vars = join(tmp.path, 'vars.json');
+  await writeFile(vars, JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }));
+  const pb = await runPlaybook(join(import.meta.dirname, 'ansible/privileges.yml'), { inventory, extraVarsFile: vars, logDir: tmp.path, name: 'dbus-watch-polkit' });
+  if (pb.code !== 0) throw new Error(`playbook failed:\n${outputTail(pb)}`);
+  await host.systemctl('restart', 'polkit.service');
+
+  // The controller, as root in a transient unit (it is not what this test is about).
+  await host.exec(['tee', '/etc/smgr/controller.ini'], {
+    input: `[database]\nsocket = ${SOCKETS.mysql}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}\n\n[redis]\nurl = unix://${SOCKETS.redis}\nprefix = ${uniquePrefix('dbusw')}\n\n[monitor]\ncheck_interval = 0.2\nretry_delay = 5\n\n[controller]\ngrpc_listen = 127.0.0.1:7443\nheartbeat_interval = 1\nagent_ttl = 5\n\n[tls]\ninsecure = true\n\n[logging]\nlevel = debug\n`,
+  });
+  await host.exec(['systemd-run', '--unit=smgr-ctl-test', '--property=Type=exec', '/opt/smgr/current/bin/smgr-controller', '--config', '/etc/smgr/controller.ini']);
+  c.add(() => host.exec(['systemctl', 'stop', 'smgr-ctl-test.service'], { allowFailure: true }), 'controller');
+  await db.query('INSERT INTO PROCESE (process_id, process_name) VALUES (1, ?)', [SVC]);
+  await db.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
+
+  // The agent under its shipped unit.
+  await host.exec(['tee', '/etc/smgr/agent.ini'], { input: agentIni(opts.watchInterval) });
+  await host.exec(['cp', '/opt/smgr/current/share/systemd/smgr-agent.service', `/etc/systemd/system/${AGENT_UNIT}`]);
+  await host.systemctl('daemon-reload');
+  await host.systemctl('start', AGENT_UNIT);
+  c.add(() => host.exec(['systemctl', 'stop', AGENT_UNIT], { allowFailure: true }), 'agent');
+
+  return { host, db, mainPid: async () => Number((await host.systemctl('show', '--property=MainPID', '--value', UNIT)).trim()) };
+}
