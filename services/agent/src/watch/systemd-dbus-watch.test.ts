@@ -63,7 +63,10 @@ async function fakeSystemd(address: string, loaded: string[]): Promise<{ bus: Me
       state.subscribers++;
       bus.send(Message.newMethodReturn(msg, '', []));
     } else if (msg.member === 'LoadUnit') {
-      bus.send(Message.newMethodReturn(msg, 'o', [unitPath(msg.body[0] as string)]));
+      const unit = msg.body[0] as string;
+      // As systemd answers a name its unit-name rules refuse.
+      if (unit.includes(' ')) bus.send(Message.newError(msg, 'org.freedesktop.DBus.Error.InvalidArgs', `Unit name ${unit} is not valid.`));
+      else bus.send(Message.newMethodReturn(msg, 'o', [unitPath(unit)]));
     } else if (msg.member === 'Get' && msg.body[1] === 'LoadState') {
       const unit = loaded.find((u) => unitPath(u) === msg.path);
       bus.send(Message.newMethodReturn(msg, 'v', [new Variant('s', unit ? 'loaded' : 'not-found')]));
@@ -102,6 +105,7 @@ const targets: UnitWatchTarget[] = [
   { service: 'web', unit: 'web.service', onlyIfLoaded: false },
   { service: 'api', unit: 'api@1.service', onlyIfLoaded: true },
   { service: 'ghost', unit: 'ghost.service', onlyIfLoaded: true },
+  { service: 'odd', unit: 'odd name.service', onlyIfLoaded: false },
 ];
 
 test('a watched unit going failed, inactive or deactivating is reported at once; other units, states, interfaces and senders are not', async () => {
@@ -115,7 +119,8 @@ test('a watched unit going failed, inactive or deactivating is reported at once;
     await waitFor(() => w.state === 'subscribed', 'subscribed');
     assert.equal(systemd.subscribers, 1, 'Subscribe() called once: systemd sends unit signals only to subscribers');
     assert.deepEqual(w.subscribedUnits().sort(), ['api@1.service', 'web.service'], 'the auto service without a loaded unit is left to polling');
-    assert.deepEqual(msgs('watching systemd units over D-Bus (PropertiesChanged)')[0]?.notLoaded, ['ghost.service']);
+    assert.deepEqual(msgs('watching systemd units over D-Bus (PropertiesChanged)')[0]?.notLoaded, ['ghost.service', 'odd name.service']);
+    assert.equal(msgs('systemd refused the unit name; watching it by polling only')[0]?.unit, 'odd name.service', 'one refused name does not stop the others');
 
     // Another client on the bus cannot pose as systemd.
     const intruder = sessionBus({ busAddress: bus.address });

@@ -1,4 +1,4 @@
-import { Message, MessageType, sessionBus, type MessageBus } from 'dbus-next';
+import { DBusError, Message, MessageType, sessionBus, type MessageBus } from 'dbus-next';
 import type { Logger, ProcessConfig } from '@smgr/shared';
 import { jitteredBackoff } from '../link/backoff.js';
 import { detectServiceManager } from '../service-managers/detect-service-manager.js';
@@ -165,7 +165,15 @@ export class SystemdDbusWatch {
     await this.addMatch(bus, `type='signal',sender='${DBUS}',interface='${DBUS}',member='NameOwnerChanged',arg0='${SYSTEMD}'`);
     const byPath = new Map<string, UnitWatchTarget>();
     for (const t of this.opts.targets) {
-      const reply = await this.call(bus, MANAGER_PATH, MANAGER, 'LoadUnit', 's', [t.unit]);
+      let reply: Message;
+      try {
+        reply = await this.call(bus, MANAGER_PATH, MANAGER, 'LoadUnit', 's', [t.unit]);
+      } catch (err) {
+        // systemd refused this one name (its own unit-name rules are stricter than ours): the others are still followed.
+        if (!(err instanceof DBusError)) throw err;
+        this.log.warn({ service: t.service, unit: t.unit, err: errText(err) }, 'systemd refused the unit name; watching it by polling only');
+        continue;
+      }
       const path: unknown = reply.body[0];
       if (typeof path !== 'string' || !path.startsWith('/org/freedesktop/systemd1/unit/')) throw new Error(`systemd answered LoadUnit(${t.unit}) with no unit path`);
       if (t.onlyIfLoaded) {
