@@ -127,7 +127,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   );
   const vars = join(tmp.path, 'vars.json');
   await writeFile(vars, JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }));
-  const pb = await runPlaybook(join(import.meta.dirname, 'ansible/privileges.yml'), { inventory, extraVarsFile: vars, logDir: tmp.path, name: 'dbus-watch-polkit' });
+  const pb = await runPlaybook(join(import.meta.dirname, '../ansible/privileges.yml'), { inventory, extraVarsFile: vars, logDir: tmp.path, name: 'dbus-watch-polkit' });
   if (pb.code !== 0) throw new Error(`playbook failed:\n${outputTail(pb)}`);
   await host.systemctl('restart', 'polkit.service');
 
