@@ -149,13 +149,22 @@ export class ResourceMonitor {
         sampledAtMs: BigInt(u.sampledAtMs),
       })),
     });
-    this.opts.send(report);
+    const sent = this.opts.send(report);
+    this.log.debug({ services: services.length, sent }, 'usage report sent');
   }
 
   private act(s: ProcessConfig, sample: UsageSample, v: RuleVerdict): void {
     const action = s.resources.action;
     const what = describeVerdict(v, sample);
     const fields = { service: s.name, rule: v.rule, value: v.value, limit: v.limit, checks: v.checks, mainPid: sample.mainPid };
+    if (v.kind === 'over') {
+      this.log.info({ ...fields, count: v.count }, 'resource rule over its limit');
+      return;
+    }
+    if (v.kind === 'reset') {
+      this.log.info({ ...fields, count: v.count }, 'resource rule back within its limit before its checks');
+      return;
+    }
     const event = (message: string, result?: JobResult) =>
       create(AgentEventSchema, {
         eventId: `${v.kind === 'exceeded' ? RESOURCE_EXCEEDED : RESOURCE_CLEARED}-${randomUUID()}`,

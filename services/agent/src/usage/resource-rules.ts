@@ -4,10 +4,14 @@ import type { UsageSample } from './resource-sampler.js';
 /** The rules of `[process.NAME]`: max_memory, max_cpu, max_open_files, max_children. */
 export type ResourceRuleName = 'memory' | 'cpu' | 'open_files' | 'children';
 
-/** What one sample changed about a rule. */
+/**
+ * What one sample changed about a rule: `over` (above the limit, `count` of
+ * `checks` so far), `reset` (back at or below it after `count` samples over,
+ * before the action), `exceeded` (the action is due) or `cleared`.
+ */
 export type RuleVerdict =
-  | { kind: 'exceeded'; rule: ResourceRuleName; value: number; limit: number; checks: number }
-  | { kind: 'cleared'; rule: ResourceRuleName; value: number; limit: number; checks: number };
+  | { kind: 'exceeded' | 'cleared'; rule: ResourceRuleName; value: number; limit: number; checks: number }
+  | { kind: 'over' | 'reset'; rule: ResourceRuleName; value: number; limit: number; checks: number; count: number };
 
 /** The config key of each rule, for messages. */
 export const RULE_KEYS: Readonly<Record<ResourceRuleName, string>> = {
@@ -69,10 +73,15 @@ export class ResourceRuleBook {
       if (!sample.running || newMain) st.over = 0;
       if (!sample.running || value === undefined) continue;
       if (!st.exceeded) {
+        const before = st.over;
         st.over = value > limit ? st.over + 1 : 0;
         if (st.over >= rules.checks) {
           Object.assign(st, { over: 0, exceeded: true, under: 0 });
           verdicts.push({ kind: 'exceeded', rule, value, limit, checks: rules.checks });
+        } else if (st.over > 0) {
+          verdicts.push({ kind: 'over', rule, value, limit, checks: rules.checks, count: st.over });
+        } else if (before > 0) {
+          verdicts.push({ kind: 'reset', rule, value, limit, checks: rules.checks, count: before });
         }
       } else {
         st.under = value < limit * (1 - rules.clearMarginPercent / 100) ? st.under + 1 : 0;
