@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 
 /**
  * What a process costs, read from /proc: the fields of /proc/PID/stat the
@@ -53,15 +53,34 @@ export function procUnits(root = '/proc'): ProcUnits {
   return units;
 }
 
-/** /proc/PID/stat of a live process; null when it is gone, a zombie, or unreadable. */
-export function readProcStat(pid: number, root = '/proc'): ProcStat | null {
-  let text: string;
+/** One buffer for every small /proc read: a stat line is a few hundred bytes (comm is at most 64). */
+const buffer = Buffer.alloc(4096);
+
+/**
+ * A small /proc file as latin1 text, or null: open, one read, close (no
+ * fstat and no new buffer per file, as readFileSync would do; a sampling
+ * round reads a handful of these per service).
+ */
+function readSmall(path: string): string | null {
+  let fd: number;
   try {
-    text = readFileSync(`${root}/${pid}/stat`, 'latin1');
+    fd = openSync(path, 'r');
   } catch {
     return null;
   }
-  return parseProcStat(pid, text);
+  try {
+    return buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** /proc/PID/stat of a live process; null when it is gone, a zombie, or unreadable. */
+export function readProcStat(pid: number, root = '/proc'): ProcStat | null {
+  const text = readSmall(`${root}/${pid}/stat`);
+  return text === null ? null : parseProcStat(pid, text);
 }
 
 /** Parses one /proc/PID/stat line (comm may contain spaces and parentheses: fields start after the last ')'). */
@@ -81,22 +100,25 @@ export function parseProcStat(pid: number, text: string): ProcStat | null {
   };
 }
 
-/** Direct children of every thread of `pid`; [] when it is gone. */
-export function childrenOf(pid: number, root = '/proc'): number[] {
+/**
+ * Direct children of every thread of `pid` ([] when it is gone). A
+ * single-threaded process has one list, read without listing its tasks.
+ */
+export function childrenOf(pid: number, root = '/proc', threads = 0): number[] {
   let tasks: string[];
-  try {
-    tasks = readdirSync(`${root}/${pid}/task`);
-  } catch {
-    return [];
+  if (threads === 1) {
+    tasks = [String(pid)];
+  } else {
+    try {
+      tasks = readdirSync(`${root}/${pid}/task`);
+    } catch {
+      return [];
+    }
   }
   const out: number[] = [];
   for (const tid of tasks) {
-    let text: string;
-    try {
-      text = readFileSync(`${root}/${pid}/task/${tid}/children`, 'latin1');
-    } catch {
-      continue;
-    }
+    const text = readSmall(`${root}/${pid}/task/${tid}/children`);
+    if (text === null) continue;
     for (const c of text.split(' ')) if (c !== '' && c !== '\n') out.push(Number(c));
   }
   return out;
@@ -149,17 +171,20 @@ export function treeUsage(roots: readonly number[], opts: { root?: string; pageS
     usage.startTicks = Math.min(usage.startTicks, stat.startTicks);
     const fds = openFilesOf(pid, root);
     usage.openFiles = fds === undefined || usage.openFiles === undefined ? undefined : usage.openFiles + fds;
-    if (opts.walk !== false) queue.push(...childrenOf(pid, root));
+    if (opts.walk !== false) queue.push(...childrenOf(pid, root, stat.threads));
   }
   return usage.pids.length === 0 ? null : usage;
 }
 
 /**
- * The main process among processes found for a service (several share its
+ * The main process among processes found (startTicks -1 when there was only
+ * one and its stat was not read: take it from the tree) for a service (several share its
  * name when it forks workers): the one whose parent is not among them, the
  * oldest when there are several; null for none alive.
  */
 export function mainPidOf(candidates: readonly number[], root = '/proc'): { pid: number; startTicks: number } | null {
+  // One candidate is the main process: its start time comes from the tree walk that reads its stat anyway.
+  if (candidates.length === 1) return { pid: candidates[0]!, startTicks: -1 };
   const stats = candidates.map((pid) => readProcStat(pid, root)).filter((s): s is ProcStat => s !== null);
   const mine = new Set(stats.map((s) => s.pid));
   const tops = stats.filter((s) => !mine.has(s.ppid));

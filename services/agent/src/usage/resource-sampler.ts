@@ -125,7 +125,8 @@ export class ResourceSampler {
     if (!tree) return null;
     return {
       mainPid: main.pid,
-      startTicks: main.startTicks,
+      // Everything under the main process started after it: the tree's earliest start is the main one's.
+      startTicks: main.startTicks >= 0 ? main.startTicks : tree.startTicks,
       rssBytes: tree.rssBytes,
       cpuSeconds: tree.cpuTicks / this.units.clockTicks,
       threads: tree.threads,
@@ -143,7 +144,7 @@ export class ResourceSampler {
     const main = mainPidOf(tree.pids, this.procRoot) ?? { pid: tree.pids[0]!, startTicks: tree.startTicks };
     return {
       mainPid: main.pid,
-      startTicks: main.startTicks,
+      startTicks: main.startTicks >= 0 ? main.startTicks : tree.startTicks,
       rssBytes: cg.memoryBytes ?? tree.rssBytes,
       cpuSeconds: cg.cpuUsec !== undefined ? cg.cpuUsec / 1e6 : tree.cpuTicks / this.units.clockTicks,
       threads: cg.tasks ?? tree.threads,
