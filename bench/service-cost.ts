@@ -146,8 +146,8 @@ async function main(): Promise<void> {
           '[tls]',
           'insecure = true',
           '[logging]',
-          // debug: the reporting agent logs each report it sends, which is how the bench knows rounds run.
-          `level = ${reporting ? 'debug' : 'info'}`,
+          // debug for both (the same logging on each side): the reporting agent logs each report it sends, which is how the bench counts rounds.
+          'level = debug',
           '[process.default]',
           'restart_strategy = process',
           'watch = true',
