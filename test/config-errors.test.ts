@@ -45,6 +45,24 @@ describe('bad configuration exits 78 naming file, key and rule', () => {
       text: '[tls]\ninsecure = true\n[process.web]\nstart_command = /usr/bin/web; rm -rf /\n',
       expect: [/process\.web\.start_command/, /shell/],
     },
+    {
+      title: 'a resource rule with a bad unit (max_memory = 200 MBs)',
+      main: AGENT_MAIN,
+      text: '[tls]\ninsecure = true\n[process.web]\nwatch = true\nmax_memory = 200 MBs\n',
+      expect: [/config\.ini:5: process\.web\.max_memory = "200 MBs"/, /size with a unit: 512K, 200M/],
+    },
+    {
+      title: 'a resource rule without a unit (max_memory = 200)',
+      main: AGENT_MAIN,
+      text: '[tls]\ninsecure = true\n[process.web]\nmax_memory = 200\n',
+      expect: [/config\.ini:4: process\.web\.max_memory/, /size with a unit/],
+    },
+    {
+      title: 'a CPU rule that is not a percentage, and an unknown resource action',
+      main: AGENT_MAIN,
+      text: '[tls]\ninsecure = true\n[process.default]\nmax_cpu = 0.9\nresource_action = kill\n',
+      expect: [/config\.ini:4: process\.default\.max_cpu = "0\.9": must be a percentage of one CPU such as 90%/, /config\.ini:5: process\.default\.resource_action = "kill": must be one of restart, alarm, event/],
+    },
   ];
   for (const c of cases) {
     test(`${c.title} is refused with exit 78`, async (t) => {

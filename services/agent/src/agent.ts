@@ -30,6 +30,7 @@ import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
 import { checkRunAs } from './exec/run-as.js';
+import { ResourceMonitor } from './usage/resource-monitor.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -67,6 +68,7 @@ export class Agent {
   private readonly unitWatch: SystemdDbusWatch | null;
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
+  private readonly resources: ResourceMonitor;
   private readonly log: Logger;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
@@ -98,6 +100,16 @@ export class Agent {
       breaker: new LocalCircuitBreaker({ maxFailures: cfg.monitor.maxRestartFailures, resetMs: cfg.monitor.circuitResetMs }),
       log: this.log,
     }));
+    const skip = (s: ProcessConfig) => (this.runner.isBusy(s.name) ? 'an operation is running' : holds.isHeld(s.name) ? 'stopped on purpose' : null);
+    this.resources = new ResourceMonitor({
+      services: cfg.processes,
+      report: cfg.agent.serviceUsage,
+      skip,
+      restart: (s) => this.runner.handle(create(JobRequestSchema, { jobId: `resource-${randomUUID()}`, operation: Operation.RESTART, service: s.name })),
+      publish: (e) => this.delivery.publish(e),
+      send: (report) => this.link.send({ case: 'usage', value: report }),
+      log: this.log,
+    });
     // Built once per service: a check every few seconds need not copy the environment each time.
     const watchEnv = new Map<string, Record<string, string>>();
     this.watcher = new ServiceWatcher({
@@ -120,7 +132,8 @@ export class Agent {
         const r = await checkHealth(ctx, strategies.for(s), 'watch_check', undefined, round.names);
         return { ok: r.ok, record: r.steps.at(-1) };
       },
-      skip: (s) => (this.runner.isBusy(s.name) ? 'an operation is running' : holds.isHeld(s.name) ? 'stopped on purpose' : null),
+      skip,
+      afterRound: (services, names) => this.resources.afterRound(services, names),
       onFailing: (s, failures, last, trigger) => responder.onFailing(s, failures, last, trigger),
       onRecovered: (s) => responder.onRecovered(s),
       log: this.log,
@@ -206,6 +219,7 @@ export class Agent {
     this.link.start();
     this.watcher.start();
     this.unitWatch?.start();
+    this.resources.start();
   }
 
   async stop(): Promise<void> {
@@ -215,6 +229,7 @@ export class Agent {
     if (this.opts.config.tls.crl) unwatchFile(this.opts.config.tls.crl);
     this.watcher.stop();
     this.unitWatch?.stop();
+    this.resources.stop();
     this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');

@@ -178,6 +178,7 @@ export class Controller {
       isActive: () => this.role === 'active',
       queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
       openBreakers: () => store.countOpenBreakers(new Date()),
+      serviceUsage: (maxAgeMs) => gateway.usage.all(maxAgeMs),
     });
     this.operatorApi = new OperatorApi({
       config: cfg,

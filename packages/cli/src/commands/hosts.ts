@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CliContext, type CliIo } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
+import { USAGE_HEADER, usageCells, type HostUsageView } from '../format/usage.js';
 
 interface ClaimView {
   service: string;
@@ -41,7 +42,8 @@ export function hostsCommand(program: Command, io: CliIo): void {
     .option('-s, --service <name>', 'only hosts managing this service (approved claims)')
     .option('-l, --label <key=value>', 'only hosts with this label; repeatable', collectLabel)
     .option('-p, --pending', 'only hosts with claims waiting for approval, and those claims with their reason')
-    .action(async (o: { service?: string; label?: string[]; pending?: boolean }, cmd: Command) => {
+    .option('--services', 'one line per service of each host with what it costs: state, main pid, memory, CPU, threads, open files, processes, uptime, restarts')
+    .action(async (o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const q = new URLSearchParams();
       if (o.service) q.set('service', o.service);
@@ -50,6 +52,25 @@ export function hostsCommand(program: Command, io: CliIo): void {
       if (o.pending) {
         const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
         ctx.print({ claims: waiting }, (b) => table(['HOST', 'SERVICE', 'STATE', 'WHY'], b.claims.map((c) => [c.hostId, c.service, c.state, c.reason])));
+        return;
+      }
+      if (o.services) {
+        const usage = await ctx.client().get<{ hosts: HostUsageView[] }>(`/v1/usage${o.service ? `?service=${encodeURIComponent(o.service)}` : ''}`);
+        const byHost = new Map(usage.hosts.map((h) => [h.hostId, h]));
+        const rows = body.hosts.map((h) => {
+          const u = byHost.get(h.hostId);
+          const byService = new Map((u?.services ?? []).map((s) => [s.service, s]));
+          const names = o.service ? h.services.filter((s) => s === o.service) : h.services;
+          return { hostId: h.hostId, connected: h.connected, receivedAt: u?.receivedAt ?? null, services: names.map((s) => ({ service: s, usage: byService.get(s) ?? null })) };
+        });
+        ctx.print({ hosts: rows }, (b) =>
+          table(
+            ['HOST', 'SERVICE', ...USAGE_HEADER],
+            b.hosts.flatMap((h) =>
+              h.services.map((s) => [h.hostId, s.service, ...usageCells(h.connected ? (s.usage ?? undefined) : undefined, (w) => ctx.paint.state(w))]),
+            ),
+          ),
+        );
         return;
       }
       ctx.print(body, (b) =>

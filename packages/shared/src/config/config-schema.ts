@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import type { ConfigKeyDoc, LogLevel, RestartStrategy, ServiceManagerKind } from './config-types.js';
+import type { ConfigKeyDoc, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind } from './config-types.js';
 import { Format, type FormatName, type FormatParams } from './formats.js';
 
 /** One setting: its config.ini name, how it is validated, its default and documentation. */
@@ -15,6 +15,7 @@ export interface KeySpec extends FormatParams {
 
 export const RESTART_STRATEGIES: readonly RestartStrategy[] = ['service', 'process', 'auto'];
 export const SERVICE_MANAGERS: readonly ServiceManagerKind[] = ['auto', 'systemd', 'sysv', 'openrc', 'none'];
+export const RESOURCE_ACTIONS: readonly ResourceAction[] = ['restart', 'alarm', 'event'];
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
 const str = (key: string, def: string, doc: string, more: Partial<KeySpec> = {}): KeySpec => ({
@@ -138,6 +139,11 @@ export const GLOBAL_SCHEMA = {
       'follow the systemd units of watched services (restart_strategy service or auto) through D-Bus PropertiesChanged signals, so a unit that fails is checked at once; polling at watch_interval goes on either way (false: polling only)',
     ),
     bool(
+      'service_usage',
+      true,
+      'sample what every service costs (memory, CPU, threads, open files, uptime, restarts) once per watch round and report it to the controller (false: only services with resource rules are sampled, nothing is reported)',
+    ),
+    bool(
       'sudo',
       false,
       'run SysV and OpenRC service commands (service, /etc/init.d scripts, rc-service) as `sudo -n ...`: for an agent that is not root (systemd needs a polkit rule instead; see docs/agent-privileges.md)',
@@ -214,6 +220,14 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
   ),
   str('group', '', "group (name or gid) of this service's commands (empty: the primary group of `user`); needs an agent running as root"),
   bool('allow_downgrade', false, 'accept UPDATE to a version older than the one version_command reports (rollbacks of a rollout need it)'),
+  { key: 'max_memory', doc: 'resource rule: memory of the service (RSS of its process tree, or its cgroup\'s memory.current) above this, e.g. 200M or 1.5G (empty: no rule)', default: '', format: Format.size },
+  { key: 'max_cpu', doc: 'resource rule: CPU of the service in percent of one CPU between two samples, e.g. 90% (empty: no rule)', default: '', format: Format.percent },
+  int('max_open_files', 0, 'resource rule: open files (entries of /proc/PID/fd over the process tree) above this (0: no rule)', 0),
+  int('max_children', 0, 'resource rule: processes under the main one (children, grandchildren …) above this (0: no rule)', 0),
+  int('resource_checks', 3, 'samples in a row a resource rule must be exceeded before its action runs (one sample per watch round)', 1, 1000),
+  choice('resource_action', 'alarm', RESOURCE_ACTIONS, `what an exceeded resource rule does: ${RESOURCE_ACTIONS.join(', ')} (restart: the agent restarts the service; alarm: raise its alarm, the controller repairs it; event: only record it)`),
+  int('resource_clear_checks', 3, 'samples in a row below the threshold (less resource_clear_margin) before an exceeded rule counts as cleared and may act again', 1, 1000),
+  int('resource_clear_margin', 10, 'percent of the threshold a value must fall below it to count towards clearing an exceeded rule (hysteresis)', 0, 99),
   {
     key: 'env',
     doc: 'extra environment of hook commands: env[] = KEY=VALUE lines',

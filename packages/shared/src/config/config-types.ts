@@ -11,6 +11,27 @@ export type RestartStrategy = 'service' | 'process' | 'auto';
 /** Which init system runs services on a host; `auto` detects it, `none` has no services. */
 export type ServiceManagerKind = 'auto' | 'systemd' | 'sysv' | 'openrc' | 'none';
 
+/** What an exceeded resource rule does: restart the service here, raise its alarm, or only record an event. */
+export type ResourceAction = 'restart' | 'alarm' | 'event';
+
+/**
+ * Monit-style resource rules of one process (`max_memory`, `max_cpu`,
+ * `max_open_files`, `max_children`); a limit of 0 is no rule.
+ */
+export interface ResourceRules {
+  readonly maxMemoryBytes: number;
+  /** Percent of one CPU. */
+  readonly maxCpuPercent: number;
+  readonly maxOpenFiles: number;
+  readonly maxChildren: number;
+  /** Consecutive samples over a limit before the action. */
+  readonly checks: number;
+  readonly action: ResourceAction;
+  /** Consecutive samples below the limit less `clearMarginPercent` before an exceeded rule clears. */
+  readonly clearChecks: number;
+  readonly clearMarginPercent: number;
+}
+
 /** pino level names accepted by `logging.level`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -116,6 +137,8 @@ export interface AgentConfig {
   readonly allowStopAll: boolean;
   /** Follow watched systemd units through D-Bus signals (agent.systemd_dbus). */
   readonly systemdDbus: boolean;
+  /** Sample and report what every service costs (agent.service_usage). */
+  readonly serviceUsage: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */
@@ -191,6 +214,8 @@ export interface ProcessConfig {
   readonly env: readonly string[];
   /** Accept UPDATE to a version older than the installed one (version_command); refused otherwise. */
   readonly allowDowngrade: boolean;
+  /** Resource rules checked on every usage sample (issue 16). */
+  readonly resources: ResourceRules;
 }
 
 /** The whole validated configuration, deep-frozen, units normalised (ms, bytes). */

@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { parseAutoApprove } from './auto-approve.js';
+import { parsePercent, parseSize, PERCENT_RULE, SIZE_RULE } from './resource-units.js';
 
 /**
  * convict formats for smgr settings. convict's built-ins coerce loosely
@@ -23,6 +24,10 @@ export const Format = {
   commands: 'smgr-commands',
   envList: 'smgr-env-list',
   autoApprove: 'smgr-auto-approve',
+  /** '' or a size with a unit (200M): resource rules. */
+  size: 'smgr-size',
+  /** '' or a CPU percentage (90%): resource rules. */
+  percent: 'smgr-percent',
 } as const;
 export type FormatName = (typeof Format)[keyof typeof Format];
 
@@ -174,6 +179,16 @@ const formats: Record<FormatName, convict.Format> = {
       if (typeof x !== 'string' || parseAutoApprove(x) === undefined) {
         fail("must be '*', 'none', or a comma-separated list of host-id globs (web*) and key=value label terms");
       }
+    },
+  },
+  [Format.size]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || (x.trim() !== '' && parseSize(x) === undefined)) fail(SIZE_RULE);
+    },
+  },
+  [Format.percent]: {
+    validate(x: unknown) {
+      if (typeof x !== 'string' || (x.trim() !== '' && parsePercent(x) === undefined)) fail(PERCENT_RULE);
     },
   },
   [Format.envList]: {

@@ -5,6 +5,7 @@ export { readIni, type IniDocument, type IniEntry, type IniSection, type ReadIni
 export { closestWord, withSuggestion } from './did-you-mean.js';
 export { formatEffectiveSettings, maskUrlCredentials, sectionsUsedBy } from './effective-settings.js';
 export type { ConfigReport, DaemonRole, EffectiveSection, EffectiveSetting } from './effective-settings.js';
+export { formatBytes, parsePercent, parseSize } from './resource-units.js';
 export { checkConfigFiles } from './config-file-checks.js';
 export { formatConfigWarning, pgrepFix, pgrepWarnings, type ConfigWarning } from './pgrep-warnings.js';
 export type {
@@ -19,6 +20,8 @@ export type {
   MonitorConfig,
   ProcessConfig,
   RedisConfig,
+  ResourceAction,
+  ResourceRules,
   RestartStrategy,
   ServiceManagerKind,
   SmgrConfig,

@@ -3,6 +3,7 @@ import type { CommandList } from '../command/index.js';
 import type {
   LogLevel,
   ProcessConfig,
+  ResourceAction,
   RestartStrategy,
   ServiceManagerKind,
   SmgrConfig,
@@ -10,6 +11,7 @@ import type {
 import type { GlobalSection } from './config-schema.js';
 import { parseHostPortList, parseLabels } from './formats.js';
 import { parseAutoApprove } from './auto-approve.js';
+import { parsePercent, parseSize } from './resource-units.js';
 import type { Values } from './setting.js';
 
 /** Typed access to values convict has validated. */
@@ -118,6 +120,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       sudo: agent.bool('sudo'),
       allowStopAll: agent.bool('allow_stop_all'),
       systemdDbus: agent.bool('systemd_dbus'),
+      serviceUsage: agent.bool('service_usage'),
     },
     tls: {
       ca: tls.string('ca'),
@@ -175,5 +178,15 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
     group: p.optional('group'),
     env: p.strings('env'),
     allowDowngrade: p.bool('allow_downgrade'),
+    resources: {
+      maxMemoryBytes: parseSize(p.string('max_memory')) ?? 0,
+      maxCpuPercent: parsePercent(p.string('max_cpu')) ?? 0,
+      maxOpenFiles: p.number('max_open_files'),
+      maxChildren: p.number('max_children'),
+      checks: p.number('resource_checks'),
+      action: p.string('resource_action') as ResourceAction,
+      clearChecks: p.number('resource_clear_checks'),
+      clearMarginPercent: p.number('resource_clear_margin'),
+    },
   };
 }

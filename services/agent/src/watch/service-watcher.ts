@@ -45,6 +45,8 @@ export interface ServiceWatcherOptions {
   onFailing: (service: ProcessConfig, failures: number, last: CommandRecord | undefined, trigger?: WatchTrigger) => Promise<void>;
   /** Called when a check passes after failures. */
   onRecovered?: (service: ProcessConfig, failures: number) => void;
+  /** Called after each round with its services and its shared /proc name snapshot (usage sampling). */
+  afterRound?: (services: readonly ProcessConfig[], names: () => ProcessNames) => void;
   log: Logger;
   /** Checks with commands run at most this many at once; default 4. */
   concurrency?: number;
@@ -173,6 +175,7 @@ export class ServiceWatcher {
       for (let s = queue.shift(); s && !this.stopped; s = queue.shift()) await this.checkOne(s, round, epochs.get(s.name)!);
     });
     await Promise.all(workers);
+    if (!this.stopped) this.opts.afterRound?.(services, round.names);
   }
 
   private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, trigger?: WatchTrigger): Promise<void> {

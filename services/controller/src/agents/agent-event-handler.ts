@@ -11,6 +11,10 @@ import { eventTime, validateAgentEvent } from './validate-agent-input.js';
 /** AgentEvent kinds (agent.proto). */
 const WATCH_FAILED = 'watch_failed';
 const AUTONOMOUS_REPAIR = 'autonomous_repair';
+/** A resource rule (max_memory …) of the agent's config exceeded for its checks; `resource` has the measured value. */
+const RESOURCE_EXCEEDED = 'resource_exceeded';
+/** Resource rule actions the agent may report. */
+const RESOURCE_ACTIONS = new Set(['restart', 'alarm', 'event']);
 
 /** A name an agent may have a row created for: the seed's process names, no spaces, quotes or control characters. */
 const CREATABLE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -58,6 +62,11 @@ const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1
  * - `autonomous_repair`: the agent restarted a service while this
  *   controller was unreachable; a success is noted on the row, a failure
  *   raises the alarm like `watch_failed`;
+ * - `resource_exceeded`: a resource rule (max_memory, max_cpu, …) held
+ *   for its checks; with action alarm, or action restart when the agent's
+ *   restart failed, it raises the alarm like `watch_failed`; otherwise the
+ *   row gets a note (restarted, or recorded); the measured value is in the
+ *   message and the detail;
  * - anything else is kept in the history only, and so is any event for a
  *   service the host holds no approved claim on (docs/security.md, "Host
  *   claims"): an agent cannot raise alarms for services nobody approved.
@@ -112,12 +121,16 @@ export class AgentEventHandler {
   private async apply(c: Tx, hostId: string, event: AgentEvent, approved: boolean): Promise<{ processIds: number[]; via: string | null; alarm: boolean }> {
     const result: JobResult | undefined = event.result;
     const repaired = event.kind === AUTONOMOUS_REPAIR && result?.outcome === Outcome.SUCCEEDED;
-    const raise = event.kind === WATCH_FAILED || (event.kind === AUTONOMOUS_REPAIR && !repaired);
-    const known = event.kind === WATCH_FAILED || event.kind === AUTONOMOUS_REPAIR;
+    const resource = event.kind === RESOURCE_EXCEEDED && event.resource && RESOURCE_ACTIONS.has(event.resource.action) ? event.resource : undefined;
+    const resourceRaise = resource !== undefined && (resource.action === 'alarm' || (resource.action === 'restart' && result?.outcome !== Outcome.SUCCEEDED));
+    const raise = event.kind === WATCH_FAILED || (event.kind === AUTONOMOUS_REPAIR && !repaired) || resourceRaise;
+    const known = event.kind === WATCH_FAILED || event.kind === AUTONOMOUS_REPAIR || resource !== undefined;
     const summary =
       event.kind === WATCH_FAILED
         ? `watch on ${hostId}: ${event.service} ${event.message}`
-        : event.kind === AUTONOMOUS_REPAIR
+        : resource !== undefined
+          ? `${event.service} on ${hostId}: ${event.message}`
+          : event.kind === AUTONOMOUS_REPAIR
           ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
           : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
 
@@ -151,7 +164,7 @@ export class AgentEventHandler {
         hostId,
         event.service.slice(0, 255) || null,
         result?.jobId ? result.jobId.slice(0, 128) : null,
-        result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : null,
+        result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : resource ? 'exceeded' : null,
         result?.strategy ? result.strategy.slice(0, 32) : null,
         result ? Number(result.durationMs) : null,
         clip(message),
@@ -215,6 +228,9 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
     atMs: Number(e.atMs),
     message: e.message,
     failures: e.failures || undefined,
+    resource: e.resource
+      ? { rule: e.resource.rule, value: e.resource.value, limit: e.resource.limit, checks: e.resource.checks, action: e.resource.action, mainPid: e.resource.mainPid }
+      : undefined,
     rows: match ? { processIds: match.processIds, via: match.via } : null,
     check: e.check ? stepDetail(e.check) : undefined,
     result: e.result

@@ -23,7 +23,8 @@ import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';
 import { PendingJobs } from './pending-jobs.js';
-import { refusedResult, validateAgentEvent, validateHello, validateJobResult } from './validate-agent-input.js';
+import { refusedResult, validateAgentEvent, validateHello, validateJobResult, validateUsageReport } from './validate-agent-input.js';
+import { ServiceUsageStore } from './service-usage-store.js';
 import { TokenBuckets } from '../limits/token-bucket.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 
@@ -90,6 +91,8 @@ export class AgentGateway {
   /** The certificate each session presented, for rechecks after a CRL update. */
   private readonly certificates = new WeakMap<AgentSession, Buffer>();
   private readonly pending = new PendingJobs();
+  /** The newest usage report of each host connected here (issue 16). */
+  readonly usage = new ServiceUsageStore();
   private readonly presence: AgentPresence;
   private timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
@@ -441,6 +444,12 @@ export class AgentGateway {
           () => session.send(create(ControllerMessageSchema, { msg: { case: 'eventAck', value: { eventId: event.eventId } } })),
           (err) => this.log.error({ err, hostId: session.hostId, eventId: event.eventId }, 'agent event not recorded; agent will resend'),
         );
+        return;
+      }
+      case 'usage': {
+        const problem = validateUsageReport(msg.msg.value);
+        if (problem) this.refuseInput(session.hostId, 'bad_usage', problem, {});
+        else this.usage.put(session.hostId, msg.msg.value);
         return;
       }
       case 'hello':

@@ -1,4 +1,4 @@
-import { Outcome, type AgentEvent, type Hello, type JobResult } from '@smgr/shared';
+import { Outcome, type AgentEvent, type Hello, type JobResult, type ServiceUsageReport } from '@smgr/shared';
 
 /**
  * What an agent may send, bounded by the columns it ends up in (migrations
@@ -29,7 +29,23 @@ export const AGENT_LIMITS = {
   eventKind: 32,
   /** smgr_rollout_hosts.previous_version / current_version VARCHAR(128). */
   version: 128,
+  /** Services in one usage report (kept in memory, newest per host). */
+  usageServices: 1000,
 } as const;
+
+/** Plausible bounds of a usage sample: anything outside is a broken or hostile agent, refused whole. */
+const USAGE_BOUNDS = {
+  /** 16 EiB would not fit a double exactly; no host has 2^53 bytes. */
+  rssBytes: 2n ** 53n,
+  /** Percent of one CPU: 10,000 cores. */
+  cpuPercent: 1_000_000,
+  count: 100_000_000,
+  /** A century. */
+  uptimeMs: 100n * 365n * 86_400_000n,
+} as const;
+const USAGE_SOURCES = new Set(['proc', 'cgroup']);
+const RESOURCE_RULES = new Set(['memory', 'cpu', 'open_files', 'children']);
+const RESOURCE_ACTIONS = new Set(['restart', 'alarm', 'event']);
 
 const HOST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
@@ -86,7 +102,40 @@ export function validateAgentEvent(e: AgentEvent): string | null {
   if (!EVENT_KIND_RE.test(e.kind)) return `kind ${q(e.kind)} is invalid: 1-${AGENT_LIMITS.eventKind} of a-z 0-9 _`;
   const bad = badText('service', e.service, AGENT_LIMITS.serviceName);
   if (bad) return bad;
+  if (e.resource) {
+    const r = e.resource;
+    if (!RESOURCE_RULES.has(r.rule)) return `resource rule ${q(r.rule)} must be one of ${[...RESOURCE_RULES].join(', ')}`;
+    if (!RESOURCE_ACTIONS.has(r.action)) return `resource action ${q(r.action)} must be one of ${[...RESOURCE_ACTIONS].join(', ')}`;
+    if (![r.value, r.limit].every((n) => Number.isFinite(n) && n >= 0)) return 'resource value and limit must be finite and not negative';
+  }
   return e.result ? validateJobResult(e.result) : null;
+}
+
+/**
+ * Why a usage report cannot be kept, or null. It is refused whole (the
+ * previous one stays): names must be storable and distinct, numbers finite,
+ * non-negative and plausible, sources known.
+ */
+export function validateUsageReport(r: ServiceUsageReport): string | null {
+  if (r.services.length > AGENT_LIMITS.usageServices) return `too many services (${r.services.length} > ${AGENT_LIMITS.usageServices})`;
+  const seen = new Set<string>();
+  for (const u of r.services) {
+    const bad = badText('service', u.service, AGENT_LIMITS.serviceName, false);
+    if (bad) return bad;
+    if (seen.has(u.service)) return `service ${q(u.service)} appears twice`;
+    seen.add(u.service);
+    if (!USAGE_SOURCES.has(u.source)) return `source of ${q(u.service)} must be proc or cgroup`;
+    if (u.rssBytes > USAGE_BOUNDS.rssBytes) return `rss_bytes of ${q(u.service)} is implausible (${u.rssBytes})`;
+    if (u.cpuPercent !== undefined && !(Number.isFinite(u.cpuPercent) && u.cpuPercent >= 0 && u.cpuPercent <= USAGE_BOUNDS.cpuPercent)) {
+      return `cpu_percent of ${q(u.service)} must be a number from 0 to ${USAGE_BOUNDS.cpuPercent}`;
+    }
+    for (const [name, n] of [['threads', u.threads], ['open_files', u.openFiles ?? 0], ['processes', u.processes]] as const) {
+      if (n > USAGE_BOUNDS.count) return `${name} of ${q(u.service)} is implausible (${n})`;
+    }
+    if (u.uptimeMs < 0n || u.uptimeMs > USAGE_BOUNDS.uptimeMs) return `uptime_ms of ${q(u.service)} is out of range`;
+    if (u.sampledAtMs < 0n || u.sampledAtMs > 253_402_300_799_000n) return `sampled_at_ms of ${q(u.service)} is out of range`;
+  }
+  return null;
 }
 
 /** Why a JobResult's identity fields (job id, service, versions, strategy) cannot be stored, or null. */

@@ -15,6 +15,7 @@ import { registerEventRoutes } from './routes/event-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
+import { registerUsageRoutes } from './routes/usage-routes.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 
 /** How the API listens. */
@@ -129,6 +130,7 @@ export class ApiServer {
 
     registerHealthRoutes(app, this.deps);
     registerHostRoutes(app, this.deps);
+    registerUsageRoutes(app, this.deps);
     registerProcessRoutes(app, this.deps);
     registerPlacementRoutes(app, this.deps);
     registerOperationRoutes(app, this.deps);

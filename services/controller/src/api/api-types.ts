@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
+import type { ServiceUsageStore } from '../agents/service-usage-store.js';
 import type { Claim } from '../agents/agent-registry.js';
 import type { ClaimChange } from '../agents/host-claims.js';
 import type { HostDirectory } from '../rollouts/host-selection.js';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   operationTimeoutMs: number;
   /** Validity of a token created without an explicit one; 0: none. */
   tokenTtlMs: number;
+  /** The latest usage report of each connected agent (GET /v1/usage). */
+  usage?: Pick<ServiceUsageStore, 'get' | 'all'> | undefined;
   /** Mounted at GET /metrics when present. */
   metrics?: MetricsSource | undefined;
   /** Requests per client address per window (api.rate_limit_max / rate_limit_window); none or max 0: unlimited. */

@@ -70,6 +70,7 @@ export class OperatorApi {
         hosts: this.opts.registry,
         claims: this.opts.claims,
         jobs: this.opts.gateway,
+        usage: this.opts.gateway.usage,
         rollouts: this.rollouts,
         operations: this.operations,
         tokens: new TokenStore(this.opts.pool),

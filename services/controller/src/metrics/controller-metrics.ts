@@ -1,4 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HostUsage, ServiceUsageView } from '../agents/service-usage-store.js';
+
+/**
+ * Services per host exported as smgr_service_* series (the first ones by
+ * name; the rest are in the API): with hosts x this cap, a host with a
+ * thousand services cannot swamp Prometheus.
+ */
+export const METRICS_SERVICES_PER_HOST = 50;
+/** Reports older than this (an agent gone for good, a controller no longer holding its stream) export nothing. */
+export const METRICS_USAGE_MAX_AGE_MS = 5 * 60_000;
 
 /** What the gauges read at scrape time; each may fail (MySQL/Redis down) without failing the scrape. */
 export interface MetricsSources {
@@ -8,6 +18,8 @@ export interface MetricsSources {
   queueCounts(): Promise<Record<string, number>>;
   /** Breakers open right now (smgr_breakers.open_until in the future). */
   openBreakers(): Promise<number>;
+  /** The latest usage report of each host connected here, within `maxAgeMs`. */
+  serviceUsage?(maxAgeMs: number): readonly HostUsage[];
 }
 
 export interface ControllerMetricsOptions {
@@ -118,6 +130,30 @@ export class ControllerMetrics {
         this.set(lastOpen);
       },
     });
+    const usageGauge = (name: string, help: string, pick: (u: ServiceUsageView) => number | null) =>
+      new Gauge({
+        name,
+        help: `${help} (labelled host and service; at most ${METRICS_SERVICES_PER_HOST} services per host)`,
+        labelNames: ['host', 'service'],
+        registers,
+        collect() {
+          this.reset();
+          for (const h of self.sources?.serviceUsage?.(METRICS_USAGE_MAX_AGE_MS) ?? []) {
+            for (const u of h.services.slice(0, METRICS_SERVICES_PER_HOST)) {
+              const v = pick(u);
+              if (v !== null) this.set({ host: h.hostId, service: u.service }, v);
+            }
+          }
+        },
+      });
+    usageGauge('smgr_service_up', '1 when the service runs, 0 when the agent found no process', (u) => (u.running ? 1 : 0));
+    usageGauge('smgr_service_memory_bytes', 'memory of the service: RSS of its process tree, or its cgroup\'s memory.current', (u) => (u.running ? u.rssBytes : null));
+    usageGauge('smgr_service_cpu_percent', 'CPU of the service in percent of one CPU between two samples', (u) => (u.running ? u.cpuPercent : null));
+    usageGauge('smgr_service_threads', 'threads of the service', (u) => (u.running ? u.threads : null));
+    usageGauge('smgr_service_open_files', 'open files of the service', (u) => (u.running ? u.openFiles : null));
+    usageGauge('smgr_service_processes', 'processes of the service, the main one included', (u) => (u.running ? u.processes : null));
+    usageGauge('smgr_service_uptime_seconds', 'time since the main process of the service started', (u) => (u.running ? u.uptimeSeconds : null));
+    usageGauge('smgr_service_restarts', 'times the agent saw the main process of the service change since the agent started', (u) => u.restarts);
     const lastDepth: Record<string, number> = {};
     new Gauge({
       name: 'smgr_queue_depth',

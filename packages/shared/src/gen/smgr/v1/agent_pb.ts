@@ -16,7 +16,9 @@
 //   agent -> JobResult         once per job_id, also for a re-sent job_id
 //                              (the agent answers a duplicate with the result
 //                              it already has instead of running it again)
-//   agent -> AgentEvent        watch failures, autonomous repairs (journal)
+//   agent -> AgentEvent        watch failures, autonomous repairs, resource rules (journal)
+//   agent -> ServiceUsageReport what each service costs, after each watch round
+//                              (best effort: not journalled, never acknowledged)
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -26,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file smgr/v1/agent.proto.
  */
 export const file_smgr_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChNzbWdyL3YxL2FnZW50LnByb3RvEgdzbWdyLnYxIt0BCgxBZ2VudE1lc3NhZ2USHwoFaGVsbG8YASABKAsyDi5zbWdyLnYxLkhlbGxvSAASJwoJaGVhcnRiZWF0GAIgASgLMhIuc21nci52MS5IZWFydGJlYXRIABIsCgxqb2JfYWNjZXB0ZWQYAyABKAsyFC5zbWdyLnYxLkpvYkFjY2VwdGVkSAASKAoKam9iX3Jlc3VsdBgEIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0SAASJAoFZXZlbnQYBSABKAsyEy5zbWdyLnYxLkFnZW50RXZlbnRIAEIFCgNtc2ci6AEKEUNvbnRyb2xsZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC5zbWdyLnYxLldlbGNvbWVIABIjCgdyZWZ1c2FsGAIgASgLMhAuc21nci52MS5SZWZ1c2FsSAASKgoLam9iX3JlcXVlc3QYAyABKAsyEy5zbWdyLnYxLkpvYlJlcXVlc3RIABIuCg1oZWFydGJlYXRfYWNrGAQgASgLMhUuc21nci52MS5IZWFydGJlYXRBY2tIABImCglldmVudF9hY2sYBSABKAsyES5zbWdyLnYxLkV2ZW50QWNrSABCBQoDbXNnIucBCgVIZWxsbxIPCgdob3N0X2lkGAEgASgJEioKBmxhYmVscxgCIAMoCzIaLnNtZ3IudjEuSGVsbG8uTGFiZWxzRW50cnkSFQoNYWdlbnRfdmVyc2lvbhgDIAEoCRIpCghzZXJ2aWNlcxgEIAMoCzIXLnNtZ3IudjEuTWFuYWdlZFNlcnZpY2USFgoOcmVjZW50X2pvYl9pZHMYBSADKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgGIAEoDRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl8KDk1hbmFnZWRTZXJ2aWNlEgwKBG5hbWUYASABKAkSGAoQcmVzdGFydF9zdHJhdGVneRgCIAEoCRIUCgxzdGFydHVwX3JhbmsYAyABKAUSDwoHd2F0Y2hlZBgEIAEoCCI/CgdXZWxjb21lEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAIgASgNIigKB1JlZnVzYWwSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIjcKCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDEhYKDmFjdGl2ZV9qb2JfaWRzGAIgAygJIiIKDEhlYXJ0YmVhdEFjaxISCgpzZW50X2F0X21zGAEgASgDInoKCkpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiUKCW9wZXJhdGlvbhgCIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEg8KB3NlcnZpY2UYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRITCgtkZWFkbGluZV9tcxgFIAEoDSIdCgtKb2JBY2NlcHRlZBIOCgZqb2JfaWQYASABKAkiugEKClN0ZXBSZXN1bHQSDAoEbmFtZRgBIAEoCRIMCgRhcmd2GAIgAygJEhEKCWV4aXRfY29kZRgDIAEoBRIOCgZzaWduYWwYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAMSEQoJdGltZWRfb3V0GAYgASgIEhMKC291dHB1dF90YWlsGAcgASgJEgoKAm9rGAggASgIEhUKDXN0YXJ0ZWRfYXRfbXMYCSABKAMSDQoFZXJyb3IYCiABKAkiyQIKCUpvYlJlc3VsdBIOCgZqb2JfaWQYASABKAkSIQoHb3V0Y29tZRgCIAEoDjIQLnNtZ3IudjEuT3V0Y29tZRIPCgdzZXJ2aWNlGAMgASgJEiUKCW9wZXJhdGlvbhgEIAEoDjISLnNtZ3IudjEuT3BlcmF0aW9uEhAKCHN0cmF0ZWd5GAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIgoFc3RlcHMYByADKAsyEy5zbWdyLnYxLlN0ZXBSZXN1bHQSFQoNc3RhcnRlZF9hdF9tcxgIIAEoAxITCgtkdXJhdGlvbl9tcxgJIAEoAxIQCghhdHRlbXB0cxgKIAEoDRIPCgd2ZXJzaW9uGAsgASgJEhAKCHJlcGxheWVkGAwgASgIEikKCHNlcnZpY2VzGA0gAygLMhcuc21nci52MS5TZXJ2aWNlT3V0Y29tZSJmCg5TZXJ2aWNlT3V0Y29tZRIPCgdzZXJ2aWNlGAEgASgJEiEKB291dGNvbWUYAiABKA4yEC5zbWdyLnYxLk91dGNvbWUSDwoHbWVzc2FnZRgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJIrcBCgpBZ2VudEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDwoHc2VydmljZRgDIAEoCRINCgVhdF9tcxgEIAEoAxIPCgdtZXNzYWdlGAUgASgJEiIKBnJlc3VsdBgGIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0EhAKCGZhaWx1cmVzGAcgASgNEiIKBWNoZWNrGAggASgLMhMuc21nci52MS5TdGVwUmVzdWx0IhwKCEV2ZW50QWNrEhAKCGV2ZW50X2lkGAEgASgJKpIBCglPcGVyYXRpb24SGQoVT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFQoRT1BFUkFUSU9OX1JFU1RBUlQQARITCg9PUEVSQVRJT05fU1RBUlQQAhISCg5PUEVSQVRJT05fU1RPUBADEhQKEE9QRVJBVElPTl9TVEFUVVMQBBIUChBPUEVSQVRJT05fVVBEQVRFEAUqYgoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9TVUNDRUVERUQQARISCg5PVVRDT01FX0ZBSUxFRBACEhMKD09VVENPTUVfUkVGVVNFRBADMlAKDEFnZW50U2VydmljZRJACgdDb25uZWN0EhUuc21nci52MS5BZ2VudE1lc3NhZ2UaGi5zbWdyLnYxLkNvbnRyb2xsZXJNZXNzYWdlKAEwAWIGcHJvdG8z");
+  fileDesc("ChNzbWdyL3YxL2FnZW50LnByb3RvEgdzbWdyLnYxIowCCgxBZ2VudE1lc3NhZ2USHwoFaGVsbG8YASABKAsyDi5zbWdyLnYxLkhlbGxvSAASJwoJaGVhcnRiZWF0GAIgASgLMhIuc21nci52MS5IZWFydGJlYXRIABIsCgxqb2JfYWNjZXB0ZWQYAyABKAsyFC5zbWdyLnYxLkpvYkFjY2VwdGVkSAASKAoKam9iX3Jlc3VsdBgEIAEoCzISLnNtZ3IudjEuSm9iUmVzdWx0SAASJAoFZXZlbnQYBSABKAsyEy5zbWdyLnYxLkFnZW50RXZlbnRIABItCgV1c2FnZRiCASABKAsyGy5zbWdyLnYxLlNlcnZpY2VVc2FnZVJlcG9ydEgAQgUKA21zZyLoAQoRQ29udHJvbGxlck1lc3NhZ2USIwoHd2VsY29tZRgBIAEoCzIQLnNtZ3IudjEuV2VsY29tZUgAEiMKB3JlZnVzYWwYAiABKAsyEC5zbWdyLnYxLlJlZnVzYWxIABIqCgtqb2JfcmVxdWVzdBgDIAEoCzITLnNtZ3IudjEuSm9iUmVxdWVzdEgAEi4KDWhlYXJ0YmVhdF9hY2sYBCABKAsyFS5zbWdyLnYxLkhlYXJ0YmVhdEFja0gAEiYKCWV2ZW50X2FjaxgFIAEoCzIRLnNtZ3IudjEuRXZlbnRBY2tIAEIFCgNtc2ci5wEKBUhlbGxvEg8KB2hvc3RfaWQYASABKAkSKgoGbGFiZWxzGAIgAygLMhouc21nci52MS5IZWxsby5MYWJlbHNFbnRyeRIVCg1hZ2VudF92ZXJzaW9uGAMgASgJEikKCHNlcnZpY2VzGAQgAygLMhcuc21nci52MS5NYW5hZ2VkU2VydmljZRIWCg5yZWNlbnRfam9iX2lkcxgFIAMoCRIYChBwcm90b2NvbF92ZXJzaW9uGAYgASgNGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXwoOTWFuYWdlZFNlcnZpY2USDAoEbmFtZRgBIAEoCRIYChByZXN0YXJ0X3N0cmF0ZWd5GAIgASgJEhQKDHN0YXJ0dXBfcmFuaxgDIAEoBRIPCgd3YXRjaGVkGAQgASgIIj8KB1dlbGNvbWUSFQoNY29udHJvbGxlcl9pZBgBIAEoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAiABKA0iKAoHUmVmdXNhbBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiNwoJSGVhcnRiZWF0EhIKCnNlbnRfYXRfbXMYASABKAMSFgoOYWN0aXZlX2pvYl9pZHMYAiADKAkiIgoMSGVhcnRiZWF0QWNrEhIKCnNlbnRfYXRfbXMYASABKAMiegoKSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSJQoJb3BlcmF0aW9uGAIgASgOMhIuc21nci52MS5PcGVyYXRpb24SDwoHc2VydmljZRgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEhMKC2RlYWRsaW5lX21zGAUgASgNIh0KC0pvYkFjY2VwdGVkEg4KBmpvYl9pZBgBIAEoCSK6AQoKU3RlcFJlc3VsdBIMCgRuYW1lGAEgASgJEgwKBGFyZ3YYAiADKAkSEQoJZXhpdF9jb2RlGAMgASgFEg4KBnNpZ25hbBgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIRCgl0aW1lZF9vdXQYBiABKAgSEwoLb3V0cHV0X3RhaWwYByABKAkSCgoCb2sYCCABKAgSFQoNc3RhcnRlZF9hdF9tcxgJIAEoAxINCgVlcnJvchgKIAEoCSLJAgoJSm9iUmVzdWx0Eg4KBmpvYl9pZBgBIAEoCRIhCgdvdXRjb21lGAIgASgOMhAuc21nci52MS5PdXRjb21lEg8KB3NlcnZpY2UYAyABKAkSJQoJb3BlcmF0aW9uGAQgASgOMhIuc21nci52MS5PcGVyYXRpb24SEAoIc3RyYXRlZ3kYBSABKAkSDwoHbWVzc2FnZRgGIAEoCRIiCgVzdGVwcxgHIAMoCzITLnNtZ3IudjEuU3RlcFJlc3VsdBIVCg1zdGFydGVkX2F0X21zGAggASgDEhMKC2R1cmF0aW9uX21zGAkgASgDEhAKCGF0dGVtcHRzGAogASgNEg8KB3ZlcnNpb24YCyABKAkSEAoIcmVwbGF5ZWQYDCABKAgSKQoIc2VydmljZXMYDSADKAsyFy5zbWdyLnYxLlNlcnZpY2VPdXRjb21lImYKDlNlcnZpY2VPdXRjb21lEg8KB3NlcnZpY2UYASABKAkSIQoHb3V0Y29tZRgCIAEoDjIQLnNtZ3IudjEuT3V0Y29tZRIPCgdtZXNzYWdlGAMgASgJEg8KB3ZlcnNpb24YBCABKAki4wEKCkFnZW50RXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDAoEa2luZBgCIAEoCRIPCgdzZXJ2aWNlGAMgASgJEg0KBWF0X21zGAQgASgDEg8KB21lc3NhZ2UYBSABKAkSIgoGcmVzdWx0GAYgASgLMhIuc21nci52MS5Kb2JSZXN1bHQSEAoIZmFpbHVyZXMYByABKA0SIgoFY2hlY2sYCCABKAsyEy5zbWdyLnYxLlN0ZXBSZXN1bHQSKgoIcmVzb3VyY2UYggEgASgLMhcuc21nci52MS5SZXNvdXJjZUJyZWFjaCJuCg5SZXNvdXJjZUJyZWFjaBIMCgRydWxlGAEgASgJEg0KBXZhbHVlGAIgASgBEg0KBWxpbWl0GAMgASgBEg4KBmNoZWNrcxgEIAEoDRIOCgZhY3Rpb24YBSABKAkSEAoIbWFpbl9waWQYBiABKA0iVAoSU2VydmljZVVzYWdlUmVwb3J0EhUKDXNhbXBsZWRfYXRfbXMYASABKAMSJwoIc2VydmljZXMYAiADKAsyFS5zbWdyLnYxLlNlcnZpY2VVc2FnZSKXAgoMU2VydmljZVVzYWdlEg8KB3NlcnZpY2UYASABKAkSDwoHcnVubmluZxgCIAEoCBIOCgZzb3VyY2UYAyABKAkSEAoIbWFpbl9waWQYBCABKA0SEQoJcnNzX2J5dGVzGAUgASgEEhgKC2NwdV9wZXJjZW50GAYgASgBSACIAQESDwoHdGhyZWFkcxgHIAEoDRIXCgpvcGVuX2ZpbGVzGAggASgNSAGIAQESEQoJcHJvY2Vzc2VzGAkgASgNEhEKCXVwdGltZV9tcxgKIAEoAxIQCghyZXN0YXJ0cxgLIAEoDRIVCg1zYW1wbGVkX2F0X21zGAwgASgDQg4KDF9jcHVfcGVyY2VudEINCgtfb3Blbl9maWxlcyIcCghFdmVudEFjaxIQCghldmVudF9pZBgBIAEoCSqSAQoJT3BlcmF0aW9uEhkKFU9QRVJBVElPTl9VTlNQRUNJRklFRBAAEhUKEU9QRVJBVElPTl9SRVNUQVJUEAESEwoPT1BFUkFUSU9OX1NUQVJUEAISEgoOT1BFUkFUSU9OX1NUT1AQAxIUChBPUEVSQVRJT05fU1RBVFVTEAQSFAoQT1BFUkFUSU9OX1VQREFURRAFKmIKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfU1VDQ0VFREVEEAESEgoOT1VUQ09NRV9GQUlMRUQQAhITCg9PVVRDT01FX1JFRlVTRUQQAzJQCgxBZ2VudFNlcnZpY2USQAoHQ29ubmVjdBIVLnNtZ3IudjEuQWdlbnRNZXNzYWdlGhouc21nci52MS5Db250cm9sbGVyTWVzc2FnZSgBMAFiBnByb3RvMw");
 
 /**
  * @generated from message smgr.v1.AgentMessage
@@ -65,6 +67,14 @@ export type AgentMessage = Message<"smgr.v1.AgentMessage"> & {
      */
     value: AgentEvent;
     case: "event";
+  } | {
+    /**
+     * What each service costs, after every watch round (issue 16).
+     *
+     * @generated from field: smgr.v1.ServiceUsageReport usage = 130;
+     */
+    value: ServiceUsageReport;
+    case: "usage";
   } | { case: undefined; value?: undefined };
 };
 
@@ -601,6 +611,13 @@ export type AgentEvent = Message<"smgr.v1.AgentEvent"> & {
    * @generated from field: smgr.v1.StepResult check = 8;
    */
   check?: StepResult | undefined;
+
+  /**
+   * resource_exceeded / resource_cleared: the rule and the measured value.
+   *
+   * @generated from field: smgr.v1.ResourceBreach resource = 130;
+   */
+  resource?: ResourceBreach | undefined;
 };
 
 /**
@@ -609,6 +626,173 @@ export type AgentEvent = Message<"smgr.v1.AgentEvent"> & {
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
   messageDesc(file_smgr_v1_agent, 13);
+
+/**
+ * A resource rule of [process.NAME] (max_memory, max_cpu, max_open_files,
+ * max_children) exceeded for `checks` samples in a row, or cleared again.
+ *   kind "resource_exceeded"  action restart: `result` is the restart's;
+ *                             action alarm: the controller raises the alarm
+ *   kind "resource_cleared"   the value stayed below the limit less the
+ *                             clear margin for resource_clear_checks samples
+ *
+ * @generated from message smgr.v1.ResourceBreach
+ */
+export type ResourceBreach = Message<"smgr.v1.ResourceBreach"> & {
+  /**
+   * "memory", "cpu", "open_files" or "children".
+   *
+   * @generated from field: string rule = 1;
+   */
+  rule: string;
+
+  /**
+   * The measured value: bytes, percent of one CPU, or a count.
+   *
+   * @generated from field: double value = 2;
+   */
+  value: number;
+
+  /**
+   * The configured limit, in the same unit.
+   *
+   * @generated from field: double limit = 3;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: uint32 checks = 4;
+   */
+  checks: number;
+
+  /**
+   * "restart", "alarm" or "event".
+   *
+   * @generated from field: string action = 5;
+   */
+  action: string;
+
+  /**
+   * @generated from field: uint32 main_pid = 6;
+   */
+  mainPid: number;
+};
+
+/**
+ * Describes the message smgr.v1.ResourceBreach.
+ * Use `create(ResourceBreachSchema)` to create a new message.
+ */
+export const ResourceBreachSchema: GenMessage<ResourceBreach> = /*@__PURE__*/
+  messageDesc(file_smgr_v1_agent, 14);
+
+/**
+ * The latest sample of each service of the agent. Sent after every watch
+ * round; the controller keeps the newest per host (in memory) for the API,
+ * the CLI and /metrics.
+ *
+ * @generated from message smgr.v1.ServiceUsageReport
+ */
+export type ServiceUsageReport = Message<"smgr.v1.ServiceUsageReport"> & {
+  /**
+   * @generated from field: int64 sampled_at_ms = 1;
+   */
+  sampledAtMs: bigint;
+
+  /**
+   * @generated from field: repeated smgr.v1.ServiceUsage services = 2;
+   */
+  services: ServiceUsage[];
+};
+
+/**
+ * Describes the message smgr.v1.ServiceUsageReport.
+ * Use `create(ServiceUsageReportSchema)` to create a new message.
+ */
+export const ServiceUsageReportSchema: GenMessage<ServiceUsageReport> = /*@__PURE__*/
+  messageDesc(file_smgr_v1_agent, 15);
+
+/**
+ * @generated from message smgr.v1.ServiceUsage
+ */
+export type ServiceUsage = Message<"smgr.v1.ServiceUsage"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: bool running = 2;
+   */
+  running: boolean;
+
+  /**
+   * "proc": the main process and every process under it (children
+   * included), from /proc; "cgroup": the systemd unit's cgroup.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * @generated from field: uint32 main_pid = 4;
+   */
+  mainPid: number;
+
+  /**
+   * @generated from field: uint64 rss_bytes = 5;
+   */
+  rssBytes: bigint;
+
+  /**
+   * Percent of one CPU since the previous sample; absent on the first sample
+   * of a (new) main process.
+   *
+   * @generated from field: optional double cpu_percent = 6;
+   */
+  cpuPercent?: number | undefined;
+
+  /**
+   * @generated from field: uint32 threads = 7;
+   */
+  threads: number;
+
+  /**
+   * Absent when /proc/PID/fd cannot be read (another user's process).
+   *
+   * @generated from field: optional uint32 open_files = 8;
+   */
+  openFiles?: number | undefined;
+
+  /**
+   * Processes counted (the main one included).
+   *
+   * @generated from field: uint32 processes = 9;
+   */
+  processes: number;
+
+  /**
+   * @generated from field: int64 uptime_ms = 10;
+   */
+  uptimeMs: bigint;
+
+  /**
+   * Times the agent saw the main pid change since it started.
+   *
+   * @generated from field: uint32 restarts = 11;
+   */
+  restarts: number;
+
+  /**
+   * @generated from field: int64 sampled_at_ms = 12;
+   */
+  sampledAtMs: bigint;
+};
+
+/**
+ * Describes the message smgr.v1.ServiceUsage.
+ * Use `create(ServiceUsageSchema)` to create a new message.
+ */
+export const ServiceUsageSchema: GenMessage<ServiceUsage> = /*@__PURE__*/
+  messageDesc(file_smgr_v1_agent, 16);
 
 /**
  * @generated from message smgr.v1.EventAck
@@ -625,7 +809,7 @@ export type EventAck = Message<"smgr.v1.EventAck"> & {
  * Use `create(EventAckSchema)` to create a new message.
  */
 export const EventAckSchema: GenMessage<EventAck> = /*@__PURE__*/
-  messageDesc(file_smgr_v1_agent, 14);
+  messageDesc(file_smgr_v1_agent, 17);
 
 /**
  * @generated from enum smgr.v1.Operation

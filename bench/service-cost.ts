@@ -1,0 +1,214 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * bench/service-cost: what reporting what each service costs (issue 16)
+ * costs the agent.
+ *
+ * Starts a throwaway MariaDB + Redis, a controller, N running services
+ * (copies of /bin/sleep under unique names) and two agents side by side,
+ * both watching all N services every --watch-interval seconds, differing in
+ * one setting: `agent.service_usage = true` (sample every service once per
+ * watch round and send the report) and `false` (no sampling, no report).
+ * Once both are connected and have sent a round, it measures each agent's
+ * utime+stime (/proc/PID/stat) over the same --seconds window and prints one
+ * JSON object with both, their difference and whether it is within the
+ * target: at most 0.05 % of one core more with reporting.
+ *
+ * It also times the sampler alone in this process (ResourceSampler.sample
+ * over the same N services, --micro-rounds times) for a figure free of the
+ * two agents' GC and event-loop noise: ms per round, and that as a percentage
+ * of one core at the watch interval.
+ *
+ *   node --import tsx bench/service-cost.ts [--seconds 300] [--services 20] [--watch-interval 10]
+ *
+ * Needs `npx turbo run build` first.
+ */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '@smgr/shared';
+import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '../test/harness/index.js';
+import { ResourceSampler } from '../services/agent/dist/usage/resource-sampler.js';
+import { ProcessNames } from '../services/agent/dist/exec/process-names.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+/** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
+const CLK_TCK = 100;
+const TARGET_EXTRA_PERCENT = 0.05;
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '300' },
+    services: { type: 'string', default: '20' },
+    'watch-interval': { type: 'string', default: '10' },
+    'micro-rounds': { type: 'string', default: '2000' },
+  },
+  strict: true,
+});
+const seconds = Number(args.seconds);
+const serviceCount = Number(args.services);
+const watchInterval = Number(args['watch-interval']);
+const microRounds = Number(args['micro-rounds']);
+for (const [k, v] of [['seconds', seconds], ['services', serviceCount], ['watch-interval', watchInterval], ['micro-rounds', microRounds]] as const) {
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
+}
+
+/** utime+stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return f[11]! + f[12]!;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The sampler alone: ms per round over `names`, CPU time of this process. */
+function microBench(names: string[]): { msPerRound: number; percentOfOneCoreAtInterval: number } {
+  const cfg = loadConfig({ overrides: ['tls.insecure=true', ...names.map((n) => `process.${n}.restart_strategy=process`)] });
+  const sampler = new ResourceSampler();
+  // The watch round's snapshot is taken anyway for the `pgrep -x` checks: share it as the agent does.
+  const snapshot = ProcessNames.capture();
+  for (let i = 0; i < 50; i++) sampler.sample(cfg.processes, () => snapshot);
+  const before = process.cpuUsage();
+  for (let i = 0; i < microRounds; i++) sampler.sample(cfg.processes, () => snapshot);
+  const used = process.cpuUsage(before);
+  const msPerRound = (used.user + used.system) / 1000 / microRounds;
+  return { msPerRound: round3(msPerRound), percentOfOneCoreAtInterval: round3((msPerRound / (watchInterval * 1000)) * 100) };
+}
+
+async function main(): Promise<void> {
+  const cleanup = new Cleanup();
+  const stopAll = () => cleanup.run().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const tmp = await makeTempDir('service-cost');
+    cleanup.add(() => tmp.remove(), 'temp dir');
+    const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+    cleanup.add(() => mysql.stop(), 'mariadb');
+    cleanup.add(() => redis.stop(), 'redis');
+    const db = await createTestDatabase(mysql);
+    cleanup.add(() => db.drop(), 'database');
+
+    const tag = randomBytes(3).toString('hex');
+    const names: string[] = [];
+    for (let i = 0; i < serviceCount; i++) {
+      const name = `sc${tag}-${String(i).padStart(2, '0')}`;
+      const path = join(tmp.path, name);
+      await copyFile('/bin/sleep', path);
+      const p = ManagedProcess.start(path, ['infinity'], { name, logDir: tmp.path });
+      cleanup.add(() => p.stop('SIGKILL'), name);
+      names.push(name);
+    }
+
+    const grpcPort = await freePort();
+    const controllerIni = join(tmp.path, 'controller.ini');
+    await writeFile(
+      controllerIni,
+      [
+        '[database]',
+        `host = ${mysql.host}`,
+        `port = ${mysql.port}`,
+        `user = ${mysql.user}`,
+        `password = ${mysql.password}`,
+        `database = ${db.name}`,
+        '[redis]',
+        `url = ${redis.url}`,
+        `prefix = ${uniquePrefix('sc')}`,
+        '[controller]',
+        `grpc_listen = 127.0.0.1:${grpcPort}`,
+        '[tls]',
+        'insecure = true',
+        '[logging]',
+        'level = warn',
+        '',
+      ].join('\n'),
+    );
+    const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], {
+      name: 'controller',
+      logDir: tmp.path,
+    });
+    cleanup.add(() => controller.stop(), 'controller');
+
+    const agents: { reporting: boolean; proc: ManagedProcess }[] = [];
+    for (const reporting of [true, false]) {
+      const slug = reporting ? 'reporting' : 'silent';
+      const ini = join(tmp.path, `agent-${slug}.ini`);
+      await writeFile(
+        ini,
+        [
+          '[agent]',
+          `controller = 127.0.0.1:${grpcPort}`,
+          `host_id = sc-${slug}`,
+          `state_dir = ${join(tmp.path, `state-${slug}`)}`,
+          `service_usage = ${reporting}`,
+          '[tls]',
+          'insecure = true',
+          '[logging]',
+          // debug for both (the same logging on each side): the reporting agent logs each report it sends, which is how the bench counts rounds.
+          'level = debug',
+          '[process.default]',
+          'restart_strategy = process',
+          'watch = true',
+          `watch_interval = ${watchInterval}`,
+          ...names.flatMap((n) => [`[process.${n}]`, `start_command = ${join(tmp.path, n)} infinity`]),
+          '',
+        ].join('\n'),
+      );
+      const proc = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', ini], { name: `agent-${slug}`, logDir: tmp.path });
+      cleanup.add(() => proc.stop(), `agent ${slug}`);
+      agents.push({ reporting, proc });
+    }
+    for (const a of agents) await a.proc.waitForLine((_l, j) => j?.msg === 'connected to controller', 60_000, 'agent connects');
+    const reporter = agents[0]!.proc;
+    await reporter.waitForLine((_l, j) => j?.msg === 'usage report sent' && j.sent === true, (watchInterval + 30) * 1000, 'a usage report');
+
+    process.stderr.write(`service-cost: 2 agents, ${serviceCount} services, watch every ${watchInterval} s; measuring ${seconds} s\n`);
+    const load = { start: loadavg() };
+    const start = Date.now();
+    const first = agents.map((a) => cpuTicks(a.proc.pid!));
+    const reportsBefore = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const windowS = (Date.now() - start) / 1000;
+    const used = agents.map((a, i) => (cpuTicks(a.proc.pid!) - first[i]!) / CLK_TCK);
+    const reports = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length - reportsBefore;
+    const pct = used.map((s) => round3((s / windowS) * 100));
+    const extra = round3(pct[0]! - pct[1]!);
+    const micro = microBench(names);
+
+    const cpu = cpus();
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          bench: 'service-cost',
+          at: new Date().toISOString(),
+          machine: {
+            cpus: cpu.length,
+            model: cpu[0]?.model ?? 'unknown',
+            memoryMiB: Math.round(totalmem() / 1048576),
+            node: process.version,
+            kernel: release(),
+            loadAverage: { start: load.start.map(round3), end: loadavg().map(round3) },
+          },
+          setup: { services: serviceCount, watchIntervalSeconds: watchInterval, windowSeconds: Math.round(windowS * 10) / 10, reportsInWindow: reports },
+          unit: 'percent of one core (utime+stime over the window)',
+          agents: {
+            reporting: { cpuPercent: pct[0], cpuSeconds: used[0] },
+            notReporting: { cpuPercent: pct[1], cpuSeconds: used[1] },
+          },
+          extraCpuPercent: extra,
+          target: { extraCpuPercentAtMost: TARGET_EXTRA_PERCENT },
+          meetsTarget: extra <= TARGET_EXTRA_PERCENT,
+          samplerAlone: { services: serviceCount, rounds: microRounds, ...micro },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();
