@@ -28,6 +28,7 @@ import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
 import { checkRunAs } from './exec/run-as.js';
+import { ContainerInit } from './init/container-init.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -64,6 +65,7 @@ export class Agent {
   private readonly watcher: ServiceWatcher;
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
+  private readonly init: ContainerInit;
   private readonly log: Logger;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
@@ -81,6 +83,7 @@ export class Agent {
     });
     this.runner = runner;
     this.journal = journal;
+    this.init = new ContainerInit({ config: cfg, runner, holds, log: this.log });
     this.delivery = new EventDelivery({
       outbox: new EventOutbox(cfg.agent.stateDir, cfg.agent.journalMaxEntries),
       send: (event) => this.link.send({ case: 'event', value: event }),
@@ -191,6 +194,8 @@ export class Agent {
       },
       'agent starting',
     );
+    // Reaping (and, in container mode, starting the services) before any job can run a start command.
+    this.init.start();
     this.link.start();
     this.watcher.start();
   }
@@ -203,6 +208,8 @@ export class Agent {
     this.watcher.stop();
     this.delivery.stop();
     this.link.stop();
+    // Container mode: the services, by descending startup_rank; as PID 1, everything left.
+    await this.init.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');
   }
 

@@ -11,6 +11,9 @@ export type RestartStrategy = 'service' | 'process' | 'auto';
 /** Which init system runs services on a host; `auto` detects it, `none` has no services. */
 export type ServiceManagerKind = 'auto' | 'systemd' | 'sysv' | 'openrc' | 'none';
 
+/** `agent.container_mode`: `auto` is on when the agent is PID 1 of its PID namespace. */
+export type ContainerModeSetting = 'auto' | 'true' | 'false';
+
 /** pino level names accepted by `logging.level`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -114,6 +117,10 @@ export interface AgentConfig {
   readonly sudo: boolean;
   /** Accept STOP for "*" (every service); refused otherwise. */
   readonly allowStopAll: boolean;
+  /** Start the services at start-up and stop them at shutdown (an init's duties); 'auto': when PID 1. */
+  readonly containerMode: 'auto' | boolean;
+  /** prctl(PR_SET_CHILD_SUBREAPER) at start, so orphaned daemons are reaped by the agent. */
+  readonly subreaper: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */

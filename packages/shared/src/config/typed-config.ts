@@ -117,6 +117,8 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       outputTailBytes: agent.number('output_tail_bytes'),
       sudo: agent.bool('sudo'),
       allowStopAll: agent.bool('allow_stop_all'),
+      containerMode: agent.string('container_mode') === 'auto' ? 'auto' : agent.string('container_mode') === 'true',
+      subreaper: agent.bool('subreaper'),
     },
     tls: {
       ca: tls.string('ca'),
