@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Operation, type Logger, type ProcessConfig, type SmgrConfig } from '@smgr/shared';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { HeldServices } from '../watch/held-services.js';
@@ -11,6 +12,13 @@ export const SHUTDOWN_SLACK_MS = 5_000;
 const KILL_WAIT_MS = 2_000;
 /** As PID 1, once the services are stopped: how long what is left in the namespace gets between SIGTERM and SIGKILL. */
 export const LEFTOVER_GRACE_MS = 3_000;
+/**
+ * In container mode the agent rewrites `state_dir/HEARTBEAT_FILE` this often;
+ * the image's HEALTHCHECK calls the container unhealthy when the file is
+ * older than 30 s (a hung event loop, like systemd's watchdog).
+ */
+export const HEARTBEAT_FILE = 'heartbeat';
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** runDaemon's bound on a clean stop when the agent stops no services itself. */
 const BASE_STOP_BOUND_MS = 15_000;
 
@@ -64,6 +72,7 @@ export class ContainerInit {
   readonly reaper: OrphanReaper;
   private readonly log: Logger;
   private booting: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly opts: ContainerInitOptions) {
@@ -77,6 +86,9 @@ export class ContainerInit {
     this.reaper.start();
     if (!this.enabled) return;
     const { config, runner, holds } = this.opts;
+    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
     this.log.info(
       { pid: process.pid, services: config.processes.length, stopBoundMs: stopBoundMs(config) },
       'container mode: starting the services by startup_rank; at SIGTERM they are stopped in reverse order (give the container runtime at least stopBoundMs to stop)',
@@ -97,6 +109,7 @@ export class ContainerInit {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.heartbeat);
     try {
       if (this.enabled) {
         const r = await this.opts.runner.lifecycleAll(Operation.STOP, { reason: 'container-stop', deadlineMs: shutdownDeadlineMs });
@@ -108,6 +121,15 @@ export class ContainerInit {
       this.log.error({ err }, 'error while stopping the services');
     } finally {
       this.reaper.stop();
+    }
+  }
+
+  /** The time, for the image's HEALTHCHECK (its mtime is what counts). */
+  private beat(): void {
+    try {
+      writeFileSync(join(this.opts.config.agent.stateDir, HEARTBEAT_FILE), `${new Date().toISOString()}\n`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot write the heartbeat file; the container health check will fail');
     }
   }
 
