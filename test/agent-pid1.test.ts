@@ -11,8 +11,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   makeTempDir,
@@ -25,7 +25,8 @@ import {
 } from './harness/index.js';
 import { uniqueServiceName, waitForLog } from './support/smgr.js';
 import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+import { writeDaemonizingService } from './support/daemonizing.js';
+import { childrenOf, findPids, killAll } from './support/procs.js';
 
 const isRoot = process.getuid?.() === 0;
 let mysql: MariaDbInstance;
@@ -38,39 +39,6 @@ before(async () => {
 after(async () => {
   await Promise.allSettled([mysql?.stop(), redis?.stop()]);
 });
-
-/** A service that writes its name to `order` when it gets SIGTERM, and a start script that backgrounds it and exits. */
-async function daemonizing(dir: string, name: string, order: string): Promise<string> {
-  const service = join(dir, name);
-  await writeFile(service, `#!/bin/sh\ntrap 'echo ${name} >> ${order}; exit 0' TERM\nwhile :; do sleep 1 & wait $!; done\n`);
-  const start = join(dir, `start-${name}`);
-  await writeFile(start, `#!/bin/sh\n${service} >/dev/null 2>&1 </dev/null &\nexit 0\n`);
-  await Promise.all([chmod(service, 0o755), chmod(start, 0o755)]);
-  return start;
-}
-
-/** The children of `pid` (every thread's) as this machine's /proc shows them, with their state. */
-function childrenOf(pid: number): { pid: number; state: string; comm: string }[] {
-  const out: { pid: number; state: string; comm: string }[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let list: string;
-    try {
-      list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const child of list.split(' ').filter((s) => s.trim() !== '')) {
-      try {
-        const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
-        const close = stat.lastIndexOf(')');
-        out.push({ pid: Number(child), state: stat.charAt(close + 2), comm: stat.slice(stat.indexOf('(') + 1, close) });
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  return out;
-}
 
 const stateOf = (pid: number): string | null => {
   try {
@@ -91,11 +59,11 @@ test(
     const order = join(bin.path, 'stop-order');
     // Ranks out of file order: start must be low → high, stop high → low.
     const [high, killed, low] = [uniqueServiceName('p1c'), uniqueServiceName('p1a'), uniqueServiceName('p1b')];
-    const services = {
-      [high]: { restart_strategy: 'process', start_command: await daemonizing(bin.path, high, order), startup_rank: 30, stop_timeout: 5 },
+    const services: Record<string, Record<string, string | number | boolean>> = {
+      [high]: { restart_strategy: 'process', start_command: await writeDaemonizingService('', bin.path, high, order), startup_rank: 30, stop_timeout: 5 },
       [killed]: {
         restart_strategy: 'process',
-        start_command: await daemonizing(bin.path, killed, order),
+        start_command: await writeDaemonizingService('', bin.path, killed, order),
         startup_rank: 20,
         stop_timeout: 5,
         // procps pgrep itself, which lists zombies: without reaping, the killed daemon would pass this check forever.
@@ -105,7 +73,7 @@ test(
         watch_failures: 2,
         restart_delay: 0.2,
       },
-      [low]: { restart_strategy: 'process', start_command: await daemonizing(bin.path, low, order), startup_rank: 10, stop_timeout: 5 },
+      [low]: { restart_strategy: 'process', start_command: await writeDaemonizingService('', bin.path, low, order), startup_rank: 10, stop_timeout: 5 },
     };
     for (const name of Object.keys(services)) cleanup.add(() => killAll(name), `processes named ${name}`);
 
