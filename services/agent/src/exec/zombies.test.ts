@@ -32,6 +32,10 @@ async function zombie(t: { after(fn: () => void): void }, name: string): Promise
     rmSync(dir, { recursive: true, force: true });
   });
   const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  // Only once the shell has become `sleep`: the shell itself would reap its dead background job.
+  const comm = () => readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim();
+  for (let i = 0; i < 500 && comm() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(comm(), 'sleep', 'the parent runs sleep, which never waits');
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 500 && stateOf(pid) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(stateOf(pid), 'Z', 'the child is a zombie');
@@ -51,7 +55,7 @@ test('a zombie is not running for the built-in check, the process table or a pid
   assert.equal(isAlive(pid), false);
 
   const pgrep = spawnSync('pgrep', ['-x', '--', name], { encoding: 'utf8' });
-  assert.equal(pgrep.status, 0, 'procps pgrep -x matches the zombie');
+  assert.equal(pgrep.status, 0, `procps pgrep -x matches the zombie; state now ${(() => { try { return stateOf(pid); } catch { return 'gone'; } })()} ${spawnSync('ps', ['-o', 'pid,ppid,stat,comm', '-p', String(pid)], { encoding: 'utf8' }).stdout} ${pgrep.stderr}`);
   assert.equal(pgrep.stdout.trim(), String(pid));
   const live = spawnSync('pgrep', ['-x', '-r', 'D,R,S,T,t', '--', name], { encoding: 'utf8' });
   assert.equal(live.status, 1, `pgrep -r D,R,S,T,t does not: ${live.stdout}${live.stderr}`);
