@@ -29,6 +29,7 @@ import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
 import { checkRunAs } from './exec/run-as.js';
 import { ContainerInit } from './init/container-init.js';
+import { trackSpawnedChildren } from './init/spawned-children.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -71,6 +72,8 @@ export class Agent {
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
   constructor(private readonly opts: AgentOptions) {
+    // Before the first child process: the orphan reaper must know every child libuv waits for.
+    trackSpawnedChildren();
     ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });

@@ -36,7 +36,7 @@ export interface DaemonSpec {
   helpAfter?: string;
   /** May throw (a ConfigError for an unreadable file, ...): that is a failed start. */
   create(config: SmgrConfig, log: Logger, ctx: DaemonContext): Daemon;
-  /** Bound on a clean stop after SIGTERM before the process exits anyway (1); default 15 s. */
+  /** Bound on a clean stop after SIGTERM before the process exits anyway (exit 1); default 15 s, or computed from the config. */
   stopTimeoutMs?: number | ((config: SmgrConfig) => number);
 }
 
