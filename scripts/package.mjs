@@ -5,6 +5,7 @@
 //   dist-bundle/smgr-<version>/
 //     bin/smgr-controller bin/smgr-agent bin/smgr   sh launchers: runtime/bin/node if shipped, else node on PATH
 //     lib/smgr-controller.mjs lib/smgr-agent.mjs lib/smgr.mjs   one esbuild bundle per binary, no node_modules
+//     lib/smgr_reaper.node                          the agent's Node-API addon (orphan reaping; built by npm ci)
 //     runtime/bin/node                              only with --with-node (a copy of the node running this script)
 //     share/man/man{1,5,8}/...                      from deploy/man (smgr.conf.5 generated from the config schema)
 //     share/systemd/*.service                       from deploy/systemd
@@ -38,6 +39,9 @@ const BINARIES = [
   { name: 'smgr-agent', entry: 'services/agent/dist/main.js', nodeFlags: '--lite-mode --no-expose-wasm --max-semi-space-size=1 ' },
   { name: 'smgr', entry: 'packages/cli/dist/main.js' },
 ];
+/** The agent loads it from beside its bundle (packages/reaper/src/index.ts); Node-API, so any Node >= 20 runs it. */
+const REAPER_ADDON = 'packages/reaper/build/Release/smgr_reaper.node';
+
 /** The lowest Node the bundles run on (package.json engines). */
 const NODE_REQUIREMENT = '>=20.5';
 const VERSION_RE = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/;
@@ -90,6 +94,7 @@ rmSync(work, { recursive: true, force: true });
 
 try {
   await bundleAll();
+  copyAddons();
   writeLaunchers();
   if (args['with-node']) copyRuntime();
   copyDeployFiles();
@@ -167,6 +172,11 @@ async function bundleAll() {
   }
 }
 
+function copyAddons() {
+  if (!existsSync(join(root, REAPER_ADDON))) throw new Error(`${REAPER_ADDON} is missing: run \`npm ci\` (it builds the addon with node-gyp)`);
+  copyFileSync(join(root, REAPER_ADDON), join(work, 'lib', 'smgr_reaper.node'));
+}
+
 function writeLaunchers() {
   mkdirSync(join(work, 'bin'));
   for (const bin of BINARIES) {
@@ -228,6 +238,17 @@ function smokeTest() {
       throw new Error(`bin/${bin.name} --version failed: ${err.stderr || err.message}`);
     }
     if (!out.includes(version)) throw new Error(`bin/${bin.name} --version printed ${JSON.stringify(out.trim())}, expected ${version}`);
+  }
+  // The addon must load in the runtime the artifact runs with (a missing symbol shows here, not on a host).
+  const node = existsSync(join(work, 'runtime/bin/node')) ? join(work, 'runtime/bin/node') : process.execPath;
+  try {
+    execFileSync(node, ['-e', 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); m.exports.isChildSubreaper();', join(work, 'lib', 'smgr_reaper.node')], {
+      cwd: '/',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 30_000,
+    });
+  } catch (err) {
+    throw new Error(`lib/smgr_reaper.node does not load: ${err.stderr || err.message}`);
   }
 }
 

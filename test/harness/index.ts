@@ -28,6 +28,9 @@ export { Cleanup, useCleanup, type AfterHookHost } from './cleanup.js';
 export { createNetLab, type NetLab, type NetHost } from './netns.js';
 export {
   bootNspawnHost,
+  startNspawnContainer,
+  type NspawnContainer,
+  type NspawnContainerOptions,
   type NspawnHost,
   type NspawnHostOptions,
   type ExecOptions as NspawnExecOptions,

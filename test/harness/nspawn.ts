@@ -88,13 +88,55 @@ const INNER_ENV = ['env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 const live = new Map<string, { leaderPid: number | undefined; nspawnPid: number | undefined }>();
 let exitHandlerInstalled = false;
 
+/** A container whose PID 1 is a command of the test's (systemd-nspawn without --boot): no systemd inside. */
+export interface NspawnContainerOptions {
+  /** Machine name: `[a-z0-9-]`, at most 20 characters. */
+  name: string;
+  rootfs: string;
+  netnsPath: string;
+  binds?: NspawnHostOptions['binds'];
+  /** The container's PID 1: argv inside the container (nspawn runs it as PID 1, not under a stub init). */
+  command: string[];
+  /** User to run it as (nspawn --user; must exist in the container's /etc/passwd, see `prepare`). */
+  user?: string;
+  /** Environment of the command (nspawn --setenv). */
+  env?: Record<string, string>;
+  /** Runs on the overlay (the container's root as seen from here) before nspawn starts: users, files. */
+  prepare?: (root: string) => Promise<void>;
+}
+
+/** A running container started by startNspawnContainer. */
+export interface NspawnContainer {
+  readonly name: string;
+  /** PID (in this namespace) of the container's PID 1: the command. */
+  readonly leaderPid: number;
+  readonly root: string;
+  /** The systemd-nspawn process: its output is the command's, its exit status the command's. */
+  readonly nspawn: ManagedProcess;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Stops nspawn (SIGKILL of the command if needed), unmounts and removes the overlay. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Launched {
+  dir: string;
+  merged: string;
+  nspawn: ManagedProcess;
+  leaderPid: number;
+  teardown: () => Promise<void>;
+}
+
 /**
- * Boots a host and waits until systemd has finished starting its units.
- * Register `host.stop()` with the test's Cleanup right away.
+ * The overlay of `rootfs`, systemd-nspawn on it in the network namespace
+ * with `args` (after the common ones), and its PID 1 found. On failure
+ * everything made so far is undone.
  */
-export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHost> {
+async function launch(
+  opts: { name: string; rootfs: string; netnsPath: string; binds?: NspawnHostOptions['binds']; prepare?: (root: string) => Promise<void> },
+  args: string[],
+  trailing: string[],
+): Promise<Launched> {
   if (!NAME_RE.test(opts.name)) throw new Error(`nspawn host name ${JSON.stringify(opts.name)} must match ${NAME_RE}`);
-  if (!existsSync(join(opts.rootfs, 'sbin', 'init'))) throw new Error(`${opts.rootfs} is not a bootable rootfs (no /sbin/init)`);
   if (!existsSync(opts.netnsPath)) throw new Error(`network namespace ${opts.netnsPath} does not exist`);
   const nspawnBin = findBinary(['systemd-nspawn'], 'systemd-container');
   installExitHandler();
@@ -118,19 +160,20 @@ export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHos
       `lowerdir=${opts.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
       merged,
     ]);
+    await opts.prepare?.(merged);
     nspawn = ManagedProcess.start(
       nspawnBin,
       [
-        '--boot',
+        ...args,
         '--keep-unit',
         '--register=no',
         `--machine=${opts.name}`,
         // Without it every host derives the same machine id from this VM's hardware UUID.
         `--uuid=${randomUUID()}`,
         `--network-namespace-path=${opts.netnsPath}`,
-        '--console=passive',
         ...(opts.binds ?? []).map((b) => `--bind${b.readOnly ? '-ro' : ''}=${b.source}:${b.target}`),
         `--directory=${merged}`,
+        ...trailing,
       ],
       { name: `nspawn-${opts.name}`, logDir: dir },
     );
@@ -142,6 +185,21 @@ export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHos
       context: () => started.tail(),
     });
     entry.leaderPid = leaderPid;
+    return { dir, merged, nspawn: started, leaderPid, teardown };
+  } catch (err) {
+    await teardown().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Boots a host and waits until systemd has finished starting its units.
+ * Register `host.stop()` with the test's Cleanup right away.
+ */
+export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHost> {
+  if (!existsSync(join(opts.rootfs, 'sbin', 'init'))) throw new Error(`${opts.rootfs} is not a bootable rootfs (no /sbin/init)`);
+  const { merged, nspawn: started, leaderPid, teardown } = await launch(opts, ['--boot', '--console=passive'], []);
+  try {
     const exec = (argv: string[], o: ExecOptions = {}) => nsExec(leaderPid, argv, o);
     // is-system-running fails until systemd's bus socket exists; --wait then blocks until boot settles.
     const bootState = await waitFor(
@@ -168,6 +226,28 @@ export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHos
     await teardown().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Starts a container whose PID 1 is `command` (no --boot, no systemd: the
+ * way a container runtime runs an image's entrypoint), with its output on
+ * nspawn's (--console=pipe). Register `container.stop()` right away.
+ */
+export async function startNspawnContainer(opts: NspawnContainerOptions): Promise<NspawnContainer> {
+  const args = [
+    '--console=pipe',
+    ...(opts.user ? [`--user=${opts.user}`] : []),
+    ...Object.entries(opts.env ?? {}).map(([k, v]) => `--setenv=${k}=${v}`),
+  ];
+  const { merged, nspawn, leaderPid, teardown } = await launch(opts, args, ['--', ...opts.command]);
+  return {
+    name: opts.name,
+    leaderPid,
+    root: merged,
+    nspawn,
+    exec: (argv, o = {}) => nsExec(leaderPid, argv, o),
+    stop: teardown,
+  };
 }
 
 /**

@@ -33,3 +33,26 @@ export function killAll(name: string): void {
     }
   }
 }
+
+/** The children of `pid` (every thread's) as this machine's /proc shows them, with their state. */
+export function childrenOf(pid: number): { pid: number; state: string; comm: string }[] {
+  const out: { pid: number; state: string; comm: string }[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let list: string;
+    try {
+      list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of list.split(' ').filter((s) => s.trim() !== '')) {
+      try {
+        const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        out.push({ pid: Number(child), state: stat.charAt(close + 2), comm: stat.slice(stat.indexOf('(') + 1, close) });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
+}

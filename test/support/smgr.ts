@@ -42,8 +42,11 @@ export function startController(configPath: string, name = 'controller', extraAr
   return ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', configPath, ...extraArgs], { name });
 }
 
-export function startAgent(configPath: string, name = 'agent', opts: { cwd?: string } = {}): ManagedProcess {
-  return ManagedProcess.start(process.execPath, [AGENT_MAIN, '--config', configPath], { name, ...opts });
+export function startAgent(configPath: string, name = 'agent', opts: { cwd?: string; prefix?: readonly string[] } = {}): ManagedProcess {
+  const { prefix = [], ...rest } = opts;
+  const argv = [process.execPath, AGENT_MAIN, '--config', configPath];
+  // A prefix runs the agent through another command, e.g. `unshare --pid --fork --mount-proc` (PID 1 of a namespace).
+  return ManagedProcess.start(prefix[0] ?? argv[0]!, [...prefix.slice(1), ...(prefix.length > 0 ? argv : argv.slice(1))], { name, ...rest });
 }
 
 /** Waits until a pino JSON line with this `msg` (and optional field match) appears. */

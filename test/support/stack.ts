@@ -31,6 +31,10 @@ export interface StackOptions {
   agentJson?: boolean;
   /** Working directory of the agent process. */
   agentCwd?: string;
+  /** A command the agent runs under (startAgent's prefix), e.g. unshare for PID 1 of a namespace. */
+  agentPrefix?: readonly string[];
+  /** Extra `[agent]` settings. */
+  agent?: Section;
 }
 
 export interface Stack {
@@ -75,7 +79,7 @@ export async function startStack(
   await writeFile(controllerConfig, ini(controllerSections));
 
   const agentSections: Record<string, Section> = {
-    agent: { controller: `127.0.0.1:${grpcPort}`, host_id: hostId, state_dir: join(tmp.path, 'agent-state'), reconnect_max_delay: 1 },
+    agent: { controller: `127.0.0.1:${grpcPort}`, host_id: hostId, state_dir: join(tmp.path, 'agent-state'), reconnect_max_delay: 1, ...opts.agent },
     tls: { insecure: true },
     logging: { level: 'debug' },
   };
@@ -92,7 +96,7 @@ export async function startStack(
   const controller = startController(controllerConfig);
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);
-  const agent = startAgent(agentConfig, 'agent', opts.agentCwd ? { cwd: opts.agentCwd } : {});
+  const agent = startAgent(agentConfig, 'agent', { ...(opts.agentCwd ? { cwd: opts.agentCwd } : {}), ...(opts.agentPrefix ? { prefix: opts.agentPrefix } : {}) });
   cleanup.add(() => agent.stop(), 'agent');
   await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === hostId);
 

@@ -31,6 +31,8 @@ import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
 import { checkRunAs } from './exec/run-as.js';
 import { ResourceMonitor } from './usage/resource-monitor.js';
+import { ContainerInit } from './init/container-init.js';
+import { trackSpawnedChildren } from './init/spawned-children.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -69,11 +71,14 @@ export class Agent {
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
   private readonly resources: ResourceMonitor;
+  private readonly init: ContainerInit;
   private readonly log: Logger;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
   constructor(private readonly opts: AgentOptions) {
+    // Before the first child process: the orphan reaper must know every child libuv waits for.
+    trackSpawnedChildren();
     ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
@@ -86,6 +91,7 @@ export class Agent {
     });
     this.runner = runner;
     this.journal = journal;
+    this.init = new ContainerInit({ config: cfg, runner, holds, log: this.log });
     this.delivery = new EventDelivery({
       outbox: new EventOutbox(cfg.agent.stateDir, cfg.agent.journalMaxEntries),
       send: (event) => this.link.send({ case: 'event', value: event }),
@@ -216,6 +222,8 @@ export class Agent {
       },
       'agent starting',
     );
+    // Reaping (and, in container mode, starting the services) before any job can run a start command.
+    this.init.start();
     this.link.start();
     this.watcher.start();
     this.unitWatch?.start();
@@ -232,6 +240,8 @@ export class Agent {
     this.resources.stop();
     this.delivery.stop();
     this.link.stop();
+    // Container mode: the services, by descending startup_rank; as PID 1, everything left.
+    await this.init.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');
   }
 

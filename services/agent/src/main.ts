@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runDaemon } from '@smgr/shared';
 import { Agent } from './agent.js';
+import { stopBoundMs } from './init/container-init.js';
 
 await runDaemon({
   name: 'smgr-agent',
@@ -10,4 +11,6 @@ await runDaemon({
   helpAfter:
     'Only services configured here in [process.NAME] sections are ever acted on; the controller sends an operation and a name, never a command.\nExample:\n  smgr-agent --config /etc/smgr/agent.ini --set agent.host_id=web1',
   create: (config, log, { fail }) => new Agent({ config, log, onFatal: fail }),
+  // In container mode a stop includes stopping every service, each within its stop_timeout.
+  stopTimeoutMs: (config) => stopBoundMs(config),
 });

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import type { ConfigKeyDoc, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind } from './config-types.js';
+import type { ConfigKeyDoc, ContainerModeSetting, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind } from './config-types.js';
 import { Format, type FormatName, type FormatParams } from './formats.js';
 
 /** One setting: its config.ini name, how it is validated, its default and documentation. */
@@ -17,6 +17,7 @@ export const RESTART_STRATEGIES: readonly RestartStrategy[] = ['service', 'proce
 export const SERVICE_MANAGERS: readonly ServiceManagerKind[] = ['auto', 'systemd', 'sysv', 'openrc', 'none'];
 export const RESOURCE_ACTIONS: readonly ResourceAction[] = ['restart', 'alarm', 'event'];
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+export const CONTAINER_MODES: readonly ContainerModeSetting[] = ['auto', 'true', 'false'];
 
 const str = (key: string, def: string, doc: string, more: Partial<KeySpec> = {}): KeySpec => ({
   key,
@@ -147,6 +148,17 @@ export const GLOBAL_SCHEMA = {
       'sudo',
       false,
       'run SysV and OpenRC service commands (service, /etc/init.d scripts, rc-service) as `sudo -n ...`: for an agent that is not root (systemd needs a polkit rule instead; see docs/agent-privileges.md)',
+    ),
+    choice(
+      'container_mode',
+      'auto',
+      CONTAINER_MODES,
+      "be the init of this agent's services, as in a container: start them by ascending startup_rank when the agent starts (services held by a STOP excepted) and, at SIGTERM or SIGINT, stop them by descending startup_rank, each within its stop_timeout, then exit 0; auto: when the agent is PID 1 of its PID namespace",
+    ),
+    bool(
+      'subreaper',
+      true,
+      'become a child subreaper (prctl PR_SET_CHILD_SUBREAPER): a daemon that a start command leaves behind becomes a child of the agent, which reaps it when it dies (as PID 1 the agent reaps every orphan whatever this says)',
     ),
   ],
   tls: [

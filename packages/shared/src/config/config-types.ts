@@ -31,6 +31,8 @@ export interface ResourceRules {
   readonly clearChecks: number;
   readonly clearMarginPercent: number;
 }
+/** `agent.container_mode`: `auto` is on when the agent is PID 1 of its PID namespace. */
+export type ContainerModeSetting = 'auto' | 'true' | 'false';
 
 /** pino level names accepted by `logging.level`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -139,6 +141,10 @@ export interface AgentConfig {
   readonly systemdDbus: boolean;
   /** Sample and report what every service costs (agent.service_usage). */
   readonly serviceUsage: boolean;
+  /** Start the services at start-up and stop them at shutdown (an init's duties); 'auto': when PID 1. */
+  readonly containerMode: 'auto' | boolean;
+  /** prctl(PR_SET_CHILD_SUBREAPER) at start, so orphaned daemons are reaped by the agent. */
+  readonly subreaper: boolean;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */

@@ -121,6 +121,8 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       allowStopAll: agent.bool('allow_stop_all'),
       systemdDbus: agent.bool('systemd_dbus'),
       serviceUsage: agent.bool('service_usage'),
+      containerMode: agent.string('container_mode') === 'auto' ? 'auto' : agent.string('container_mode') === 'true',
+      subreaper: agent.bool('subreaper'),
     },
     tls: {
       ca: tls.string('ca'),

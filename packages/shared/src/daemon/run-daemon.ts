@@ -36,8 +36,8 @@ export interface DaemonSpec {
   helpAfter?: string;
   /** May throw (a ConfigError for an unreadable file, ...): that is a failed start. */
   create(config: SmgrConfig, log: Logger, ctx: DaemonContext): Daemon;
-  /** Bound on a clean stop after SIGTERM before the process exits anyway. */
-  stopTimeoutMs?: number;
+  /** Bound on a clean stop after SIGTERM before the process exits anyway (exit 1); default 15 s, or computed from the config. */
+  stopTimeoutMs?: number | ((config: SmgrConfig) => number);
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -134,14 +134,15 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     process.exit(failure.exitCode);
   };
 
+  const stopBoundMs = typeof spec.stopTimeoutMs === 'function' ? spec.stopTimeoutMs(config) : (spec.stopTimeoutMs ?? 15_000);
   const stop = async (signal: string) => {
     if (exiting) return;
     exiting = true;
     log.info({ signal }, 'stopping');
     const bound = setTimeout(() => {
-      log.error({ signal, boundMs: spec.stopTimeoutMs ?? 15_000 }, 'clean stop took too long; exiting');
+      log.error({ signal, boundMs: stopBoundMs }, 'clean stop took too long; exiting');
       process.exit(ExitCode.FAILURE);
-    }, spec.stopTimeoutMs ?? 15_000);
+    }, stopBoundMs);
     bound.unref();
     try {
       const notified = sdNotify.stopping();

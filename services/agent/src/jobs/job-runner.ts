@@ -1,5 +1,6 @@
 import {
   create,
+  JobRequestSchema,
   JobResultSchema,
   Operation,
   Outcome,
@@ -151,8 +152,12 @@ export class JobRunner {
     return result;
   }
 
-  /** One operation on one service (the lock is the caller's), with its log lines and hold bookkeeping. */
-  private async operate(req: JobRequest, service: ProcessConfig, deadlineMs: number, log: Logger): Promise<OperationResult> {
+  /**
+   * One operation on one service (the lock is the caller's), with its log
+   * lines and hold bookkeeping (`holds` false: a container's own start and
+   * shutdown, which must not make the next start-up leave a service down).
+   */
+  private async operate(req: JobRequest, service: ProcessConfig, deadlineMs: number, log: Logger, holds = true): Promise<OperationResult> {
     this.opts.onOperation?.({ service: service.name, operation: req.operation });
     const r = await runOperation({
       operation: req.operation,
@@ -169,8 +174,8 @@ export class JobRunner {
         'step finished',
       );
     }
-    if (r.ok && req.operation === Operation.STOP) this.opts.holds.hold(service.name);
-    if (r.ok && (req.operation === Operation.START || req.operation === Operation.RESTART || req.operation === Operation.UPDATE)) {
+    if (holds && r.ok && req.operation === Operation.STOP) this.opts.holds.hold(service.name);
+    if (holds && r.ok && (req.operation === Operation.START || req.operation === Operation.RESTART || req.operation === Operation.UPDATE)) {
       this.opts.holds.release(service.name);
     }
     this.opts.onOperation?.({ service: service.name, operation: req.operation, ok: r.ok });
@@ -186,9 +191,45 @@ export class JobRunner {
     const started = Date.now();
     this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: ALL_SERVICES });
-    const ordered = rankOrder([...this.services.values()], req.operation === Operation.STOP ? 'stop' : 'start');
-    const budget = this.deadlineFor(req, ordered.reduce((sum, s) => sum + s.operationTimeoutMs, 0));
+    const budget = this.deadlineFor(req, [...this.services.values()].reduce((sum, s) => sum + s.operationTimeoutMs, 0));
     const until = Date.now() + budget;
+    const summary = await this.byRank(req, log, {
+      deadlineMs: (s) => Math.min(s.operationTimeoutMs, until - Date.now()),
+      outOfTime: 'not run: the deadline of the "*" job was reached',
+      holds: true,
+    });
+    const result = this.toResult(req, summary, started);
+    this.opts.journal.markDone(result);
+    return result;
+  }
+
+  /**
+   * A container's own start-up and shutdown (agent.container_mode): START or
+   * STOP of every service by startup_rank, as a "*" job does, but asked for
+   * by nobody: not journaled, and holds are neither set nor released. START
+   * leaves out the services `skip` names a reason for (those held by an
+   * operator's STOP); each service gets `deadlineMs(service)`. Runs under the
+   * "*" lock, so the watch leaves every service alone meanwhile.
+   */
+  lifecycleAll(
+    operation: Operation.START | Operation.STOP,
+    opts: { deadlineMs: (service: ProcessConfig) => number; skip?: (service: ProcessConfig) => string | null; reason: string },
+  ): Promise<OperationResult> {
+    const req = create(JobRequestSchema, { jobId: opts.reason, operation, service: ALL_SERVICES });
+    const log = this.log.child({ service: ALL_SERVICES, reason: opts.reason });
+    return this.locks.run(ALL_SERVICES, () =>
+      this.byRank(req, log, { deadlineMs: opts.deadlineMs, outOfTime: 'not run: out of time', holds: false, ...(opts.skip ? { skip: opts.skip } : {}) }),
+    );
+  }
+
+  /** The rank-ordered loop of a "*" operation, each service under its own lock; never throws. */
+  private async byRank(
+    req: JobRequest,
+    log: Logger,
+    opts: { deadlineMs: (s: ProcessConfig) => number; outOfTime: string; holds: boolean; skip?: (s: ProcessConfig) => string | null },
+  ): Promise<OperationResult> {
+    const started = Date.now();
+    const ordered = rankOrder([...this.services.values()], req.operation === Operation.STOP ? 'stop' : 'start');
     log.info({ operation: Operation[req.operation], order: ordered.map((s) => s.name) }, 'job started');
     const outcomes: NonNullable<OperationResult['services']> = [];
     const steps: CommandRecord[] = [];
@@ -198,14 +239,18 @@ export class JobRunner {
         outcomes.push({ service: service.name, ok: false, message: `not started: ${blockedBy.name} (rank ${blockedBy.startupRank}) failed to start`, version: '' });
         continue;
       }
-      const left = until - Date.now();
-      if (left <= 0) {
-        outcomes.push({ service: service.name, ok: false, message: 'not run: the deadline of the "*" job was reached', version: '' });
+      const skipped = opts.skip?.(service);
+      if (skipped) {
+        log.info({ target: service.name, reason: skipped }, 'service left as it is');
+        outcomes.push({ service: service.name, ok: true, message: `left alone: ${skipped}`, version: '' });
         continue;
       }
-      const r = await this.locks.run(service.name, () =>
-        this.operate(req, service, Math.min(service.operationTimeoutMs, left), log.child({ target: service.name })),
-      );
+      const deadlineMs = opts.deadlineMs(service);
+      if (deadlineMs <= 0) {
+        outcomes.push({ service: service.name, ok: false, message: opts.outOfTime, version: '' });
+        continue;
+      }
+      const r = await this.locks.run(service.name, () => this.operate(req, service, deadlineMs, log.child({ target: service.name }), opts.holds));
       outcomes.push({ service: service.name, ok: r.ok, message: r.message, version: r.version ?? '' });
       for (const s of r.steps) steps.push({ ...s, name: `${service.name}/${s.name}`, outputTail: s.outputTail.slice(-ALL_SERVICES_TAIL) });
       if (!r.ok && req.operation === Operation.START) blockedBy = service;
@@ -223,10 +268,8 @@ export class JobRunner {
       steps,
       services: outcomes,
     };
-    const result = this.toResult(req, summary, started);
-    this.opts.journal.markDone(result);
     log[summary.ok ? 'info' : 'warn']({ operation: Operation[req.operation], ok: summary.ok, durationMs: Date.now() - started, message: summary.message }, 'job finished');
-    return result;
+    return summary;
   }
 
   private toResult(req: JobRequest, r: OperationResult, started: number): JobResult {
