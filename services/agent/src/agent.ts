@@ -72,7 +72,7 @@ export class Agent {
     ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    const { runner, strategies, holds, journal } = createEngine(cfg, this.log, {
+    const { runner, strategies, holds, journal, started } = createEngine(cfg, this.log, {
       onOperation: (e) => this.onOperation(e),
       onStartedExit: (service, pid, code, signal) => {
         this.log.info({ service, pid, exitCode: code, signal }, 'started process exited');
@@ -112,6 +112,8 @@ export class Agent {
         const r = await checkHealth(ctx, strategies.for(s), 'watch_check', undefined, round.names);
         return { ok: r.ok, record: r.steps.at(-1) };
       },
+      // A process the agent started runs under the name until its exit comes: no need to read /proc every round.
+      knownUp: (s) => started.running(s.name),
       skip: (s) => (this.runner.isBusy(s.name) ? 'an operation is running' : holds.isHeld(s.name) ? 'stopped on purpose' : null),
       onFailing: (s, failures, last) => responder.onFailing(s, failures, last),
       onRecovered: (s) => responder.onRecovered(s),

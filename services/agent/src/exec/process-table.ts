@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { COMM_MAX, commForName } from './process-names.js';
+import { COMM_MAX, commForName, ProcessNames } from './process-names.js';
 
 
 /** One live process as /proc shows it. */
@@ -48,35 +48,97 @@ const numericEntries = (names: string[]) => names.filter((d) => /^\d+$/.test(d))
  */
 export const PROCESS_TABLE_MAX_AGE_MS = 25;
 
-let view: { at: number; procs: readonly ProcInfo[] } | null = null;
+let view: { at: number; procs: ProcInfo[] } | null = null;
+/** Changes whenever the view does (a new pass, or children merged into it). */
+let viewVersion = 0;
+/**
+ * Processes the agent started since the view was taken: a lookup adds them
+ * to the view (read one by one) instead of reading all of /proc again, so a
+ * burst of twenty repairs, each starting a process, still shares one pass.
+ */
+const births = new Set<number>();
 
 /**
  * Every live process (not zombies, not the agent), with its command line:
  * one synchronous pass over /proc, shared by every lookup within
- * PROCESS_TABLE_MAX_AGE_MS. Synchronous on purpose: a few milliseconds for a
- * few hundred processes, and a consistent view; thousands of concurrent
- * async reads cost more and interleave with the processes changing.
+ * PROCESS_TABLE_MAX_AGE_MS, plus the processes the agent started since
+ * (noteStarted). Synchronous on purpose: a few milliseconds for a few
+ * hundred processes, and a consistent view; thousands of concurrent async
+ * reads cost more and interleave with the processes changing. A process
+ * in the view may have died since: lookups check the ones they return.
  */
 export function processTable(now = Date.now()): readonly ProcInfo[] {
-  if (view && now - view.at >= 0 && now - view.at <= PROCESS_TABLE_MAX_AGE_MS) return view.procs;
+  if (view && now - view.at >= 0 && now - view.at <= PROCESS_TABLE_MAX_AGE_MS) {
+    if (births.size > 0) mergeBirths(view.procs);
+    return view.procs;
+  }
   const self = process.pid;
   const procs: ProcInfo[] = [];
+  births.clear();
   for (const pid of numericEntries(readdirSync('/proc'))) {
     if (pid === self) continue;
-    try {
-      const stat = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      if (stat) procs.push({ ...stat, argv: splitCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) });
-    } catch {
-      // exited while we looked
-    }
+    const info = readProcSync(pid);
+    if (info) procs.push(info);
   }
   view = { at: now, procs };
+  viewVersion++;
   return procs;
 }
 
-/** The next lookup reads /proc again: the agent just started or stopped something itself. */
+let names: { version: number; index: ProcessNames } | null = null;
+
+/**
+ * `pgrep -x` answers from the shared view (processTable): what the checks of
+ * an operation use, so twenty repairs at once do not each read /proc. The
+ * watch rounds take their own capture (they run when nothing else does).
+ */
+export function sharedProcessNames(): ProcessNames {
+  const procs = processTable();
+  if (names?.version !== viewVersion) names = { version: viewVersion, index: ProcessNames.fromTable(procs, isAlive) };
+  return names.index;
+}
+
+function readProcSync(pid: number): ProcInfo | null {
+  try {
+    const stat = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return stat ? { ...stat, argv: splitCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) } : null;
+  } catch {
+    return null; // exited while we looked
+  }
+}
+
+function mergeBirths(procs: ProcInfo[]): void {
+  // A child that still shows the agent's own comm has not exec'd yet: it is read again at the next lookup.
+  const ownComm = readOwnComm();
+  for (const pid of births) {
+    const info = readProcSync(pid);
+    if (info && info.comm === ownComm) continue; // forked, not exec'd yet: look again next time
+    births.delete(pid);
+    if (!info) continue;
+    const i = procs.findIndex((p) => p.pid === pid);
+    if (i >= 0) procs[i] = info;
+    else procs.push(info);
+    viewVersion++;
+  }
+}
+
+function readOwnComm(): string {
+  try {
+    return readFileSync('/proc/self/comm', 'utf8').replace(/\n$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** The agent started `pid` itself: lookups see it without a new pass over /proc. */
+export function noteStarted(pid: number): void {
+  if (pid > 0) births.add(pid);
+}
+
+/** The next lookup reads all of /proc again. */
 export function invalidateProcessTable(): void {
   view = null;
+  births.clear();
 }
 
 /**

@@ -1,6 +1,7 @@
-import { appendFileSync, readFileSync, renameSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, openPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
+import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
+import { DurableAppend } from '../state/durable-append.js';
 
 type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
 
@@ -14,6 +15,7 @@ type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; res
 export class JobJournal {
   private readonly entries = new Map<string, Entry>();
   private readonly path: string;
+  private readonly file: DurableAppend;
   private lines = 0;
 
   constructor(
@@ -22,6 +24,7 @@ export class JobJournal {
   ) {
     mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'jobs.journal');
+    this.file = new DurableAppend(this.path);
     this.load();
   }
 
@@ -34,29 +37,29 @@ export class JobJournal {
     return [...this.entries.values()].filter((e) => e.state === 'done').slice(-limit).map((e) => e.id);
   }
 
-  markStarted(id: string): void {
-    this.put({ id, state: 'started' });
+  /**
+   * Records that the job starts; resolves once that is on disk (run the job
+   * only then). Jobs that arrive together share one fsync.
+   */
+  markStarted(id: string): Promise<void> {
+    return this.put({ id, state: 'started' });
   }
 
-  markDone(result: JobResult): void {
-    this.put({ id: result.jobId, state: 'done', result });
+  /** Records the job's result; resolves once that is on disk. */
+  markDone(result: JobResult): Promise<void> {
+    return this.put({ id: result.jobId, state: 'done', result });
   }
 
-  private put(e: Entry): void {
+  private put(e: Entry): Promise<void> {
     this.entries.delete(e.id);
     this.entries.set(e.id, e);
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     const line = e.state === 'done'
       ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}\n`
       : `S ${e.id}\n`;
-    const fd = openPrivateSync(this.path, 'a');
-    try {
-      appendFileSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const durable = this.file.append(line);
     if (++this.lines > this.maxEntries * 3) this.compact();
+    return durable;
   }
 
   private load(): void {
@@ -85,6 +88,7 @@ export class JobJournal {
     const body = [...this.entries.values()]
       .map((e) => (e.state === 'done' ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}` : `S ${e.id}`))
       .join('\n');
+    this.file.close();
     writePrivateFileSync(tmp, body ? `${body}\n` : '');
     renameSync(tmp, this.path);
     this.lines = this.entries.size;

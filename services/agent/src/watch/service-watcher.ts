@@ -1,6 +1,7 @@
 import type { Logger, ProcessConfig } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import { ProcessNames } from '../exec/process-names.js';
+import { sharedProcessNames } from '../exec/process-table.js';
 import { describeRecord } from '../lifecycle/operation-context.js';
 
 /** What one watch check found. */
@@ -29,10 +30,26 @@ export interface ServiceWatcherOptions {
   /** Called when a check passes after failures. */
   onRecovered?: (service: ProcessConfig, failures: number) => void;
   log: Logger;
+  /**
+   * True when the check is known to pass without running it: a process the
+   * agent started runs under the service's name and its exit (an event the
+   * agent gets as its parent) has not come. Such a service is checked for
+   * real only every `verifyKnownUpMs`.
+   */
+  knownUp?: (service: ProcessConfig) => boolean;
+  /** Default VERIFY_KNOWN_UP_MS. */
+  verifyKnownUpMs?: number;
   /** Checks with commands run at most this many at once; default 4. */
   concurrency?: number;
   random?: () => number;
 }
+
+/**
+ * A service known to be up from exit events (ServiceWatcherOptions.knownUp)
+ * is still checked for real this often: a process can change its name, and
+ * a check command may test more than the name.
+ */
+export const VERIFY_KNOWN_UP_MS = 60_000;
 
 /**
  * Watch mode: services are checked in rounds, one round every watch_interval
@@ -68,6 +85,11 @@ export class ServiceWatcher {
   private readonly watched: ReadonlyMap<string, ProcessConfig>;
   /** Services with a check under way (a round's or checkNow's): never two at once. */
   private readonly checking = new Set<string>();
+  /** checkNow requests of this turn of the event loop: checked together, from one view of the process table. */
+  private readonly urgent = new Set<string>();
+  private urgentTimer: NodeJS.Immediate | null = null;
+  /** When each service was last checked for real (not answered by knownUp). */
+  private readonly lastRealCheck = new Map<string, number>();
 
   constructor(private readonly opts: ServiceWatcherOptions) {
     this.log = opts.log.child({ component: 'watch' });
@@ -92,6 +114,9 @@ export class ServiceWatcher {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.urgentTimer) clearImmediate(this.urgentTimer);
+    this.urgentTimer = null;
+    this.urgent.clear();
   }
 
   /** Consecutive failed checks of a service right now. */
@@ -103,13 +128,24 @@ export class ServiceWatcher {
    * Checks one watched service now, out of its round: the agent saw a process
    * it started exit. Does nothing for an unwatched service, one whose failure
    * is being handled, or one being checked at this moment (that check, or the
-   * next round, will see it).
+   * next round, will see it). Every request of one turn of the event loop
+   * (twenty processes killed at once) is checked together from one view of
+   * the process table, the epochs read now.
    */
   checkNow(service: string): void {
-    const s = this.watched.get(service);
-    if (!s || this.stopped || this.handling.has(service) || this.checking.has(service)) return;
-    const epoch = this.epochs.get(service) ?? 0;
-    void this.checkOne(s, { names: () => ProcessNames.capture() }, epoch);
+    if (!this.watched.has(service) || this.stopped) return;
+    this.urgent.add(service);
+    this.urgentTimer ??= setImmediate(() => {
+      this.urgentTimer = null;
+      const batch = [...this.urgent].map((n) => this.watched.get(n)!);
+      this.urgent.clear();
+      let names: ProcessNames | undefined;
+      const round: WatchRound = { names: () => (names ??= sharedProcessNames()) };
+      for (const s of batch) {
+        if (this.handling.has(s.name) || this.checking.has(s.name)) continue;
+        void this.checkOne(s, round, this.epochs.get(s.name) ?? 0, true);
+      }
+    });
   }
 
   /** An operation on the service started or ended: checks under way are stale. */
@@ -150,7 +186,8 @@ export class ServiceWatcher {
     await Promise.all(workers);
   }
 
-  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number): Promise<void> {
+  /** `real`: run the check even when knownUp says it would pass (the agent just saw a process exit). */
+  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, real = false): Promise<void> {
     if (this.checking.has(s.name)) return;
     this.checking.add(s.name);
     try {
@@ -159,7 +196,13 @@ export class ServiceWatcher {
         this.log.debug({ service: s.name, why }, 'watch check skipped');
         return;
       }
-      const r = await this.opts.check(s, round);
+      const now = Date.now();
+      const known =
+        !real &&
+        this.opts.knownUp?.(s) === true &&
+        now - (this.lastRealCheck.get(s.name) ?? -Infinity) < (this.opts.verifyKnownUpMs ?? VERIFY_KNOWN_UP_MS);
+      if (!known) this.lastRealCheck.set(s.name, now);
+      const r: WatchCheck = known ? { ok: true, record: undefined } : await this.opts.check(s, round);
       if ((this.epochs.get(s.name) ?? 0) !== epoch) {
         this.log.debug({ service: s.name, ok: r.ok }, 'watch check result dropped: an operation ran meanwhile');
         return;
