@@ -1,7 +1,7 @@
 import type { CommandList } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import type { ProcessNames } from '../exec/process-names.js';
-import { sharedProcessNames } from '../exec/process-table.js';
+import { invalidateProcessTable, sharedProcessNames } from '../exec/process-table.js';
 import type { RestartStrategy } from '../strategies/restart-strategy.js';
 import { internalRecord, runHook, type OperationContext } from './operation-context.js';
 
@@ -55,7 +55,12 @@ export async function checkHealth(
   names?: () => ProcessNames,
 ): Promise<CheckResult> {
   if (isExactNameCheck(ctx.service.healthCheckCommand)) {
-    const r = exactNameCheck(ctx, name, names ? names() : sharedProcessNames());
+    let r = exactNameCheck(ctx, name, names ? names() : sharedProcessNames());
+    // The shared view may be a moment old: "not running" is confirmed from /proc as it is now (a new view).
+    if (!r.ok && !names) {
+      invalidateProcessTable();
+      r = exactNameCheck(ctx, name, sharedProcessNames());
+    }
     return { ok: r.ok, steps: [r] };
   }
   if (ctx.service.healthCheckCommand.length > 0) {

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import type { StartedProcesses } from '../exec/started-processes.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import { commForName } from '../exec/process-names.js';
@@ -189,7 +189,9 @@ export class ProcessStrategy implements RestartStrategy {
       child.once('exit', (code, signal) => done({ code, signal }));
     });
     child.unref();
-    if (child.pid) noteStarted(child.pid);
+    // A start command that is already done may have left a daemon behind: the next lookup reads /proc again.
+    if (early) invalidateProcessTable();
+    else if (child.pid) noteStarted(child.pid);
     if (early === null && child.pid && (this.opts.onExit || this.opts.started)) {
       const pid = child.pid;
       const { onExit, started } = this.opts;
