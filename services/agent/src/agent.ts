@@ -28,6 +28,7 @@ import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
 import { checkRunAs } from './exec/run-as.js';
+import { IdleTrim } from './memory/idle-trim.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -65,6 +66,7 @@ export class Agent {
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
   private readonly log: Logger;
+  private readonly trim: IdleTrim;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
@@ -72,6 +74,7 @@ export class Agent {
     ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
+    this.trim = new IdleTrim({ log: this.log });
     const { runner, strategies, holds, journal, started } = createEngine(cfg, this.log, {
       onOperation: (e) => this.onOperation(e),
       onStartedExit: (service, pid, code, signal) => {
@@ -203,6 +206,7 @@ export class Agent {
     process.off('SIGHUP', this.onSighup);
     if (this.opts.config.tls.crl) unwatchFile(this.opts.config.tls.crl);
     this.watcher.stop();
+    this.trim.stop();
     this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');
@@ -214,6 +218,7 @@ export class Agent {
    * so a failure right after a repair is reported (and repaired) again.
    */
   private onOperation(e: OperationNotice): void {
+    this.trim.touch();
     if (!this.watcher) return; // operations cannot run before the constructor ends; be safe anyway
     if (e.ok === true && BRINGS_UP.has(e.operation)) {
       this.watcher.endSpell(e.service);
