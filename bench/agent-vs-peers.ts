@@ -120,7 +120,7 @@ interface Live {
 /**
  * Finds live (not zombie) processes whose comm is one of `names`. Processes
  * that are none of the bench's services (`everyName`) are remembered once they
- * are older than a second (a fork shows its parent's comm until it execs), so
+ * are older than 10 s (a fork shows its parent's comm until it execs, which under a load of 30 took more than 1 s), so
  * later scans skip them, and forgotten when they vanish.
  */
 class ProcScan {
@@ -155,7 +155,7 @@ class ProcScan {
         const list = found.get(comm) ?? [];
         list.push({ pid, startMs: (start * 1000) / CLK_TCK - BOOT_OFFSET });
         found.set(comm, list);
-      } else if (!everyName.has(comm) && upTicks - start > CLK_TCK) {
+      } else if (!everyName.has(comm) && upTicks - start > 10 * CLK_TCK) {
         this.#other.add(pid);
       }
     }

@@ -33,6 +33,7 @@ import { checkRunAs } from './exec/run-as.js';
 import { ResourceMonitor } from './usage/resource-monitor.js';
 import { ContainerInit } from './init/container-init.js';
 import { trackSpawnedChildren } from './init/spawned-children.js';
+import { IdleTrim } from './memory/idle-trim.js';
 
 /** Operations that leave a service running when they succeed. */
 const BRINGS_UP: ReadonlySet<Operation> = new Set([Operation.START, Operation.RESTART, Operation.UPDATE]);
@@ -73,6 +74,7 @@ export class Agent {
   private readonly resources: ResourceMonitor;
   private readonly init: ContainerInit;
   private readonly log: Logger;
+  private readonly trim: IdleTrim;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
 
@@ -82,7 +84,8 @@ export class Agent {
     ensureStateDir(opts.config);
     const cfg = opts.config;
     this.log = opts.log.child({ hostId: cfg.agent.hostId });
-    const { runner, strategies, holds, journal } = createEngine(cfg, this.log, {
+    this.trim = new IdleTrim({ log: this.log });
+    const { runner, strategies, holds, journal, started } = createEngine(cfg, this.log, {
       onOperation: (e) => this.onOperation(e),
       onStartedExit: (service, pid, code, signal) => {
         this.log.info({ service, pid, exitCode: code, signal }, 'started process exited');
@@ -138,6 +141,8 @@ export class Agent {
         const r = await checkHealth(ctx, strategies.for(s), 'watch_check', undefined, round.names);
         return { ok: r.ok, record: r.steps.at(-1) };
       },
+      // A process the agent started runs under the name until its exit comes: no need to read /proc every round.
+      knownUp: (s) => started.running(s.name),
       skip,
       afterRound: (services, names) => this.resources.afterRound(services, names),
       onFailing: (s, failures, last, trigger) => responder.onFailing(s, failures, last, trigger),
@@ -238,6 +243,7 @@ export class Agent {
     this.watcher.stop();
     this.unitWatch?.stop();
     this.resources.stop();
+    this.trim.stop();
     this.delivery.stop();
     this.link.stop();
     // Container mode: the services, by descending startup_rank; as PID 1, everything left.
@@ -251,6 +257,7 @@ export class Agent {
    * so a failure right after a repair is reported (and repaired) again.
    */
   private onOperation(e: OperationNotice): void {
+    this.trim.touch();
     if (!this.watcher) return; // operations cannot run before the constructor ends; be safe anyway
     if (e.ok === true && BRINGS_UP.has(e.operation)) {
       this.watcher.endSpell(e.service);

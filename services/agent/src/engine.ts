@@ -6,6 +6,7 @@ import { ServiceManagers } from './service-managers/detect-service-manager.js';
 import { StrategyFactory } from './strategies/strategy-factory.js';
 import type { StartedProcessExit } from './strategies/process-strategy.js';
 import { HeldServices } from './watch/held-services.js';
+import { StartedProcesses } from './exec/started-processes.js';
 
 /** Service-manager queries (is there such a unit?) are quick; a hung one must not hold an operation. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -16,6 +17,8 @@ export interface Engine {
   strategies: StrategyFactory;
   holds: HeldServices;
   journal: JobJournal;
+  /** Processes the agent started and knows to be running (their exit not seen yet). */
+  started: StartedProcesses;
 }
 
 /**
@@ -39,7 +42,8 @@ export function createEngine(config: SmgrConfig, log: Logger, hooks: EngineHooks
       return { ok: r.ok, output: r.outputTail };
     },
   });
-  const strategies = new StrategyFactory(managers, hooks.onStartedExit ? { onExit: hooks.onStartedExit } : {});
+  const started = new StartedProcesses();
+  const strategies = new StrategyFactory(managers, { started, ...(hooks.onStartedExit ? { onExit: hooks.onStartedExit } : {}) });
   const journal = new JobJournal(config.agent.stateDir, config.agent.journalMaxEntries);
   const holds = new HeldServices(config.agent.stateDir);
   const runner = new JobRunner({
@@ -53,5 +57,5 @@ export function createEngine(config: SmgrConfig, log: Logger, hooks: EngineHooks
     log,
     ...(hooks.onOperation ? { onOperation: hooks.onOperation } : {}),
   });
-  return { runner, strategies, holds, journal };
+  return { runner, strategies, holds, journal, started };
 }

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, appendFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentEventSchema, fromBinary, mkdirPrivateSync, openPrivateSync, toBinary, writePrivateFileSync, type AgentEvent } from '@smgr/shared';
+import { AgentEventSchema, fromBinary, mkdirPrivateSync, toBinary, writePrivateFileSync, type AgentEvent } from '@smgr/shared';
+import { DurableAppend } from '../state/durable-append.js';
 
 const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toString('base64');
 
@@ -12,7 +13,8 @@ const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toS
  * event_id once, so re-sending is safe. Bounded: past `maxEntries` the
  * oldest events are dropped, and `dropped` says how many.
  *
- * File format, one line each, appended and fsynced:
+ * File format, one line each, appended (written at once, fsynced once per
+ * turn of the event loop for all of that turn's lines; see DurableAppend):
  *   E <event_id> <AgentEvent, protobuf, base64>
  *   A <event_id>                                  (acknowledged or removed)
  * Compacted to the pending events once it holds three times as many lines.
@@ -20,6 +22,7 @@ const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toS
 export class EventOutbox {
   private readonly pending = new Map<string, AgentEvent>();
   private readonly path: string;
+  private readonly file: DurableAppend;
   private lines = 0;
   /** Events dropped because the outbox was full, since the agent started. */
   dropped = 0;
@@ -30,6 +33,7 @@ export class EventOutbox {
   ) {
     mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'events.journal');
+    this.file = new DurableAppend(this.path);
     this.load();
   }
 
@@ -75,13 +79,7 @@ export class EventOutbox {
   }
 
   private append(lines: string[]): void {
-    const fd = openPrivateSync(this.path, 'a');
-    try {
-      appendFileSync(fd, `${lines.join('\n')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    void this.file.append(`${lines.join('\n')}\n`);
     this.lines += lines.length;
     if (this.lines > Math.max(this.maxEntries, 100) * 3) this.compact();
   }
@@ -115,6 +113,7 @@ export class EventOutbox {
 
   private compact(): void {
     const tmp = `${this.path}.tmp`;
+    this.file.close();
     const body = this.list().map((e) => `E ${e.eventId} ${encode(e)}\n`).join('');
     writePrivateFileSync(tmp, body);
     const fd = openSync(tmp, 'r');

@@ -21,7 +21,30 @@ export function commForName(name: string): string {
  * of an element of the command line. Zombies and the agent itself never match.
  */
 export class ProcessNames {
-  private constructor(private readonly byComm: Map<string, number[]>) {}
+  private constructor(
+    private readonly byComm: Map<string, number[]>,
+    /** A process's command line, for names longer than comm keeps; null when it is gone. */
+    private readonly argvOf: (pid: number) => readonly string[] | null = readArgv,
+    /** Filters what an older view holds down to the processes still alive; none for a fresh capture. */
+    private readonly alive?: (pid: number) => boolean,
+  ) {}
+
+  /**
+   * An index over processes already read (the shared process-table view),
+   * answering like a capture at that moment; `alive` drops the ones that
+   * died since.
+   */
+  static fromTable(procs: Iterable<{ pid: number; comm: string; argv: readonly string[] }>, alive: (pid: number) => boolean): ProcessNames {
+    const byComm = new Map<string, number[]>();
+    const argv = new Map<number, readonly string[]>();
+    for (const p of procs) {
+      const list = byComm.get(p.comm);
+      if (list) list.push(p.pid);
+      else byComm.set(p.comm, [p.pid]);
+      argv.set(p.pid, p.argv);
+    }
+    return new ProcessNames(byComm, (pid) => argv.get(pid) ?? null, alive);
+  }
 
   /**
    * Reads /proc now. Synchronous: a consistent snapshot, a few milliseconds
@@ -53,15 +76,19 @@ export class ProcessNames {
   pidsNamed(name: string): number[] {
     if (name === '') return [];
     const bytes = Buffer.from(name);
-    if (bytes.length <= COMM_MAX) return this.byComm.get(name) ?? [];
-    const prefix = commForName(name);
-    return (this.byComm.get(prefix) ?? []).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a !== '' && basename(a) === name);
-      } catch {
-        return false;
-      }
-    });
+    const pids =
+      bytes.length <= COMM_MAX
+        ? (this.byComm.get(name) ?? [])
+        : (this.byComm.get(commForName(name)) ?? []).filter((pid) => this.argvOf(pid)?.some((a) => a !== '' && basename(a) === name) ?? false);
+    return this.alive ? pids.filter(this.alive) : pids;
+  }
+}
+
+function readArgv(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return null;
   }
 }
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findProcessesByName, invalidateProcessTable, PROCESS_TABLE_MAX_AGE_MS, processTable } from './process-table.js';
+import { findProcessesByName, invalidateProcessTable, noteStarted, PROCESS_TABLE_MAX_AGE_MS, processTable } from './process-table.js';
 
 test('lookups within the max age share one pass over /proc; an older view is read again', () => {
   invalidateProcessTable();
@@ -34,4 +34,24 @@ test('a process killed after the view was taken is not returned from it', async 
   await new Promise((r) => child.once('exit', r));
   // Whatever the view's age, the dead process is filtered out.
   assert.deepEqual(await findProcessesByName(name), []);
+});
+
+test('a process the agent started joins the current view without a new pass over /proc', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smgr-ptable-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const name = `pb${process.pid % 100000}x`;
+  copyFileSync('/bin/sleep', join(dir, name));
+  invalidateProcessTable();
+  // One moment for every lookup: the view never expires in this test.
+  const t0 = Date.now();
+  const view = processTable(t0);
+  const child = spawn(join(dir, name), ['30'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  noteStarted(child.pid!);
+  const mine = () => processTable(t0).filter((p) => p.pid === child.pid);
+  // Until it has exec'd it shows the parent's name and is looked at again next time.
+  for (let i = 0; i < 500 && mine()[0]?.comm !== name; i++) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(mine()[0]?.comm, name);
+  assert.equal(mine().length, 1, 'added once');
+  assert.equal(processTable(t0), view, 'the same view, not a new pass');
 });

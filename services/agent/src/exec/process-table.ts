@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { COMM_MAX, commForName } from './process-names.js';
+import { COMM_MAX, commForName, ProcessNames } from './process-names.js';
 
 
 /** One live process as /proc shows it. */
@@ -45,38 +45,155 @@ const numericEntries = (names: string[]) => names.filter((d) => /^\d+$/.test(d))
  * repairs starting together ask for the processes of twenty services within
  * a few milliseconds: one pass over /proc answers them all, instead of one
  * full scan each (which, in 0.1, made a 50 ms stop take 1.5 s in a mass failure).
+ * A pass costs 15-30 ms on a loaded VM for 200 processes (each open+read of
+ * a /proc file ~0.1 ms), and a burst on a loaded host spreads over a second
+ * or more, hence a quarter of a second. The view stays true enough for that
+ * long: processes the agent starts join it (noteStarted), lookups drop the
+ * dead, a hook command (which may start anything) and a start command that
+ * exits at once (a daemon's start script) end it, and a name check that
+ * finds nothing is confirmed from /proc as it is now (checks.ts).
+ * Each pass reads one /proc/PID/stat per process, the command line only
+ * for processes not seen before.
  */
-export const PROCESS_TABLE_MAX_AGE_MS = 25;
+export const PROCESS_TABLE_MAX_AGE_MS = 250;
 
-let view: { at: number; procs: readonly ProcInfo[] } | null = null;
+let view: { at: number; procs: ProcInfo[] } | null = null;
+/** Changes whenever the view does (a new pass, or children merged into it). */
+let viewVersion = 0;
+/**
+ * Processes the agent started since the view was taken: a lookup adds them
+ * to the view (read one by one) instead of reading all of /proc again, so a
+ * burst of twenty repairs, each starting a process, still shares one pass.
+ */
+const births = new Set<number>();
 
 /**
  * Every live process (not zombies, not the agent), with its command line:
  * one synchronous pass over /proc, shared by every lookup within
- * PROCESS_TABLE_MAX_AGE_MS. Synchronous on purpose: a few milliseconds for a
- * few hundred processes, and a consistent view; thousands of concurrent
- * async reads cost more and interleave with the processes changing.
+ * PROCESS_TABLE_MAX_AGE_MS, plus the processes the agent started since
+ * (noteStarted). Synchronous on purpose: a few milliseconds for a few
+ * hundred processes, and a consistent view; thousands of concurrent async
+ * reads cost more and interleave with the processes changing. A process
+ * in the view may have died since: lookups check the ones they return.
  */
 export function processTable(now = Date.now()): readonly ProcInfo[] {
-  if (view && now - view.at >= 0 && now - view.at <= PROCESS_TABLE_MAX_AGE_MS) return view.procs;
+  if (view && now - view.at >= 0 && now - view.at <= PROCESS_TABLE_MAX_AGE_MS) {
+    if (births.size > 0) mergeBirths(view.procs);
+    return view.procs;
+  }
   const self = process.pid;
   const procs: ProcInfo[] = [];
+  const seen = new Map<number, { key: string; argv: string[] }>();
+  births.clear();
   for (const pid of numericEntries(readdirSync('/proc'))) {
     if (pid === self) continue;
-    try {
-      const stat = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      if (stat) procs.push({ ...stat, argv: splitCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) });
-    } catch {
-      // exited while we looked
-    }
+    const info = readProcSync(pid, seen);
+    if (info) procs.push(info);
   }
+  argvCache = seen;
   view = { at: now, procs };
+  viewVersion++;
   return procs;
 }
 
-/** The next lookup reads /proc again: the agent just started or stopped something itself. */
+let names: { version: number; index: ProcessNames } | null = null;
+
+/**
+ * `pgrep -x` answers from the shared view (processTable): what the checks of
+ * an operation use, so twenty repairs at once do not each read /proc. The
+ * watch rounds take their own capture (they run when nothing else does).
+ */
+export function sharedProcessNames(): ProcessNames {
+  const procs = processTable();
+  if (names?.version !== viewVersion) names = { version: viewVersion, index: ProcessNames.fromTable(procs, isAlive) };
+  return names.index;
+}
+
+/** Every pass reads each /proc/PID/stat into this one buffer: no allocation or fstat per process. */
+const statBuffer = Buffer.alloc(4096);
+
+function readStatSync(pid: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    return statBuffer.toString('utf8', 0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Command lines by pid, kept while the process keeps its start time and
+ * name (an exec changes the name): a pass reads /proc/PID/cmdline only for
+ * processes it has not seen before. Pruned to the processes of the last pass.
+ */
+let argvCache = new Map<number, { key: string; argv: string[] }>();
+
+/** starttime (field 22 of stat) and comm: what identifies one program run of a pid. */
+function runKey(stat: string, comm: string): string {
+  let at = stat.lastIndexOf(')') + 2;
+  for (let field = 0; field < 19 && at > 1; field++) at = stat.indexOf(' ', at) + 1;
+  return `${stat.slice(at, stat.indexOf(' ', at))}/${comm}`;
+}
+
+function readProcSync(pid: number, seen?: Map<number, { key: string; argv: string[] }>): ProcInfo | null {
+  const text = readStatSync(pid);
+  if (text === null) return null;
+  const stat = parseStat(pid, text);
+  if (!stat) return null;
+  const key = runKey(text, stat.comm);
+  let cached = argvCache.get(pid);
+  if (cached?.key !== key) {
+    try {
+      cached = { key, argv: splitCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) };
+    } catch {
+      return null; // exited while we looked
+    }
+    argvCache.set(pid, cached);
+  }
+  seen?.set(pid, cached);
+  return { ...stat, argv: cached.argv };
+}
+
+function mergeBirths(procs: ProcInfo[]): void {
+  // A child that still shows the agent's own comm has not exec'd yet: it is read again at the next lookup.
+  const ownComm = readOwnComm();
+  for (const pid of births) {
+    const info = readProcSync(pid);
+    if (info && info.comm === ownComm) continue; // forked, not exec'd yet: look again next time
+    births.delete(pid);
+    if (!info) continue;
+    const i = procs.findIndex((p) => p.pid === pid);
+    if (i >= 0) procs[i] = info;
+    else procs.push(info);
+    viewVersion++;
+  }
+}
+
+function readOwnComm(): string {
+  try {
+    return readFileSync('/proc/self/comm', 'utf8').replace(/\n$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** The agent started `pid` itself: lookups see it without a new pass over /proc. */
+export function noteStarted(pid: number): void {
+  if (pid > 0) births.add(pid);
+}
+
+/** The next lookup reads all of /proc again. */
 export function invalidateProcessTable(): void {
   view = null;
+  births.clear();
 }
 
 /**

@@ -1,8 +1,16 @@
-import { appendFileSync, readFileSync, renameSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, openPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
+import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
+import { DurableAppend } from '../state/durable-append.js';
 
 type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
+/**
+ * What is kept in memory: a finished job's result as its encoded bytes
+ * (base64, as in the file), decoded only when the job is asked for again. A
+ * thousand results as message objects held ~3× the heap, and the agent keeps
+ * journal_max_entries of them for its whole life.
+ */
+type Stored = { id: string; state: 'started' } | { id: string; state: 'done'; data: string };
 
 /**
  * The agent's record of the jobs it ran, on disk, so that a job id sent again
@@ -12,8 +20,9 @@ type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; res
  * outcome is unknown and reported as such.
  */
 export class JobJournal {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Stored>();
   private readonly path: string;
+  private readonly file: DurableAppend;
   private lines = 0;
 
   constructor(
@@ -22,11 +31,14 @@ export class JobJournal {
   ) {
     mkdirPrivateSync(stateDir);
     this.path = join(stateDir, 'jobs.journal');
+    this.file = new DurableAppend(this.path);
     this.load();
   }
 
   get(id: string): Entry | undefined {
-    return this.entries.get(id);
+    const e = this.entries.get(id);
+    if (e?.state !== 'done') return e;
+    return { id, state: 'done', result: fromBinary(JobResultSchema, Buffer.from(e.data, 'base64')) };
   }
 
   /** Ids of the most recent finished jobs, newest last. */
@@ -34,29 +46,27 @@ export class JobJournal {
     return [...this.entries.values()].filter((e) => e.state === 'done').slice(-limit).map((e) => e.id);
   }
 
-  markStarted(id: string): void {
-    this.put({ id, state: 'started' });
+  /**
+   * Records that the job starts; resolves once that is on disk (run the job
+   * only then). Jobs that arrive together share one fsync.
+   */
+  markStarted(id: string): Promise<void> {
+    return this.put({ id, state: 'started' });
   }
 
-  markDone(result: JobResult): void {
-    this.put({ id: result.jobId, state: 'done', result });
+  /** Records the job's result; resolves once that is on disk. */
+  markDone(result: JobResult): Promise<void> {
+    return this.put({ id: result.jobId, state: 'done', data: Buffer.from(toBinary(JobResultSchema, result)).toString('base64') });
   }
 
-  private put(e: Entry): void {
+  private put(e: Stored): Promise<void> {
     this.entries.delete(e.id);
     this.entries.set(e.id, e);
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    const line = e.state === 'done'
-      ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}\n`
-      : `S ${e.id}\n`;
-    const fd = openPrivateSync(this.path, 'a');
-    try {
-      appendFileSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const line = e.state === 'done' ? `D ${e.id} ${e.data}\n` : `S ${e.id}\n`;
+    const durable = this.file.append(line);
     if (++this.lines > this.maxEntries * 3) this.compact();
+    return durable;
   }
 
   private load(): void {
@@ -71,7 +81,12 @@ export class JobJournal {
       if (!id) continue;
       try {
         if (kind === 'S') this.entries.set(id, { id, state: 'started' });
-        else if (kind === 'D' && data) this.entries.set(id, { id, state: 'done', result: fromBinary(JobResultSchema, Buffer.from(data, 'base64')) });
+        else if (kind === 'D' && data) {
+          const bytes = Buffer.from(data, 'base64');
+          fromBinary(JobResultSchema, bytes); // a torn line does not decode
+          // Encoded again: a fresh string, not a slice that would keep the whole file's text alive.
+          this.entries.set(id, { id, state: 'done', data: bytes.toString('base64') });
+        }
       } catch {
         // a torn last line after a crash: skip it
       }
@@ -83,8 +98,9 @@ export class JobJournal {
   private compact(): void {
     const tmp = `${this.path}.tmp`;
     const body = [...this.entries.values()]
-      .map((e) => (e.state === 'done' ? `D ${e.id} ${Buffer.from(toBinary(JobResultSchema, e.result)).toString('base64')}` : `S ${e.id}`))
+      .map((e) => (e.state === 'done' ? `D ${e.id} ${e.data}` : `S ${e.id}`))
       .join('\n');
+    this.file.close();
     writePrivateFileSync(tmp, body ? `${body}\n` : '');
     renameSync(tmp, this.path);
     this.lines = this.entries.size;

@@ -139,12 +139,12 @@ export class JobRunner {
 
   private async execute(req: JobRequest, service: ProcessConfig): Promise<JobResult> {
     const started = Date.now();
-    this.opts.journal.markStarted(req.jobId);
+    await this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: service.name });
     log.info({ operation: Operation[req.operation], version: req.version || undefined }, 'job started');
     const r = await this.operate(req, service, this.deadlineFor(req, service.operationTimeoutMs), log);
     const result = this.toResult(req, r, started);
-    this.opts.journal.markDone(result);
+    await this.opts.journal.markDone(result);
     log[r.ok ? 'info' : 'warn'](
       { operation: Operation[req.operation], ok: r.ok, strategy: r.strategy, attempts: r.attempts, durationMs: Date.now() - started, message: r.message },
       'job finished',
@@ -189,7 +189,7 @@ export class JobRunner {
    */
   private async executeAll(req: JobRequest): Promise<JobResult> {
     const started = Date.now();
-    this.opts.journal.markStarted(req.jobId);
+    await this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: ALL_SERVICES });
     const budget = this.deadlineFor(req, [...this.services.values()].reduce((sum, s) => sum + s.operationTimeoutMs, 0));
     const until = Date.now() + budget;
@@ -199,7 +199,7 @@ export class JobRunner {
       holds: true,
     });
     const result = this.toResult(req, summary, started);
-    this.opts.journal.markDone(result);
+    await this.opts.journal.markDone(result);
     return result;
   }
 

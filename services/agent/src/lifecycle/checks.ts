@@ -1,6 +1,7 @@
 import type { CommandList } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
-import { ProcessNames } from '../exec/process-names.js';
+import type { ProcessNames } from '../exec/process-names.js';
+import { invalidateProcessTable, sharedProcessNames } from '../exec/process-table.js';
 import type { RestartStrategy } from '../strategies/restart-strategy.js';
 import { internalRecord, runHook, type OperationContext } from './operation-context.js';
 
@@ -24,8 +25,10 @@ export function isExactNameCheck(hook: CommandList): boolean {
  * `pgrep -x -- NAME` answered from a /proc snapshot instead of a pgrep
  * process: on a host with a few hundred processes pgrep costs ~15 ms of CPU
  * per check, a shared snapshot ~3 ms per watch round for every service.
+ * Operations answer it from the shared process-table view (a burst of
+ * repairs shares one pass over /proc); a watch round passes its own capture.
  */
-export function exactNameCheck(ctx: OperationContext, name: string, names: ProcessNames = ProcessNames.capture()): CommandRecord {
+export function exactNameCheck(ctx: OperationContext, name: string, names: ProcessNames = sharedProcessNames()): CommandRecord {
   const started = Date.now();
   const pids = names.pidsNamed(ctx.service.name);
   return internalRecord(
@@ -52,7 +55,12 @@ export async function checkHealth(
   names?: () => ProcessNames,
 ): Promise<CheckResult> {
   if (isExactNameCheck(ctx.service.healthCheckCommand)) {
-    const r = exactNameCheck(ctx, name, names ? names() : ProcessNames.capture());
+    let r = exactNameCheck(ctx, name, names ? names() : sharedProcessNames());
+    // The shared view may be a moment old: "not running" is confirmed from /proc as it is now (a new view).
+    if (!r.ok && !names) {
+      invalidateProcessTable();
+      r = exactNameCheck(ctx, name, sharedProcessNames());
+    }
     return { ok: r.ok, steps: [r] };
   }
   if (ctx.service.healthCheckCommand.length > 0) {

@@ -1,6 +1,7 @@
 import { expandArgv, type CommandList, type ProcessConfig } from '@smgr/shared';
 import { resolveRunAs, type RunAs } from '../exec/run-as.js';
 import { notRun, runCommand, type CommandRecord } from '../exec/run-command.js';
+import { invalidateProcessTable } from '../exec/process-table.js';
 import type { Deadline } from './deadline.js';
 
 /** What every step of one operation on one service shares. */
@@ -52,6 +53,8 @@ export async function runHook(ctx: OperationContext, name: string, hook: Command
     records.push(r);
     if (r.ok || ctx.deadline.expired()) break;
   }
+  // A hook may have started or stopped processes the agent does not know of.
+  invalidateProcessTable();
   return records;
 }
 

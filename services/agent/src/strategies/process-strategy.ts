@@ -2,7 +2,8 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import type { StartedProcesses } from '../exec/started-processes.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import { commForName } from '../exec/process-names.js';
 import type { CommandRecord } from '../exec/run-command.js';
@@ -25,6 +26,8 @@ export type StartedProcessExit = (service: string, pid: number, code: number | n
 
 export interface ProcessStrategyOptions {
   onExit?: StartedProcessExit;
+  /** Kept up to date with the processes started here that run under their service's name. */
+  started?: StartedProcesses;
 }
 
 /** The processes a service currently runs as: by pidfile when configured, else by exact name. */
@@ -186,12 +189,18 @@ export class ProcessStrategy implements RestartStrategy {
       child.once('exit', (code, signal) => done({ code, signal }));
     });
     child.unref();
-    invalidateProcessTable();
-    if (early === null && child.pid && this.opts.onExit) {
+    // A start command that is already done may have left a daemon behind: the next lookup reads /proc again.
+    if (early) invalidateProcessTable();
+    else if (child.pid) noteStarted(child.pid);
+    if (early === null && child.pid && (this.opts.onExit || this.opts.started)) {
       const pid = child.pid;
-      const onExit = this.opts.onExit;
+      const { onExit, started } = this.opts;
+      if (seenByName) started?.add(ctx.service.name, pid);
       // The agent is this process's parent: its death is known at once, no polling needed.
-      child.once('exit', (code, signal) => onExit(ctx.service.name, pid, code, signal));
+      child.once('exit', (code, signal) => {
+        started?.remove(ctx.service.name, pid);
+        onExit?.(ctx.service.name, pid, code, signal);
+      });
     }
     if (early?.error) return fail(-1, `start command could not be run: ${(early.error as NodeJS.ErrnoException).code ?? early.error.message}`);
     if (early && early.code !== 0) {

@@ -173,3 +173,55 @@ async function waitUntil(fn: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+test('a service known to be up (its started process has not exited) is checked for real once, then not while it stays known up', async () => {
+  const calls: string[] = [];
+  let up = true;
+  const w = new ServiceWatcher({
+    services: [svc('k'), svc('u')],
+    check: async (s): Promise<WatchCheck> => {
+      calls.push(s.name);
+      return { ok: true, record: undefined };
+    },
+    skip: () => null,
+    onFailing: async () => undefined,
+    knownUp: (s) => s.name === 'k' && up,
+    verifyKnownUpMs: 3_600_000,
+    log,
+    random: () => 0,
+  });
+  const keepAlive = setInterval(() => undefined, 1000);
+  const count = (n: string) => calls.filter((c) => c === n).length;
+  const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 5));
+  };
+  w.start();
+  await until(() => count('u') >= 4);
+  assert.equal(count('k'), 1, 'the first round checks it for real; later rounds know it is up');
+  up = false;
+  await until(() => count('k') >= 3);
+  clearInterval(keepAlive);
+  w.stop();
+});
+
+test('exits seen in one turn of the event loop are checked together, each once, whatever knownUp says', async () => {
+  const calls: string[] = [];
+  const w = new ServiceWatcher({
+    services: [svc('x'), svc('y'), { ...svc('z'), watchIntervalMs: 60_000 }],
+    check: async (s): Promise<WatchCheck> => {
+      calls.push(s.name);
+      return { ok: false, record: undefined };
+    },
+    skip: () => null,
+    onFailing: async () => undefined,
+    knownUp: () => true,
+    log,
+  });
+  w.checkNow('x');
+  w.checkNow('y');
+  w.checkNow('x');
+  w.checkNow('not-watched');
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(calls.sort(), ['x', 'y']);
+  w.stop();
+});

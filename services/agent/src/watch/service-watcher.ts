@@ -1,6 +1,7 @@
 import type { Logger, ProcessConfig } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import { ProcessNames } from '../exec/process-names.js';
+import { sharedProcessNames } from '../exec/process-table.js';
 import { describeRecord } from '../lifecycle/operation-context.js';
 
 /** What one watch check found. */
@@ -48,10 +49,26 @@ export interface ServiceWatcherOptions {
   /** Called after each round with its services and its shared /proc name snapshot (usage sampling). */
   afterRound?: (services: readonly ProcessConfig[], names: () => ProcessNames) => void;
   log: Logger;
+  /**
+   * True when the check is known to pass without running it: a process the
+   * agent started runs under the service's name and its exit (an event the
+   * agent gets as its parent) has not come. Such a service is checked for
+   * real only every `verifyKnownUpMs`.
+   */
+  knownUp?: (service: ProcessConfig) => boolean;
+  /** Default VERIFY_KNOWN_UP_MS. */
+  verifyKnownUpMs?: number;
   /** Checks with commands run at most this many at once; default 4. */
   concurrency?: number;
   random?: () => number;
 }
+
+/**
+ * A service known to be up from exit events (ServiceWatcherOptions.knownUp)
+ * is still checked for real this often: a process can change its name, and
+ * a check command may test more than the name.
+ */
+export const VERIFY_KNOWN_UP_MS = 60_000;
 
 /**
  * Watch mode: services are checked in rounds, one round every watch_interval
@@ -89,6 +106,11 @@ export class ServiceWatcher {
   private readonly checking = new Set<string>();
   /** A conclusive trigger that came while the service was being checked: checked again right after. */
   private readonly pending = new Map<string, WatchTrigger>();
+  /** checkNow requests of this turn of the event loop (with their triggers): checked together, from one view of the process table. */
+  private readonly urgent = new Map<string, WatchTrigger | undefined>();
+  private urgentTimer: NodeJS.Immediate | null = null;
+  /** When each service was last checked for real (not answered by knownUp). */
+  private readonly lastRealCheck = new Map<string, number>();
 
   constructor(private readonly opts: ServiceWatcherOptions) {
     this.log = opts.log.child({ component: 'watch' });
@@ -113,6 +135,9 @@ export class ServiceWatcher {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.urgentTimer) clearImmediate(this.urgentTimer);
+    this.urgentTimer = null;
+    this.urgent.clear();
   }
 
   /** Consecutive failed checks of a service right now. */
@@ -126,17 +151,31 @@ export class ServiceWatcher {
    * unwatched service or one whose failure is being handled; for one being
    * checked at this moment, a conclusive trigger is kept and checked right
    * after (that check may have started before the unit went down), any
-   * other is dropped (that check, or the next round, will see it).
+   * other is dropped (that check, or the next round, will see it). Every
+   * request of one turn of the event loop (twenty processes killed at once)
+   * is checked together from one view of the process table, the epochs read
+   * then.
    */
   checkNow(service: string, trigger?: WatchTrigger): void {
-    const s = this.watched.get(service);
-    if (!s || this.stopped || this.handling.has(service)) return;
-    if (this.checking.has(service)) {
-      if (trigger?.conclusive) this.pending.set(service, trigger);
-      return;
-    }
-    const epoch = this.epochs.get(service) ?? 0;
-    void this.checkOne(s, { names: () => ProcessNames.capture() }, epoch, trigger);
+    if (!this.watched.has(service) || this.stopped) return;
+    const prev = this.urgent.get(service);
+    this.urgent.set(service, prev?.conclusive ? prev : (trigger ?? prev));
+    this.urgentTimer ??= setImmediate(() => {
+      this.urgentTimer = null;
+      const batch = [...this.urgent];
+      this.urgent.clear();
+      let names: ProcessNames | undefined;
+      const round: WatchRound = { names: () => (names ??= sharedProcessNames()) };
+      for (const [name, t] of batch) {
+        const s = this.watched.get(name)!;
+        if (this.handling.has(name)) continue;
+        if (this.checking.has(name)) {
+          if (t?.conclusive) this.pending.set(name, t);
+          continue;
+        }
+        void this.checkOne(s, round, this.epochs.get(name) ?? 0, t, true);
+      }
+    });
   }
 
   /** An operation on the service started or ended: checks under way are stale. */
@@ -178,7 +217,8 @@ export class ServiceWatcher {
     if (!this.stopped) this.opts.afterRound?.(services, round.names);
   }
 
-  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, trigger?: WatchTrigger): Promise<void> {
+  /** `real`: run the check even when knownUp says it would pass (the agent just saw a process exit, or systemd reported the unit). */
+  private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, trigger?: WatchTrigger, real = false): Promise<void> {
     if (this.checking.has(s.name)) return;
     this.checking.add(s.name);
     if (trigger) this.log.info({ service: s.name, detectedBy: trigger.source, detail: trigger.detail }, 'watch check triggered by an event');
@@ -188,7 +228,13 @@ export class ServiceWatcher {
         this.log.debug({ service: s.name, why }, 'watch check skipped');
         return;
       }
-      const r = await this.opts.check(s, round);
+      const now = Date.now();
+      const known =
+        !real &&
+        this.opts.knownUp?.(s) === true &&
+        now - (this.lastRealCheck.get(s.name) ?? -Infinity) < (this.opts.verifyKnownUpMs ?? VERIFY_KNOWN_UP_MS);
+      if (!known) this.lastRealCheck.set(s.name, now);
+      const r: WatchCheck = known ? { ok: true, record: undefined } : await this.opts.check(s, round);
       if ((this.epochs.get(s.name) ?? 0) !== epoch) {
         this.log.debug({ service: s.name, ok: r.ok }, 'watch check result dropped: an operation ran meanwhile');
         return;

@@ -1,0 +1,60 @@
+import { closeSync, fsync, fsyncSync, writeSync } from 'node:fs';
+import { openPrivateSync } from '@smgr/shared';
+
+/**
+ * An append-only state file (0600) with group commit: each append is
+ * written at once (in the kernel's page cache: a reader, or the agent after
+ * a crash of its own, sees it), and one fsync per turn of the event loop
+ * makes every append of that turn durable, off the event loop (libuv's
+ * thread pool). Twenty jobs that arrive together cost one fsync instead of
+ * twenty, and the event loop never waits for the disk.
+ */
+export class DurableAppend {
+  private fd: number | null = null;
+  /** Appends not yet handed to an fsync. */
+  private pending: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Immediate } | null = null;
+
+  constructor(private readonly path: string) {}
+
+  /** Appends `text` now; resolves once it is on disk (a failed fsync is not retried: the write itself succeeded). */
+  append(text: string): Promise<void> {
+    const fd = (this.fd ??= openPrivateSync(this.path, 'a'));
+    const buf = Buffer.from(text);
+    for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at);
+    if (!this.pending) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.pending = { promise, resolve, timer: setImmediate(() => this.syncInBackground()) };
+    }
+    return this.pending.promise;
+  }
+
+  private syncInBackground(): void {
+    const p = this.pending;
+    if (!p || this.fd === null) return this.sync();
+    this.pending = null;
+    // A compaction may close the descriptor meanwhile; it syncs what it replaces itself.
+    fsync(this.fd, () => p.resolve());
+  }
+
+  /** Makes every append so far durable now. */
+  sync(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    clearImmediate(p.timer);
+    try {
+      if (this.fd !== null) fsyncSync(this.fd);
+    } catch {
+      // the data is written; a disk that cannot sync will show in the next write
+    }
+    p.resolve();
+  }
+
+  /** Syncs and lets go of the file: it is about to be replaced (compaction); the next append opens the new one. */
+  close(): void {
+    this.sync();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
