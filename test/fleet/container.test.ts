@@ -161,10 +161,11 @@ test(
     c.add(() => box.stop(), 'nspawn container');
     const agent = box.nspawn;
 
+    await waitForLog(agent, 'PID 1 of this PID namespace: reaping every orphan', 30_000);
+    // Read once the agent runs: until nspawn's child has exec'd the launcher, and the launcher node, it is neither.
     const status = readFileSync(`/proc/${box.leaderPid}/status`, 'utf8');
     assert.match(readFileSync(`/proc/${box.leaderPid}/cmdline`, 'utf8'), /smgr-agent\.mjs/, "the container's PID 1 is the agent (the launcher exec'd node)");
     assert.match(status, new RegExp(`^Uid:\\s+${IMAGE.uid}\\s`, 'm'), 'running as the image user, not root');
-    await waitForLog(agent, 'PID 1 of this PID namespace: reaping every orphan', 30_000);
     await waitForLog(controller, 'agent connected', 30_000, (j) => j.hostId === 'box');
     const started = (await waitForLog(agent, 'container start-up finished', 60_000)) as { json?: { ok?: boolean } };
     assert.equal(started.json?.ok, true, agent.tail());

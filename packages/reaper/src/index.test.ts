@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { loadReaper } from './index.js';
+
+const reaper = loadReaper();
+
+test('the subreaper flag is set and read back through prctl', () => {
+  reaper.setChildSubreaper(true);
+  assert.equal(reaper.isChildSubreaper(), true);
+  reaper.setChildSubreaper(false);
+  assert.equal(reaper.isChildSubreaper(), false);
+});
+
+test('reap() of a process that is not a child fails with ECHILD, and bad arguments are type errors', () => {
+  assert.throws(() => reaper.reap(1), (err: Error & { errno?: number }) => err.errno === constants.errno.ECHILD && /^waitpid: /.test(err.message));
+  assert.throws(() => reaper.reap(0), TypeError);
+  assert.throws(() => reaper.reap(-1), TypeError);
+});
+
+test('reap() returns null while the child runs and leaves it to run', async () => {
+  const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal)));
+  assert.equal(reaper.reap(child.pid!), null);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 'SIGTERM', 'libuv still reaps it and reports its signal');
+});
