@@ -22,6 +22,7 @@ export const Format = {
   redisUrl: 'smgr-redis-url',
   commands: 'smgr-commands',
   envList: 'smgr-env-list',
+  stringList: 'smgr-string-list',
   autoApprove: 'smgr-auto-approve',
 } as const;
 export type FormatName = (typeof Format)[keyof typeof Format];
@@ -174,6 +175,13 @@ const formats: Record<FormatName, convict.Format> = {
       if (typeof x !== 'string' || parseAutoApprove(x) === undefined) {
         fail("must be '*', 'none', or a comma-separated list of host-id globs (web*) and key=value label terms");
       }
+    },
+  },
+  [Format.stringList]: {
+    coerce: (x: string) => (x.trim() === '' ? [] : [x]),
+    validate(x: unknown) {
+      const ok = Array.isArray(x) && x.every((e) => typeof e === 'string');
+      if (!ok) fail('must be a list of text entries (key[] = lines)');
     },
   },
   [Format.envList]: {
