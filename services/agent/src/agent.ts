@@ -27,6 +27,7 @@ import { EventOutbox } from './events/event-outbox.js';
 import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
+import { LogWatch } from './logwatch/log-watch.js';
 import { checkRunAs } from './exec/run-as.js';
 
 /** Operations that leave a service running when they succeed. */
@@ -64,6 +65,8 @@ export class Agent {
   private readonly watcher: ServiceWatcher;
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
+  /** [log_rule.NAME] sections: log lines that raise an alarm or send an event. */
+  private readonly logWatch: LogWatch;
   private readonly log: Logger;
   private stopped = false;
   private readonly onSighup = () => this.link.reconnect('SIGHUP: reloading TLS certificates and CRL');
@@ -86,6 +89,7 @@ export class Agent {
       send: (event) => this.link.send({ case: 'event', value: event }),
       log: this.log,
     });
+    this.logWatch = new LogWatch({ rules: cfg.logRules, publish: (e) => this.delivery.publish(e), log: this.log });
     const responder = (this.responder = new WatchResponder({
       autonomyAfterMs: cfg.agent.autonomyAfterMs,
       downSince: () => this.link.downSince,
@@ -193,6 +197,7 @@ export class Agent {
     );
     this.link.start();
     this.watcher.start();
+    this.logWatch.start();
   }
 
   async stop(): Promise<void> {
@@ -201,6 +206,7 @@ export class Agent {
     process.off('SIGHUP', this.onSighup);
     if (this.opts.config.tls.crl) unwatchFile(this.opts.config.tls.crl);
     this.watcher.stop();
+    await this.logWatch.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'log rules did not stop cleanly'));
     this.delivery.stop();
     this.link.stop();
     this.log.info({ activeJobs: this.runner.activeJobIds() }, 'agent stopped');

@@ -258,7 +258,7 @@ export interface LogRuleConfig {
   readonly pattern: string;
   readonly count: number;
   readonly windowMs: number;
-  readonly action: LogRuleAction;
+  readonly onMatch: LogRuleAction;
   readonly severity: Severity;
   readonly redact: readonly string[];
   readonly maxLineBytes: number;

@@ -205,7 +205,7 @@ export function toNamedConfig(
       pattern,
       count: v['count'] as number,
       windowMs: Math.round((v['window'] as number) * 1000),
-      action: v['on_match'] as LogRuleAction,
+      onMatch: v['on_match'] as LogRuleAction,
       severity: v['severity'] as Severity,
       redact: v['redact'] as string[],
       maxLineBytes: v['max_line'] as number,

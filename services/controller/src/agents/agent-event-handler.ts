@@ -215,6 +215,9 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
     atMs: Number(e.atMs),
     message: e.message,
     failures: e.failures || undefined,
+    // Log rules: bounded here, the agent is not trusted to.
+    severity: ['info', 'warning', 'critical'].includes(e.severity) ? e.severity : undefined,
+    rule: e.rule ? e.rule.slice(0, 64) : undefined,
     rows: match ? { processIds: match.processIds, via: match.via } : null,
     check: e.check ? stepDetail(e.check) : undefined,
     result: e.result
