@@ -13,7 +13,7 @@
  * "log rule matched") against those expected; bytes skipped because the
  * reader fell behind ("skipped to its end" warnings).
  *
- *   node --import tsx bench/logwatch-throughput.ts [--rate 10] [--seconds 30]
+ *   node --import tsx bench/logwatch-throughput.ts [--rate 10] [--seconds 30] [--node-flags="--max-semi-space-size=1"]
  *
  * Needs `npx turbo run build` first.
  */
@@ -27,10 +27,11 @@ import { Cleanup, freePort, makeTempDir, ManagedProcess } from '../test/harness/
 const ROOT = resolve(import.meta.dirname, '..');
 const CLK_TCK = 100;
 const { values: args } = parseArgs({
-  options: { rate: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' } },
+  options: { rate: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, 'node-flags': { type: 'string', default: '' } },
   strict: true,
 });
 const rateMBs = Number(args.rate);
+const nodeFlags = args['node-flags'].split(' ').filter(Boolean);
 const seconds = Number(args.seconds);
 const SLICE_MS = 50;
 const MATCH_EVERY = 1_000;
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const agent = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', config], { name: 'agent-logbench', maxLines: 100_000 });
+    const agent = ManagedProcess.start(process.execPath, [...nodeFlags, join(ROOT, 'services/agent/dist/main.js'), '--config', config], { name: 'agent-logbench', maxLines: 100_000 });
     cleanup.add(() => agent.stop(), 'agent');
     await agent.waitForLine((_l, j) => j?.msg === 'log rules following their files', 30_000, 'log rules following');
     await sleep(2_000);
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'logwatch-throughput',
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadavg: loadavg() },
-      settings: { rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
+      settings: { nodeFlags, rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
       written: { bytes: written, MB: Math.round((written / 2 ** 20) * 10) / 10, achievedMBs: Math.round((written / 2 ** 20 / elapsed) * 100) / 100, matchingLines: matches, lateSlices },
       agent: {
         rssIdleMiB: Math.round((idle.rssKiB / 1024) * 10) / 10,
