@@ -9,9 +9,8 @@ import { classifyEvent, type EventRowView } from './classify-event.js';
 import { agentDownSignals, certExpirySignals } from './condition-checks.js';
 import { createNotifyQueue, deadLetters, DeliveryWorker, enqueueMessages, type DeadLetter, type DeliveryJobData } from './delivery-queue.js';
 import { planDispatch } from './dispatch-plan.js';
-import { EmailSender } from './email-sender.js';
 import { NotifyMetrics } from './notify-metrics.js';
-import type { ReceiverSender } from './receiver-sender.js';
+import { DeliveryError, type ReceiverSender } from './receiver-sender.js';
 import { SlackSender, WebhookSender } from './webhook-sender.js';
 
 export interface NotifierOptions {
@@ -274,7 +273,29 @@ function createSender(r: ReceiverConfig): ReceiverSender {
     case 'slack':
       return new SlackSender(r);
     case 'email':
-      return new EmailSender(r);
+      return new LazyEmailSender(r);
+  }
+}
+
+/** nodemailer costs the daemon's start (and every --check-config) a second or more: loaded at the first mail. */
+class LazyEmailSender implements ReceiverSender {
+  private inner: Promise<ReceiverSender> | null = null;
+
+  constructor(private readonly r: ReceiverConfig) {}
+
+  async send(m: NotificationMessage): Promise<void> {
+    this.inner ??= import('./email-sender.js')
+      .then(({ EmailSender }) => new EmailSender(this.r))
+      .catch((err: unknown) => {
+        // An unreadable smtp_ca may be fixed before the next attempt.
+        this.inner = null;
+        throw new DeliveryError(`email receiver ${this.r.name} cannot be set up: ${(err as Error).message}`, true);
+      });
+    await (await this.inner).send(m);
+  }
+
+  close(): void {
+    void this.inner?.then((s) => s.close?.()).catch(() => undefined);
   }
 }
 
