@@ -138,3 +138,15 @@ on_match = reboot
     assert.ok(!d.join('\n').includes('do-not-print'));
   });
 });
+
+test('an smtp_ca that cannot be read is a file problem of --check-config, naming the receiver', async () => {
+  const { checkConfigFiles } = await import('./config-file-checks.js');
+  withFile(`[tls]\ninsecure = true\n[receiver.mail]\ntype = email\nsmtp_host = smtp.example.org\nsmtp_ca = /nonexistent/ca.pem\nfrom = a@example.org\nto = b@example.org\n`, (file) => {
+    const problems = checkConfigFiles(loadConfigReport({ file }).sections, 'controller');
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.key, 'receiver.mail.smtp_ca');
+    assert.equal(problems[0]!.line, 6);
+    assert.match(problems[0]!.rule, /no such file/);
+    assert.deepEqual(checkConfigFiles(loadConfigReport({ file }).sections, 'agent'), []);
+  });
+});
