@@ -76,6 +76,10 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'POST', route: '/v1/tokens', least: 'admin', path: () => '/v1/tokens', body: () => ({ name: `made-${Math.random().toString(36).slice(2, 8)}`, role: 'viewer' }) },
   { method: 'DELETE', route: '/v1/tokens/{name}', least: 'admin', path: () => '/v1/tokens/t-doomed' },
   { method: 'GET', route: '/v1/audit', least: 'admin', path: () => '/v1/audit' },
+  { method: 'POST', route: '/v1/notify/test', least: 'operator', path: () => '/v1/notify/test', body: () => ({ receiver: 'none-configured' }) },
+  { method: 'GET', route: '/v1/notify/dead-letters', least: 'viewer', path: () => '/v1/notify/dead-letters' },
+  { method: 'POST', route: '/v1/notify/dead-letters/{id}/retry', least: 'operator', path: () => `/v1/notify/dead-letters/msg-${'0'.repeat(32)}/retry` },
+  { method: 'GET', route: '/v1/notify/alerts', least: 'viewer', path: () => '/v1/notify/alerts' },
 ];
 
 const RANK: Record<Least, number> = { public: 0, viewer: 1, operator: 2, admin: 3 };

@@ -29,6 +29,14 @@ const SECTIONS = {
   api: 'The HTTP API of the controller, used by smgr(1) and CI/CD.',
   agent: 'The agent daemon on each host.',
   tls: 'Mutual TLS of the agent channel: each daemon presents its certificate (issued by smgr pki) and checks the other side against ca.',
+  notify: 'Notifications (controller): how alerts are grouped and delivered; receivers and routes are [receiver.NAME] and [route.NAME] sections.',
+};
+
+/** Sections that exist once per NAME. */
+const NAMED = {
+  receiver: 'A notification receiver (controller): type webhook (signed JSON), slack (incoming webhook) or email (SMTP). Tested with smgr notify test NAME.',
+  route: 'Which alerts go to which receivers (controller). Every matching route delivers; a receiver gets one copy.',
+  log_rule: 'A log-pattern rule (agent): lines of a process\'s log files that raise its alarm or send an event.',
 };
 
 const esc = (s) => String(s).replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^\./, '\\&.').replace(/^'/, "\\&'");
@@ -109,8 +117,15 @@ for (const [section, intro] of Object.entries(SECTIONS)) {
   out.push(esc(intro));
   for (const k of keys) out.push(...keyEntry(k.key.slice(section.length + 1), k));
 }
+for (const [section, intro] of Object.entries(NAMED)) {
+  const keys = bySection.get(section);
+  if (!keys) continue;
+  out.push(`.SH [${section}.NAME]`);
+  out.push(esc(intro));
+  for (const k of keys) out.push(...keyEntry(k.key.slice(section.length + 'NAME.'.length + 1), k));
+}
 for (const section of bySection.keys()) {
-  if (section !== 'process' && !(section in SECTIONS)) {
+  if (section !== 'process' && !(section in SECTIONS) && !(section in NAMED)) {
     out.push(`.SH [${section}]`);
     for (const k of bySection.get(section)) out.push(...keyEntry(k.key.slice(section.length + 1), k));
   }

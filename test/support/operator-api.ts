@@ -109,6 +109,8 @@ export interface FleetOptions {
   labels?: (hostId: string, index: number) => string;
   /** Extra controller settings by section. */
   controller?: Record<string, Record<string, string | number | boolean>>;
+  /** Extra keys of a host's [process.SERVICE] (JSON values: lists allowed), given its files' dir. */
+  serviceExtra?: (hostId: string, dir: string) => Record<string, unknown>;
 }
 
 export interface Fleet {
@@ -219,7 +221,7 @@ export async function startFleet(
             },
             tls: { insecure: true },
             logging: { level: 'info' },
-            process: { [opts.serviceOf?.(hostId) ?? opts.service]: fleetService(dir) },
+            process: { [opts.serviceOf?.(hostId) ?? opts.service]: { ...fleetService(dir), ...(opts.serviceExtra?.(hostId, dir) ?? {}) } },
           },
           null,
           2,

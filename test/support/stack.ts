@@ -35,6 +35,8 @@ export interface StackOptions {
   agentPrefix?: readonly string[];
   /** Extra `[agent]` settings. */
   agent?: Section;
+  /** Extra agent sections ([log_rule.NAME], ...), INI configs only. */
+  agentSections?: Record<string, Section>;
 }
 
 export interface Stack {
@@ -90,7 +92,7 @@ export async function startStack(
   } else {
     agentConfig = join(tmp.path, 'agent.ini');
     const processSections = Object.fromEntries(Object.entries(opts.services).map(([n, s]) => [`process.${n}`, s]));
-    await writeFile(agentConfig, ini({ ...agentSections, ...processSections }));
+    await writeFile(agentConfig, ini({ ...agentSections, ...processSections, ...(opts.agentSections ?? {}) }));
   }
 
   const controller = startController(controllerConfig);

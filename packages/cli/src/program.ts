@@ -13,6 +13,7 @@ import { rolloutCommands } from './commands/rollout.js';
 import { tokenCommands } from './commands/tokens.js';
 import { eventsCommand } from './commands/events.js';
 import { placementCommands } from './commands/placement.js';
+import { notifyCommands } from './commands/notify.js';
 
 const HELP_AFTER = `
 Where the controller is, and as whom (highest first): flags; environment
@@ -50,6 +51,7 @@ Examples:
   smgr update nginx 1.27.1 --host web1 --timeout 120
   smgr rollout start nginx 1.27.1 --canary 1 --batch-size 25% --auto-rollback
   smgr rollout status 7 --watch
+  smgr notify test ops-webhook                 send a test message to a receiver
   smgr --json hosts | jq '.hosts[].hostId'`;
 
 /** Applies `fn` to a command and every command under it (commander copies settings only to commands made with .command()). */
@@ -82,6 +84,7 @@ export function buildProgram(io: CliIo): Command {
   rolloutCommands(program, io);
   tokenCommands(program, io);
   eventsCommand(program, io);
+  notifyCommands(program, io);
   program.addCommand(
     pkiCommand({ out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t) }).addHelpText(
       'after',

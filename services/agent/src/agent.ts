@@ -29,6 +29,7 @@ import { EventOutbox } from './events/event-outbox.js';
 import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
+import { LogWatch } from './logwatch/log-watch.js';
 import { checkRunAs } from './exec/run-as.js';
 import { ResourceMonitor } from './usage/resource-monitor.js';
 import { ContainerInit } from './init/container-init.js';
@@ -73,6 +74,8 @@ export class Agent {
   private readonly delivery: EventDelivery;
   private readonly resources: ResourceMonitor;
   private readonly init: ContainerInit;
+  /** [log_rule.NAME] sections: log lines that raise an alarm or send an event. */
+  private readonly logWatch: LogWatch;
   private readonly log: Logger;
   private readonly trim: IdleTrim;
   private stopped = false;
@@ -100,6 +103,7 @@ export class Agent {
       send: (event) => this.link.send({ case: 'event', value: event }),
       log: this.log,
     });
+    this.logWatch = new LogWatch({ rules: cfg.logRules, publish: (e) => this.delivery.publish(e), log: this.log });
     const responder = (this.responder = new WatchResponder({
       autonomyAfterMs: cfg.agent.autonomyAfterMs,
       downSince: () => this.link.downSince,
@@ -233,6 +237,7 @@ export class Agent {
     this.watcher.start();
     this.unitWatch?.start();
     this.resources.start();
+    this.logWatch.start();
   }
 
   async stop(): Promise<void> {
@@ -244,6 +249,7 @@ export class Agent {
     this.unitWatch?.stop();
     this.resources.stop();
     this.trim.stop();
+    await this.logWatch.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'log rules did not stop cleanly'));
     this.delivery.stop();
     this.link.stop();
     // Container mode: the services, by descending startup_rank; as PID 1, everything left.

@@ -21,6 +21,7 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './history/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
 import { checkInsecureListeners } from './listen-policy.js';
+import { Notifier } from './notify/notifier.js';
 import { probeRedis } from './db/redis-probe.js';
 import {
   listenConfigError,
@@ -82,6 +83,8 @@ export class Controller {
   private operatorApi: OperatorApi | null = null;
   /** The gRPC server's TLS material, reloaded on SIGHUP and when the CRL file changes. */
   private serverTls: ServerTls | null = null;
+  /** Notifications (notify/): delivered by the active controller only. */
+  private notifier: Notifier | null = null;
   private readonly onSighup = () => {
     this.reloadTls('SIGHUP');
     this.reloadApiCertificate();
@@ -180,7 +183,16 @@ export class Controller {
       openBreakers: () => store.countOpenBreakers(new Date()),
       serviceUsage: (maxAgeMs) => gateway.usage.all(maxAgeMs),
     });
+    this.notifier = new Notifier({
+      config: cfg,
+      pool: this.pool,
+      queueConnection: queueConn,
+      workerConnection: redisFor,
+      registry: this.metrics.registry,
+      log: this.log,
+    });
     this.operatorApi = new OperatorApi({
+      notify: this.notifier,
       config: cfg,
       pool: this.pool,
       registry,
@@ -264,6 +276,7 @@ export class Controller {
     });
     this.poller.start();
     this.retention!.start();
+    this.notifier?.activate();
     // Decisions the previous active controller made on claims count before its agents say Hello here.
     await this.claims!.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not read host claims; using those loaded'));
     this.gateway!.setActive(true);
@@ -279,6 +292,7 @@ export class Controller {
       ['rollouts', () => this.operatorApi?.deactivate()],
       ['poller', () => this.poller?.stop()],
       ['retention', () => this.retention?.stop()],
+      ['notifications', () => this.notifier?.deactivate()],
       ['worker', () => this.worker?.stop(graceMs, () => gateway?.handBack(handBackCode, 'this controller let go of the job'))],
       ['worker redis', () => closeRedis(this.workerRedis)],
     ];
@@ -324,6 +338,7 @@ export class Controller {
       ['lease release', () => this.lease?.release()],
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
+      ['notify queue', () => this.notifier?.close()],
       ['queue', () => this.queue?.close()],
       ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],

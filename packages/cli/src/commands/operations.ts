@@ -8,7 +8,7 @@ import { renderFailure, type StepFailureView } from '../format/failure.js';
 import { LiveArea } from '../format/live-area.js';
 import { selectorBody, withSelector } from './selectors.js';
 
-export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update';
+export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update' | 'action';
 
 /** GET /v1/operations/:id as the CLI uses it. */
 export interface OperationView {
@@ -16,6 +16,7 @@ export interface OperationView {
   operation: string;
   service: string;
   version?: string;
+  action?: string;
   state: 'running' | 'succeeded' | 'failed' | 'interrupted';
   ok: boolean;
   summary: Record<string, number>;
@@ -33,7 +34,7 @@ const OPEN = new Set(['pending', 'running']);
 /** "restart web 1.2 on 2 host(s): 1 succeeded, 1 failed" */
 function headline(v: OperationView): string {
   const counts = Object.entries(v.summary).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-  return `${v.operation} ${v.service}${v.version ? ` ${v.version}` : ''} on ${v.hosts.length} host(s): ${counts || 'no host'}`;
+  return `${v.operation} ${v.service}${v.version ? ` ${v.version}` : ''}${v.action ? ` ${v.action}` : ''} on ${v.hosts.length} host(s): ${counts || 'no host'}`;
 }
 
 /** One host's line (and, when it failed at a step, that step's exit code and output under it). */
@@ -77,7 +78,7 @@ export async function followOperation(ctx: CliContext, first: OperationView, dea
     }
   };
   if (live) live.draw(renderOperation(view, c, frame));
-  else if (!ctx.json) ctx.out(`${view.operation} ${view.service}${view.version ? ` ${view.version}` : ''}: operation ${view.id} on ${view.hosts.length} host(s)\n`);
+  else if (!ctx.json) ctx.out(`${view.operation} ${view.service}${view.version ? ` ${view.version}` : ''}${view.action ? ` ${view.action}` : ''}: operation ${view.id} on ${view.hosts.length} host(s)\n`);
   while (view.state === 'running') {
     if (Date.now() >= deadlineMs) {
       if (live) live.draw(renderOperation(view, c));
@@ -108,7 +109,7 @@ interface RunOptions {
 }
 
 /** Starts an operation through POST /v1/operations and, unless --no-wait, follows it; exit 1 unless every host succeeded. */
-export async function runOperation(ctx: CliContext, operation: OperationName, service: string, o: RunOptions, version?: string): Promise<void> {
+export async function runOperation(ctx: CliContext, operation: OperationName, service: string, o: RunOptions, version?: string, action?: string): Promise<void> {
   const given = o.timeoutOp ?? ctx.opts.timeout;
   let timeoutSeconds: number | undefined;
   if (given !== undefined) {
@@ -120,6 +121,7 @@ export async function runOperation(ctx: CliContext, operation: OperationName, se
     service,
     ...selectorBody(o),
     ...(version !== undefined ? { version } : {}),
+    ...(action !== undefined ? { action } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
   const started = await ctx.client(REQUEST_TIMEOUT_MS).post<OperationView>('/v1/operations', body);
@@ -166,6 +168,20 @@ export function operationCommands(program: Command, io: CliIo): void {
   )
     .addHelpText('after', timeoutHelp)
     .action(async (service: string, version: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), 'update', service, o, version));
+
+  withWaitOptions(
+    withSelector(
+      program
+        .command('action')
+        .description(
+          "run the named command NAME of SERVICE on the selected hosts: an `action[] = NAME: command` entry of [process.SERVICE] in each host's own config (a host that does not define it refuses); exit 1 unless every host succeeds",
+        )
+        .argument('<service>')
+        .argument('<name>', 'the action name'),
+    ),
+  )
+    .addHelpText('after', `${timeoutHelp}\nExample (a CI/CD step after a deployment): smgr action websvc clear-cache --label role=web`)
+    .action(async (service: string, name: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), 'action', service, o, undefined, name));
 
   const operation = program.command('operation').description('operations started by restart, start, stop, status SERVICE and update');
   operation

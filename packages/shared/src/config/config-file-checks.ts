@@ -41,6 +41,10 @@ export function checkConfigFiles(sections: readonly EffectiveSection[], role: Da
     for (const key of ['cert', 'key']) readable('api', key, API_FIX);
   }
 
+  for (const name of used.keys()) {
+    if (name.startsWith('receiver.')) readable(name, 'smtp_ca', 'give the PEM file of the CA that signed the SMTP server certificate, or leave smtp_ca empty to use the system CAs');
+  }
+
   const logFile = get('logging', 'file');
   if (logFile !== undefined && text(logFile) !== '') {
     const why = unwritable(text(logFile), 'file');

@@ -1,62 +1,16 @@
 import type convict from 'convict';
 import type { ConfigKeyDoc, ContainerModeSetting, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind } from './config-types.js';
-import { Format, type FormatName, type FormatParams } from './formats.js';
+import { Format } from './formats.js';
+import { bool, choice, command, int, list, seconds, str, type KeySpec } from './key-spec.js';
+import { NAMED_SCHEMA, NOTIFY_SCHEMA, isNamedPrefix, type NamedPrefix } from './named-schema.js';
 
-/** One setting: its config.ini name, how it is validated, its default and documentation. */
-export interface KeySpec extends FormatParams {
-  /** snake_case name as written in config.ini. */
-  readonly key: string;
-  readonly doc: string;
-  readonly default: string | number | boolean | readonly string[];
-  readonly format: FormatName;
-  /** Never echoed in error messages. */
-  readonly sensitive?: boolean;
-}
+export type { KeySpec } from './key-spec.js';
 
 export const RESTART_STRATEGIES: readonly RestartStrategy[] = ['service', 'process', 'auto'];
 export const SERVICE_MANAGERS: readonly ServiceManagerKind[] = ['auto', 'systemd', 'sysv', 'openrc', 'none'];
 export const RESOURCE_ACTIONS: readonly ResourceAction[] = ['restart', 'alarm', 'event'];
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 export const CONTAINER_MODES: readonly ContainerModeSetting[] = ['auto', 'true', 'false'];
-
-const str = (key: string, def: string, doc: string, more: Partial<KeySpec> = {}): KeySpec => ({
-  key,
-  doc,
-  default: def,
-  format: Format.string,
-  ...more,
-});
-/** A duration in seconds (fractions allowed); `positive` forbids 0. */
-const seconds = (key: string, def: number, doc: string, positive: boolean): KeySpec => ({
-  key,
-  doc: `${doc} (seconds)`,
-  default: def,
-  format: Format.number,
-  min: 0,
-  minExclusive: positive,
-});
-const int = (key: string, def: number, doc: string, min?: number, max?: number): KeySpec => ({
-  key,
-  doc,
-  default: def,
-  format: Format.int,
-  ...(min === undefined ? {} : { min }),
-  ...(max === undefined ? {} : { max }),
-});
-const bool = (key: string, def: boolean, doc: string): KeySpec => ({ key, doc, default: def, format: Format.bool });
-const choice = (key: string, def: string, values: readonly string[], doc: string): KeySpec => ({
-  key,
-  doc,
-  default: def,
-  format: Format.choice,
-  values,
-});
-const command = (key: string, doc: string, def = ''): KeySpec => ({
-  key,
-  doc: `${doc}: one command, or key[] lines listing alternatives tried in order (empty: none)`,
-  default: def,
-  format: Format.commands,
-});
 
 /** The global sections and their keys. */
 export const GLOBAL_SCHEMA = {
@@ -180,6 +134,7 @@ export const GLOBAL_SCHEMA = {
     seconds('rate_limit_window', 60, 'window of api.rate_limit_max', true),
     int('audit_retention_days', 365, 'days rows of the API audit trail (smgr_audit) are kept', 1),
   ],
+  notify: NOTIFY_SCHEMA,
 } as const satisfies Record<string, readonly KeySpec[]>;
 
 export type GlobalSection = keyof typeof GLOBAL_SCHEMA;
@@ -231,6 +186,10 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
     "user (name or uid) that this service's start command and hooks run as (empty: the agent's); only for an agent running as root (in a container or on a SysV host); see docs/agent-privileges.md",
   ),
   str('group', '', "group (name or gid) of this service's commands (empty: the primary group of `user`); needs an agent running as root"),
+  list(
+    'action',
+    'named commands operators may run (smgr action SERVICE NAME): action[] = NAME: command, argv rules as the other hooks (%s is the name)',
+  ),
   bool('allow_downgrade', false, 'accept UPDATE to a version older than the one version_command reports (rollbacks of a rollout need it)'),
   { key: 'max_memory', doc: 'resource rule: memory of the service (RSS of its process tree, or its cgroup\'s memory.current) above this, e.g. 200M or 1.5G (empty: no rule)', default: '', format: Format.size },
   { key: 'max_cpu', doc: 'resource rule: CPU of the service in percent of one CPU between two samples, e.g. 90% (empty: no rule)', default: '', format: Format.percent },
@@ -259,7 +218,9 @@ export function envVarName(section: GlobalSection, key: string): string {
 }
 
 export function findSpec(section: string, key: string): KeySpec | undefined {
-  const specs = isGlobalSection(section) ? GLOBAL_SCHEMA[section] : PROCESS_SCHEMA;
+  const dot = section.indexOf('.');
+  const prefix = dot < 0 ? section : section.slice(0, dot);
+  const specs = isGlobalSection(section) ? GLOBAL_SCHEMA[section] : isNamedPrefix(prefix) ? NAMED_SCHEMA[prefix] : PROCESS_SCHEMA;
   return specs.find((s) => s.key === key);
 }
 
@@ -280,6 +241,11 @@ export function globalConvictSchema(): Record<GlobalSection, ConvictSection> {
   return out;
 }
 
+/** convict schema of one [receiver.NAME], [route.NAME] or [log_rule.NAME] section. */
+export function namedConvictSchema(prefix: NamedPrefix): ConvictSection {
+  return toConvict(NAMED_SCHEMA[prefix]);
+}
+
 /** convict schema of one process section (instantiated once per process). */
 export function processConvictSchema(): ConvictSection {
   return toConvict(PROCESS_SCHEMA);
@@ -295,6 +261,9 @@ export function configSchemaDoc(): ConfigKeyDoc[] {
   }
   for (const spec of PROCESS_SCHEMA) {
     docs.push({ key: `process.NAME.${spec.key}`, doc: spec.doc, default: spec.default, env: undefined });
+  }
+  for (const [prefix, specs] of Object.entries(NAMED_SCHEMA)) {
+    for (const spec of specs) docs.push({ key: `${prefix}.NAME.${spec.key}`, doc: spec.doc, default: spec.default, env: undefined });
   }
   return docs;
 }

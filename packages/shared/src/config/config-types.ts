@@ -1,5 +1,6 @@
 import type { AutoApproveRules } from './auto-approve.js';
-import type { CommandList } from '../command/index.js';
+import type { Command, CommandList } from '../command/index.js';
+import type { LogRuleAction, NotifyEvent, ReceiverType, Severity, SmtpSecurity } from './named-schema.js';
 
 /**
  * How a process is restarted (seed 002): through its service manager, by
@@ -222,6 +223,78 @@ export interface ProcessConfig {
   readonly allowDowngrade: boolean;
   /** Resource rules checked on every usage sample (issue 16). */
   readonly resources: ResourceRules;
+  /** Named commands operators may run (`action[] = NAME: command`), in file order. */
+  readonly actions: readonly ServiceAction[];
+}
+
+/** One `action[] = NAME: command` entry of a process. */
+export interface ServiceAction {
+  readonly name: string;
+  /** argv; `%s` stands for the process name. */
+  readonly command: Command;
+}
+
+/** [notify]: grouping and delivery of notifications. */
+export interface NotifyConfig {
+  readonly groupWaitMs: number;
+  readonly sendResolved: boolean;
+  readonly agentDownAfterMs: number;
+  readonly certWarnDays: number;
+  readonly checkIntervalMs: number;
+  readonly maxAttempts: number;
+  readonly retryBackoffMs: number;
+  readonly deadLettersKept: number;
+  readonly maxAlertsListed: number;
+}
+
+/** One [receiver.NAME]. */
+export interface ReceiverConfig {
+  readonly name: string;
+  readonly type: ReceiverType;
+  /** webhook / slack. */
+  readonly url: string;
+  /** webhook HMAC key. */
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly smtp: {
+    readonly host: string;
+    readonly port: number;
+    readonly security: SmtpSecurity;
+    readonly user: string;
+    readonly password: string;
+    /** CA file (PEM) or ''. */
+    readonly ca: string;
+  };
+  readonly from: string;
+  readonly to: readonly string[];
+}
+
+/** One [route.NAME]: which alerts go to which receivers. */
+export interface RouteConfig {
+  readonly name: string;
+  readonly receivers: readonly string[];
+  /** undefined: every event. */
+  readonly events: readonly NotifyEvent[] | undefined;
+  /** Globs; undefined: every service. */
+  readonly services: readonly string[] | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly minSeverity: Severity;
+  readonly requireSound: boolean;
+}
+
+/** One [log_rule.NAME]: lines of a process's log files that raise its alarm or send an event. */
+export interface LogRuleConfig {
+  readonly name: string;
+  readonly process: string;
+  readonly files: readonly string[];
+  /** RE2 syntax, checked at load. */
+  readonly pattern: string;
+  readonly count: number;
+  readonly windowMs: number;
+  readonly onMatch: LogRuleAction;
+  readonly severity: Severity;
+  readonly redact: readonly string[];
+  readonly maxLineBytes: number;
 }
 
 /** The whole validated configuration, deep-frozen, units normalised (ms, bytes). */
@@ -236,6 +309,11 @@ export interface SmgrConfig {
   readonly agent: AgentConfig;
   readonly tls: TlsConfig;
   readonly api: ApiConfig;
+  readonly notify: NotifyConfig;
+  /** [receiver.NAME], [route.NAME], [log_rule.NAME] in file order. */
+  readonly receivers: readonly ReceiverConfig[];
+  readonly routes: readonly RouteConfig[];
+  readonly logRules: readonly LogRuleConfig[];
   /** [process.default] over the built-in defaults. */
   readonly processDefaults: ProcessConfig;
   /** The named [process.NAME] sections, in file order. */

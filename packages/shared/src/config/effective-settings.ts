@@ -34,14 +34,16 @@ export interface ConfigReport {
  * The agent reads its own [process.NAME] sections (with [process.default]
  * folded into each) and only the breaker keys of [monitor].
  */
-const USED: Record<DaemonRole, { globals: Record<string, readonly string[] | 'all'>; processes: boolean }> = {
+const USED: Record<DaemonRole, { globals: Record<string, readonly string[] | 'all'>; processes: boolean; named: readonly string[] }> = {
   agent: {
     globals: { monitor: ['max_restart_failures', 'circuit_reset_time'], logging: 'all', agent: 'all', tls: 'all' },
     processes: true,
+    named: ['log_rule'],
   },
   controller: {
-    globals: { database: 'all', monitor: 'all', logging: 'all', redis: 'all', controller: 'all', api: 'all', tls: 'all' },
+    globals: { database: 'all', monitor: 'all', logging: 'all', redis: 'all', controller: 'all', api: 'all', tls: 'all', notify: 'all' },
     processes: false,
+    named: ['receiver', 'route'],
   },
 };
 
@@ -53,6 +55,11 @@ export function sectionsUsedBy(sections: readonly EffectiveSection[], role: Daem
   for (const section of sections) {
     if (section.name.startsWith('process.')) {
       if (used.processes && section.name !== 'process.default') out.push(section);
+      continue;
+    }
+    const dot = section.name.indexOf('.');
+    if (dot > 0) {
+      if (used.named.includes(section.name.slice(0, dot))) out.push(section);
       continue;
     }
     const keys = used.globals[section.name];
@@ -69,6 +76,8 @@ export function maskedValue(section: string, key: string, value: unknown): unkno
   const specSection = section.startsWith('process.') ? 'process' : section;
   if (findSpec(specSection, key)?.sensitive === true) return value === '' ? value : MASK;
   if (section === 'redis' && key === 'url' && typeof value === 'string') return maskUrlCredentials(value);
+  // A Slack incoming-webhook URL is its own secret (the path is the token).
+  if (section.startsWith('receiver.') && key === 'url' && typeof value === 'string') return maskUrlPath(value);
   if (specSection === 'process' && key === 'env' && Array.isArray(value)) {
     return value.map((e) => (typeof e === 'string' ? `${e.split('=')[0] ?? ''}=${MASK}` : e));
   }
@@ -83,6 +92,16 @@ export function maskUrlCredentials(url: string): string {
       return `${scheme}${colon < 0 ? MASK : `${userinfo.slice(0, colon)}:${MASK}`}@`;
     })
     .replace(/([?&]password=)[^&#]*/i, `$1${MASK}`);
+}
+
+/** `https://hooks.example/services/T0/B0/XyZ` → `https://hooks.example/***`. */
+export function maskUrlPath(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && u.search === '' ? `${u.protocol}//${u.host}/` : `${u.protocol}//${u.host}/${MASK}`;
+  } catch {
+    return url === '' ? url : MASK;
+  }
 }
 
 function renderScalar(key: string, value: unknown): string {

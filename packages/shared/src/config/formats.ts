@@ -23,6 +23,7 @@ export const Format = {
   redisUrl: 'smgr-redis-url',
   commands: 'smgr-commands',
   envList: 'smgr-env-list',
+  stringList: 'smgr-string-list',
   autoApprove: 'smgr-auto-approve',
   /** '' or a size with a unit (200M): resource rules. */
   size: 'smgr-size',
@@ -189,6 +190,13 @@ const formats: Record<FormatName, convict.Format> = {
   [Format.percent]: {
     validate(x: unknown) {
       if (typeof x !== 'string' || (x.trim() !== '' && parsePercent(x) === undefined)) fail(PERCENT_RULE);
+    },
+  },
+  [Format.stringList]: {
+    coerce: (x: string) => (x.trim() === '' ? [] : [x]),
+    validate(x: unknown) {
+      const ok = Array.isArray(x) && x.every((e) => typeof e === 'string');
+      if (!ok) fail('must be a list of text entries (key[] = lines)');
     },
   },
   [Format.envList]: {

@@ -8,8 +8,26 @@ export type { ConfigReport, DaemonRole, EffectiveSection, EffectiveSetting } fro
 export { formatBytes, parsePercent, parseSize } from './resource-units.js';
 export { checkConfigFiles } from './config-file-checks.js';
 export { formatConfigWarning, pgrepFix, pgrepWarnings, type ConfigWarning } from './pgrep-warnings.js';
+export {
+  LOG_RULE_ACTIONS,
+  NOTIFY_EVENTS,
+  RECEIVER_TYPES,
+  SEVERITIES,
+  SMTP_SECURITY,
+  type LogRuleAction,
+  type NotifyEvent,
+  type ReceiverType,
+  type Severity,
+  type SmtpSecurity,
+} from './named-schema.js';
+export { re2Problem } from './named-config.js';
 export type {
   AgentConfig,
+  LogRuleConfig,
+  NotifyConfig,
+  ReceiverConfig,
+  RouteConfig,
+  ServiceAction,
   ApiConfig,
   ConfigKeyDoc,
   ControllerConfig,

@@ -19,9 +19,15 @@ import {
 import { convictDetails } from './convict-details.js';
 import { deepFreeze } from './deep-freeze.js';
 import { withSuggestion } from './did-you-mean.js';
-import { maskUrlCredentials } from './effective-settings.js';
+import { maskUrlCredentials, maskUrlPath } from './effective-settings.js';
 import { lookup, plain, type Layer, type Setting, type Values } from './setting.js';
 import { toGlobalConfig, toProcessConfig } from './typed-config.js';
+import { NAMED_PREFIXES, NAMED_SCHEMA, isNamedPrefix, type NamedPrefix } from './named-schema.js';
+import { parseActions, toNamedConfig, type NamedSection } from './named-config.js';
+import { namedConvictSchema } from './config-schema.js';
+
+/** Keys read verbatim (shell quoting kept): the command keys and `action[]` entries. */
+const VERBATIM_KEYS: ReadonlySet<string> = new Set([...COMMAND_KEYS, 'action']);
 
 const ENVIRONMENT = 'environment';
 const COMMAND_LINE = 'command line';
@@ -56,6 +62,7 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
     globals: new Map(GLOBAL_SECTIONS.map((s) => [s, new Map()])),
     // 'default' first so it is layered under every named process; the rest keep file order.
     processes: new Map([['default', new Map()]]),
+    named: new Map(NAMED_PREFIXES.map((p) => [p, new Map()])),
     headers: new Map(),
   };
 
@@ -77,6 +84,12 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
   });
   checkTls(globalValues.tls, layers, source, details);
   checkApiTls(globalValues, layers, source, details);
+  const namedValues = validateNamed(layers, source, details);
+  const namedConfig = toNamedConfig(
+    namedValues,
+    new Set([...layers.processes.keys()].filter((n) => n !== 'default')),
+    details,
+  );
 
   if (details.length > 0) throw new ConfigError(tidy(details.map(suggestKey)));
 
@@ -87,6 +100,7 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
   const config = deepFreeze({
     source,
     ...toGlobalConfig(globalValues),
+    ...namedConfig,
     processDefaults: defaults as ProcessConfig,
     processes: named,
   });
@@ -96,6 +110,12 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
       effective(spec.key, globalValues[section][spec.key], layers.globals.get(section)?.get(spec.key)),
     ),
   }));
+  for (const [prefix, list] of namedValues) {
+    for (const { name, values } of list) {
+      const layer = layers.named.get(prefix)?.get(name);
+      sections.push({ name: `${prefix}.${name}`, settings: NAMED_SCHEMA[prefix].map((spec) => effective(spec.key, values[spec.key], layer?.get(spec.key))) });
+    }
+  }
   for (const { name, raw, owners } of processValues) {
     sections.push({
       name: `process.${name}`,
@@ -121,7 +141,13 @@ function suggestKey(d: ConfigErrorDetail): ConfigErrorDetail {
   if (d.rule !== 'unknown key') return d;
   const dot = d.key.lastIndexOf('.');
   const section = d.key.slice(0, d.key.indexOf('.'));
-  const known = isGlobalSection(section) ? GLOBAL_SCHEMA[section] : section === 'process' ? PROCESS_SCHEMA : [];
+  const known = isGlobalSection(section)
+    ? GLOBAL_SCHEMA[section]
+    : section === 'process'
+      ? PROCESS_SCHEMA
+      : isNamedPrefix(section)
+        ? NAMED_SCHEMA[section]
+        : [];
   return { ...d, rule: withSuggestion(d.rule, d.key.slice(dot + 1), known.map((s) => s.key)) };
 }
 
@@ -133,6 +159,7 @@ function unknownSectionRule(section: string): string {
     const rest = section.slice(dot + 1);
     return withSuggestion(rule, section.slice(0, dot), ['process'], (w) => `[${w}.${rest}]`);
   }
+  if (isNamedPrefix(section)) return `[${section}] needs a name: write [${section}.NAME]`;
   return withSuggestion(rule, section, GLOBAL_SECTIONS, (w) => `[${w}]`);
 }
 
@@ -140,12 +167,14 @@ function unknownSectionRule(section: string): string {
 interface Layers {
   globals: Map<GlobalSection, Layer>;
   processes: Map<string, Layer>;
+  /** [receiver.NAME], [route.NAME], [log_rule.NAME] by prefix, then NAME (file order). */
+  named: Map<NamedPrefix, Map<string, Layer>>;
   /** Where each file section's header is, so a missing key can point at its section. */
   headers: Map<string, { file: string; line?: number }>;
 }
 
 function applyFile(file: string, requireSections: readonly string[], layers: Layers, details: ConfigErrorDetail[]): void {
-  const contents = readConfigFile(file, COMMAND_KEYS);
+  const contents = readConfigFile(file, VERBATIM_KEYS);
   details.push(...contents.problems);
   for (const required of requireSections) {
     if (!contents.sections.has(required)) {
@@ -191,6 +220,18 @@ type Where = { file: string; line?: number };
 function sectionLayer(section: string, where: Where, layers: Layers, details: ConfigErrorDetail[]): Layer | undefined {
   if (isGlobalSection(section)) return layers.globals.get(section);
   if (section.startsWith('process.')) return processLayer(section.slice('process.'.length), where, layers, details);
+  const dot = section.indexOf('.');
+  const prefix = dot < 0 ? '' : section.slice(0, dot);
+  if (isNamedPrefix(prefix)) {
+    const byName = layers.named.get(prefix)!;
+    const name = section.slice(dot + 1);
+    let layer = byName.get(name);
+    if (layer === undefined) {
+      layer = new Map();
+      byName.set(name, layer);
+    }
+    return layer;
+  }
   if (section !== 'process') details.push({ ...where, key: section, rule: unknownSectionRule(section) });
   return undefined;
 }
@@ -292,7 +333,41 @@ function validateProcess(name: string, layers: Layer[], details: ConfigErrorDeta
       details.push(...err.details.map((d) => (line === undefined ? d : { ...d, line })));
     }
   }
+  const { label, setting } = owner('action');
+  try {
+    values['action'] = parseActions(values['action'], {
+      file: setting?.file ?? 'defaults',
+      key: `process.${label}.action`,
+      ...(setting?.line === undefined ? {} : { line: setting.line }),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    details.push(...err.details);
+    values['action'] = [];
+  }
   return { values, raw, owners: owner };
+}
+
+/** Validates every [receiver.NAME], [route.NAME], [log_rule.NAME] section on its own (cross-section rules: named-config.ts). */
+function validateNamed(layers: Layers, source: string, details: ConfigErrorDetail[]): Map<NamedPrefix, NamedSection[]> {
+  const out = new Map<NamedPrefix, NamedSection[]>();
+  for (const [prefix, byName] of layers.named) {
+    const list: NamedSection[] = [];
+    for (const [name, layer] of byName) {
+      const conf = convict<Values>(namedConvictSchema(prefix), { env: {}, args: [] });
+      conf.load(plain(layer));
+      details.push(...convictDetails(conf, (key) => ({ key: `${prefix}.${name}.${key}`, setting: lookup(layer, key) })));
+      const header = layers.headers.get(`${prefix}.${name}`) ?? { file: source };
+      const where = (key: string) => {
+        const s = layer.get(key);
+        if (s === undefined) return header;
+        return s.line === undefined ? { file: s.file } : { file: s.file, line: s.line };
+      };
+      list.push({ name, values: conf.getProperties(), where });
+    }
+    out.set(prefix, list);
+  }
+  return out;
 }
 
 function toCommandList(value: unknown, where: { file: string; key: string }): CommandList {
@@ -364,6 +439,7 @@ function redact(d: ConfigErrorDetail): ConfigErrorDetail {
   const section = d.key.slice(0, d.key.indexOf('.'));
   const key = d.key.slice(d.key.lastIndexOf('.') + 1);
   if (d.key === 'redis.url' && typeof d.value === 'string') return { ...d, value: maskUrlCredentials(d.value) };
+  if (section === 'receiver' && key === 'url' && typeof d.value === 'string') return { ...d, value: maskUrlPath(d.value) };
   // Hook environments (env[] = KEY=VALUE) carry secrets as often as not.
   const secret = findSpec(section, key)?.sensitive === true || (section === 'process' && key === 'env');
   if (!secret) return d;

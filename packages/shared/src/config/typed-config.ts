@@ -5,6 +5,7 @@ import type {
   ProcessConfig,
   ResourceAction,
   RestartStrategy,
+  ServiceAction,
   ServiceManagerKind,
   SmgrConfig,
 } from './config-types.js';
@@ -56,7 +57,9 @@ class Validated {
 }
 
 /** The typed global sections, units normalised (seconds -> ms, KB -> bytes). */
-export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfig, 'source' | 'processDefaults' | 'processes'> {
+export function toGlobalConfig(
+  g: Record<GlobalSection, Values>,
+): Omit<SmgrConfig, 'source' | 'processDefaults' | 'processes' | 'receivers' | 'routes' | 'logRules'> {
   const db = new Validated(g.database);
   const mon = new Validated(g.monitor);
   const log = new Validated(g.logging);
@@ -65,6 +68,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
   const agent = new Validated(g.agent);
   const tls = new Validated(g.tls);
   const api = new Validated(g.api);
+  const notify = new Validated(g.notify);
   return {
     database: {
       host: db.string('host'),
@@ -143,6 +147,17 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       rateLimitWindowMs: api.ms('rate_limit_window'),
       auditRetentionDays: api.number('audit_retention_days'),
     },
+    notify: {
+      groupWaitMs: notify.ms('group_wait'),
+      sendResolved: notify.bool('send_resolved'),
+      agentDownAfterMs: notify.ms('agent_down_after'),
+      certWarnDays: notify.number('cert_warn_days'),
+      checkIntervalMs: notify.ms('check_interval'),
+      maxAttempts: notify.number('max_attempts'),
+      retryBackoffMs: notify.ms('retry_backoff'),
+      deadLettersKept: notify.number('dead_letters_kept'),
+      maxAlertsListed: notify.number('max_alerts_listed'),
+    },
   };
 }
 
@@ -190,5 +205,6 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
       clearChecks: p.number('resource_clear_checks'),
       clearMarginPercent: p.number('resource_clear_margin'),
     },
+    actions: values['action'] as ServiceAction[],
   };
 }

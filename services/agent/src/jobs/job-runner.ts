@@ -125,6 +125,13 @@ export class JobRunner {
       return `unknown service ${JSON.stringify(req.service.slice(0, 60))}: not in this agent's config`;
     }
     if (!SERVICE_OPERATIONS.has(req.operation)) return `operation ${op} is not supported by this agent`;
+    if (req.operation === Operation.ACTION) {
+      const service = this.services.get(req.service)!;
+      if (!service.actions.some((a) => a.name === req.action)) {
+        const defined = service.actions.map((a) => a.name);
+        return `action ${JSON.stringify(req.action.slice(0, 64))} is not defined for ${service.name} in this agent's config (${defined.length ? `defined: ${defined.join(', ')}` : 'it defines no action[] entries'})`;
+      }
+    }
     if (req.operation === Operation.UPDATE && !VERSION_RE.test(req.version)) {
       return req.version === ''
         ? 'UPDATE needs a version'
@@ -141,7 +148,7 @@ export class JobRunner {
     const started = Date.now();
     await this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: service.name });
-    log.info({ operation: Operation[req.operation], version: req.version || undefined }, 'job started');
+    log.info({ operation: Operation[req.operation], version: req.version || undefined, action: req.action || undefined }, 'job started');
     const r = await this.operate(req, service, this.deadlineFor(req, service.operationTimeoutMs), log);
     const result = this.toResult(req, r, started);
     await this.opts.journal.markDone(result);
@@ -164,6 +171,7 @@ export class JobRunner {
       service,
       strategy: this.opts.strategies(service),
       version: req.version,
+      action: req.action,
       deadlineMs,
       tailBytes: this.opts.tailBytes,
       stateDir: this.opts.stateDir,

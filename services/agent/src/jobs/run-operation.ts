@@ -5,6 +5,7 @@ import type { OperationResult } from '../lifecycle/operation-result.js';
 import { restartService } from '../lifecycle/restart-operation.js';
 import { startService, stopService } from '../lifecycle/start-stop.js';
 import { statusService, updateService } from '../lifecycle/status-update.js';
+import { runAction } from '../lifecycle/run-action.js';
 import type { RestartStrategy } from '../strategies/restart-strategy.js';
 
 /** The operations this agent runs on one service. */
@@ -14,6 +15,7 @@ export const SERVICE_OPERATIONS: ReadonlySet<Operation> = new Set([
   Operation.STOP,
   Operation.STATUS,
   Operation.UPDATE,
+  Operation.ACTION,
 ]);
 
 /** The operations allowed on service "*" (every service, by startup_rank). */
@@ -25,6 +27,8 @@ export interface OperationInput {
   strategy: RestartStrategy;
   /** UPDATE only; already validated. */
   version: string;
+  /** ACTION only: the action's name, already checked against the service's actions. */
+  action?: string;
   deadlineMs: number;
   tailBytes: number;
   stateDir: string;
@@ -36,7 +40,7 @@ export async function runOperation(input: OperationInput): Promise<OperationResu
     service: input.service,
     tailBytes: input.tailBytes,
     stateDir: input.stateDir,
-    env: buildEnv(input.service, input.operation === Operation.UPDATE ? input.version : ''),
+    env: buildEnv(input.service, input.operation === Operation.UPDATE ? input.version : '', input.operation === Operation.ACTION ? (input.action ?? '') : ''),
     deadline: new Deadline(input.deadlineMs),
   };
   try {
@@ -51,6 +55,11 @@ export async function runOperation(input: OperationInput): Promise<OperationResu
         return await statusService(input.strategy, ctx);
       case Operation.UPDATE:
         return await updateService(input.strategy, ctx, input.version);
+      case Operation.ACTION: {
+        const action = input.service.actions.find((a) => a.name === input.action);
+        if (!action) return { ok: false, message: `action ${input.action ?? ''} is not defined for ${input.service.name}`, strategy: '', attempts: 0, steps: [] };
+        return await runAction(ctx, action);
+      }
       default:
         return { ok: false, message: `operation ${input.operation} is not supported`, strategy: '', attempts: 0, steps: [] };
     }
@@ -59,8 +68,8 @@ export async function runOperation(input: OperationInput): Promise<OperationResu
   }
 }
 
-/** Hooks see the agent's environment plus the service's env list, SMGR_SERVICE and (updates) SMGR_VERSION. */
-export function buildEnv(service: ProcessConfig, version: string): Record<string, string> {
+/** Hooks see the agent's environment plus the service's env list, SMGR_SERVICE, (updates) SMGR_VERSION and (actions) SMGR_ACTION. */
+export function buildEnv(service: ProcessConfig, version: string, action = ''): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const kv of service.env) {
@@ -70,5 +79,7 @@ export function buildEnv(service: ProcessConfig, version: string): Record<string
   env.SMGR_SERVICE = service.name;
   if (version) env.SMGR_VERSION = version;
   else delete env.SMGR_VERSION;
+  if (action) env.SMGR_ACTION = action;
+  else delete env.SMGR_ACTION;
   return env;
 }

@@ -231,6 +231,9 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
     resource: e.resource
       ? { rule: e.resource.rule, value: e.resource.value, limit: e.resource.limit, checks: e.resource.checks, action: e.resource.action, mainPid: e.resource.mainPid }
       : undefined,
+    // Log rules: bounded here, the agent is not trusted to.
+    severity: ['info', 'warning', 'critical'].includes(e.severity) ? e.severity : undefined,
+    rule: e.rule ? e.rule.slice(0, 64) : undefined,
     rows: match ? { processIds: match.processIds, via: match.via } : null,
     check: e.check ? stepDetail(e.check) : undefined,
     result: e.result

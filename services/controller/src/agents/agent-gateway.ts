@@ -76,6 +76,8 @@ export interface JobSpec {
   operation: Operation;
   service: string;
   version?: string;
+  /** ACTION: the action's name. */
+  action?: string;
   deadlineMs?: number;
 }
 
@@ -212,6 +214,7 @@ export class AgentGateway {
       operation: spec.operation,
       service: spec.service,
       version: spec.version ?? '',
+      action: spec.action ?? '',
       deadlineMs: spec.deadlineMs ?? 0,
     });
     const promise = this.pending.add(

@@ -16,6 +16,7 @@ import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
+import { registerNotifyRoutes } from './routes/notify-routes.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 
 /** How the API listens. */
@@ -137,6 +138,7 @@ export class ApiServer {
     registerEventRoutes(app, this.deps);
     registerRolloutRoutes(app, this.deps);
     registerTokenRoutes(app, this.deps);
+    registerNotifyRoutes(app, this.deps);
     app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
     const { host, port } = splitHostPort(this.listenOpts.listen);

@@ -9,6 +9,7 @@ import type { HostDirectory } from '../rollouts/host-selection.js';
 import type { JobSender } from '../rollouts/rollout-runner.js';
 import type { RolloutEngine } from '../rollouts/rollout-engine.js';
 import type { OperationRunner } from '../operations/operation-runner.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
 import type { Role } from './auth/roles.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   rateLimit?: { max: number; windowMs: number } | undefined;
   /** Counts requests refused with 401 or 429, by status. */
   refusals?: { inc(labels: { status: string }): void } | undefined;
+  /** Notifications (/v1/notify/...); absent: those routes answer 503. */
+  notify?: Pick<Notifier, 'test' | 'deadLetters' | 'retryDeadLetter' | 'firingAlerts'> | undefined;
   log: Logger;
 }
 

@@ -6,7 +6,7 @@ import type { HostClaims } from '../agents/host-claims.js';
 import { RolloutEngine } from '../rollouts/rollout-engine.js';
 import { OperationRunner } from '../operations/operation-runner.js';
 import { ApiServer } from './api-server.js';
-import type { MetricsSource } from './api-types.js';
+import type { ApiDeps, MetricsSource } from './api-types.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TokenStore } from './auth/token-store.js';
 
@@ -20,6 +20,8 @@ export interface OperatorApiOptions {
   metrics?: MetricsSource;
   /** Counts API requests refused with 401 or 429. */
   refusals?: { inc(labels: { status: string }): void };
+  /** Notifications' API side (notify/notifier.ts). */
+  notify?: ApiDeps['notify'];
   log: Logger;
 }
 
@@ -81,6 +83,7 @@ export class OperatorApi {
         metrics: this.opts.metrics,
         rateLimit: { max: cfg.api.rateLimitMax, windowMs: cfg.api.rateLimitWindowMs },
         refusals: this.opts.refusals,
+        notify: this.opts.notify,
         log: this.opts.log,
       },
       { listen: cfg.controller.apiListen, insecure: cfg.api.insecure, cert: cfg.api.cert, key: cfg.api.key, configSource: cfg.source },

@@ -13,6 +13,7 @@ const TO_PROTO: Record<OperationName, Operation> = {
   stop: Operation.STOP,
   status: Operation.STATUS,
   update: Operation.UPDATE,
+  action: Operation.ACTION,
 };
 
 export interface OperationRequest {
@@ -20,6 +21,8 @@ export interface OperationRequest {
   service: string;
   selector: HostSelector;
   version?: string;
+  /** For `action`: the name of an action the hosts' own configs define. */
+  action?: string;
   timeoutMs: number;
 }
 
@@ -74,13 +77,13 @@ export class OperationRunner {
       id,
       operation: req.operation,
       service: req.service,
-      version: req.version ?? null,
+      version: req.version ?? req.action ?? null,
       controllerId: this.opts.controllerId,
       timeoutMs: req.timeoutMs,
       createdBy: by,
       hosts,
     });
-    this.log.info({ operationId: id, operation: req.operation, service: req.service, hosts: hosts.length, by }, 'operation started');
+    this.log.info({ operationId: id, operation: req.operation, action: req.action, service: req.service, hosts: hosts.length, by }, 'operation started');
     const done = this.runAll(id, req, hosts, by).finally(() => this.running.delete(id));
     this.running.set(id, done);
     const view = await this.store.load(id);
@@ -134,7 +137,13 @@ export class OperationRunner {
       try {
         const r = await this.opts.jobs.runJob(
           h.hostId,
-          { jobId: h.jobId, operation: TO_PROTO[req.operation], service: req.service, ...(req.version ? { version: req.version } : {}) },
+          {
+            jobId: h.jobId,
+            operation: TO_PROTO[req.operation],
+            service: req.service,
+            ...(req.version ? { version: req.version } : {}),
+            ...(req.action ? { action: req.action } : {}),
+          },
           req.timeoutMs,
         );
         record = fromResult(r);
@@ -178,8 +187,8 @@ async function recordEvent(pool: DbPool, req: OperationRequest, h: { hostId: str
       r.state,
       r.strategy.slice(0, 32),
       Math.round(r.durationMs),
-      `${req.operation}${req.version ? ` ${req.version}` : ''} by ${by}: ${r.message}`.slice(0, 1024),
-      JSON.stringify({ operation: req.operation, version: req.version ?? null, by, ...(r.failure ? { failure: r.failure } : {}) }),
+      `${req.operation}${req.version ? ` ${req.version}` : ''}${req.action ? ` ${req.action}` : ''} by ${by}: ${r.message}`.slice(0, 1024),
+      JSON.stringify({ operation: req.operation, version: req.version ?? null, ...(req.action ? { action: req.action } : {}), by, ...(r.failure ? { failure: r.failure } : {}) }),
     ],
   );
 }

@@ -174,7 +174,8 @@ function toView(op: RowDataPacket, hosts: RowDataPacket[]): OperationView {
     id: String(op.id),
     operation: op.operation as OperationName,
     service: String(op.service),
-    ...(op.version === null ? {} : { version: String(op.version) }),
+    // An action's name is kept in the version column (an action has no version).
+    ...(op.version === null ? {} : op.operation === 'action' ? { action: String(op.version) } : { version: String(op.version) }),
     state,
     ok: state === 'succeeded',
     summary,

@@ -1,8 +1,8 @@
 import type { StepFailure } from '../repair/result-detail.js';
 
 /** Operations the API sends to hosts (seed 003's lifecycle plus the seed 002 restart). */
-export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update';
-export const OPERATION_NAMES: readonly OperationName[] = ['restart', 'start', 'stop', 'status', 'update'];
+export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update' | 'action';
+export const OPERATION_NAMES: readonly OperationName[] = ['restart', 'start', 'stop', 'status', 'update', 'action'];
 
 /**
  * An operation's state:
@@ -49,6 +49,8 @@ export interface OperationView {
   operation: OperationName;
   service: string;
   version?: string;
+  /** For operation `action`: the action's name. */
+  action?: string;
   state: OperationState;
   /** True once every host succeeded. */
   ok: boolean;

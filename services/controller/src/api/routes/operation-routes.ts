@@ -12,6 +12,7 @@ interface OperationBody {
   hosts?: string[];
   labels?: Record<string, string>;
   version?: string;
+  action?: string;
   timeoutSeconds?: number;
 }
 
@@ -26,6 +27,7 @@ const operationViewSchema = {
     operation: { type: 'string', enum: [...OPERATION_NAMES] },
     service: { type: 'string' },
     version: { type: 'string' },
+    action: { type: 'string', description: 'operation action: the action run' },
     state: { type: 'string', enum: [...OPERATION_STATES], description: 'running, then succeeded (every host did), failed, or interrupted (the controller stopped first)' },
     ok: { type: 'boolean', description: 'every host succeeded' },
     summary: {
@@ -86,12 +88,13 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
         action: 'operation.run',
         target: (req) => {
           const b = req.body as Partial<OperationBody> | undefined;
-          return `service:${b?.service ?? '?'} ${b?.operation ?? '?'}`;
+          return `service:${b?.service ?? '?'} ${b?.operation ?? '?'}${b?.action ? ` ${b.action}` : ''}`;
         },
       },
       schema: {
         summary: 'start an operation on a service on every selected host; answers at once with its id',
         description:
+          'Operation `action` runs the named command (`action`) that each host\'s own config defines for the service; a host without it refuses. ' +
           'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. ' +
           'The answer (202) lists every host `pending`; follow the operation with GET /v1/operations/{id} until `state` is no longer `running`. ' +
           `Each host gets \`timeoutSeconds\` (default and most: api.operation_timeout, ${maxSeconds} s here).`,
@@ -105,6 +108,11 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
             service: serviceNameSchema,
             ...selectorProperties,
             version: { type: 'string', pattern: VERSION_PATTERN, description: 'required for update' },
+            action: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+              description: "required for action: the name of an `action[] = NAME: command` entry of the service in each host's own config (hosts that do not define it refuse)",
+            },
             timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: maxSeconds },
           },
         },
@@ -115,6 +123,12 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const b = req.body;
       if (b.operation === 'update' && b.version === undefined) {
         throw new ApiError(400, 'INVALID_REQUEST', 'body.version: is required for update', { context: { field: 'version' } });
+      }
+      if (b.operation === 'action' && b.action === undefined) {
+        throw new ApiError(400, 'INVALID_REQUEST', 'body.action: is required for operation action', { context: { field: 'action' } });
+      }
+      if (b.operation !== 'action' && b.action !== undefined) {
+        throw new ApiError(400, 'INVALID_REQUEST', `body.action: only operation action takes an action, not ${b.operation}`, { context: { field: 'action' } });
       }
       if (b.operation !== 'update' && b.version !== undefined) {
         throw new ApiError(400, 'INVALID_REQUEST', `body.version: only update takes a version, not ${b.operation}`, {
@@ -127,6 +141,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
           service: b.service,
           selector: { ...(b.hosts ? { hosts: b.hosts } : {}), ...(b.labels ? { labels: b.labels } : {}) },
           ...(b.version !== undefined ? { version: b.version } : {}),
+          ...(b.action !== undefined ? { action: b.action } : {}),
           timeoutMs: b.timeoutSeconds !== undefined ? Math.round(b.timeoutSeconds * 1000) : deps.operationTimeoutMs,
         },
         req.principal?.name ?? '?',

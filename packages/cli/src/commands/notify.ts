@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { ExitCode } from '@smgr/shared';
+import { CliError } from '../cli-error.js';
+import { CliContext, type CliIo } from '../context.js';
+import { safeCell } from '../format/sanitize.js';
+import { table } from '../format/table.js';
+
+interface TestResult {
+  receiver: string;
+  type: string;
+  ok: boolean;
+  messageId: string;
+  error?: string;
+}
+
+interface DeadLetter {
+  id: string;
+  receiver: string;
+  status: string;
+  title: string;
+  count: number;
+  attempts: number;
+  error: string;
+  failedAt: string | null;
+}
+
+interface FiringAlert {
+  key: string;
+  event: string;
+  severity: string;
+  hostId: string | null;
+  service: string | null;
+  message: string;
+  firedAt: string;
+  notified: boolean;
+}
+
+/** `smgr notify test|dead-letters|retry|alerts`: the controller's notifications ([receiver.NAME], [route.NAME]). */
+export function notifyCommands(program: Command, io: CliIo): void {
+  const notify = program.command('notify').description('notifications: test a receiver, list dead letters and firing alerts');
+
+  notify
+    .command('test')
+    .description('send a test message to RECEIVER ([receiver.NAME] of the controller) now; exit 1 when it was not accepted')
+    .argument('<receiver>', 'receiver name')
+    .action(async (receiver: string, _o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const r = await ctx.client().post<TestResult>('/v1/notify/test', { receiver });
+      ctx.print(r, (b) => (b.ok ? `test message ${b.messageId} accepted by ${b.receiver} (${b.type})\n` : ''));
+      if (!r.ok) throw new CliError(ExitCode.FAILURE, `${safeCell(r.receiver)} (${r.type}) did not accept the test message: ${safeCell(r.error ?? 'unknown error')}`);
+    });
+
+  notify
+    .command('dead-letters')
+    .description('messages that could not be delivered after notify.max_attempts, newest first')
+    .option('--limit <n>', 'at most this many (default 100)', (v) => Number(v))
+    .action(async (o: { limit?: number }, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const q = o.limit !== undefined ? `?limit=${o.limit}` : '';
+      const body = await ctx.client().get<{ deadLetters: DeadLetter[] }>(`/v1/notify/dead-letters${q}`);
+      ctx.print(body, (b) =>
+        b.deadLetters.length === 0
+          ? 'no dead letters\n'
+          : table(['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'], b.deadLetters.map((d) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error])),
+      );
+    });
+
+  notify
+    .command('retry')
+    .description('put a dead letter (ID from smgr notify dead-letters) back in the delivery queue')
+    .argument('<id>', 'msg-...')
+    .action(async (id: string, _o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const r = await ctx.client().post<{ id: string }>(`/v1/notify/dead-letters/${encodeURIComponent(id)}/retry`, {});
+      ctx.print(r, (b) => `${b.id} queued again\n`);
+    });
+
+  notify
+    .command('alerts')
+    .description('alerts firing now (one row per condition; NOTIFIED: a message was queued for it)')
+    .action(async (_o, cmd: Command) => {
+      const ctx = CliContext.of(io, cmd);
+      const body = await ctx.client().get<{ alerts: FiringAlert[] }>('/v1/notify/alerts');
+      ctx.print(body, (b) =>
+        b.alerts.length === 0
+          ? 'no alerts firing\n'
+          : table(['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'], b.alerts.map((a) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message])),
+      );
+    });
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../api-types.js';
+import { ApiError } from '../http-errors.js';
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+/**
+ * Notifications: a test message to one receiver (operator), the dead
+ * letters (viewer) and putting one back in the queue (operator), and the
+ * alerts firing now (viewer).
+ */
+export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const notify = () => {
+    if (!deps.notify) throw new ApiError(503, 'UNAVAILABLE', 'notifications are not running on this controller');
+    return deps.notify;
+  };
+  app.post<{ Body: { receiver: string } }>(
+    '/v1/notify/test',
+    {
+      config: { role: 'operator', action: 'notify.test', target: (req) => `receiver:${(req.body as { receiver?: string } | undefined)?.receiver ?? '?'}` },
+      schema: {
+        summary: 'send a test message to one receiver now (once, no retries) and say whether it was accepted',
+        tags: ['notify'],
+        body: { type: 'object', additionalProperties: false, required: ['receiver'], properties: { receiver: { type: 'string', pattern: NAME_PATTERN } } },
+      },
+    },
+    async (req) => {
+      const result = await notify().test(req.body.receiver, req.principal?.name ?? '?');
+      req.auditNote = { ...req.auditNote, ...(result.ok ? {} : { outcome: 'error' as const }), detail: result };
+      return result;
+    },
+  );
+  app.get<{ Querystring: { limit?: number } }>(
+    '/v1/notify/dead-letters',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'messages that could not be delivered after notify.max_attempts (or were refused for good), newest first',
+        tags: ['notify'],
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
+      },
+    },
+    async (req) => ({ deadLetters: await notify().deadLetters(req.query.limit ?? 100) }),
+  );
+  app.post<{ Params: { id: string } }>(
+    '/v1/notify/dead-letters/:id/retry',
+    {
+      config: { role: 'operator', action: 'notify.retry', target: (req) => `message:${(req.params as { id?: string }).id ?? '?'}` },
+      schema: {
+        summary: 'put a dead letter back in the delivery queue for a new round of attempts',
+        tags: ['notify'],
+        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^msg-[0-9a-f]{32}$' } } },
+      },
+    },
+    async (req) => {
+      await notify().retryDeadLetter(req.params.id);
+      return { id: req.params.id, requeued: true };
+    },
+  );
+  app.get(
+    '/v1/notify/alerts',
+    { config: { role: 'viewer' }, schema: { summary: 'alerts firing now', tags: ['notify'] } },
+    async () => ({ alerts: await notify().firingAlerts() }),
+  );
+}
