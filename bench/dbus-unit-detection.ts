@@ -7,7 +7,7 @@
  * (test/fleet/support/unit-watch-host.ts).
  *
  * Each sample: the unit's main process is SIGKILLed (Restart=no) from the
- * bench process (found by its cgroup and NSpid), stamped just before
+ * bench process (found by its pid namespace and NSpid), stamped just before
  * kill(2) with the wall clock and CLOCK_MONOTONIC;
  * - detectMs: the agent's `watched service failing` log record (its `time`)
  *   minus the kill;
@@ -23,7 +23,7 @@
  *
  * Needs `npx turbo run build` first and the fleet rootfs (built on first use).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,20 +73,20 @@ async function killOnce(h: UnitWatchHost): Promise<Sample> {
   };
 }
 
-/**
- * The unit's main process as this namespace numbers it: the one pid in the
- * unit's cgroup (the host's view of the container's cgroup tree) whose
- * NSpid ends with the container's pid.
- */
+/** The unit's main process as this namespace numbers it: in the host's pid namespace, with that pid as its last NSpid. */
 function outerPid(h: UnitWatchHost, inner: number): number {
-  const leader = readFileSync(`/proc/${h.host.leaderPid}/cgroup`, 'utf8').trim().split('\n').find((l) => l.startsWith('0::'))!.slice(3);
-  const root = leader.replace(/\/init\.scope$/, '');
-  const procs = readFileSync(`/sys/fs/cgroup${root}/system.slice/${UNIT}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
-  for (const pid of procs) {
-    const ns = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number);
-    if (ns?.at(-1) === inner) return pid;
+  const ns = readlinkSync(`/proc/${h.host.leaderPid}/ns/pid`);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
+      const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number);
+      if (ids?.at(-1) === inner) return Number(d);
+    } catch {
+      // exited while we looked
+    }
   }
-  throw new Error(`no process of ${UNIT} with container pid ${inner} (cgroup ${root})`);
+  throw new Error(`no process with pid ${inner} in the host's pid namespace`);
 }
 
 const stats = (xs: number[]) => {

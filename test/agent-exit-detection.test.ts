@@ -66,6 +66,7 @@ describe('watch mode with a long watch_interval', () => {
 
     process.kill(first, 'SIGKILL');
     await waitForLog(stack.agent, 'started process exited', 10_000, (j) => j.service === name && j.pid === first);
+    await waitForLog(stack.agent, 'watched service failing', 10_000, (j) => j.service === name && j.detectedBy === 'exit');
     const second = await waitFor(
       async () => {
         const pids = findPids(name);

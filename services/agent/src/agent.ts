@@ -92,7 +92,7 @@ export class Agent {
       onOperation: (e) => this.onOperation(e),
       onStartedExit: (service, pid, code, signal) => {
         this.log.info({ service, pid, exitCode: code, signal }, 'started process exited');
-        this.watcher?.checkNow(service);
+        this.watcher?.checkNow(service, { source: 'exit', detail: `pid ${pid}, started by the agent, ${signal ? `was killed by ${signal}` : `exited ${code}`}` });
       },
     });
     this.runner = runner;

@@ -91,7 +91,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   const db = await createTestDatabase(mysql);
   c.add(() => db.drop(), 'database');
 
-  const lab = await createNetLab('dbusw');
+  const lab = await createNetLab(opts.name.replace(/^smgr-/, ''));
   c.add(() => lab.stop(), 'netlab');
   const net = await lab.addHost('d1');
   const host = await bootNspawnHost({

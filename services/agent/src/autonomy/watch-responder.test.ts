@@ -113,3 +113,10 @@ test('a spell nobody repairs is reported again after the repeat interval', async
   await r.onFailing(svc, 4, undefined);
   assert.deepEqual(published.map((e) => e.failures), [2, 4]);
 });
+
+test('a failure found by an event says so in the report, after the check that confirmed it', async () => {
+  const { r, published } = responder({ downSince: null });
+  const record = { name: 'watch_check', argv: [], exitCode: 1, signal: '', ok: false, timedOut: false, startedAtMs: 0, durationMs: 1, outputTail: '', error: '' };
+  await r.onFailing(svc, 1, record, { source: 'dbus', detail: 'systemd reported web.service failed/failed over D-Bus', conclusive: true });
+  assert.equal(published[0]?.message, 'failed 1 watch checks in a row (exit 1; systemd reported web.service failed/failed over D-Bus)');
+});

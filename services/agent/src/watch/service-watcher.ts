@@ -221,13 +221,13 @@ export class ServiceWatcher {
   private async checkOne(s: ProcessConfig, round: WatchRound, epoch: number, trigger?: WatchTrigger, real = false): Promise<void> {
     if (this.checking.has(s.name)) return;
     this.checking.add(s.name);
-    if (trigger) this.log.info({ service: s.name, detectedBy: trigger.source, detail: trigger.detail }, 'watch check triggered by an event');
     try {
       const why = this.opts.skip(s);
       if (why) {
-        this.log.debug({ service: s.name, why }, 'watch check skipped');
+        this.log.debug({ service: s.name, why, detectedBy: trigger?.source ?? 'poll' }, 'watch check skipped');
         return;
       }
+      if (trigger) this.log.info({ service: s.name, detectedBy: trigger.source, detail: trigger.detail }, 'watch check triggered by an event');
       const now = Date.now();
       const known =
         !real &&
