@@ -11,6 +11,7 @@ import type { OperationRunner } from '../operations/operation-runner.js';
 import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
 import type { Role } from './auth/roles.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
+import type { ConsoleDeps } from '../console/console-routes.js';
 
 /** A Prometheus registry as prom-client exposes it. */
 export interface MetricsSource {
@@ -45,6 +46,8 @@ export interface ApiDeps {
   rateLimit?: { max: number; windowMs: number } | undefined;
   /** Counts requests refused with 401 or 429, by status. */
   refusals?: { inc(labels: { status: string }): void } | undefined;
+  /** The web console at /ui (sessions, live feed, assets); absent: no console routes, no session cookies. */
+  console?: ConsoleDeps | undefined;
   log: Logger;
 }
 
@@ -70,5 +73,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     auditNote: AuditNote | null;
+    /** The console session a request came with (cookie), when it did not use a bearer token. */
+    consoleSession: { secret: string; expiresAt: Date } | null;
   }
 }
