@@ -48,7 +48,7 @@ export function AlarmsPage({ session }: { session: Session }) {
                 <td>{a.incident?.lastMessage ?? a.notes ?? '—'}</td>
                 {canChange ? (
                   <td>
-                    <button type="button" class="secondary" disabled={act.busy} onClick={() => void clear(a.processId)} aria-label={`Clear the alarm of ${a.name}`}>
+                    <button type="button" class="secondary" disabled={act.busy} onClick={() => void clear(a.processId)} aria-label={`Clear alarm of ${a.name}`}>
                       Clear alarm
                     </button>
                   </td>

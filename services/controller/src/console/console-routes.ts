@@ -60,7 +60,7 @@ export async function registerConsoleRoutes(
     const file = req.params.file;
     if (c.assetsDir === null || !ASSET_RE.test(file)) throw new ApiError(404, 'NOT_FOUND', `no console asset ${file.slice(0, 80)}`);
     void reply.headers(PAGE_HEADERS);
-    return reply.sendFile(file);
+    return reply.sendFile(`assets/${file}`);
   });
 
   app.post<{ Body: { token: string } }>(
