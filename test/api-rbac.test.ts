@@ -34,6 +34,21 @@ interface Endpoint {
   /** Concrete path and body used. */
   path: () => string;
   body?: () => unknown;
+  /** A Server-Sent Events stream: only its status is read, then it is closed. */
+  stream?: boolean;
+}
+
+/** One request of the matrix; a stream is closed once its status is known. */
+async function callEndpoint(client: ApiClient, e: Endpoint) {
+  if (!e.stream) return client.call(e.method, e.path(), e.body?.());
+  const abort = new AbortController();
+  const res = await fetch(`${client.url}${e.path()}`, {
+    headers: client.token === undefined ? {} : { authorization: `Bearer ${client.token}` },
+    signal: abort.signal,
+  });
+  const body = res.status === 200 ? {} : await res.json().catch(() => ({}));
+  abort.abort();
+  return { status: res.status, body: body as any, headers: res.headers };
 }
 
 let rolloutId = 0;
@@ -76,6 +91,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'POST', route: '/v1/tokens', least: 'admin', path: () => '/v1/tokens', body: () => ({ name: `made-${Math.random().toString(36).slice(2, 8)}`, role: 'viewer' }) },
   { method: 'DELETE', route: '/v1/tokens/{name}', least: 'admin', path: () => '/v1/tokens/t-doomed' },
   { method: 'GET', route: '/v1/audit', least: 'admin', path: () => '/v1/audit' },
+  // The web console's session and live feed (the page and its assets are public and not in the document).
+  { method: 'POST', route: '/ui/session', least: 'public', path: () => '/ui/session', body: () => ({ token: fleet.tokens.viewer }) },
+  { method: 'GET', route: '/ui/session', least: 'viewer', path: () => '/ui/session' },
+  { method: 'DELETE', route: '/ui/session', least: 'viewer', path: () => '/ui/session' },
+  { method: 'GET', route: '/ui/events', least: 'viewer', path: () => '/ui/events', stream: true },
+  { method: 'GET', route: '/ui/api/overview', least: 'viewer', path: () => '/ui/api/overview' },
 ];
 
 const RANK: Record<Least, number> = { public: 0, viewer: 1, operator: 2, admin: 3 };
@@ -95,7 +116,7 @@ describe('the API authorises by role', () => {
     const bogus = `smgr_${'A'.repeat(43)}`;
     for (const e of ENDPOINTS.filter((x) => x.least !== 'public')) {
       for (const client of [fleet.api.as(undefined), fleet.api.as(bogus)]) {
-        const r = await client.call(e.method, e.path(), e.body?.());
+        const r = await callEndpoint(client, e);
         assert.equal(r.status, 401, `${e.method} ${e.route} ${client.token ? 'bad token' : 'no token'}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.error, 'UNAUTHENTICATED');
         assert.match(r.body.message, client.token ? /unknown, revoked or expired token/ : /missing bearer token: send "Authorization: Bearer <token>"/);
@@ -122,7 +143,7 @@ describe('the API authorises by role', () => {
           assert.equal(started.status, 202, JSON.stringify(started.body));
           operationId = started.body.id;
         }
-        const r = await client.call(e.method, e.path(), e.body?.());
+        const r = await callEndpoint(client, e);
         const what = `${role} ${e.method} ${e.route} -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
         if (RANK[role] < RANK[e.least]) {
           assert.equal(r.status, 403, what);

@@ -13,7 +13,7 @@ export function AlarmsPage({ session }: { session: Session }) {
   const initial = useLoad<{ alarms: any[] }>('/v1/alarms', []);
   const [alarms, setAlarms] = useState<any[] | null>(null);
   const repairs = useLoad<{ events: any[] }>('/v1/events?kind=repair&limit=15', ['history']);
-  const processes = useLoad<{ processes: any[] }>('/v1/processes', ['history', 'alarms']);
+  const processes = useLoad<{ processes: any[] }>('/v1/processes', ['history']);
   const act = useAction();
   useEffect(() => {
     if (initial.data) setAlarms(initial.data.alarms);

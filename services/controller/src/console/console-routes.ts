@@ -91,7 +91,7 @@ export async function registerConsoleRoutes(
         path: '/',
         expires: expiresAt,
       });
-      req.auditNote = { ...req.auditNote, target: `token:${principal.name}` };
+      req.auditNote = { ...req.auditNote, target: `session:${principal.name}` };
       void reply.code(201).header('cache-control', 'no-store');
       return { name: principal.name, role: principal.role, csrf: csrfTokenOf(secret), expiresAt: expiresAt.toISOString() };
     },
@@ -114,7 +114,7 @@ export async function registerConsoleRoutes(
 
   app.delete(
     '/ui/session',
-    { config: { role: 'viewer', action: 'session.signout', target: (req) => `token:${req.principal?.name ?? '?'}` }, schema: { summary: 'console sign-out: the session ends at once', tags: ['console'] } },
+    { config: { role: 'viewer', action: 'session.signout', target: (req) => `session:${req.principal?.name ?? '?'}` }, schema: { summary: 'console sign-out: the session ends at once', tags: ['console'] } },
     async (req, reply) => {
       const s = req.consoleSession;
       if (s !== null) await c.sessions.end(s.secret);

@@ -20,10 +20,12 @@ test('a first connection (no Last-Event-ID) gets nothing replayed', () => {
 test('an id older than the buffer, from another run, from the future or malformed gets reset', () => {
   const b = new FeedBuffer(2, 1000);
   const first = b.push('alarms', 1).id;
-  b.push('alarms', 2);
-  const third = b.push('alarms', 3).id;
+  const second = b.push('alarms', 2).id;
+  b.push('alarms', 3);
+  const fourth = b.push('alarms', 4).id;
   assert.equal(b.since(first), 'reset', 'event 2 was dropped by capacity');
-  assert.ok(Array.isArray(b.since(third)));
+  assert.deepEqual((b.since(second) as { data: number }[]).map((e) => e.data), [3, 4], 'nothing after event 2 was dropped');
+  assert.deepEqual(b.since(fourth), []);
   assert.equal(b.since(new FeedBuffer(2, 2000).push('alarms', 1).id), 'reset');
   assert.equal(b.since(`${(1000).toString(36)}.99`), 'reset');
   assert.equal(b.since('x'.repeat(400)), 'reset');

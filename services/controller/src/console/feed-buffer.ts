@@ -46,6 +46,8 @@ export class FeedBuffer {
   /** Forgets every event: clients that come back with an older id get `reset` (the feed stopped watching meanwhile). */
   clear(): void {
     this.events.length = 0;
+    // Skip a number: every id given out so far is now below the horizon.
+    this.seq += 1;
     this.horizon = this.seq;
   }
 
