@@ -9,6 +9,7 @@
 //     runtime/bin/node                              only with --with-node (a copy of the node running this script)
 //     share/man/man{1,5,8}/...                      from deploy/man (smgr.conf.5 generated from the config schema)
 //     share/systemd/*.service                       from deploy/systemd
+//     share/console/                                the web console's built assets (packages/console/dist), served at /ui
 //     VERSION  manifest.json                        version, node requirement, sha256 of every file
 //
 //     ../smgr-<version>-linux-x64.tar.gz            with --tarball: the same tree, what the Ansible roles unpack
@@ -24,7 +25,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -220,6 +221,10 @@ function copyDeployFiles() {
   execFileSync(process.execPath, [join(manSrc, 'gen-smgr-conf.mjs'), join(work, 'share/man/man5/smgr.conf.5'), '--version', version], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // The web console: static files the controller serves at /ui (lib/../share/console).
+  const consoleDist = join(root, 'packages/console/dist');
+  if (!existsSync(join(consoleDist, 'index.html'))) throw new Error('packages/console/dist is missing: run `npx turbo run build` first');
+  cpSync(consoleDist, join(work, 'share/console'), { recursive: true });
   mkdirSync(join(work, 'share/systemd'), { recursive: true });
   for (const file of readdirSync(join(root, 'deploy/systemd'))) {
     if (file.endsWith('.service')) copyFileSync(join(root, 'deploy/systemd', file), join(work, 'share/systemd', file));

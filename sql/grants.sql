@@ -39,3 +39,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_operations TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_operation_hosts TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollout_failures TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_console_sessions TO 'smgr'@'%';

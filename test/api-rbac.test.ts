@@ -34,6 +34,21 @@ interface Endpoint {
   /** Concrete path and body used. */
   path: () => string;
   body?: () => unknown;
+  /** A Server-Sent Events stream: only its status is read, then it is closed. */
+  stream?: boolean;
+}
+
+/** One request of the matrix; a stream is closed once its status is known. */
+async function callEndpoint(client: ApiClient, e: Endpoint) {
+  if (!e.stream) return client.call(e.method, e.path(), e.body?.());
+  const abort = new AbortController();
+  const res = await fetch(`${client.url}${e.path()}`, {
+    headers: client.token === undefined ? {} : { authorization: `Bearer ${client.token}` },
+    signal: abort.signal,
+  });
+  const body = res.status === 200 ? {} : await res.json().catch(() => ({}));
+  abort.abort();
+  return { status: res.status, body: body as any, headers: res.headers };
 }
 
 let rolloutId = 0;
@@ -80,6 +95,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/v1/notify/dead-letters', least: 'viewer', path: () => '/v1/notify/dead-letters' },
   { method: 'POST', route: '/v1/notify/dead-letters/{id}/retry', least: 'operator', path: () => `/v1/notify/dead-letters/msg-${'0'.repeat(32)}/retry` },
   { method: 'GET', route: '/v1/notify/alerts', least: 'viewer', path: () => '/v1/notify/alerts' },
+  // The web console's session and live feed (the page and its assets are public and not in the document).
+  { method: 'POST', route: '/ui/session', least: 'public', path: () => '/ui/session', body: () => ({ token: fleet.tokens.viewer }) },
+  { method: 'GET', route: '/ui/session', least: 'viewer', path: () => '/ui/session' },
+  { method: 'DELETE', route: '/ui/session', least: 'viewer', path: () => '/ui/session' },
+  { method: 'GET', route: '/ui/events', least: 'viewer', path: () => '/ui/events', stream: true },
+  { method: 'GET', route: '/ui/api/overview', least: 'viewer', path: () => '/ui/api/overview' },
 ];
 
 const RANK: Record<Least, number> = { public: 0, viewer: 1, operator: 2, admin: 3 };
@@ -99,7 +120,7 @@ describe('the API authorises by role', () => {
     const bogus = `smgr_${'A'.repeat(43)}`;
     for (const e of ENDPOINTS.filter((x) => x.least !== 'public')) {
       for (const client of [fleet.api.as(undefined), fleet.api.as(bogus)]) {
-        const r = await client.call(e.method, e.path(), e.body?.());
+        const r = await callEndpoint(client, e);
         assert.equal(r.status, 401, `${e.method} ${e.route} ${client.token ? 'bad token' : 'no token'}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.error, 'UNAUTHENTICATED');
         assert.match(r.body.message, client.token ? /unknown, revoked or expired token/ : /missing bearer token: send "Authorization: Bearer <token>"/);
@@ -126,7 +147,7 @@ describe('the API authorises by role', () => {
           assert.equal(started.status, 202, JSON.stringify(started.body));
           operationId = started.body.id;
         }
-        const r = await client.call(e.method, e.path(), e.body?.());
+        const r = await callEndpoint(client, e);
         const what = `${role} ${e.method} ${e.route} -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
         if (RANK[role] < RANK[e.least]) {
           assert.equal(r.status, 403, what);

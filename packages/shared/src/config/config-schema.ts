@@ -133,6 +133,8 @@ export const GLOBAL_SCHEMA = {
     int('rate_limit_max', 600, 'requests one client address may make per rate_limit_window; more get 429 with Retry-After (0: no limit)', 0),
     seconds('rate_limit_window', 60, 'window of api.rate_limit_max', true),
     int('audit_retention_days', 365, 'days rows of the API audit trail (smgr_audit) are kept', 1),
+    seconds('session_ttl', 28_800, 'how long a web console sign-in lasts (never longer than its token)', true),
+    int('console_max_clients', 64, 'web console live streams (GET /ui/events) open at once; more get 503', 1),
   ],
   notify: NOTIFY_SCHEMA,
 } as const satisfies Record<string, readonly KeySpec[]>;

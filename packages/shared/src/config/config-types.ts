@@ -178,6 +178,10 @@ export interface ApiConfig {
   readonly rateLimitWindowMs: number;
   /** smgr_audit rows older than this are deleted by the retention sweep. */
   readonly auditRetentionDays: number;
+  /** Lifetime of a web console session (api.session_ttl). */
+  readonly sessionTtlMs: number;
+  /** Web console live streams open at once (api.console_max_clients). */
+  readonly consoleMaxClients: number;
 }
 
 /** One [process.NAME] section layered over [process.default] and the built-in defaults. */

@@ -146,6 +146,8 @@ export function toGlobalConfig(
       rateLimitMax: api.number('rate_limit_max'),
       rateLimitWindowMs: api.ms('rate_limit_window'),
       auditRetentionDays: api.number('audit_retention_days'),
+      sessionTtlMs: api.ms('session_ttl'),
+      consoleMaxClients: api.number('console_max_clients'),
     },
     notify: {
       groupWaitMs: notify.ms('group_wait'),

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import { readPem, SMGR_VERSION, type Logger } from '@smgr/shared';
 import type { ApiDeps } from './api-types.js';
 import type { AuditOutcome } from './audit/audit-log.js';
@@ -18,6 +19,8 @@ import { registerPlacementRoutes } from './routes/placement-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
 import { registerNotifyRoutes } from './routes/notify-routes.js';
 import { LogThrottle } from '../limits/log-throttle.js';
+import { registerConsoleRoutes } from '../console/console-routes.js';
+import { sessionPrincipal } from '../console/console-auth.js';
 
 /** How the API listens. */
 export interface ApiListenOptions {
@@ -95,6 +98,9 @@ export class ApiServer {
     });
     app.decorateRequest('principal', null);
     app.decorateRequest('auditNote', null);
+    app.decorateRequest('consoleSession', null);
+    // Parses cookies only; the console's session cookie is read in authenticate().
+    await app.register(cookie);
     requireRouteRoles(app);
     // Before authentication, so a flood of bad tokens costs no token lookup.
     const limit = this.deps.rateLimit;
@@ -139,6 +145,7 @@ export class ApiServer {
     registerRolloutRoutes(app, this.deps);
     registerTokenRoutes(app, this.deps);
     registerNotifyRoutes(app, this.deps);
+    if (this.deps.console !== undefined) await registerConsoleRoutes(app, this.deps, this.deps.console);
     app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
     const { host, port } = splitHostPort(this.listenOpts.listen);
@@ -161,6 +168,8 @@ export class ApiServer {
       return;
     }
     this.started = false;
+    // Event streams never end by themselves: close them first, or they hold the listener for the whole grace.
+    this.deps.console?.feed.stop();
     let timer: NodeJS.Timeout | undefined;
     const closed = this.app.close();
     const inTime = await Promise.race([
@@ -185,6 +194,11 @@ export class ApiServer {
       throw new ApiError(403, 'FORBIDDEN', 'this route declares no role and is refused');
     }
     const header = req.headers.authorization;
+    if ((header === undefined || header === '') && this.deps.console !== undefined) {
+      // The web console: a session cookie (and, on changes, its CSRF token) instead of a bearer header.
+      const viaCookie = await sessionPrincipal(req, this.deps.console.sessions);
+      if (viaCookie) return;
+    }
     if (header === undefined || header === '') {
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing bearer token: send "Authorization: Bearer <token>"');
     }

@@ -13,6 +13,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
 import type { Role } from './auth/roles.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
+import type { ConsoleDeps } from '../console/console-routes.js';
 
 /** A Prometheus registry as prom-client exposes it. */
 export interface MetricsSource {
@@ -51,6 +52,8 @@ export interface ApiDeps {
   refusals?: { inc(labels: { status: string }): void } | undefined;
   /** Notifications (/v1/notify/...); absent: those routes answer 503. */
   notify?: Pick<Notifier, 'test' | 'deadLetters' | 'retryDeadLetter' | 'firingAlerts'> | undefined;
+  /** The web console at /ui (sessions, live feed, assets); absent: no console routes, no session cookies. */
+  console?: ConsoleDeps | undefined;
   log: Logger;
 }
 
@@ -76,5 +79,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     auditNote: AuditNote | null;
+    /** The console session a request came with (cookie), when it did not use a bearer token. */
+    consoleSession: { secret: string; expiresAt: Date } | null;
   }
 }

@@ -9,6 +9,9 @@ import { ApiServer } from './api-server.js';
 import type { ApiDeps, MetricsSource } from './api-types.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TokenStore } from './auth/token-store.js';
+import { ConsoleFeed } from '../console/console-feed.js';
+import { findConsoleAssets } from '../console/console-assets.js';
+import { SessionStore } from '../console/session-store.js';
 
 export interface OperatorApiOptions {
   config: SmgrConfig;
@@ -84,6 +87,12 @@ export class OperatorApi {
         rateLimit: { max: cfg.api.rateLimitMax, windowMs: cfg.api.rateLimitWindowMs },
         refusals: this.opts.refusals,
         notify: this.opts.notify,
+        console: {
+          sessions: new SessionStore(this.opts.pool, cfg.api.sessionTtlMs),
+          feed: new ConsoleFeed({ pool: this.opts.pool, hosts: this.opts.registry, maxClients: cfg.api.consoleMaxClients, log: this.opts.log }),
+          assetsDir: findConsoleAssets(),
+          secureCookies: !cfg.api.insecure,
+        },
         log: this.opts.log,
       },
       { listen: cfg.controller.apiListen, insecure: cfg.api.insecure, cert: cfg.api.cert, key: cfg.api.key, configSource: cfg.source },

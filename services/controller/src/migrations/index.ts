@@ -7,7 +7,8 @@ import { agentEventsByService } from './0005-agent-events-by-service.js';
 import { hostClaims } from './0006-host-claims.js';
 import { operations } from './0007-operations.js';
 import { notifications } from './0009-notifications.js';
+import { consoleSessions } from './0010-console-sessions.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, agentEventsByService, hostClaims, operations, notifications];
+export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, agentEventsByService, hostClaims, operations, notifications, consoleSessions];
 export type { Migration } from './migration.js';
