@@ -68,7 +68,12 @@ async function stackWithHog(cleanup: Cleanup, h: Awaited<ReturnType<typeof hog>>
   const first = ManagedProcess.start(process.execPath, ['--expose-gc', HOG, h.name, h.sizeFile], { name: h.name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(h.name).length === 1 ? findPids(h.name) : null), { timeoutMs: 15_000, message: `${h.name} running` });
-  const stack = await startStack(cleanup, { mysql, redis }, { services: { [h.name]: h.section }, controller: { ...TEST_API_SETTINGS } });
+  const stack = await startStack(cleanup, { mysql, redis }, {
+    services: { [h.name]: h.section },
+    controller: { ...TEST_API_SETTINGS },
+    // A report every round, so the test sees each one.
+    agent: { usage_report_interval: h.section.watch_interval },
+  });
   await stack.addProcess(1, h.name);
   const api = new ApiClient(`http://127.0.0.1:${await apiPortOf(stack.controller)}`, await createTokenViaController(stack.controllerConfig, 'ops', 'viewer'));
   return { stack, api, pid: pid! };

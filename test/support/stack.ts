@@ -31,6 +31,8 @@ export interface StackOptions {
   agentJson?: boolean;
   /** Working directory of the agent process. */
   agentCwd?: string;
+  /** Extra agent `[agent]` settings, merged over the defaults below. */
+  agent?: Section;
 }
 
 export interface Stack {
@@ -75,7 +77,7 @@ export async function startStack(
   await writeFile(controllerConfig, ini(controllerSections));
 
   const agentSections: Record<string, Section> = {
-    agent: { controller: `127.0.0.1:${grpcPort}`, host_id: hostId, state_dir: join(tmp.path, 'agent-state'), reconnect_max_delay: 1 },
+    agent: { controller: `127.0.0.1:${grpcPort}`, host_id: hostId, state_dir: join(tmp.path, 'agent-state'), reconnect_max_delay: 1, ...opts.agent },
     tls: { insecure: true },
     logging: { level: 'debug' },
   };

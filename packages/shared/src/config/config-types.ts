@@ -137,6 +137,8 @@ export interface AgentConfig {
   readonly allowStopAll: boolean;
   /** Sample and report what every service costs (agent.service_usage). */
   readonly serviceUsage: boolean;
+  /** Time between usage reports (agent.usage_report_interval). */
+  readonly usageReportIntervalMs: number;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */

@@ -120,6 +120,7 @@ export function toGlobalConfig(g: Record<GlobalSection, Values>): Omit<SmgrConfi
       sudo: agent.bool('sudo'),
       allowStopAll: agent.bool('allow_stop_all'),
       serviceUsage: agent.bool('service_usage'),
+      usageReportIntervalMs: agent.ms('usage_report_interval'),
     },
     tls: {
       ca: tls.string('ca'),
