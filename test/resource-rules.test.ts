@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import {
   makeTempDir,
   ManagedProcess,
@@ -186,6 +187,13 @@ describe('resource rules', () => {
     assert.equal(usage.mainPid, pid);
     assert.equal(usage.source, 'proc');
     assert.ok(usage.rssBytes > 1024 * 1024 && usage.threads >= 1 && usage.processes === 1 && usage.openFiles > 0);
+    const cli = (args: string[]) =>
+      execFileSync(process.execPath, [join(ROOT, 'packages/cli/bin/smgr.js'), ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: stack.dir, NO_COLOR: '1', SMGR_CLI_URL: api.url, SMGR_CLI_TOKEN: api.token! },
+      });
+    assert.match(cli(['hosts', '--services']), new RegExp(`^${stack.hostId}\\s+${h.name}\\s+running\\s+${pid}\\s+\\d+(\\.\\d)? MiB\\s+\\d+\\.\\d%\\s+\\d+\\s+\\d+\\s+1\\s+\\d+[smhd]`, 'm'));
+    assert.match(cli(['status']), /^services: {2}1 of 1 running on 1 connected host\(s\); most memory host-a\//m);
     const metrics = await api.get('/metrics');
     assert.match(String(metrics.body), new RegExp(`smgr_service_memory_bytes\\{host="${stack.hostId}",service="${h.name}"\\} \\d+`));
 
