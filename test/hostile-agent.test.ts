@@ -111,6 +111,43 @@ describe('a hostile Hello', () => {
   });
 });
 
+describe('hostile usage reports', () => {
+  const usage = (service: string, more: Record<string, unknown> = {}) => ({
+    service,
+    running: true,
+    source: 'proc',
+    mainPid: 7,
+    rssBytes: 1_000_000n,
+    cpuPercent: 2,
+    threads: 1,
+    openFiles: 3,
+    processes: 1,
+    uptimeMs: 1000n,
+    restarts: 0,
+    sampledAtMs: BigInt(Date.now()),
+    ...more,
+  });
+  test('a report with a hostile name, an absurd number or too many services is refused whole; the last good one stays', async (t) => {
+    const evil = hostile(t, { hostId: 'evil-usage', services: [{ name: 'x', restartStrategy: 'process' }] });
+    await waitFor(() => evil.welcomed(), { timeoutMs: 10_000, message: 'welcome' });
+    evil.write({ case: 'usage', value: { sampledAtMs: BigInt(Date.now()), services: [usage('x')] } });
+    const shown = async () => (await api.get('/v1/hosts/evil-usage/usage')).body?.services as { service: string; rssBytes: number }[] | undefined;
+    await waitFor(async () => (await shown())?.length === 1, { timeoutMs: 10_000, message: 'the good report shown' });
+    evil.write({ case: 'usage', value: { services: [usage('x\u001b]0;pwned\u0007', { rssBytes: 5n })] } });
+    evil.write({ case: 'usage', value: { services: [usage('x', { rssBytes: 2n ** 62n })] } });
+    evil.write({ case: 'usage', value: { services: Array.from({ length: 1001 }, (_, i) => usage(`s${i}`)) } });
+    evil.write({ case: 'usage', value: { services: [usage('x', { cpuPercent: Number.NaN })] } });
+    await waitFor(() => countLogs(stack.controller, 'agent input refused', (j) => j.hostId === 'evil-usage' && j.reason === 'bad_usage') >= 1, {
+      timeoutMs: 10_000,
+      message: 'the bad reports refused',
+    });
+    const metrics = await api.get<string>('/metrics');
+    assert.match(metrics.body, /^smgr_agent_input_refused_total\{reason="bad_usage"\} [4-9]$/m);
+    assert.deepEqual((await shown())?.map((s) => [s.service, s.rssBytes]), [['x', 1_000_000]], 'the last good report stays');
+    assert.match(metrics.body, /^smgr_service_memory_bytes\{host="evil-usage",service="x"\} 1000000$/m);
+  });
+});
+
 describe('hostile events', () => {
   test('an event with an invalid id is refused and acknowledged: delivered five times, it writes nothing', async (t) => {
     const evil = hostile(t, { hostId: 'evil-ids', services: [{ name: 'x', restartStrategy: 'process' }] });

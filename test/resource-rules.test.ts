@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import {
   makeTempDir,
   ManagedProcess,
@@ -68,7 +69,12 @@ async function stackWithHog(cleanup: Cleanup, h: Awaited<ReturnType<typeof hog>>
   const first = ManagedProcess.start(process.execPath, ['--expose-gc', HOG, h.name, h.sizeFile], { name: h.name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(h.name).length === 1 ? findPids(h.name) : null), { timeoutMs: 15_000, message: `${h.name} running` });
-  const stack = await startStack(cleanup, { mysql, redis }, { services: { [h.name]: h.section }, controller: { ...TEST_API_SETTINGS } });
+  const stack = await startStack(cleanup, { mysql, redis }, {
+    services: { [h.name]: h.section },
+    controller: { ...TEST_API_SETTINGS },
+    // A report every round, so the test sees each one.
+    agent: { usage_report_interval: h.section.watch_interval },
+  });
   await stack.addProcess(1, h.name);
   const api = new ApiClient(`http://127.0.0.1:${await apiPortOf(stack.controller)}`, await createTokenViaController(stack.controllerConfig, 'ops', 'viewer'));
   return { stack, api, pid: pid! };
@@ -117,7 +123,11 @@ describe('resource rules', () => {
       },
       { timeoutMs: 20_000, message: 'both resource events recorded', context: () => stack.controller.tail() },
     );
-    const [exceeded, cleared] = events;
+    // Recorded in the order their transactions commit, which need not be the order they were sent.
+    const kindOf = (e: { detail: string }) => (JSON.parse(e.detail) as { kind: string }).kind;
+    const exceeded = events.find((e) => kindOf(e) === 'resource_exceeded');
+    const cleared = events.find((e) => kindOf(e) === 'resource_cleared');
+    assert.ok(exceeded && cleared, JSON.stringify(events));
     const detail = JSON.parse(exceeded!.detail) as { kind: string; resource: { rule: string; value: number; limit: number; action: string; mainPid: number }; result: { outcome: string } };
     assert.equal(detail.kind, 'resource_exceeded');
     assert.equal(detail.resource.rule, 'memory');
@@ -128,7 +138,7 @@ describe('resource rules', () => {
     assert.equal(detail.result.outcome, 'SUCCEEDED');
     assert.match(exceeded!.message, new RegExp(`memory \\d+(\\.\\d)? MiB above max_memory ${LIMIT_MIB} MiB for 3 checks \\(pid ${pid}\\): restarted`));
     assert.equal(exceeded!.outcome, 'succeeded');
-    assert.equal(JSON.parse(cleared!.detail).kind, 'resource_cleared');
+    assert.equal(events.length, 2, 'one exceeded, one cleared');
     const s = await stack.status(1);
     assert.equal(s.alarma, 0, 'a successful restart raises no alarm');
     assert.match(s.notes ?? '', /max_memory/);
@@ -177,6 +187,13 @@ describe('resource rules', () => {
     assert.equal(usage.mainPid, pid);
     assert.equal(usage.source, 'proc');
     assert.ok(usage.rssBytes > 1024 * 1024 && usage.threads >= 1 && usage.processes === 1 && usage.openFiles > 0);
+    const cli = (args: string[]) =>
+      execFileSync(process.execPath, [join(ROOT, 'packages/cli/bin/smgr.js'), ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: stack.dir, NO_COLOR: '1', SMGR_CLI_URL: api.url, SMGR_CLI_TOKEN: api.token! },
+      });
+    assert.match(cli(['hosts', '--services']), new RegExp(`^${stack.hostId}\\s+${h.name}\\s+running\\s+${pid}\\s+\\d+(\\.\\d)? MiB\\s+\\d+\\.\\d%\\s+\\d+\\s+\\d+\\s+1\\s+\\d+[smhd]`, 'm'));
+    assert.match(cli(['status']), /^services: {2}1 of 1 running on 1 connected host\(s\); most memory host-a\//m);
     const metrics = await api.get('/metrics');
     assert.match(String(metrics.body), new RegExp(`smgr_service_memory_bytes\\{host="${stack.hostId}",service="${h.name}"\\} \\d+`));
 

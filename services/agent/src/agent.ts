@@ -117,6 +117,7 @@ export class Agent {
     this.resources = new ResourceMonitor({
       services: cfg.processes,
       report: cfg.agent.serviceUsage,
+      reportIntervalMs: cfg.agent.usageReportIntervalMs,
       skip,
       restart: (s) => this.runner.handle(create(JobRequestSchema, { jobId: `resource-${randomUUID()}`, operation: Operation.RESTART, service: s.name })),
       publish: (e) => this.delivery.publish(e),

@@ -96,7 +96,13 @@ export const GLOBAL_SCHEMA = {
     bool(
       'service_usage',
       true,
-      'sample what every service costs (memory, CPU, threads, open files, uptime, restarts) once per watch round and report it to the controller (false: only services with resource rules are sampled, nothing is reported)',
+      'sample what every service costs (memory, CPU, threads, open files, uptime, restarts) and report it to the controller (false: only services with resource rules are sampled, nothing is reported)',
+    ),
+    seconds(
+      'usage_report_interval',
+      30,
+      'time between usage reports to the controller; a service without resource rules is sampled in the first watch round after this much time, one with rules in every round',
+      true,
     ),
     bool(
       'sudo',

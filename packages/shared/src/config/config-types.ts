@@ -146,6 +146,8 @@ export interface AgentConfig {
   readonly containerMode: 'auto' | boolean;
   /** prctl(PR_SET_CHILD_SUBREAPER) at start, so orphaned daemons are reaped by the agent. */
   readonly subreaper: boolean;
+  /** Time between usage reports (agent.usage_report_interval). */
+  readonly usageReportIntervalMs: number;
 }
 
 /** [tls]: mutual TLS of the gRPC channel. ca/cert/key (PEM file paths) are set unless insecure ('' then). */

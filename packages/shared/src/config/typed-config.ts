@@ -127,6 +127,7 @@ export function toGlobalConfig(
       serviceUsage: agent.bool('service_usage'),
       containerMode: agent.string('container_mode') === 'auto' ? 'auto' : agent.string('container_mode') === 'true',
       subreaper: agent.bool('subreaper'),
+      usageReportIntervalMs: agent.ms('usage_report_interval'),
     },
     tls: {
       ca: tls.string('ca'),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 
 /**
  * What a process costs, read from /proc: the fields of /proc/PID/stat the
@@ -124,10 +124,15 @@ export function childrenOf(pid: number, root = '/proc', threads = 0): number[] {
   return out;
 }
 
-/** Entries of /proc/PID/fd; undefined when it cannot be read (another user's process, gone). */
+/**
+ * Entries of /proc/PID/fd; undefined when it cannot be read (another user's
+ * process, gone). Linux 6.2 and later give the count as the directory's
+ * size, one stat() instead of listing it; older kernels say 0 there.
+ */
 export function openFilesOf(pid: number, root = '/proc'): number | undefined {
   try {
-    return readdirSync(`${root}/${pid}/fd`).length;
+    const size = statSync(`${root}/${pid}/fd`).size;
+    return size > 0 ? size : readdirSync(`${root}/${pid}/fd`).length;
   } catch {
     return undefined;
   }

@@ -27,6 +27,8 @@ export interface ResourceMonitorOptions {
   services: readonly ProcessConfig[];
   /** agent.service_usage: sample and report every service; false: only services with resource rules, nothing reported. */
   report: boolean;
+  /** agent.usage_report_interval: the least time between two reports (and two samples of a service without rules). */
+  reportIntervalMs: number;
   /**
    * A reason to leave the service's rules alone this time (an operation runs,
    * it was stopped on purpose), or null. It is still sampled and reported.
@@ -52,6 +54,12 @@ export interface ResourceMonitorOptions {
  * latest sample of every service goes to the controller (best effort, not
  * journalled: the next round sends fresher numbers).
  *
+ * Cost: a service with resource rules is sampled in every round of its
+ * own; one without only in the first round after usage_report_interval
+ * since its previous sample, and a report goes out at most once per
+ * usage_report_interval (a round ends sooner than its interval promises, so
+ * "due" allows a tenth of it early).
+ *
  * Each sample feeds ResourceRuleBook; an exceeded rule runs its action once:
  * restart (through the job runner, one operation per service at a time),
  * alarm (an event the controller turns into the process's alarm) or event
@@ -65,6 +73,7 @@ export class ResourceMonitor {
   private readonly sampled: readonly ProcessConfig[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly restarting = new Set<string>();
+  private lastReportAt = Number.NEGATIVE_INFINITY;
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
@@ -113,9 +122,11 @@ export class ResourceMonitor {
    */
   afterRound(services: readonly ProcessConfig[], names: () => ProcessNames): void {
     if (this.stopped) return;
-    const mine = services.filter((s) => this.opts.report || hasRules(s.resources));
+    const now = this.now();
+    const due = (at: number | undefined) => at === undefined || now - at >= this.opts.reportIntervalMs * 0.9;
+    const mine = services.filter((s) => hasRules(s.resources) || (this.opts.report && due(this.latest.get(s.name)?.sampledAtMs)));
     if (mine.length === 0) return;
-    const samples = this.sampler.sample(mine, names, this.now());
+    const samples = this.sampler.sample(mine, names, now);
     for (const [i, sample] of samples.entries()) {
       this.latest.set(sample.service, sample);
       const s = mine[i]!;
@@ -127,7 +138,10 @@ export class ResourceMonitor {
       }
       for (const v of this.book.evaluate(s.resources, sample)) this.act(s, sample, v);
     }
-    if (this.opts.report) this.report();
+    if (this.opts.report && due(this.lastReportAt)) {
+      this.lastReportAt = now;
+      this.report();
+    }
   }
 
   private report(): void {
