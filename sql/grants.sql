@@ -40,3 +40,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_operation_hosts TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollout_failures TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_console_sessions TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_notify_alerts TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_notify_cursor TO 'smgr'@'%';

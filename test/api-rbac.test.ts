@@ -60,6 +60,8 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/v1/hosts', least: 'viewer', path: () => '/v1/hosts' },
   { method: 'GET', route: '/v1/hosts/{hostId}', least: 'viewer', path: () => '/v1/hosts/a1' },
   { method: 'GET', route: '/v1/hosts/{hostId}/services', least: 'viewer', path: () => '/v1/hosts/a1/services' },
+  { method: 'GET', route: '/v1/hosts/{hostId}/usage', least: 'viewer', path: () => '/v1/hosts/a1/usage' },
+  { method: 'GET', route: '/v1/usage', least: 'viewer', path: () => '/v1/usage' },
   { method: 'GET', route: '/v1/services', least: 'viewer', path: () => '/v1/services' },
   { method: 'POST', route: '/v1/hosts/{hostId}/approve', least: 'operator', path: () => '/v1/hosts/a1/approve', body: () => ({}) },
   { method: 'POST', route: '/v1/hosts/{hostId}/reject', least: 'operator', path: () => '/v1/hosts/a1/reject', body: () => ({ service: 'not-claimed' }) },
