@@ -26,6 +26,8 @@ export { validateHello } from './validate-agent-input.js';
 export type { JobSpec } from './agent-jobs.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** A host asked to move is not asked again for this long (its first choice may be down). */
+const MOVE_COOLDOWN_MS = 30_000;
 
 export interface AgentGatewayOptions {
   controllerId: string;
@@ -83,6 +85,8 @@ export class AgentGateway implements SessionTable {
   private timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private stopped = false;
+  /** Hosts asked to move (REBALANCE), and when: not asked again within MOVE_COOLDOWN_MS. */
+  private readonly askedToMove = new Map<string, number>();
   /** Draining (stopping): Hellos are refused with DRAINING so agents go to another controller at once. */
   private draining = false;
   private readonly eventBuckets: TokenBuckets;
@@ -132,21 +136,24 @@ export class AgentGateway implements SessionTable {
   /**
    * Asks up to `n` agents to reconnect elsewhere (REBALANCE), those not on
    * their preferred address first (they came here because theirs was down);
-   * with `preferredToo` false, only those. Returns the host ids asked.
+   * with `preferredToo` false, only those. A host asked in the last
+   * MOVE_COOLDOWN_MS is left alone: if it came back, its first choice is
+   * still down, and asking again would only bounce it. Returns the host ids asked.
    */
   moveAgents(n: number, preferredToo = false): string[] {
     if (n <= 0 || this.draining) return [];
+    const now = Date.now();
+    for (const [h, at] of this.askedToMove) if (now - at >= MOVE_COOLDOWN_MS) this.askedToMove.delete(h);
     const picked: AgentSession[] = [];
-    for (const s of this.sessions.values()) {
-      if (picked.length >= n) break;
-      if (s.preferredAddress === false) picked.push(s);
-    }
-    if (preferredToo) {
+    const pick = (want: (s: AgentSession) => boolean) => {
       for (const s of this.sessions.values()) {
-        if (picked.length >= n) break;
-        if (s.preferredAddress !== false) picked.push(s);
+        if (picked.length >= n) return;
+        if (want(s) && !this.askedToMove.has(s.hostId) && !picked.includes(s)) picked.push(s);
       }
-    }
+    };
+    pick((s) => s.preferredAddress === false);
+    if (preferredToo) pick(() => true);
+    for (const s of picked) this.askedToMove.set(s.hostId, now);
     this.dismiss(picked, 'REBALANCE', 'this controller holds more than its share of agents; connect to your preferred controller', 'asked to move (rebalance)');
     return picked.map((s) => s.hostId);
   }
