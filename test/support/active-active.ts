@@ -35,7 +35,7 @@ export async function threeControllers(
     const p = startDaemon('controller', configs[i]!, `ctl-${i + 1}`);
     procs[i] = p;
     cleanup.add(() => p.stop(), `controller ${i + 1}`);
-    await waitForLog(p, 'controller running', 30_000);
+    await waitForLog(p, 'controller running', 120_000);
     return p;
   };
   // One at a time: the first one started leads.
