@@ -51,7 +51,7 @@ import { FleetView } from './fleet/fleet-view.js';
  * seconds, hands the rest back to the queue, tells its agents DRAINING (they
  * move to another controller at once), releases the lease, and closes
  * everything in reverse, running every step even when one fails.
- * Picture and data flow: docs/architecture.md, "Several controllers".
+ * How to run several: README.md, "Running several controllers".
  */
 export type ControllerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
