@@ -199,6 +199,8 @@ export class Controller {
       local: { isConnected: (h) => gateway.isConnected(h), connectedCount: () => gateway.connectedCount(), moveAgents: (n) => gateway.moveAgents(n) },
       rebalancePerSecond: cfg.controller.rebalanceRate,
       log: this.log,
+      onReloaded: () => claims.refresh(),
+      onResync: () => claims.reloadAll(),
     });
     await this.fleet.start();
     const fleet = this.fleet;

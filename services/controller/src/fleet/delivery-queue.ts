@@ -223,6 +223,9 @@ export class DeliveryClient {
       const conn = this.opts.newRedis();
       const events = new QueueEvents(name, { connection: conn, prefix: this.opts.prefix });
       events.on('error', (err) => this.log.debug({ err: err.message, owner }, 'delivery events error'));
+      // One waiter per delivery in flight: thousands at fleet scale, not a leak.
+      events.setMaxListeners(0);
+      queue.setMaxListeners(0);
       t = { queue, events, conn, ready: events.waitUntilReady() };
       this.targets.set(owner, t);
     }

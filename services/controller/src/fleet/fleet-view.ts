@@ -16,6 +16,15 @@ export interface FleetViewOptions {
   log: Logger;
   /** Between reads of the fleet; default 1 s. */
   everyMs?: number;
+  /** After hosts were reloaded: read the claim decisions the other controllers made for them (HostClaims.refresh). */
+  onReloaded?: () => Promise<void>;
+  /**
+   * Every this long every host held elsewhere is read again, then onResync
+   * (HostClaims.reloadAll): whatever a reload raced with (a row or a claim
+   * written late under load) is caught up. Default 15 s.
+   */
+  resyncEveryMs?: number;
+  onResync?: () => Promise<void>;
 }
 
 /**
@@ -33,6 +42,7 @@ export class FleetView {
   private readonly log: Logger;
   private connected = new Map<string, string>();
   private reloadNext = new Set<string>();
+  private lastResync = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private lastError = 0;
@@ -91,9 +101,15 @@ export class FleetView {
   private async refresh(): Promise<void> {
     const { registry, local } = this.opts;
     const now = await this.opts.routes.connectedHosts();
-    const reload = [...this.reloadNext].filter((h) => !local.isConnected(h));
-    this.reloadNext = new Set();
-    for (const [h, ctl] of now) if (ctl !== this.opts.controllerId && this.connected.get(h) !== ctl) this.reloadNext.add(h);
+    // A host new here is read at once (placement should not wait) and once more a tick later, in
+    // case its controller had not written its row yet.
+    const fresh = new Set<string>();
+    for (const [h, ctl] of now) if (ctl !== this.opts.controllerId && this.connected.get(h) !== ctl) fresh.add(h);
+    const resync = Date.now() - this.lastResync >= (this.opts.resyncEveryMs ?? 15_000);
+    if (resync) this.lastResync = Date.now();
+    const wanted = resync ? now.keys() : new Set([...this.reloadNext, ...fresh]);
+    const reload = [...wanted].filter((h) => !local.isConnected(h));
+    this.reloadNext = fresh;
     this.connected = now;
     for (let i = 0; i < reload.length; i += 1000) {
       for (const info of await this.opts.agents.loadMany(reload.slice(i, i + 1000))) {
@@ -101,6 +117,8 @@ export class FleetView {
         registry.put({ ...info, connected: now.has(info.hostId) });
       }
     }
+    if (resync) await this.opts.onResync?.();
+    else if (reload.length > 0) await this.opts.onReloaded?.();
     const at = Date.now();
     for (const a of registry.all()) {
       const up = local.isConnected(a.hostId) || now.has(a.hostId);
