@@ -48,15 +48,15 @@ async function twoControllers(t: { after(fn: () => unknown): void }, label: stri
   return { cleanup, env, a, b, addrA, addrB };
 }
 
-describe('two controllers on one database: one active, one standby', () => {
-  test('the standby refuses agents with NOT_ACTIVE, so they stay with the active controller', async (t) => {
-    const { cleanup, b, addrB } = await twoControllers(t, 'ha-refuse');
+describe('two controllers on one database: one leads, both serve agents', () => {
+  test('the standby serves agents too: it welcomes them and is not the leader', async (t) => {
+    const { cleanup, b, addrB } = await twoControllers(t, 'ha-serve');
     const sims = new SimAgents({ address: addrB, credentials: credentials.createInsecure(), hostIds: ['sim-1'], reconnect: false });
     cleanup.add(() => sims.stop(), 'simulated agent');
     sims.start();
-    const refusal = await waitFor(() => sims.lastRefusal.get('sim-1'), { timeoutMs: 10_000, message: 'refusal from the standby' });
-    assert.equal(refusal.code, 'NOT_ACTIVE');
-    assert.equal(sims.stats.welcomes, 0);
+    await waitFor(() => sims.stats.welcomes === 1, { timeoutMs: 10_000, message: 'welcome from the standby' });
+    assert.deepEqual(sims.stats.refusals, {});
+    assert.equal(countLogs(b, 'this controller is now active'), 0);
     assert.equal(b.exitStatus, undefined);
   });
 
@@ -69,7 +69,13 @@ describe('two controllers on one database: one active, one standby', () => {
       const cfg = await writeIni(
         env,
         `agent-${host}.ini`,
-        agentSections(env, { hostId: host, controllers: [addrA, addrB], services: Object.fromEntries(mine.map((s) => [s.name, slowService(s, 3)])) }),
+        agentSections(env, {
+          hostId: host,
+          controllers: [addrA, addrB],
+          services: Object.fromEntries(mine.map((s) => [s.name, slowService(s, 3)])),
+          // Both on a, the leader, which the test kills: leader and stream holder die together.
+          more: { agent: { controller_order: 'listed' } },
+        }),
       );
       const agent = startDaemon('agent', cfg, `agent-${host}`);
       cleanup.add(() => agent.stop(), `agent ${host}`);

@@ -22,7 +22,14 @@ import {
 
 export interface SimAgentsOptions {
   address: string;
-  credentials: grpc.ChannelCredentials;
+  /**
+   * Several controllers: host i starts at addresses[i % n] and, when its
+   * stream fails or a controller refuses it with DRAINING/REBALANCE/NOT_ACTIVE,
+   * moves to the next one (each agent then has a connection of its own).
+   */
+  addresses?: readonly string[];
+  /** One for all, or one per host (mTLS: each simulated agent its own certificate, and its own connection). */
+  credentials: grpc.ChannelCredentials | ((hostId: string) => grpc.ChannelCredentials);
   hostIds: readonly string[];
   /** Services each host reports in its Hello; default one service named after the host (`svc-<hostId>`). */
   services?: (hostId: string) => string[];
@@ -50,6 +57,13 @@ export interface SimStats {
 
 class SimAgent {
   call: ControllerStream | null = null;
+  /** Own connection (per-host credentials or several addresses). */
+  client: AgentServiceClient | null = null;
+  addressIndex = 0;
+  /** The controller that welcomed it last. */
+  controllerId = '';
+  /** A refusal asked it to move: the next connect goes at once, to the next address. */
+  move = false;
   welcomed = false;
   failures = 0;
   heartbeatEveryMs = 5_000;
@@ -73,10 +87,11 @@ export class SimAgents {
   constructor(private readonly opts: SimAgentsOptions) {
     const per = opts.agentsPerChannel ?? 100;
     this.agents = opts.hostIds.map((h, i) => new SimAgent(h, Math.floor(i / per)));
-    const channels = Math.ceil(opts.hostIds.length / per);
+    this.agents.forEach((a, i) => (a.addressIndex = i));
+    const channels = this.ownConnections() ? 0 : Math.ceil(opts.hostIds.length / per);
     for (let c = 0; c < channels; c++) {
       // A local subchannel pool gives each client its own HTTP/2 connection instead of one shared by all.
-      this.clients.push(createAgentServiceClient(opts.address, opts.credentials, { 'grpc.use_local_subchannel_pool': 1, ...opts.channelOptions }));
+      this.clients.push(createAgentServiceClient(opts.address, opts.credentials as grpc.ChannelCredentials, { 'grpc.use_local_subchannel_pool': 1, ...opts.channelOptions }));
     }
   }
 
@@ -84,6 +99,17 @@ export class SimAgents {
   start(): void {
     for (const a of this.agents) this.connect(a);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), 250);
+  }
+
+  /** How many welcomed agents each controller holds now, by controller id. */
+  byController(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const a of this.agents) if (a.welcomed) out.set(a.controllerId, (out.get(a.controllerId) ?? 0) + 1);
+    return out;
+  }
+
+  private ownConnections(): boolean {
+    return this.opts.addresses !== undefined || typeof this.opts.credentials === 'function';
   }
 
   /** Streams welcomed and still open. */
@@ -112,13 +138,22 @@ export class SimAgents {
       if (a.timer) clearTimeout(a.timer);
       a.call?.cancel();
       a.call = null;
+      a.client?.close();
     }
     for (const c of this.clients) c.close();
   }
 
   private connect(a: SimAgent): void {
     if (this.stopped) return;
-    const call = this.clients[a.channel]!.connect();
+    let client = this.clients[a.channel];
+    if (this.ownConnections()) {
+      a.client?.close();
+      const addresses = this.opts.addresses ?? [this.opts.address];
+      const creds = typeof this.opts.credentials === 'function' ? this.opts.credentials(a.hostId) : this.opts.credentials;
+      a.client = createAgentServiceClient(addresses[a.addressIndex % addresses.length]!, creds, { 'grpc.use_local_subchannel_pool': 1, ...this.opts.channelOptions });
+      client = a.client;
+    }
+    const call = client!.connect();
     a.call = call;
     a.welcomed = false;
     call.on('data', (m: ControllerMessage) => this.onMessage(a, call, m));
@@ -150,6 +185,13 @@ export class SimAgents {
 
   private retry(a: SimAgent): void {
     if (this.stopped || this.opts.reconnect === false) return;
+    if (this.opts.addresses) a.addressIndex++;
+    if (a.move) {
+      // As the real agent: a refusal that says "go elsewhere" moves at once, with a little jitter.
+      a.move = false;
+      a.timer = setTimeout(() => this.connect(a), Math.floor(Math.random() * 500));
+      return;
+    }
     a.failures++;
     const ceiling = Math.min(this.opts.reconnectMaxDelayMs ?? 30_000, 500 * 2 ** Math.min(a.failures, 30));
     a.timer = setTimeout(() => this.connect(a), Math.floor(Math.random() * ceiling));
@@ -160,6 +202,7 @@ export class SimAgents {
       case 'welcome':
         a.welcomed = true;
         a.failures = 0;
+        a.controllerId = m.msg.value.controllerId;
         a.heartbeatEveryMs = m.msg.value.heartbeatIntervalMs || 5_000;
         // Spread over the interval, as agents that connected at different times would be.
         a.nextHeartbeat = Date.now() + Math.random() * a.heartbeatEveryMs;
@@ -169,6 +212,7 @@ export class SimAgents {
       case 'refusal':
         this.stats.refusals[m.msg.value.code] = (this.stats.refusals[m.msg.value.code] ?? 0) + 1;
         this.lastRefusal.set(a.hostId, { code: m.msg.value.code, message: m.msg.value.message });
+        if (['DRAINING', 'REBALANCE', 'NOT_ACTIVE'].includes(m.msg.value.code)) a.move = true;
         return;
       case 'jobRequest': {
         const req = m.msg.value;

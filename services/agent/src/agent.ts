@@ -16,6 +16,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import { ControllerLink } from './link/controller-link.js';
+import { controllerOrder } from './link/address-order.js';
 import type { JobJournal } from './jobs/job-journal.js';
 import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
 import { createEngine } from './engine.js';
@@ -159,7 +160,7 @@ export class Agent {
       this.watcher.checkNow(e.service, { source: 'dbus', detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`, conclusive: e.settled }),
     );
     this.link = new ControllerLink({
-      addresses: cfg.agent.controllers,
+      addresses: controllerOrder(cfg.agent.hostId, cfg.agent.controllers, cfg.agent.controllerOrder),
       credentials: this.credentials(),
       hello: () =>
         create(HelloSchema, {

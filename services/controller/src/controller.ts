@@ -31,20 +31,28 @@ import {
   redisDependency,
 } from './startup/dependency-errors.js';
 import { waitForDependency } from './startup/wait-for-dependency.js';
+import { HostRoutes } from './fleet/host-routes.js';
+import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
+import { JobRouter } from './fleet/job-router.js';
+import { FleetView } from './fleet/fleet-view.js';
 
 /**
  * Controller lifecycle:
  *   created ──start()──► running ──stop()──► stopped
- * start() migrates the schema, loads the agent registry, opens the gRPC
- * gateway and competes for the HA lease (LeaderLease). While running, the
- * controller is in one of two roles:
- *   standby ──lease acquired──► active ──lease lost──► standby
- * Only the active one accepts agents, polls alarms, runs the repair worker
- * and prunes history; a standby refuses agents with NOT_ACTIVE so they move
- * on to the next address. A lone controller takes the lease at start.
+ * start() migrates the schema, loads the agent registry, joins the fleet in
+ * Redis (HostRoutes, FleetView, its delivery queue), opens the gRPC gateway
+ * and the API, and competes for the lease (LeaderLease). Every controller
+ * serves agent streams and the API, delivers jobs for the hosts it holds
+ * (its own BullMQ delivery queue) and answers for the whole fleet. The lease
+ * decides which one also leads:
+ *   standby ──lease acquired──► active (leader) ──lease lost──► standby
+ * Only the leader polls alarms, runs the repair worker, drives rollouts and
+ * prunes history; its jobs reach hosts held elsewhere through JobRouter.
  * stop() (SIGTERM) stops polling, lets jobs in flight finish for a few
- * seconds, hands the rest back to the queue, releases the lease, and closes
+ * seconds, hands the rest back to the queue, tells its agents DRAINING (they
+ * move to another controller at once), releases the lease, and closes
  * everything in reverse, running every step even when one fails.
+ * How to run several: README.md, "Running several controllers".
  */
 export type ControllerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -68,6 +76,11 @@ export class Controller {
   private redis: Redis[] = [];
   private queue: Queue<RepairJobData> | null = null;
   private gateway: AgentGateway | null = null;
+  private routes: HostRoutes | null = null;
+  private fleet: FleetView | null = null;
+  private delivery: DeliveryWorker | null = null;
+  private deliveryClient: DeliveryClient | null = null;
+  private router: JobRouter | null = null;
   private poller: AlarmPoller | null = null;
   private worker: RepairWorker | null = null;
   private workerRedis: Redis | null = null;
@@ -163,8 +176,7 @@ export class Controller {
       store: agentStore,
       log: this.log,
       metrics: this.metrics,
-      // Agents are refused until this controller holds the lease.
-      active: false,
+      onSession: (hostId, up) => this.routes?.changed(hostId, up),
       onAgentEvent: new AgentEventHandler({
         pool: this.pool,
         registry,
@@ -176,6 +188,43 @@ export class Controller {
     });
     const gateway = this.gateway;
     const queue = this.queue;
+    this.routes = new HostRoutes(
+      { redis: queueConn, prefix: cfg.redis.prefix, controllerId: cfg.controller.id, ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs), log: this.log },
+      () => ({ hostIds: gateway.hostIds(), displaced: gateway.displacedCount() }),
+    );
+    const routes = this.routes;
+    await routes.start();
+    this.fleet = new FleetView({
+      controllerId: cfg.controller.id,
+      routes,
+      agents: agentStore,
+      registry,
+      local: { isConnected: (h) => gateway.isConnected(h), connectedCount: () => gateway.connectedCount(), moveAgents: (n) => gateway.moveAgents(n) },
+      rebalancePerSecond: cfg.controller.rebalanceRate,
+      log: this.log,
+      onReloaded: () => claims.refresh(),
+      onResync: () => claims.reloadAll(),
+    });
+    await this.fleet.start();
+    const fleet = this.fleet;
+    this.deliveryClient = new DeliveryClient({
+      newRedis: () => this.newRedis(),
+      connection: queueConn,
+      prefix: cfg.redis.prefix,
+      controllerId: cfg.controller.id,
+      ownerOf: (h) => routes.ownerOf(h),
+      log: this.log,
+    });
+    this.router = new JobRouter({
+      controllerId: cfg.controller.id,
+      local: gateway.jobs,
+      delivery: this.deliveryClient,
+      ownerOf: (h) => routes.ownerOf(h),
+      connectedAnywhere: (h) => fleet.isConnected(h),
+      log: this.log,
+    });
+    this.delivery = new DeliveryWorker({ connection: redisFor(), prefix: cfg.redis.prefix, controllerId: cfg.controller.id, jobs: gateway.jobs, log: this.log });
+    this.delivery.start();
     this.metrics.bind({
       connectedAgents: () => gateway.connectedCount(),
       isActive: () => this.role === 'active',
@@ -197,7 +246,8 @@ export class Controller {
       pool: this.pool,
       registry,
       claims,
-      gateway: this.gateway,
+      jobs: this.router,
+      usage: gateway.usage,
       metrics: this.metrics.registry,
       refusals: this.metrics.apiRefusals,
       log: this.log,
@@ -220,8 +270,6 @@ export class Controller {
     });
     await this.waitForMysql(() => this.lease!.start());
     await this.lease.settled();
-    // Bound only now: agents that arrive while a restarted controller is
-    // still deciding its role would be refused and back off for nothing.
     this.grpcPort = await this.gateway.start(cfg.controller.grpcListen).catch((err: unknown) => {
       throw listenConfigError(err, 'controller.grpc_listen', cfg.controller.grpcListen, cfg.source) ?? err;
     });
@@ -246,17 +294,18 @@ export class Controller {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     const cfg = this.cfg;
     const t0 = Date.now();
-    // Rows left connected by a controller that died are stale: only Hellos to us count now.
-    await this.agentStore!.markEveryoneDisconnected().catch((err) =>
-      this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'),
-    );
+    // Rows left connected by a controller that died are stale; those of live controllers are not.
+    await this.routes!
+      .live()
+      .then((live) => this.agentStore!.markDisconnectedUnlessOn(live.map((c) => c.id)))
+      .catch((err) => this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'));
     this.workerRedis = this.newRedis();
     this.worker = new RepairWorker({
       connection: this.workerRedis,
       prefix: cfg.redis.prefix,
       store: this.store!,
       outcomes: new OutcomeStore(this.pool!),
-      gateway: this.gateway!,
+      jobs: this.router!,
       breaker: this.breaker!,
       jobTimeoutMs: cfg.monitor.jobTimeoutMs,
       retryDelayMs: cfg.monitor.retryDelayMs,
@@ -279,21 +328,19 @@ export class Controller {
     this.notifier?.activate();
     // Decisions the previous active controller made on claims count before its agents say Hello here.
     await this.claims!.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not read host claims; using those loaded'));
-    this.gateway!.setActive(true);
     await this.operatorApi?.activate();
     this.log.info({ tookMs: Date.now() - t0 }, 'repairing: poller and repair worker started');
   }
 
   /** Lease lost (or stopping): stop repairing and let go of agents and of jobs in flight. */
   private async deactivate(graceMs = 0, handBackCode = 'NOT_ACTIVE'): Promise<void> {
-    const gateway = this.gateway;
-    if (handBackCode === 'NOT_ACTIVE') gateway?.setActive(false);
+    const router = this.router;
     const steps: [string, () => Promise<unknown> | undefined][] = [
       ['rollouts', () => this.operatorApi?.deactivate()],
       ['poller', () => this.poller?.stop()],
       ['retention', () => this.retention?.stop()],
       ['notifications', () => this.notifier?.deactivate()],
-      ['worker', () => this.worker?.stop(graceMs, () => gateway?.handBack(handBackCode, 'this controller let go of the job'))],
+      ['worker', () => this.worker?.stop(graceMs, () => router?.handBack(handBackCode, 'this controller let go of the job'))],
       ['worker redis', () => closeRedis(this.workerRedis)],
     ];
     await this.runSteps(steps);
@@ -334,8 +381,16 @@ export class Controller {
       ['operator api', () => this.operatorApi?.stop()],
       ['lease', () => this.lease?.stop()],
       // Agents stay connected during the grace, so results of jobs in flight still arrive.
-      ['repairing', () => this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING')],
+      [
+        'repairing and deliveries',
+        () => Promise.all([this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING'), this.delivery?.stop(this.opts.stopGraceMs ?? 3_000)]),
+      ],
       ['lease release', () => this.lease?.release()],
+      // Agents move to another controller at once, rather than after a failed reconnect.
+      ['drain', async () => this.gateway?.drain()],
+      ['fleet view', () => this.fleet?.stop()],
+      ['host routes', () => this.routes?.stop()],
+      ['delivery client', () => this.deliveryClient?.stop()],
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
       ['notify queue', () => this.notifier?.close()],

@@ -64,7 +64,19 @@ export const GLOBAL_SCHEMA = {
       default: '*',
       format: Format.autoApprove,
     },
-    seconds('lease_ttl', 5, 'time the active controller keeps its lease without renewing it; a standby takes over after it', true),
+    seconds(
+      'lease_ttl',
+      5,
+      'time the leader (the controller running the poller, rollouts and retention) keeps its lease without renewing it; another controller takes over after it',
+      true,
+    ),
+    int(
+      'rebalance_rate',
+      20,
+      'agents per second a controller holding more than its share of the fleet asks to reconnect elsewhere (those on a second-choice address first); 0: never',
+      0,
+      100_000,
+    ),
     bool(
       'allow_insecure_remote',
       false,
@@ -75,10 +87,16 @@ export const GLOBAL_SCHEMA = {
   agent: [
     {
       key: 'controller',
-      doc: 'controller address host:port, or a comma-separated list tried in order',
+      doc: 'controller address host:port, or a comma-separated list of every controller: the agent connects to one of them (see controller_order) and moves to the next when it is down, stopping or full',
       default: '127.0.0.1:7443',
       format: Format.hostPortList,
     },
+    choice(
+      'controller_order',
+      'spread',
+      ['spread', 'listed'],
+      'order the agent tries controller addresses in: spread (a per-host order by a hash of host_id and address, so a fleet spreads evenly and a dead controller\'s agents spread over the others) or listed (as written)',
+    ),
     str('host_id', '', 'host id this agent reports (empty: host name)'),
     { key: 'labels', doc: 'labels as k=v,k2=v2 (selectors for rollouts)', default: '', format: Format.labels },
     str('state_dir', '/var/lib/smgr-agent', 'directory for the agent journal and state'),

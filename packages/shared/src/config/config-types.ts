@@ -114,6 +114,8 @@ export interface ControllerConfig {
   readonly autoApprove: AutoApproveRules;
   /** HA: how long the active controller's lease lasts without renewal. */
   readonly leaseTtlMs: number;
+  /** Agents per second a controller above its share asks to move; 0: never. */
+  readonly rebalanceRate: number;
   /** Plaintext gRPC/API listeners may bind a non-loopback address. */
   readonly allowInsecureRemote: boolean;
   /** How long start-up waits for MySQL, and then for Redis, before exiting 69. */
@@ -122,8 +124,10 @@ export interface ControllerConfig {
 
 /** [agent]: the per-host daemon. */
 export interface AgentConfig {
-  /** Controller addresses (host:port) tried in order. */
+  /** Controller addresses (host:port): every controller of the fleet. */
   readonly controllers: readonly string[];
+  /** spread: a per-host order (rendezvous hash of host id and address); listed: as written. */
+  readonly controllerOrder: 'spread' | 'listed';
   /** Defaults to the host name. */
   readonly hostId: string;
   readonly labels: Readonly<Record<string, string>>;

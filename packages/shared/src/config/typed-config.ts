@@ -108,11 +108,13 @@ export function toGlobalConfig(
       createMissingRows: ctl.bool('create_missing_rows'),
       autoApprove: parseAutoApprove(ctl.string('auto_approve')) ?? [],
       leaseTtlMs: ctl.ms('lease_ttl'),
+      rebalanceRate: ctl.number('rebalance_rate'),
       allowInsecureRemote: ctl.bool('allow_insecure_remote'),
       startupTimeoutMs: ctl.ms('startup_timeout'),
     },
     agent: {
       controllers: parseHostPortList(agent.string('controller')) ?? [],
+      controllerOrder: agent.string('controller_order') as 'spread' | 'listed',
       hostId: agent.optional('host_id') ?? hostname(),
       labels: parseLabels(agent.string('labels')) ?? {},
       stateDir: agent.string('state_dir'),

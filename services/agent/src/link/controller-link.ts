@@ -21,11 +21,16 @@ import { describeLinkFailure } from './link-failure.js';
  *                        │   ▼                       ▼
  *                        └─ backoff (jittered) ◄─────┘
  *   any ──stop()──► stopped
+ * Addresses are tried in the order given (controllerOrder: first choice
+ * first). A failure moves to the next address after a jittered backoff. A
+ * refusal that says "not here, try another" (MOVE_REFUSALS) moves at once,
+ * after only a short jitter, until every address refused in a row; then the
+ * backoff applies. REBALANCE sends the agent back to its first choice.
  */
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
 
 export interface ControllerLinkOptions {
-  /** Controller addresses, tried in turn. */
+  /** Controller addresses, tried in turn from the first (the agent's first choice). */
   addresses: readonly string[];
   /**
    * Credentials, or a function called before every connection attempt so
@@ -54,6 +59,16 @@ export interface ControllerLinkOptions {
 /** Refusal codes (agent-gateway.ts) that come back on every retry until the agent's config changes. */
 const PERMANENT_REFUSALS: ReadonlySet<string> = new Set(['IDENTITY_MISMATCH']);
 
+/**
+ * Refusals that say "this controller will not take you now, another will":
+ * a standby (older controllers), one stopping, one holding more than its
+ * share. The agent moves on at once instead of backing off.
+ */
+const MOVE_REFUSALS: ReadonlySet<string> = new Set(['NOT_ACTIVE', 'DRAINING', 'REBALANCE']);
+
+/** Spreads the agents a draining controller lets go of over this long, so the others do not take them as one herd. */
+const MOVE_JITTER_MS = 500;
+
 const WELCOME_TIMEOUT_MS = 10_000;
 
 /** The agent's one outbound stream to a controller, kept up for the agent's lifetime. */
@@ -67,6 +82,8 @@ export class ControllerLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private addressIndex = 0;
+  /** Refusals in a row that moved the agent at once; a full round of them falls back to the backoff. */
+  private quickMoves = 0;
   private lastAck = 0;
   private readonly log: Logger;
 
@@ -124,6 +141,7 @@ export class ControllerLink {
     const credentials = typeof this.opts.credentials === 'function' ? this.opts.credentials() : this.opts.credentials;
     this.client = createAgentServiceClient(address, credentials);
     const call = this.client.connect();
+    const preferred = this.addressIndex % this.opts.addresses.length === 0;
     this.call = call;
     let welcomed = false;
     const welcomeTimer = setTimeout(() => {
@@ -136,15 +154,20 @@ export class ControllerLink {
           welcomed = true;
           clearTimeout(welcomeTimer);
           this.failures = 0;
+          this.quickMoves = 0;
           this.lastAck = Date.now();
           this.setState('connected');
-          this.log.info({ address, controllerId: msg.msg.value.controllerId }, 'connected to controller');
+          this.log.info({ address, controllerId: msg.msg.value.controllerId, preferred }, 'connected to controller');
           this.startHeartbeats(call, msg.msg.value.heartbeatIntervalMs || 5_000);
           return;
         }
         case 'refusal': {
           clearTimeout(welcomeTimer);
           const { code, message } = msg.msg.value;
+          if (MOVE_REFUSALS.has(code) && this.quickMoves < this.opts.addresses.length) {
+            this.move(call, address, code, message);
+            return;
+          }
           this.log.error({ address, code, reason: message }, 'controller refused this agent');
           if (PERMANENT_REFUSALS.has(code) && this.opts.onPermanentRefusal) {
             this.stop();
@@ -175,7 +198,10 @@ export class ControllerLink {
       clearTimeout(welcomeTimer);
       this.fail(call, address, 'controller closed the stream');
     });
-    call.write(create(AgentMessageSchema, { msg: { case: 'hello', value: this.opts.hello() } }));
+    const hello = this.opts.hello();
+    // Lets a controller holding more than its share ask displaced agents to move first.
+    hello.preferredAddress = preferred;
+    call.write(create(AgentMessageSchema, { msg: { case: 'hello', value: hello } }));
   }
 
   private startHeartbeats(call: ControllerStream, intervalMs: number): void {
@@ -195,10 +221,25 @@ export class ControllerLink {
     if (call !== this.call || this.state === 'stopped') return;
     this.teardown();
     this.failures++;
+    this.quickMoves = 0;
     this.addressIndex++;
     const delay = jitteredBackoff(this.failures, 500, this.opts.reconnectMaxDelayMs);
     this.setState('backoff');
     this.log.warn({ address, why, retryInMs: delay, failures: this.failures }, 'controller link down; reconnecting');
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** A refusal meaning "go elsewhere": the next address (the first choice after REBALANCE), after a short jitter only. */
+  private move(call: ControllerStream, address: string, code: string, why: string): void {
+    if (call !== this.call || this.state === 'stopped') return;
+    this.teardown();
+    this.quickMoves++;
+    const n = this.opts.addresses.length;
+    const current = this.addressIndex % n;
+    this.addressIndex = code === 'REBALANCE' && current !== 0 ? 0 : current + 1;
+    const delay = Math.floor(Math.random() * Math.min(MOVE_JITTER_MS, this.opts.reconnectMaxDelayMs));
+    this.setState('backoff');
+    this.log.info({ address, code, reason: why, next: this.opts.addresses[this.addressIndex % n], retryInMs: delay }, 'controller sent this agent elsewhere; moving');
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

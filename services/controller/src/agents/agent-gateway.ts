@@ -6,15 +6,10 @@ import {
   serverChannelOptions,
   create,
   ControllerMessageSchema,
-  JobRequestSchema,
-  UnavailableError,
   type AgentEvent,
   type AgentMessage,
   type AgentStream,
-  type JobRequest,
-  type JobResult,
   type Logger,
-  type Operation,
 } from '@smgr/shared';
 import type { AgentInfo } from './agent-info.js';
 import type { AgentRegistry } from './agent-registry.js';
@@ -22,15 +17,18 @@ import type { AgentStore } from '../db/agent-store.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';
-import { PendingJobs } from './pending-jobs.js';
+import { AgentJobs, type SessionTable } from './agent-jobs.js';
 import { refusedResult, validateAgentEvent, validateHello, validateJobResult, validateUsageReport } from './validate-agent-input.js';
 import { ServiceUsageStore } from './service-usage-store.js';
 import { TokenBuckets } from '../limits/token-bucket.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 
 export { validateHello } from './validate-agent-input.js';
+export type { JobSpec } from './agent-jobs.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** A host asked to move is not asked again for this long (its first choice may be down). */
+const MOVE_COOLDOWN_MS = 30_000;
 
 export interface AgentGatewayOptions {
   controllerId: string;
@@ -65,41 +63,35 @@ export interface AgentGatewayOptions {
    */
   eventRate?: { burst: number; perSecond: number };
   /**
-   * Whether Hellos are accepted from the start; default true. An HA standby
-   * starts inactive and refuses agents with NOT_ACTIVE until setActive(true).
+   * Told when a host's stream opens here (after Hello) and when it closes:
+   * the fleet's host→controller routes (fleet/host-routes.ts).
    */
-  active?: boolean;
-}
-
-export interface JobSpec {
-  jobId: string;
-  operation: Operation;
-  service: string;
-  version?: string;
-  /** ACTION: the action's name. */
-  action?: string;
-  deadlineMs?: number;
+  onSession?: (hostId: string, up: boolean) => void;
 }
 
 /**
- * The gRPC side of the controller: accepts agents' streams, keeps the session
- * table, and delivers jobs. A job waits for its host to be connected and is
- * re-sent when the host reconnects; agents answer a re-sent job id from their
- * own record instead of running it twice.
+ * The per-stream protocol of the controller: accepts agents' streams (Hello,
+ * identity and certificate checks, heartbeats, events, refusals), keeps the
+ * session table, and drops streams that go silent. The job API on top of
+ * the streams is `jobs` (agent-jobs.ts).
  */
-export class AgentGateway {
+export class AgentGateway implements SessionTable {
+  /** Sends jobs on these streams and waits for their results. */
+  readonly jobs: AgentJobs;
   private readonly server = new grpc.Server(serverChannelOptions);
   private readonly sessions = new Map<string, AgentSession>();
   /** The certificate each session presented, for rechecks after a CRL update. */
   private readonly certificates = new WeakMap<AgentSession, Buffer>();
-  private readonly pending = new PendingJobs();
   /** The newest usage report of each host connected here (issue 16). */
   readonly usage = new ServiceUsageStore();
   private readonly presence: AgentPresence;
   private timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private stopped = false;
-  private active: boolean;
+  /** Hosts asked to move (REBALANCE), and when: not asked again within MOVE_COOLDOWN_MS. */
+  private readonly askedToMove = new Map<string, number>();
+  /** Draining (stopping): Hellos are refused with DRAINING so agents go to another controller at once. */
+  private draining = false;
   private readonly eventBuckets: TokenBuckets;
   /** One warning per host and reason every 10 s, however hard a host floods. */
   private readonly refusalLog = new LogThrottle(10_000);
@@ -108,7 +100,7 @@ export class AgentGateway {
     this.log = opts.log.child({ component: 'agent-gateway' });
     const rate = opts.eventRate ?? { burst: 100, perSecond: 10 };
     this.eventBuckets = new TokenBuckets({ capacity: rate.burst, refillPerSecond: rate.perSecond });
-    this.active = opts.active ?? true;
+    this.jobs = new AgentJobs(this, opts.log);
     this.presence = new AgentPresence(opts.store, opts.controllerId, opts.log);
     this.server.addService(agentServiceServerDefinition, { connect: (call: AgentStream) => this.onConnect(call) });
   }
@@ -128,29 +120,73 @@ export class AgentGateway {
     if (watched === 0 && this.opts.requirePeerIdentity) {
       this.log.warn('this grpc-js does not expose its listeners: refused TLS handshakes will not be logged');
     }
-    this.log.info({ listen, port, active: this.active }, 'agent gateway listening');
+    this.log.info({ listen, port }, 'agent gateway listening');
     return port;
   }
 
   /**
-   * Active: agents are welcome. Inactive (HA standby, or stepping down):
-   * Hellos are refused with NOT_ACTIVE so agents move on to the next
-   * controller address, connected agents are told the same and let go, and
-   * jobs waiting for results are handed back (rejected as retryable) for the
-   * active controller to send again under the same job id.
+   * Stopping: tells every connected agent DRAINING and lets it go (it moves
+   * to its next controller address at once), and refuses new Hellos with
+   * DRAINING. Jobs in flight here end as their hosts leave (see AgentJobs).
    */
-  setActive(active: boolean): void {
-    if (this.active === active) return;
-    this.active = active;
-    if (active) return;
-    for (const s of [...this.sessions.values()]) {
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    const n = this.dismiss([...this.sessions.values()], 'DRAINING', 'this controller is stopping; connect to another one', 'controller draining');
+    if (n > 0) this.log.info({ agents: n }, 'agents told to move: this controller is draining');
+  }
+
+  /**
+   * Asks up to `n` agents to reconnect elsewhere (REBALANCE), those not on
+   * their preferred address first (they came here because theirs was down);
+   * with `preferredToo` false, only those. A host asked in the last
+   * MOVE_COOLDOWN_MS is left alone: if it came back, its first choice is
+   * still down, and asking again would only bounce it. Returns the host ids asked.
+   */
+  moveAgents(n: number, preferredToo = false): string[] {
+    if (n <= 0 || this.draining) return [];
+    const now = Date.now();
+    for (const [h, at] of this.askedToMove) if (now - at >= MOVE_COOLDOWN_MS) this.askedToMove.delete(h);
+    const picked: AgentSession[] = [];
+    const pick = (want: (s: AgentSession) => boolean) => {
+      for (const s of this.sessions.values()) {
+        if (picked.length >= n) return;
+        if (want(s) && !this.askedToMove.has(s.hostId) && !picked.includes(s)) picked.push(s);
+      }
+    };
+    pick((s) => s.preferredAddress === false);
+    if (preferredToo) pick(() => true);
+    for (const s of picked) this.askedToMove.set(s.hostId, now);
+    this.dismiss(picked, 'REBALANCE', 'this controller holds more than its share of agents; connect to your preferred controller', 'asked to move (rebalance)');
+    return picked.map((s) => s.hostId);
+  }
+
+  /** How many agents here connected on an address that is not their first choice. */
+  displacedCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.preferredAddress === false) n++;
+    return n;
+  }
+
+  /** Host ids connected here. */
+  hostIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** The open session of a host here, if any (AgentJobs sends on it). */
+  session(hostId: string): AgentSession | undefined {
+    return this.sessions.get(hostId);
+  }
+
+  private dismiss(sessions: AgentSession[], code: string, message: string, why: string): number {
+    for (const s of sessions) {
       // Sent before the session is marked closed: a closed session drops what is sent to it.
-      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'NOT_ACTIVE', message: 'this controller is on standby' } } }));
+      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code, message } } }));
       s.closed = true;
-      this.onDisconnect(s, 'controller on standby');
+      this.onDisconnect(s, why);
       s.call.end();
     }
-    this.handBack('NOT_ACTIVE', 'this controller went on standby');
+    return sessions.length;
   }
 
   /**
@@ -177,23 +213,6 @@ export class AgentGateway {
     return dropped;
   }
 
-  /**
-   * Rejects every job still waiting for an agent's result with a retryable
-   * error carrying `code`, so whoever runs the job next (a retry, another
-   * controller) re-sends it; the agent answers a job id it already ran from
-   * its journal. Returns how many jobs were handed back.
-   */
-  handBack(code: string, message: string): number {
-    const n = this.pending.rejectAll((hostId, jobId) => new UnavailableError(code, message, { context: { hostId, jobId } }));
-    if (n > 0) this.log.info({ code, jobs: n }, 'jobs in flight handed back');
-    return n;
-  }
-
-  /** Jobs waiting for a result. */
-  pendingCount(): number {
-    return this.pending.size;
-  }
-
   isConnected(hostId: string): boolean {
     return this.sessions.has(hostId);
   }
@@ -202,42 +221,12 @@ export class AgentGateway {
     return this.sessions.size;
   }
 
-  /**
-   * Sends a job to a host and resolves with its result. Rejects with a
-   * retryable UnavailableError when no result came within `timeoutMs`.
-   */
-  runJob(hostId: string, spec: JobSpec, timeoutMs: number): Promise<JobResult> {
-    const existing = this.pending.existing(spec.jobId);
-    if (existing) return existing;
-    const request = create(JobRequestSchema, {
-      jobId: spec.jobId,
-      operation: spec.operation,
-      service: spec.service,
-      version: spec.version ?? '',
-      action: spec.action ?? '',
-      deadlineMs: spec.deadlineMs ?? 0,
-    });
-    const promise = this.pending.add(
-      hostId,
-      request,
-      timeoutMs,
-      () =>
-        new UnavailableError('JOB_TIMEOUT', `no result from ${hostId} within ${Math.round(timeoutMs / 1000)} s`, {
-          context: { hostId, jobId: spec.jobId, connected: this.sessions.has(hostId) },
-        }),
-    );
-    const session = this.sessions.get(hostId);
-    if (session) this.sendJob(session, request, false);
-    else this.log.info({ hostId, jobId: spec.jobId }, 'job waiting for its host to connect');
-    return promise;
-  }
-
   /** Stops accepting agents and ends every stream. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    this.handBack('CONTROLLER_STOPPING', 'controller is stopping');
+    this.jobs.handBack('CONTROLLER_STOPPING', 'controller is stopping');
     for (const s of this.sessions.values()) {
       s.closed = true;
       s.call.end();
@@ -255,19 +244,6 @@ export class AgentGateway {
         resolve();
       });
     });
-  }
-
-  /**
-   * First sends are logged at debug (the caller logs the dispatch); a re-send
-   * to a reconnected agent is worth an info line.
-   */
-  private sendJob(session: AgentSession, request: JobRequest, resend: boolean): void {
-    if (session.send(create(ControllerMessageSchema, { msg: { case: 'jobRequest', value: request } }))) {
-      this.log[resend ? 'info' : 'debug'](
-        { hostId: session.hostId, jobId: request.jobId, service: request.service, operation: request.operation, resend },
-        resend ? 'job re-sent to reconnected agent' : 'job sent',
-      );
-    }
   }
 
   private onConnect(call: AgentStream): void {
@@ -329,8 +305,8 @@ export class AgentGateway {
       this.refuse(call, 'HELLO_REQUIRED', 'the first message must be Hello', { peer, got: msg.msg.case });
       return null;
     }
-    if (!this.active) {
-      this.refuse(call, 'NOT_ACTIVE', 'this controller is on standby; try the next controller address', {
+    if (this.draining) {
+      this.refuse(call, 'DRAINING', 'this controller is stopping; try the next controller address', {
         peer,
         hostId: msg.msg.value.hostId.slice(0, 255),
       });
@@ -369,6 +345,8 @@ export class AgentGateway {
       this.log.warn({ hostId: hello.hostId, peer }, 'agent reconnected; older stream replaced');
     }
     const session = new AgentSession(hello.hostId, call);
+    // Older agents do not say; they count as where they want to be.
+    session.preferredAddress = hello.preferredAddress ?? true;
     this.sessions.set(hello.hostId, session);
     if (certificate?.raw) this.certificates.set(session, certificate.raw);
     const info: AgentInfo = {
@@ -399,7 +377,8 @@ export class AgentGateway {
       { hostId: hello.hostId, peer, agentVersion: hello.agentVersion, services: info.services.length },
       'agent connected',
     );
-    for (const request of this.pending.forHost(hello.hostId)) this.sendJob(session, request, true);
+    this.opts.onSession?.(hello.hostId, true);
+    this.jobs.opened(session);
     return session;
   }
 
@@ -422,7 +401,7 @@ export class AgentGateway {
           this.refuseInput(session.hostId, 'bad_result', problem, { jobId: result.jobId.slice(0, 200) });
           result = refusedResult(result, problem);
         }
-        if (!this.pending.resolve(session.hostId, result)) {
+        if (!this.jobs.resolve(session.hostId, result)) {
           this.log.warn({ hostId: session.hostId, jobId: result.jobId }, 'result for a job not pending on this host; ignored');
         }
         return;
@@ -475,6 +454,8 @@ export class AgentGateway {
       this.sessions.delete(session.hostId);
       this.opts.registry.setConnected(session.hostId, false, Date.now());
       this.presence.disconnected(session.hostId);
+      this.opts.onSession?.(session.hostId, false);
+      this.jobs.closed(session.hostId);
     }
     if (!this.stopped) this.log.info({ hostId: session.hostId, why, err }, 'agent disconnected');
   }
@@ -482,8 +463,8 @@ export class AgentGateway {
   private refuse(call: AgentStream, code: string, message: string, ctx: Record<string, unknown>): void {
     refused.add(call);
     this.opts.metrics?.agentRefusals.inc({ code });
-    // A standby refuses every agent that tries it: routine, not a warning.
-    this.log[code === 'NOT_ACTIVE' ? 'debug' : 'warn']({ ...ctx, code, reason: message }, 'agent refused');
+    // A draining controller refuses every agent that tries it: routine, not a warning.
+    this.log[code === 'DRAINING' ? 'debug' : 'warn']({ ...ctx, code, reason: message }, 'agent refused');
     try {
       call.write(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code, message } } }));
       call.end();

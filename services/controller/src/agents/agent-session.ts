@@ -4,6 +4,8 @@ import type { AgentStream } from '@smgr/shared';
 export class AgentSession {
   lastSeen = Date.now();
   closed = false;
+  /** Hello.preferred_address: false when the agent came here because its first-choice controller was down. */
+  preferredAddress = true;
   constructor(
     readonly hostId: string,
     readonly call: AgentStream,

@@ -161,6 +161,16 @@ export class HostClaims {
   }
 
   /** Applies decisions other controllers wrote since the last read; a deletion makes it a full reload. */
+  /**
+   * Reads every decision again (FleetView's periodic resync): a decision
+   * another controller wrote late, with an updated_at older than what
+   * refresh() already saw, is picked up here.
+   */
+  async reloadAll(): Promise<void> {
+    if (this.stopped) return;
+    this.apply(await this.opts.store.loadAll(), true);
+  }
+
   async refresh(): Promise<void> {
     if (this.stopped) return;
     const { rows, total } = await this.opts.store.changedSince(this.watermark);

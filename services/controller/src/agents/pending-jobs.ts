@@ -66,7 +66,12 @@ export class PendingJobs {
 
   /** Rejects every pending job with the error `make` builds for it; returns how many. */
   rejectAll(make: (hostId: string, jobId: string) => Error): number {
-    const all = [...this.jobs.values()];
+    return this.rejectWhere(() => true, make);
+  }
+
+  /** Rejects the pending jobs `which` picks (by host and job id); returns how many. */
+  rejectWhere(which: (job: { hostId: string; jobId: string }) => boolean, make: (hostId: string, jobId: string) => Error): number {
+    const all = [...this.jobs.values()].filter((p) => which({ hostId: p.hostId, jobId: p.request.jobId }));
     for (const p of all) {
       this.forget(p.request.jobId);
       p.reject(make(p.hostId, p.request.jobId));

@@ -1,7 +1,7 @@
 import type { Logger, SmgrConfig } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
-import type { AgentGateway } from '../agents/agent-gateway.js';
+import type { JobSender } from '../agents/agent-jobs.js';
 import type { HostClaims } from '../agents/host-claims.js';
 import { RolloutEngine } from '../rollouts/rollout-engine.js';
 import { OperationRunner } from '../operations/operation-runner.js';
@@ -18,13 +18,16 @@ export interface OperatorApiOptions {
   pool: DbPool;
   registry: AgentRegistry;
   claims: HostClaims;
-  gateway: AgentGateway;
+  /** Jobs to hosts anywhere in the fleet (JobRouter). */
+  jobs: JobSender & { isConnected(hostId: string): boolean };
   /** Served at GET /metrics (viewer token) when given. */
   metrics?: MetricsSource;
   /** Counts API requests refused with 401 or 429. */
   refusals?: { inc(labels: { status: string }): void };
   /** Notifications' API side (notify/notifier.ts). */
   notify?: ApiDeps['notify'];
+  /** Usage reports of the agents connected to this controller (GET /v1/usage). */
+  usage?: ApiDeps['usage'];
   log: Logger;
 }
 
@@ -45,7 +48,7 @@ export class OperatorApi {
   constructor(private readonly opts: OperatorApiOptions) {
     this.rollouts = new RolloutEngine({
       pool: opts.pool,
-      jobs: opts.gateway,
+      jobs: opts.jobs,
       hosts: opts.registry,
       log: opts.log,
       defaultJobTimeoutMs: opts.config.monitor.jobTimeoutMs,
@@ -53,7 +56,7 @@ export class OperatorApi {
     this.operations = new OperationRunner({
       pool: opts.pool,
       hosts: opts.registry,
-      jobs: opts.gateway,
+      jobs: opts.jobs,
       controllerId: opts.config.controller.id,
       retentionDays: opts.config.monitor.eventRetentionDays,
       log: opts.log,
@@ -74,8 +77,8 @@ export class OperatorApi {
         pool: this.opts.pool,
         hosts: this.opts.registry,
         claims: this.opts.claims,
-        jobs: this.opts.gateway,
-        usage: this.opts.gateway.usage,
+        jobs: this.opts.jobs,
+        usage: this.opts.usage,
         rollouts: this.rollouts,
         operations: this.operations,
         tokens: new TokenStore(this.opts.pool),

@@ -10,20 +10,35 @@ const parseJson = <T>(text: unknown, fallback: T): T => {
   }
 };
 
+const toAgentInfo = (r: RowDataPacket): AgentInfo => ({
+  hostId: r.host_id as string,
+  labels: parseJson(r.labels, {}),
+  agentVersion: r.agent_version as string,
+  services: parseJson(r.services, []),
+  connected: false,
+  lastSeen: r.last_seen ? (r.last_seen as Date).getTime() : null,
+});
+
 /** smgr_agents: the persisted agent registry, so placement survives a controller restart. */
 export class AgentStore {
   constructor(private readonly pool: DbPool) {}
 
   async loadAll(): Promise<AgentInfo[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>('SELECT * FROM smgr_agents');
-    return rows.map((r) => ({
-      hostId: r.host_id as string,
-      labels: parseJson(r.labels, {}),
-      agentVersion: r.agent_version as string,
-      services: parseJson(r.services, []),
-      connected: false,
-      lastSeen: r.last_seen ? (r.last_seen as Date).getTime() : null,
-    }));
+    return rows.map(toAgentInfo);
+  }
+
+  /** The records of these hosts (those that exist): a Hello on another controller changed them. */
+  async loadMany(hostIds: readonly string[]): Promise<AgentInfo[]> {
+    if (hostIds.length === 0) return [];
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT * FROM smgr_agents WHERE host_id IN (?)', [hostIds]);
+    return rows.map(toAgentInfo);
+  }
+
+  /** Agents recorded as connected to controllers not in `live` (dead ones) are not connected. */
+  async markDisconnectedUnlessOn(live: readonly string[]): Promise<void> {
+    if (live.length === 0) await this.markEveryoneDisconnected();
+    else await this.pool.query('UPDATE smgr_agents SET connected = 0 WHERE connected = 1 AND controller_id NOT IN (?)', [live]);
   }
 
   /** Many registrations in one statement: a reconnect storm of thousands of agents must not be thousands of writes. */

@@ -92,7 +92,7 @@ test('a repair job rewritten in Redis to another host and service restarts what 
     prefix,
     store: new IncidentStore(pool),
     outcomes: new OutcomeStore(pool),
-    gateway,
+    jobs: gateway.jobs,
     breaker: new CircuitBreaker({ maxFailures: 3, resetMs: 60_000 }),
     jobTimeoutMs: 10_000,
     retryDelayMs: 1_000,

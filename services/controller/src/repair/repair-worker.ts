@@ -3,7 +3,7 @@ import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { BreakerState } from './circuit-breaker.js';
 import type { Incident, IncidentStore } from '../db/incident-store.js';
 import type { OutcomeStore, OutcomeToRecord } from '../db/outcome-store.js';
-import type { AgentGateway } from '../agents/agent-gateway.js';
+import type { JobSender } from '../agents/agent-jobs.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
@@ -16,7 +16,8 @@ export interface RepairWorkerOptions {
   prefix: string;
   store: IncidentStore;
   outcomes: OutcomeStore;
-  gateway: AgentGateway;
+  /** Where jobs go: JobRouter (the host's stream, on whichever controller holds it). */
+  jobs: JobSender;
   breaker: CircuitBreaker;
   jobTimeoutMs: number;
   retryDelayMs: number;
@@ -76,7 +77,7 @@ export class RepairWorker {
   /**
    * Takes no new jobs and lets the ones in flight finish for up to `graceMs`;
    * then calls `handBack` (which should make the jobs still waiting on agents
-   * fail retryably, see AgentGateway.handBack) so BullMQ puts them back in the
+   * fail retryably, see JobRouter.handBack) so BullMQ puts them back in the
    * queue for whoever runs next. Gives up after a further 2 s and leaves any
    * job still locked to BullMQ's stalled-job recovery. Idempotent.
    */
@@ -93,7 +94,7 @@ export class RepairWorker {
   }
 
   private async process(job: Job<RepairJobData, RepairOutcome>): Promise<RepairOutcome> {
-    const { gateway } = this.opts;
+    const { jobs } = this.opts;
     const pointer = job.data;
     let log = this.log.child({ jobId: job.id, incidentId: pointer.incidentId });
     const inc = await this.incidents.submit(pointer.incidentId);
@@ -114,7 +115,7 @@ export class RepairWorker {
     let result: JobResult | null = null;
     let error: string | null = null;
     try {
-      result = await gateway.runJob(d.hostId, { jobId: job.id!, operation: Operation.RESTART, service: d.service }, this.opts.jobTimeoutMs);
+      result = await jobs.runJob(d.hostId, { jobId: job.id!, operation: Operation.RESTART, service: d.service }, this.opts.jobTimeoutMs);
     } catch (err) {
       if (HANDED_BACK.has((err as { code?: string }).code ?? '')) {
         log.info({ code: (err as { code?: string }).code }, 'repair job handed back');

@@ -1,14 +1,11 @@
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
-import type { JobSpec } from '../agents/agent-gateway.js';
+import type { JobSender, JobSpec } from '../agents/agent-jobs.js';
 import { advance, applyCommand, applyResult, isActive, wantedJobs, type WantedJob } from './rollout-machine.js';
 import { failedStep } from '../repair/result-detail.js';
 import type { RolloutStore } from './rollout-store.js';
 import type { HostJobOutcome, RolloutCommand, RolloutSnapshot } from './rollout-types.js';
 
-/** What the runner needs of the agent gateway. */
-export interface JobSender {
-  runJob(hostId: string, spec: JobSpec, timeoutMs: number): Promise<JobResult>;
-}
+export type { JobSender };
 
 export interface RolloutRunnerOptions {
   store: Pick<RolloutStore, 'save' | 'recordFailure'>;
