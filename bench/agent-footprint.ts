@@ -41,7 +41,7 @@ import {
   startMariaDb,
   startRedis,
   uniquePrefix,
-} from '../test/harness/index.js';
+} from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';

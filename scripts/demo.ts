@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
-import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '../test/harness/index.js';
-import { findPids } from '../test/support/procs.js';
+import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '@smgr/testing';
+import { findPids } from '@smgr/testing/procs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.demo');

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, useCleanup, type TempDir } from './harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, startAgent, waitForLog } from './support/smgr.js';
+import { makeTempDir, useCleanup, type TempDir } from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, startAgent, waitForLog } from '@smgr/testing/smgr';
 
 function run(main: string, args: string[]) {
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, SMGR_CONFIG: '' } });

@@ -1,24 +1,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { createTestDatabase, startMariaDb, useCleanup, type MariaDbInstance } from '../../../../test/harness/index.js';
+import { useServers, createTestDatabase, useCleanup, type MariaDbInstance } from '@smgr/testing';
 import { createDbPool } from './pool.js';
 import { migrate } from './migrator.js';
 import { IncidentStore, type Incident } from './incident-store.js';
 import { OutcomeStore, type OutcomeToRecord } from './outcome-store.js';
 import { CircuitBreaker } from '../repair/circuit-breaker.js';
 
-let mysql: MariaDbInstance;
-before(async () => {
-  mysql = await startMariaDb();
-});
-after(() => mysql?.stop());
+const servers = useServers({ redis: false });
 
 test('outcomes recorded in one batch: each incident once, duplicates and stale jobs write nothing, breakers and notes per process', async (t) => {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
@@ -87,9 +83,9 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
 
 test('a success whose service the agent already reported failing again after the repair leaves the alarm raised', async (t) => {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");

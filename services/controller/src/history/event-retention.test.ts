@@ -1,23 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { createTestDatabase, startMariaDb, useCleanup, type MariaDbInstance } from '../../../../test/harness/index.js';
+import { useServers, createTestDatabase, useCleanup, type MariaDbInstance } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { EventRetention } from './event-retention.js';
 
 const log = pino({ level: 'silent' });
-let mysql: MariaDbInstance;
-before(async () => {
-  mysql = await startMariaDb();
-});
-after(() => mysql?.stop());
+const servers = useServers({ redis: false });
 
 test('a sweep deletes events and closed incidents older than the retention, in batches, and keeps everything newer or open', async (t) => {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, log);
 

@@ -6,7 +6,7 @@ import type { MariaDbInstance } from './mariadb.js';
 import { uniqueDatabaseName } from './unique-name.js';
 
 /** The seed schema operators load; tests load the same file. */
-export const SETUP_SQL_PATH = fileURLToPath(new URL('../../sql/setup.sql', import.meta.url));
+export const SETUP_SQL_PATH = fileURLToPath(new URL('../../../../sql/setup.sql', import.meta.url));
 
 /** The database name written in sql/setup.sql, replaced by the test database's name. */
 const SEED_DATABASE = 'v_process_monitor';

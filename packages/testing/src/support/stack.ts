@@ -9,7 +9,6 @@ import {
   createTestDatabase,
   freePort,
   makeTempDir,
-  uniquePrefix,
   waitFor,
   type Cleanup,
   type MariaDbInstance,
@@ -17,9 +16,8 @@ import {
   type TestDatabase,
   type ManagedProcess,
 } from '../harness/index.js';
-import { ini, startAgent, startController, waitForLog } from './smgr.js';
-
-type Section = Record<string, string | number | boolean>;
+import { startAgent, startController, waitForLog } from './smgr.js';
+import { agentSections, controllerSections, ini, type Section } from '../config.js';
 
 export interface StackOptions {
   /** Agent `[process.NAME]` sections. */
@@ -60,33 +58,20 @@ export async function startStack(
   cleanup.add(() => db.drop(), 'test database');
   const grpcPort = await freePort();
   const hostId = opts.hostId ?? 'host-a';
-  const controllerSections: Record<string, Section> = {
-    database: { host: deps.mysql.host, port: deps.mysql.port, user: deps.mysql.user, password: deps.mysql.password, database: db.name },
-    monitor: { check_interval: 0.1, retry_delay: 60 },
-    redis: { url: deps.redis.url, prefix: uniquePrefix('t') },
-    controller: { id: 'ctl-test', grpc_listen: `127.0.0.1:${grpcPort}`, heartbeat_interval: 1, agent_ttl: 5 },
-    tls: { insecure: true },
-    logging: { level: 'debug' },
-  };
-  for (const [section, keys] of Object.entries(opts.controller ?? {})) {
-    controllerSections[section] = { ...controllerSections[section], ...keys };
-  }
   const controllerConfig = join(tmp.path, 'controller.ini');
-  await writeFile(controllerConfig, ini(controllerSections));
+  await writeFile(
+    controllerConfig,
+    ini(controllerSections({ mysql: deps.mysql, redis: deps.redis, database: db.name, grpcPort, ...(opts.controller ? { sections: opts.controller } : {}) })),
+  );
 
-  const agentSections: Record<string, Section> = {
-    agent: { controller: `127.0.0.1:${grpcPort}`, host_id: hostId, state_dir: join(tmp.path, 'agent-state'), reconnect_max_delay: 1 },
-    tls: { insecure: true },
-    logging: { level: 'debug' },
-  };
+  const agentBase = agentSections({ controller: `127.0.0.1:${grpcPort}`, hostId, stateDir: join(tmp.path, 'agent-state') });
   let agentConfig: string;
   if (opts.agentJson) {
     agentConfig = join(tmp.path, 'agent.json');
-    await writeFile(agentConfig, JSON.stringify({ ...agentSections, process: opts.services }, null, 2));
+    await writeFile(agentConfig, JSON.stringify({ ...agentBase, process: opts.services }, null, 2));
   } else {
     agentConfig = join(tmp.path, 'agent.ini');
-    const processSections = Object.fromEntries(Object.entries(opts.services).map(([n, s]) => [`process.${n}`, s]));
-    await writeFile(agentConfig, ini({ ...agentSections, ...processSections }));
+    await writeFile(agentConfig, ini(agentSections({ controller: `127.0.0.1:${grpcPort}`, hostId, stateDir: join(tmp.path, 'agent-state'), services: opts.services })));
   }
 
   const controller = startController(controllerConfig);

@@ -23,8 +23,8 @@ import {
 import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, ini } from './smgr.js';
 import { findPids, killAll } from './procs.js';
 
-export type Section = Record<string, string | number | boolean>;
-export type Sections = Record<string, Section>;
+export type { Section, Sections } from '../config.js';
+import { mergeSections as merge, type Section, type Sections } from '../config.js';
 
 export const COUNTING_SERVICE = join(ROOT, 'test/fixtures/counting-service.sh');
 /** The repair queue's name (services/controller/src/repair/repair-queue.ts). */
@@ -294,8 +294,3 @@ function sameSet(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-function merge(base: Sections, more: Sections | undefined): Sections {
-  const out: Sections = { ...base };
-  for (const [section, keys] of Object.entries(more ?? {})) out[section] = { ...out[section], ...keys };
-  return out;
-}

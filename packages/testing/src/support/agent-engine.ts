@@ -17,9 +17,7 @@ import {
   type JobResult,
   type SmgrConfig,
 } from '@smgr/shared';
-import { createEngine, type EngineHooks } from '../../services/agent/src/engine.js';
-import type { JobRunner } from '../../services/agent/src/jobs/job-runner.js';
-import type { HeldServices } from '../../services/agent/src/watch/held-services.js';
+import { createEngine, type EngineHooks, type HeldServices, type JobRunner } from '@smgr/agent';
 import { makeTempDir, type Cleanup } from '../harness/index.js';
 type Value = string | number | boolean | readonly string[];
 type Section = Record<string, Value>;

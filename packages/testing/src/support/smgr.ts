@@ -2,22 +2,17 @@
  * Launching real smgr daemons (compiled JS) for cross-service tests, with
  * configs written the way an operator would write them.
  */
-import { copyFile, writeFile, chmod } from 'node:fs/promises';
+import { copyFile, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ManagedProcess } from '../harness/index.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = resolve(import.meta.dirname, '../../../..');
 export const CONTROLLER_MAIN = join(ROOT, 'services/controller/dist/main.js');
 export const AGENT_MAIN = join(ROOT, 'services/agent/dist/main.js');
 export const SAMPLE_SERVICE = join(ROOT, 'test/fixtures/sample-service.sh');
 
-/** INI text from nested sections; values are written as given. */
-export function ini(sections: Record<string, Record<string, string | number | boolean>>): string {
-  return Object.entries(sections)
-    .map(([name, keys]) => `[${name}]\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`)
-    .join('\n');
-}
+export { ini, writeConfig } from '../config.js';
 
 /** A process name that is unique per test and fits the kernel's 15-byte comm. */
 export function uniqueServiceName(prefix = 'svc'): string {
@@ -29,12 +24,6 @@ export async function installSampleService(dir: string, name: string): Promise<s
   const path = join(dir, name);
   await copyFile(SAMPLE_SERVICE, path);
   await chmod(path, 0o755);
-  return path;
-}
-
-export async function writeConfig(dir: string, file: string, text: string): Promise<string> {
-  const path = join(dir, file);
-  await writeFile(path, text);
   return path;
 }
 
