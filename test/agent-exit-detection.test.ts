@@ -3,7 +3,7 @@
  * such a process's death at once (no polling), and the early-exit watch of a
  * start ends as soon as the process runs under the service's name.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, useServers, waitFor } from '@smgr/testing';

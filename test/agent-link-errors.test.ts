@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useServers, Cleanup, ManagedProcess, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, ManagedProcess, } from '@smgr/testing';
 import { CONTROLLER_MAIN, uniqueServiceName } from '@smgr/testing/smgr';
 import { countLogs } from '@smgr/testing/chaos';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';

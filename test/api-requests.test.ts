@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, waitFor, } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 

@@ -1,11 +1,11 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { initCa, issueCert, renewCert } from '@smgr/shared/pki';
 import { connect } from 'node:tls';
 import { useServers, waitFor } from '@smgr/testing';
-import { makeTempDir, useCleanup, type RedisInstance } from '@smgr/testing';
+import { makeTempDir, useCleanup, } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startStack } from '@smgr/testing/stack';
 import { apiPortOf, createTokenViaController } from '@smgr/testing/operator-api';
@@ -40,7 +40,7 @@ async function httpsController(t: Parameters<typeof useCleanup>[0], service: str
 
 describe('the API over HTTPS', () => {
   test('serves HTTPS with its certificate; the CLI trusts it with --ca and refuses it without', async (t) => {
-    const { pki, cert, stack, port } = await httpsController(t, 'tls');
+    const { pki, stack, port } = await httpsController(t, 'tls');
     const listening = stack.controller.jsonLines().find((j) => j.msg === 'api listening');
     assert.equal(listening?.tls, true);
     const token = await createTokenViaController(stack.controllerConfig, 'tls-admin', 'admin');

@@ -4,7 +4,7 @@
  * result on disk, and delivers it when a controller is back — recorded once
  * in the controller's history, and not again after further reconnects.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   useServers,

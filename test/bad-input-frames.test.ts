@@ -15,7 +15,7 @@ import {
   type ControllerMessage,
 } from '@smgr/shared';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,

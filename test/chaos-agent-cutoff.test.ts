@@ -1,6 +1,6 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, createNetLab, useCleanup, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, createNetLab, useCleanup, waitFor, } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,

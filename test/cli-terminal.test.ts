@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
-import { useServers, Cleanup, ManagedProcess, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, ManagedProcess, waitFor, } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 

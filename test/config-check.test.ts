@@ -166,9 +166,9 @@ describe('--check-config', () => {
     useCleanup(t).add(() => agent.stop());
     const found = (await waitForLog(agent, 'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)')) as { json: Record<string, unknown> };
     const line = found.json;
-    assert.equal(line['level'], 40);
-    assert.equal(line['key'], 'process.default.health_check_command');
-    assert.equal(line['fix'], 'pgrep -x -- %s');
-    assert.deepEqual(line['usedBy'], ['bst2', 'bst20']);
+    assert.equal(line.level, 40);
+    assert.equal(line.key, 'process.default.health_check_command');
+    assert.equal(line.fix, 'pgrep -x -- %s');
+    assert.deepEqual(line.usedBy, ['bst2', 'bst20']);
   });
 });

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
-import { useServers, freePort, useCleanup, waitFor, type ManagedProcess, type RedisInstance } from '@smgr/testing';
+import { useServers, freePort, useCleanup, waitFor, type ManagedProcess, } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,

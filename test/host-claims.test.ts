@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { create, AgentEventSchema } from '@smgr/shared';
-import { useServers, Cleanup, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, waitFor, } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 import { SimAgents } from '@smgr/testing/sim-agents';

@@ -12,7 +12,7 @@ import {
   type ControllerStream,
   type MessageInitShape,
 } from '@smgr/shared';
-import { useServers, Cleanup, useCleanup, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, useCleanup, waitFor, } from '@smgr/testing';
 import { startStack, type Stack } from '@smgr/testing/stack';
 import { countLogs } from '@smgr/testing/chaos';
 import { ApiClient, apiPortOf, createTokenViaController, waitForRollout } from '@smgr/testing/operator-api';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceServerDefinition, channelCredentials, createAgentServiceClient, type TlsSettings } from '@smgr/shared';
 import { initCa, issueCert, renewCert, revokeCert, writeCrl } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, ManagedProcess, waitFor, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, freePort, type ManagedProcess, waitFor, } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { agentSections, chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv } from '@smgr/testing/chaos';
 import { SimAgents } from '@smgr/testing/sim-agents';

@@ -86,7 +86,7 @@ test(
         'exec 2>&1',
         ...commands.flatMap((c) => [`printf '%s\\n' ${shellQuote(MARK + c)}`, c]),
         // Where the names resolved: the clone's own launchers, not anything installed globally.
-        `printf '%s\\n' ${shellQuote(MARK + 'command -v')}`,
+        `printf '%s\\n' ${shellQuote(`${MARK}command -v`)}`,
         `command -v ${BINARIES.join(' ')}`,
         '',
       ].join('\n'),

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, type RedisInstance } from '@smgr/testing';
+import { useServers, Cleanup, } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
 

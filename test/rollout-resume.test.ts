@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useServers, useCleanup, type RedisInstance } from '@smgr/testing';
+import { useServers, useCleanup, } from '@smgr/testing';
 import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { startFleet, waitForRollout } from '@smgr/testing/operator-api';
 

@@ -3,7 +3,7 @@
  * controller raises alarma=1 on its row (MySQL stays the source of truth),
  * and the ordinary alarm path repairs it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   useServers,

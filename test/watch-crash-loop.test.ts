@@ -9,7 +9,7 @@
  * repair) breaks it for good, however generous the slack. At the end every
  * service is back and every alarm cleared.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   useServers,

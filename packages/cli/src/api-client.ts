@@ -52,7 +52,7 @@ export class ApiClient {
       );
     }
     const { status, text } = await this.send(method, path, body, token, timeoutMs);
-    let parsed: unknown = undefined;
+    let parsed: unknown ;
     try {
       parsed = text === '' ? null : JSON.parse(text);
     } catch {

@@ -1,4 +1,4 @@
-import { ExitCode } from '@smgr/shared';
+import type { ExitCode } from '@smgr/shared';
 
 /** A failure the CLI reports in one line and exits with `exitCode` (DESIGN.md exit codes). */
 export class CliError extends Error {

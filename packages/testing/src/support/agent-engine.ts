@@ -13,7 +13,7 @@ import {
   createLogger,
   JobRequestSchema,
   loadConfig,
-  Operation,
+  type Operation,
   type JobResult,
   type SmgrConfig,
 } from '@smgr/shared';

@@ -2,13 +2,13 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findServiceProcesses, invalidateProcessTable, terminate, isAlive, sleep } from '../exec/process-table.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import { commForName } from '../exec/process-names.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import { isExactNameCheck } from '../lifecycle/checks.js';
-import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
+import type { RestartStrategy, StrategyContext, StrategyResult } from '../lifecycle/restart-strategy.js';
 
 /**
  * How long a freshly started command is watched for an immediate failure,
@@ -25,11 +25,6 @@ export type StartedProcessExit = (service: string, pid: number, code: number | n
 
 export interface ProcessStrategyOptions {
   onExit?: StartedProcessExit;
-}
-
-/** The processes a service currently runs as: by pidfile when configured, else by exact name. */
-export async function findServiceProcesses(ctx: Pick<StrategyContext, 'service'>): Promise<ProcInfo[]> {
-  return ctx.service.pidfile ? findProcessByPidfile(ctx.service.pidfile) : findProcessesByName(ctx.service.name);
 }
 
 const what = (ctx: StrategyContext) => (ctx.service.pidfile ? `pidfile ${ctx.service.pidfile}` : `process name ${ctx.service.name}`);

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { create, createLogger, AgentEventSchema, JobResultSchema, Outcome, type AgentEvent, type Logger } from '@smgr/shared';

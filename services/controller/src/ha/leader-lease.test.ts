@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { useServers, createTestDatabase, useCleanup, waitFor, type TestDatabase } from '@smgr/testing';

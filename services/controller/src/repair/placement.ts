@@ -14,7 +14,7 @@ const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 /** Printable, bounded rendering of a name that came from the database. */
 export function quoteName(name: string, max = 40): string {
   const chars = Array.from(name);
-  const shown = chars.length > max ? chars.slice(0, max).join('') + '…' : name;
+  const shown = chars.length > max ? `${chars.slice(0, max).join('')}…` : name;
   return JSON.stringify(shown);
 }
 

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
@@ -12,9 +12,9 @@ import {
 } from '@smgr/testing';
 import { SimAgents } from '@smgr/testing/sim-agents';
 import { migrate } from '../db/migrator.js';
-import { IncidentStore } from '../db/incident-store.js';
-import { OutcomeStore } from '../db/outcome-store.js';
-import { AgentStore } from '../db/agent-store.js';
+import { IncidentStore } from './incident-store.js';
+import { OutcomeStore } from './outcome-store.js';
+import { AgentStore } from '../agents/agent-store.js';
 import { createRedisConnection } from '../db/redis-connection.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentGateway } from '../agents/agent-gateway.js';

@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup, type MariaDbInstance } from '@smgr/testing';
+import { useServers, createTestDatabase, useCleanup, } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { EventRetention } from './event-retention.js';

@@ -1,6 +1,6 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { DbPool } from './pool.js';
-import type { AgentInfo } from '../agents/agent-info.js';
+import type { DbPool } from '../db/pool.js';
+import type { AgentInfo } from './agent-info.js';
 
 const parseJson = <T>(text: unknown, fallback: T): T => {
   try {

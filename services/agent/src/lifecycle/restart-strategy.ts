@@ -1,5 +1,5 @@
 import type { CommandRecord } from '../exec/run-command.js';
-import type { OperationContext } from '../lifecycle/operation-context.js';
+import type { OperationContext } from './operation-context.js';
 
 /** Strategies see the operation's context: service config, limits, env, deadline. */
 export type StrategyContext = OperationContext;

@@ -1,9 +1,11 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { DbPool } from './pool.js';
-import { formatNote } from '../repair/notes.js';
-import type { BreakerState } from '../repair/circuit-breaker.js';
-import { breakerKey, type EventRecord, type Incident } from './incident-store.js';
-import { clip, eventRow, withTransaction } from './sql-rows.js';
+import type { DbPool } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
+import { clip, insertEvents, type EventRecord } from '../history/event-store.js';
+import { formatNote } from '../alarms/notes.js';
+import type { BreakerState } from './circuit-breaker.js';
+import { breakerKey, updateIncidents, type Incident } from './incident-store.js';
+import { writeOutcomes } from '../alarms/alarm-store.js';
 
 /** One repair outcome for OutcomeStore.record. */
 export interface OutcomeToRecord {
@@ -96,13 +98,12 @@ export class OutcomeStore {
         ...(failed.length ? [`next_attempt_at = ${nextAttempt.sql}`] : []),
         `last_message = ${lastMessage.sql}`,
       ];
-      await c.query(`UPDATE smgr_incidents SET ${set.join(', ')} WHERE id IN (?)`, [
-        ...state.params,
-        ...(ok.length ? [...openKey.params, ...closedAt.params] : []),
-        ...(failed.length ? nextAttempt.params : []),
-        ...lastMessage.params,
+      await updateIncidents(
+        c,
+        set,
+        [...state.params, ...(ok.length ? [...openKey.params, ...closedAt.params] : []), ...(failed.length ? nextAttempt.params : []), ...lastMessage.params],
         decided.map((x) => x.o.inc.id),
-      ]);
+      );
       const alarma = cases(ok, (x) => (failedAgain.has(x.o) ? 1 : 0), 'process_id', 'alarma');
       const notes = cases(
         decided,
@@ -110,9 +111,11 @@ export class OutcomeStore {
         'process_id',
         'notes',
       );
-      await c.query(
-        `UPDATE STATUS_PROCESS SET ${ok.length ? `alarma = ${alarma.sql}, ` : ''}notes = ${notes.sql} WHERE process_id IN (?)`,
-        [...(ok.length ? alarma.params : []), ...notes.params, decided.map((x) => x.o.inc.processId)],
+      await writeOutcomes(
+        c,
+        decided.map((x) => x.o.inc.processId),
+        notes,
+        ok.length ? alarma : null,
       );
       // The common case, a success on a closed breaker, changes nothing there.
       const changed = decided.filter(
@@ -132,10 +135,10 @@ export class OutcomeStore {
           ],
         );
       }
-      await c.query(
-        `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
-         VALUES ?`,
-        [decided.map((x) => eventRow(at, x.d.event))],
+      await insertEvents(
+        c,
+        at,
+        decided.map((x) => x.d.event),
       );
       return written;
     });

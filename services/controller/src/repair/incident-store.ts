@@ -1,8 +1,10 @@
 import type { RowDataPacket, ResultSetHeader, PoolConnection } from 'mysql2/promise';
-import type { DbPool } from './pool.js';
-import { clip, eventRow, withTransaction } from './sql-rows.js';
-import { formatNote } from '../repair/notes.js';
-import type { BreakerState } from '../repair/circuit-breaker.js';
+import type { DbPool } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
+import { clip, insertEvents, type EventRecord } from '../history/event-store.js';
+import { formatNote } from '../alarms/notes.js';
+import type { BreakerState } from './circuit-breaker.js';
+import { writeNote } from '../alarms/alarm-store.js';
 
 /**
  * An incident is one alarm occurrence: from the moment the controller sees
@@ -38,19 +40,7 @@ export interface AlarmRow {
   processName: string;
 }
 
-export interface EventRecord {
-  kind: string;
-  processId?: number | null;
-  incidentId?: number | null;
-  hostId?: string | null;
-  service?: string | null;
-  jobId?: string | null;
-  outcome?: string | null;
-  strategy?: string | null;
-  durationMs?: number | null;
-  message: string;
-  detail?: unknown;
-}
+export type { EventRecord } from '../history/event-store.js';
 
 interface IncidentRow extends RowDataPacket {
   id: number;
@@ -82,6 +72,14 @@ const toIncident = (r: IncidentRow): Incident => ({
 
 
 /** All of the controller's reads and writes of alarms, incidents, events and breakers. */
+/** The retention job's batch delete (retention/event-retention.ts): incidents closed before `?`, at most `?` rows. */
+export const DELETE_OLD_INCIDENTS_SQL = 'DELETE FROM smgr_incidents WHERE closed_at < ? AND open_key IS NULL ORDER BY closed_at LIMIT ?';
+
+/** Batched update of incidents `ids`: `set` are `column = expression` parts whose placeholders `params` fill, in order (outcome-store.ts). */
+export async function updateIncidents(c: Queryable, set: readonly string[], params: readonly unknown[], ids: readonly number[]): Promise<void> {
+  await c.query(`UPDATE smgr_incidents SET ${set.join(', ')} WHERE id IN (?)`, [...params, ids]);
+}
+
 export class IncidentStore {
   constructor(
     private readonly pool: DbPool,
@@ -260,15 +258,11 @@ export class IncidentStore {
   }
 
   private async writeNote(c: Queryable, processId: number, message: string): Promise<void> {
-    await c.query('UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?', [formatNote(this.now(), message), processId]);
+    await writeNote(c, processId, formatNote(this.now(), message));
   }
 
   private async insertEvent(c: Queryable, e: EventRecord): Promise<void> {
-    await c.query(
-      `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
-       VALUES (?)`,
-      [eventRow(this.now(), e)],
-    );
+    await insertEvents(c, this.now(), [e]);
   }
 
 

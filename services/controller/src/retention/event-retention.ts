@@ -1,6 +1,10 @@
 import type { ResultSetHeader } from 'mysql2/promise';
 import type { Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
+import { DELETE_OLD_EVENTS_SQL } from '../history/event-store.js';
+import { DELETE_OLD_INCIDENTS_SQL } from '../repair/incident-store.js';
+import { DELETE_OLD_AGENT_EVENTS_SQL } from '../agents/agent-event-handler.js';
+import { DELETE_OLD_AUDIT_SQL } from '../api/audit/audit-log.js';
 
 export interface EventRetentionOptions {
   pool: DbPool;
@@ -59,13 +63,10 @@ export class EventRetention {
     const cutoff = new Date(this.now() - this.opts.retentionDays * 86_400_000);
     const auditDays = this.opts.auditRetentionDays ?? this.opts.retentionDays;
     const auditCutoff = new Date(this.now() - auditDays * 86_400_000);
-    const events = await this.deleteBatches('DELETE FROM smgr_events WHERE at < ? ORDER BY at LIMIT ?', cutoff);
-    const incidents = await this.deleteBatches(
-      'DELETE FROM smgr_incidents WHERE closed_at < ? AND open_key IS NULL ORDER BY closed_at LIMIT ?',
-      cutoff,
-    );
-    const agentEvents = await this.deleteBatches('DELETE FROM smgr_agent_events WHERE received_at < ? ORDER BY received_at LIMIT ?', cutoff);
-    const audit = await this.deleteBatches('DELETE FROM smgr_audit WHERE at < ? ORDER BY at LIMIT ?', auditCutoff);
+    const events = await this.deleteBatches(DELETE_OLD_EVENTS_SQL, cutoff);
+    const incidents = await this.deleteBatches(DELETE_OLD_INCIDENTS_SQL, cutoff);
+    const agentEvents = await this.deleteBatches(DELETE_OLD_AGENT_EVENTS_SQL, cutoff);
+    const audit = await this.deleteBatches(DELETE_OLD_AUDIT_SQL, auditCutoff);
     if (events + incidents + agentEvents + audit > 0) {
       this.log.info(
         { events, incidents, agentEvents, audit, before: cutoff.toISOString(), retentionDays: this.opts.retentionDays, auditRetentionDays: auditDays },

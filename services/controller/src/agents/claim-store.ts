@@ -1,6 +1,6 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { DbPool } from './pool.js';
-import type { ClaimState } from '../agents/claim-approval.js';
+import type { DbPool } from '../db/pool.js';
+import type { ClaimState } from './claim-approval.js';
 
 /** One smgr_host_claims row. */
 export interface ClaimRow {

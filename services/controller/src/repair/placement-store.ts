@@ -1,7 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { NotFoundError } from '@smgr/shared';
-import type { DbPool } from './pool.js';
-import { withTransaction } from './sql-rows.js';
+import type { DbPool } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
 
 /** An smgr_placement row with its process's name. */
 export interface PlacementView {

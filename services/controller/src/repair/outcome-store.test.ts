@@ -1,12 +1,12 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup, type MariaDbInstance } from '@smgr/testing';
-import { createDbPool } from './pool.js';
-import { migrate } from './migrator.js';
+import { useServers, createTestDatabase, useCleanup, } from '@smgr/testing';
+import { createDbPool } from '../db/pool.js';
+import { migrate } from '../db/migrator.js';
 import { IncidentStore, type Incident } from './incident-store.js';
 import { OutcomeStore, type OutcomeToRecord } from './outcome-store.js';
-import { CircuitBreaker } from '../repair/circuit-breaker.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 
 const servers = useServers({ redis: false });
 

@@ -3,7 +3,7 @@ export const NOTES_MAX_CHARS = 100;
 
 /** "2026-11-22 02:10:03Z" in UTC: sortable, unambiguous, 20 characters. */
 export function noteTimestamp(at: Date): string {
-  return at.toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+  return `${at.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
 /**
@@ -19,5 +19,5 @@ export function formatNote(at: Date, message: string): string {
 export function truncateChars(text: string, max: number): string {
   const chars = Array.from(text);
   if (chars.length <= max) return text;
-  return chars.slice(0, max - 1).join('') + '…';
+  return `${chars.slice(0, max - 1).join('')}…`;
 }
