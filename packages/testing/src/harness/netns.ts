@@ -1,5 +1,5 @@
 /**
- * Network namespaces for multi-host tests (DESIGN.md, Testing): one bridge
+ * Network namespaces for multi-host tests (packages/testing/README.md): one bridge
  * namespace holding a Linux bridge, and one namespace per host joined to it
  * by a veth pair, on a private /24 the machine itself does not route.
  *

@@ -1,5 +1,5 @@
 /**
- * Real systemd hosts for fleet tests (DESIGN.md, Testing): a Debian rootfs
+ * Real systemd hosts for fleet tests (packages/testing/README.md): a Debian rootfs
  * booted by `systemd-nspawn -b` inside a network namespace of a NetLab. Each
  * host boots its own overlay of the cached rootfs (nspawn-rootfs.ts), so the
  * cache stays pristine and a host's writes go to a temp dir removed with it.

@@ -1,5 +1,5 @@
 /**
- * Where a PROCESE row is repaired (DESIGN.md, Data flow):
+ * Where a PROCESE row is repaired (docs/architecture.md, One alarm):
  *  1. explicit smgr_placement rows for the process;
  *  2. else a `name@host` process_name;
  *  3. else the one agent that manages `name`.
