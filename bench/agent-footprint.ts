@@ -41,7 +41,7 @@ import {
   startMariaDb,
   startRedis,
   uniquePrefix,
-} from '../test/harness/index.js';
+} from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     process.stderr.write(`agent-footprint: ${agents.length} agent(s), ${serviceCount} services, watch every ${watchInterval} s; measuring ${seconds} s\n`);
     while (Date.now() - start < seconds * 1000) {
       await new Promise((r) => setTimeout(r, Math.min(SAMPLE_EVERY_MS, seconds * 1000 - (Date.now() - start))));
-      agents.forEach((a, i) => samples[i]!.push(status(a.proc.pid!)));
+      for (const [i, a] of agents.entries()) samples[i]!.push(status(a.proc.pid!));
     }
     const windowS = (Date.now() - start) / 1000;
 

@@ -28,8 +28,8 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
-import { createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '../test/harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN, ini } from '../test/support/smgr.js';
+import { createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
 
 const { values: args } = parseArgs({
   options: {

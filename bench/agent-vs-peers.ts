@@ -44,8 +44,8 @@ import {
   startRedis,
   uniquePrefix,
   type TempDir,
-} from '../test/harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN, ini, ROOT } from '../test/support/smgr.js';
+} from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN, ini, ROOT } from '@smgr/testing/smgr';
 
 const { values: args } = parseArgs({
   options: {

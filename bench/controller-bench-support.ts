@@ -20,8 +20,8 @@ import {
   type RedisInstance,
   type TempDir,
   type TestDatabase,
-} from '../test/harness/index.js';
-import { CONTROLLER_MAIN, ini } from '../test/support/smgr.js';
+} from '@smgr/testing';
+import { CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
 
 export const quick = process.argv.includes('--quick');
 

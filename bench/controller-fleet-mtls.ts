@@ -31,9 +31,9 @@ import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { Outcome } from '@smgr/shared';
 import { issueCert, pkiMain } from '@smgr/shared/pki';
-import { freePort, ManagedProcess } from '../test/harness/index.js';
-import { SimAgents, succeeded } from '../test/support/sim-agents.js';
-import { CONTROLLER_MAIN } from '../test/support/smgr.js';
+import { freePort, ManagedProcess } from '@smgr/testing';
+import { SimAgents, succeeded } from '@smgr/testing/sim-agents';
+import { CONTROLLER_MAIN } from '@smgr/testing/smgr';
 // The PKI's own X.509 helpers: certificates for N hosts on one key pair (see above).
 import { certFromPem, certToPem, hostCertificate, keyFromPem, newKeyPair } from '../packages/shared/src/pki/x509.js';
 import { benchStack, progress, quick, report, rssBytes, seedProcesses, sleep, summary } from './controller-bench-support.js';

@@ -11,7 +11,7 @@
  */
 import { credentials } from '@grpc/grpc-js';
 import type { RowDataPacket } from 'mysql2/promise';
-import { SimAgents } from '../test/support/sim-agents.js';
+import { SimAgents } from '@smgr/testing/sim-agents';
 import { benchStack, progress, quick, report, seedProcesses, sleep, summary } from './controller-bench-support.js';
 
 const SAMPLES = quick ? 60 : 300;

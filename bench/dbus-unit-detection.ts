@@ -27,7 +27,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cleanup, waitFor } from '../test/harness/index.js';
+import { Cleanup, waitFor } from '@smgr/testing';
 import { AGENT_UNIT, agentIni, agentLog, startUnitWatchHost, UNIT, type UnitWatchHost } from '../test/fleet/support/unit-watch-host.js';
 
 const { values: args } = parseArgs({ options: { kills: { type: 'string', default: '10' } } });

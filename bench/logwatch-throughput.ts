@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Cleanup, freePort, makeTempDir, ManagedProcess } from '../test/harness/index.js';
+import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLK_TCK = 100;

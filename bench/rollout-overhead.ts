@@ -5,7 +5,7 @@
  *   node --import tsx bench/rollout-overhead.ts [--quick]     (--quick: 1 rollout instead of 3)
  *
  * A real controller (compiled JS, API on) drives real rollouts through the
- * HTTP API, MySQL and gRPC; the agents are simulated (test/support/sim-agents.ts):
+ * HTTP API, MySQL and gRPC; the agents are simulated (packages/testing/src/support/sim-agents.ts):
  * STATUS answers at once with the installed version, UPDATE takes
  * UPDATE_MS and then reports the new version. With min_healthy_time 0 the
  * health gate is one STATUS probe. So per batch:
@@ -23,8 +23,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { Operation, Outcome, type JobRequest } from '@smgr/shared';
-import { SimAgents } from '../test/support/sim-agents.js';
-import { CONTROLLER_MAIN } from '../test/support/smgr.js';
+import { SimAgents } from '@smgr/testing/sim-agents';
+import { CONTROLLER_MAIN } from '@smgr/testing/smgr';
 import { benchStack, progress, quick, report, sleep, summary } from './controller-bench-support.js';
 
 const AGENTS = 100;

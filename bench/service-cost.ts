@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@smgr/shared';
-import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '../test/harness/index.js';
+import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
 import { ResourceSampler } from '../services/agent/dist/usage/resource-sampler.js';
 import { ProcessNames } from '../services/agent/dist/exec/process-names.js';
 

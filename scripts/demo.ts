@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
-import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '../test/harness/index.js';
-import { findPids } from '../test/support/procs.js';
+import { startMariaDb, startRedis, freePort, ManagedProcess, waitFor } from '@smgr/testing';
+import { findPids } from '@smgr/testing/procs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.demo');
@@ -23,7 +23,7 @@ if (process.env.SMGR_DEMO_REDIS_URL) process.env.SMGR_TEST_REDIS_URL = process.e
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 /** What to undo, newest last: every process the demo started is stopped by its PID. */
-const stops: (() => Promise<unknown> | void)[] = [];
+const stops: (() => unknown)[] = [];
 let finishing = false;
 /** Stops everything the demo started (newest first), removes .demo/ (it holds an admin token) and exits. */
 async function finish(code: number): Promise<never> {
@@ -161,7 +161,7 @@ if (tokenRun.status !== 0) {
   say(`could not create an API token: ${tokenRun.stderr}`);
   await finish(1);
 }
-writeFileSync(tokenFile, tokenRun.stdout.trim() + '\n', { mode: 0o600 });
+writeFileSync(tokenFile, `${tokenRun.stdout.trim()}\n`, { mode: 0o600 });
 const cli = `node ${join(ROOT, 'packages/cli/dist/main.js')} --url http://127.0.0.1:${apiPort} --token-file ${tokenFile}`;
 
 const agent = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', agentIni], { name: 'agent-stdout', ...quiet });

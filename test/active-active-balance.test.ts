@@ -2,10 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { countLogs } from './support/chaos.js';
-import { fleetService, waitForRollout } from './support/operator-api.js';
-import { startAgent, threeControllers } from './support/active-active.js';
+import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { countLogs } from '@smgr/testing/chaos';
+import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
+import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
 let mysql: MariaDbInstance;
 let redis: RedisInstance;

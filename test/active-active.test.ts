@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { addProcesses, assertEachRepairedExactlyOnce, countingServices, countLogs, raiseAlarms, slowService, waitAllCleared } from './support/chaos.js';
-import { startAgent, threeControllers } from './support/active-active.js';
+import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { addProcesses, assertEachRepairedExactlyOnce, countingServices, countLogs, raiseAlarms, slowService, waitAllCleared } from '@smgr/testing/chaos';
+import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
 let mysql: MariaDbInstance;
 let redis: RedisInstance;

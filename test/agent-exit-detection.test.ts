@@ -3,14 +3,14 @@
  * such a process's death at once (no polling), and the early-exit watch of a
  * start ends as soon as the process runs under the service's name.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { installSleeper, startEngine } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { findPids, killAll } from './support/procs.js';
+import { makeTempDir, useCleanup, useServers, waitFor } from '@smgr/testing';
+import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { findPids, killAll } from '@smgr/testing/procs';
 
 describe('exit of a process the agent started', () => {
   test('is told at once with its pid and signal, and the start step ended when the process ran under its name', async (t) => {
@@ -38,14 +38,7 @@ describe('exit of a process the agent started', () => {
 });
 
 describe('watch mode with a long watch_interval', () => {
-  let mysql: MariaDbInstance;
-  let redis: RedisInstance;
-  before(async () => {
-    [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  });
-  after(async () => {
-    await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-  });
+  const servers = useServers();
 
   test('a service the agent started is reported and repaired when it dies, without waiting for the next round', async (t) => {
     const cleanup = useCleanup(t);
@@ -54,7 +47,7 @@ describe('watch mode with a long watch_interval', () => {
     const name = uniqueServiceName('exitw');
     cleanup.add(() => killAll(name), `processes named ${name}`);
     const { start } = await installSleeper(bin.path, name);
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       // One round an hour: anything repaired within the test's deadlines was found by the exit, not by a round.
       services: { [name]: { restart_strategy: 'process', start_command: start, watch: true, watch_interval: 3600, watch_failures: 1 } },
     });

@@ -8,13 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { Cleanup, freePort, startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from './support/chaos.js';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
 
 const files = new Cleanup();
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let env: ChaosEnv;
 let pki: string;
 /** TLS controller: gRPC and HTTPS API addresses. */
@@ -25,10 +23,11 @@ let plainGrpc: string;
 
 const tlsFor = (host: string): Sections['tls'] => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${host}.pem`), key: join(pki, `${host}.key`) });
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  env = await chaosEnv(files, mysql, redis, 'linkerr');
+  await servers.ready;
+  env = await chaosEnv(files, servers.mysql, servers.redis, 'linkerr');
   pki = join(env.dir, 'pki');
   await initCa(pki);
   await issueCert(pki, 'ctl-link', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
@@ -44,14 +43,13 @@ before(async () => {
   const tlsController = startDaemon('controller', await writeIni(env, 'controller-tls.ini', tlsCtl), 'controller-tls');
   files.add(() => tlsController.stop(), 'TLS controller');
 
-  const plainEnv = await chaosEnv(files, mysql, redis, 'linkplain');
+  const plainEnv = await chaosEnv(files, servers.mysql, servers.redis, 'linkplain');
   plainGrpc = `127.0.0.1:${await freePort()}`;
   const plainController = startDaemon('controller', await writeIni(plainEnv, 'controller-plain.ini', controllerSections(plainEnv, { id: 'ctl-plain', grpcListen: plainGrpc })), 'controller-plain');
   files.add(() => plainController.stop(), 'plaintext controller');
 
   await Promise.all([waitForLog(tlsController, 'controller running', 60_000), waitForLog(plainController, 'controller running', 60_000)]);
 });
-after(() => files.run());
 
 /** Starts an agent (host id `hostId`) against `address` with `tls`; stopped by the test's cleanup. */
 async function agent(t: { after: (fn: () => Promise<unknown>) => void }, name: string, address: string, hostId: string, tls: Sections['tls']): Promise<ManagedProcess> {

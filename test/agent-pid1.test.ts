@@ -22,11 +22,11 @@ import {
   waitFor,
   type MariaDbInstance,
   type RedisInstance,
-} from './harness/index.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { startStack } from './support/stack.js';
-import { writeDaemonizingService } from './support/daemonizing.js';
-import { childrenOf, findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { startStack } from '@smgr/testing/stack';
+import { writeDaemonizingService } from '@smgr/testing/daemonizing';
+import { childrenOf, findPids, killAll } from '@smgr/testing/procs';
 
 const isRoot = process.getuid?.() === 0;
 let mysql: MariaDbInstance;

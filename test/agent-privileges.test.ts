@@ -12,10 +12,10 @@ import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, ManagedProcess, useCleanup, waitFor } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { installSleeper, startEngine } from './support/agent-engine.js';
-import { findPids, killAll } from './support/procs.js';
+import { makeTempDir, ManagedProcess, useCleanup, waitFor } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
+import { findPids, killAll } from '@smgr/testing/procs';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;

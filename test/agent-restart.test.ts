@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { findPids, killAll } from './support/procs.js';
-import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
+import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { findPids, killAll } from '@smgr/testing/procs';
+import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
 
 async function runningSample(cleanup: Cleanup, prefix: string) {
   const bin = await makeTempDir('bin');

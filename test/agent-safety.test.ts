@@ -9,10 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, type Cleanup } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { killAll } from './support/procs.js';
-import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
+import { makeTempDir, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { killAll } from '@smgr/testing/procs';
+import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
 
 /** True while /proc/PID exists and is not a zombie. */
 function alive(pid: number): boolean {

@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, type Cleanup } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { findPids, killAll } from './support/procs.js';
-import { installSleeper, startEngine } from './support/agent-engine.js';
+import { makeTempDir, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { findPids, killAll } from '@smgr/testing/procs';
+import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
 
 const SERVICE_BIN = '/usr/sbin/service';
 const usable = process.getuid?.() === 0 && existsSync(SERVICE_BIN) && existsSync('/etc/init.d') && !existsSync('/run/systemd/system');

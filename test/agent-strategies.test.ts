@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { findPids, killAll } from './support/procs.js';
-import { installSleeper, startEngine, stepNames } from './support/agent-engine.js';
+import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { findPids, killAll } from '@smgr/testing/procs';
+import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
 
 /** A daemon under a unique name, running; returns its name, start command and pid. */
 async function runningSample(cleanup: Cleanup, prefix: string): Promise<{ name: string; start: string; pid: number }> {

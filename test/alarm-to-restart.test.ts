@@ -1,29 +1,19 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  useServers,
   makeTempDir,
-  startMariaDb,
-  startRedis,
   useCleanup,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from './harness/index.js';
-import { installSampleService, uniqueServiceName, waitForLog } from './support/smgr.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { installSampleService, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('alarm to restart, end to end', () => {
   test('a killed sample daemon with alarma=1 is started again by the agent and the alarm is cleared', async (t) => {
@@ -33,13 +23,13 @@ describe('alarm to restart, end to end', () => {
     const name = uniqueServiceName('smpl');
     cleanup.add(() => killAll(name), 'sample service');
     const path = await installSampleService(bin.path, name);
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       services: { [name]: { restart_strategy: 'process', start_command: path, health_check_timeout: 10, restart_delay: 0.2 } },
     });
     await stack.addProcess(1, name);
 
     // The service runs, then dies.
-    const { ManagedProcess } = await import('./harness/index.js');
+    const { ManagedProcess } = await import('@smgr/testing');
     const first = ManagedProcess.start(path, [], { name: 'sample' });
     cleanup.add(() => first.stop());
     const [oldPid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), {
@@ -77,7 +67,7 @@ describe('alarm to restart, end to end', () => {
   test('when the start command fails the alarm stays set, notes say why, and nothing crashes', async (t) => {
     const cleanup = useCleanup(t);
     const name = uniqueServiceName('fail');
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       services: { [name]: { restart_strategy: 'process', start_command: '/bin/false', max_attempts: 1, health_check_timeout: 1 } },
     });
     await stack.addProcess(7, name);
@@ -111,7 +101,7 @@ describe('alarm to restart, end to end', () => {
     // The agent manages one hostile name itself, so the name really travels
     // to the agent and through its commands (start, health check with %s).
     const managed = `$(touch ${canary('CANARY4')})`;
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       agentJson: true,
       agentCwd: work.path,
       services: {

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cleanup, ManagedProcess, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { CONTROLLER_MAIN, uniqueServiceName } from './support/smgr.js';
-import { countLogs } from './support/chaos.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, ManagedProcess, } from '@smgr/testing';
+import { CONTROLLER_MAIN, uniqueServiceName } from '@smgr/testing/smgr';
+import { countLogs } from '@smgr/testing/chaos';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * What an anonymous client or a low-privilege token can do to the API:
@@ -14,24 +14,22 @@ import { startFleet, type Fleet } from './support/operator-api.js';
  * client address is rate-limited (429 + Retry-After), and viewers do not read
  * the command lines and output that agents report.
  */
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 const files = new Cleanup();
 const LIMIT = 20;
 
+after(async () => {
+  await files.run();
+});
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  fleet = await startFleet(files, { mysql, redis }, {
+  await servers.ready;
+  fleet = await startFleet(files, servers, {
     hostIds: ['a1'],
     service: uniqueServiceName('abuse'),
     // Long enough that no window ends during the test.
     controller: { api: { rate_limit_max: LIMIT, rate_limit_window: 3600 } },
   });
-});
-after(async () => {
-  await files.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
 });
 
 interface Reply {

@@ -1,28 +1,26 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { ApiClient, startFleet, type Fleet, type Role } from './support/operator-api.js';
+import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { ApiClient, startFleet, type Fleet, type Role } from '@smgr/testing/operator-api';
 
 /**
  * Roles viewer < operator < admin on every endpoint of the API, 401/403
  * bodies, the audit trail, and token management.
  */
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 const fileCleanup = new Cleanup();
 const service = uniqueServiceName('rbac');
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  fleet = await startFleet(fileCleanup, { mysql, redis }, { hostIds: ['a1'], service });
-  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'nobody-runs-this')");
-  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
-});
 after(async () => {
   await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+const servers = useServers();
+before(async () => {
+  await servers.ready;
+  fleet = await startFleet(fileCleanup, servers, { hostIds: ['a1'], service });
+  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'nobody-runs-this')");
+  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
 });
 
 type Least = Role | 'public';

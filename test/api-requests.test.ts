@@ -1,29 +1,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /** What the API does with good and bad requests: alarms, operations, events, rollout validation. */
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 const fileCleanup = new Cleanup();
 const service = uniqueServiceName('req');
 const other = uniqueServiceName('oth');
 
+after(async () => {
+  await fileCleanup.run();
+});
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  fleet = await startFleet(fileCleanup, { mysql, redis }, {
+  await servers.ready;
+  fleet = await startFleet(fileCleanup, servers, {
     hostIds: ['a1', 'a2', 'b1'],
     service,
     serviceOf: (h) => (h === 'b1' ? other : service),
     labels: (h) => `tier=${h.startsWith('a') ? 'x' : 'y'}`,
   });
-});
-after(async () => {
-  await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
 });
 
 const operator = () => fleet.api.as(fleet.tokens.operator);

@@ -1,27 +1,20 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { initCa, issueCert, renewCert } from '@smgr/shared/pki';
 import { connect } from 'node:tls';
-import { waitFor } from './harness/index.js';
-import { makeTempDir, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startStack } from './support/stack.js';
-import { apiPortOf, createTokenViaController } from './support/operator-api.js';
+import { useServers, waitFor } from '@smgr/testing';
+import { makeTempDir, useCleanup, } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startStack } from '@smgr/testing/stack';
+import { apiPortOf, createTokenViaController } from '@smgr/testing/operator-api';
 
 /** The API on HTTPS with a certificate from `smgr pki`, reached by the CLI trusting that CA. */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 function smgr(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -38,7 +31,7 @@ async function httpsController(t: Parameters<typeof useCleanup>[0], service: str
   cleanup.add(() => pki.remove(), 'pki dir');
   await initCa(pki.path);
   const cert = await issueCert(pki.path, 'ctl-test', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
-  const stack = await startStack(cleanup, { mysql, redis }, {
+  const stack = await startStack(cleanup, servers, {
     services: { [uniqueServiceName(service)]: { restart_strategy: 'process', start_command: 'true' } },
     controller: { api: { enabled: true, cert: cert.cert, key: cert.key }, controller: { api_listen: '127.0.0.1:0' } },
   });
@@ -47,7 +40,7 @@ async function httpsController(t: Parameters<typeof useCleanup>[0], service: str
 
 describe('the API over HTTPS', () => {
   test('serves HTTPS with its certificate; the CLI trusts it with --ca and refuses it without', async (t) => {
-    const { pki, cert, stack, port } = await httpsController(t, 'tls');
+    const { pki, stack, port } = await httpsController(t, 'tls');
     const listening = stack.controller.jsonLines().find((j) => j.msg === 'api listening');
     assert.equal(listening?.tls, true);
     const token = await createTokenViaController(stack.controllerConfig, 'tls-admin', 'admin');

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './support/smgr.js';
+import { ROOT } from '@smgr/testing/smgr';
 
 /** scripts/audit-gate.mjs (run by .ci/run) on saved `npm audit --omit=dev --json` answers. */
 const fixture = (name: string) => join(ROOT, 'test/fixtures/npm-audit', name);

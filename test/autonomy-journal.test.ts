@@ -4,32 +4,22 @@
  * result on disk, and delivers it when a controller is back — recorded once
  * in the controller's history, and not again after further reconnects.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  useServers,
   makeTempDir,
   ManagedProcess,
-  startMariaDb,
-  startRedis,
   useCleanup,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from './harness/index.js';
-import { startAgent, startController, uniqueServiceName, waitForLog } from './support/smgr.js';
-import { installSleeper } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { startAgent, startController, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { installSleeper } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 test('the agent repairs a watched service while the controller is away, and the journal reaches the history exactly once', async (t) => {
   const cleanup = useCleanup(t);
@@ -45,7 +35,7 @@ test('the agent repairs a watched service while the controller is away, and the 
   // The stack's agent reads SMGR_AGENT_* from its environment, which it inherits from this test process.
   process.env.SMGR_AGENT_AUTONOMY_AFTER = '1';
   cleanup.add(() => delete process.env.SMGR_AGENT_AUTONOMY_AFTER);
-  const stack = await startStack(cleanup, { mysql, redis }, {
+  const stack = await startStack(cleanup, servers, {
     services: {
       [name]: { restart_strategy: 'process', start_command: start, watch: true, watch_interval: 0.2, watch_failures: 2, restart_delay: 0.2 },
     },

@@ -15,8 +15,8 @@ import {
   type ControllerMessage,
 } from '@smgr/shared';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { Cleanup, freePort, startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -30,22 +30,21 @@ import {
   writeIni,
   type ChaosEnv,
   type CountingService,
-} from './support/chaos.js';
-import { SimAgents } from './support/sim-agents.js';
+} from '@smgr/testing/chaos';
+import { SimAgents } from '@smgr/testing/sim-agents';
 
 const files = new Cleanup();
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let env: ChaosEnv;
 let pki: string;
 let port: number;
 let controller: ManagedProcess;
 let service: CountingService;
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  env = await chaosEnv(files, mysql, redis, 'frames');
+  await servers.ready;
+  env = await chaosEnv(files, servers.mysql, servers.redis, 'frames');
   pki = join(env.dir, 'pki');
   await initCa(pki);
   await issueCert(pki, 'ctl-frames', { role: 'controller', sans: ['127.0.0.1'] });
@@ -77,7 +76,6 @@ before(async () => {
   files.add(() => agent.stop(), 'agent');
   await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === 'real');
 });
-after(() => files.run());
 
 /** gRPC framing: compressed flag, 4-byte big-endian length, payload. `declared` may lie about the length. */
 function frame(payload: Uint8Array, declared = payload.length): Buffer {

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
+import { useServers, freePort, useCleanup, waitFor, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -13,21 +13,14 @@ import {
   waitAllCleared,
   writeIni,
   type ChaosEnv,
-} from './support/chaos.js';
+} from '@smgr/testing/chaos';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 /** A controller and an agent managing one counting service; `prepare` may alter the schema first. */
 async function stack(t: { after(fn: () => unknown): void }, label: string, prepare?: (env: ChaosEnv) => Promise<void>) {
   const cleanup = useCleanup(t);
-  const env = await chaosEnv(cleanup, mysql, redis, label);
+  const env = await chaosEnv(cleanup, servers.mysql, servers.redis, label);
   await prepare?.(env);
   const [svc] = await countingServices(cleanup, env, `bn${Math.random().toString(16).slice(2, 6)}-`, 1);
   const grpc = `127.0.0.1:${await freePort()}`;

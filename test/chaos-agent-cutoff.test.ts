@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNetLab, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
+import { useServers, createNetLab, useCleanup, waitFor, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -15,21 +15,14 @@ import {
   startDaemon,
   waitAllCleared,
   writeIni,
-} from './support/chaos.js';
+} from '@smgr/testing/chaos';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 test('an agent cut off from the network mid-job finishes it, and the controller collects the result on reconnect without a second run', async (t) => {
-  if (mysql.external || redis.external) return t.skip('needs the throwaway servers\' UNIX sockets');
+  if (servers.mysql.external || servers.redis.external) return t.skip('needs the throwaway servers\' UNIX sockets');
   const cleanup = useCleanup(t);
-  const env = await chaosEnv(cleanup, mysql, redis, 'cutoff');
+  const env = await chaosEnv(cleanup, servers.mysql, servers.redis, 'cutoff');
   const lab = await createNetLab('cutoff');
   cleanup.add(() => lab.stop(), 'net lab');
   const ctlHost = await lab.addHost('ctl');

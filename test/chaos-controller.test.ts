@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
+import { useServers, freePort, useCleanup, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -15,22 +15,15 @@ import {
   startDaemon,
   waitAllCleared,
   writeIni,
-} from './support/chaos.js';
-import { waitFor } from './harness/index.js';
+} from '@smgr/testing/chaos';
+import { waitFor } from '@smgr/testing';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('controller crash and stop during repairs', () => {
   test('a controller killed with SIGKILL while jobs run at the agent loses nothing and restarts nothing twice', async (t) => {
     const cleanup = useCleanup(t);
-    const sc = await slowRepairScenario(cleanup, { mysql, redis }, { label: 'kill9', n: 5, preRestartSeconds: 2, grpcPort: await freePort() });
+    const sc = await slowRepairScenario(cleanup, servers, { label: 'kill9', n: 5, preRestartSeconds: 2, grpcPort: await freePort() });
     const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
     const first = startDaemon('controller', ctlConfig, 'controller-1');
     cleanup.add(() => first.stop(), 'controller 1');
@@ -55,7 +48,7 @@ describe('controller crash and stop during repairs', () => {
 
   test('SIGTERM during repairs exits cleanly, hands the jobs back, and the next controller finishes each exactly once', async (t) => {
     const cleanup = useCleanup(t);
-    const sc = await slowRepairScenario(cleanup, { mysql, redis }, { label: 'term', n: 3, preRestartSeconds: 6, grpcPort: await freePort() });
+    const sc = await slowRepairScenario(cleanup, servers, { label: 'term', n: 3, preRestartSeconds: 6, grpcPort: await freePort() });
     const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
     const first = startDaemon('controller', ctlConfig, 'controller-1');
     cleanup.add(() => first.stop(), 'controller 1');
@@ -81,7 +74,7 @@ describe('controller crash and stop during repairs', () => {
 
   test('an open circuit breaker survives a controller crash, then allows exactly one trial after circuit_reset_time', async (t) => {
     const cleanup = useCleanup(t);
-    const env = await chaosEnv(cleanup, mysql, redis, 'breaker');
+    const env = await chaosEnv(cleanup, servers.mysql, servers.redis, 'breaker');
     const [healthy] = await countingServices(cleanup, env, `brk${Math.random().toString(16).slice(2, 6)}-`, 1);
     const grpc = `127.0.0.1:${await freePort()}`;
     const ctlConfig = await writeIni(

@@ -1,23 +1,16 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from './support/chaos.js';
+import { useServers, freePort, useCleanup, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from '@smgr/testing/chaos';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 test('MySQL stopped for 20 s while repairs run: every alarm is cleared once the database is back, each repair run once', async (t) => {
-  if (mysql.external) return t.skip('SMGR_TEST_MYSQL_URL: the server cannot be stopped');
+  if (servers.mysql.external) return t.skip('SMGR_TEST_MYSQL_URL: the server cannot be stopped');
   const cleanup = useCleanup(t);
-  const sc = await slowRepairScenario(cleanup, { mysql, redis }, { label: 'mysql', n: 4, preRestartSeconds: 3, grpcPort: await freePort() });
+  const sc = await slowRepairScenario(cleanup, servers, { label: 'mysql', n: 4, preRestartSeconds: 3, grpcPort: await freePort() });
   const controller = startDaemon('controller', sc.controllerConfig, 'controller');
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);
@@ -28,10 +21,10 @@ test('MySQL stopped for 20 s while repairs run: every alarm is cleared once the 
   await raiseAlarms(sc.env.db, sc.ids);
   await waitForLog(agent, 'job started', 20_000);
   const down = Date.now();
-  await mysql.stopServer();
+  await servers.mysql.stopServer();
   // The jobs finish at the agent meanwhile; their results cannot be recorded.
   await sleep(Math.max(0, 20_000 - (Date.now() - down)));
-  await mysql.startServer();
+  await servers.mysql.startServer();
   const up = Date.now();
 
   await waitAllCleared(sc.env.db, sc.ids, 90_000, sc.context([controller, agent]));

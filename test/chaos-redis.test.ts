@@ -1,24 +1,17 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from './support/chaos.js';
+import { useServers, freePort, useCleanup, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from '@smgr/testing/chaos';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 test('Redis restarting empty while repairs run loses no alarm and runs no repair twice', async (t) => {
-  if (redis.external) return t.skip('SMGR_TEST_REDIS_URL: the server cannot be restarted');
+  if (servers.redis.external) return t.skip('SMGR_TEST_REDIS_URL: the server cannot be restarted');
   const cleanup = useCleanup(t);
   // Repairs take 8 s at the agent: the controller reconciles (every 5 s) while they still run.
-  const sc = await slowRepairScenario(cleanup, { mysql, redis }, { label: 'redis', n: 4, preRestartSeconds: 8, grpcPort: await freePort() });
+  const sc = await slowRepairScenario(cleanup, servers, { label: 'redis', n: 4, preRestartSeconds: 8, grpcPort: await freePort() });
   const controller = startDaemon('controller', sc.controllerConfig, 'controller');
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);
@@ -29,9 +22,9 @@ test('Redis restarting empty while repairs run loses no alarm and runs no repair
   await raiseAlarms(sc.env.db, sc.ids);
   await waitForLog(agent, 'job started', 20_000);
   // Without persistence the restarted Redis is empty: every queued and active job is gone.
-  await redis.stopServer();
+  await servers.redis.stopServer();
   await sleep(1_000);
-  await redis.startServer();
+  await servers.redis.startServer();
 
   await waitAllCleared(sc.env.db, sc.ids, 90_000, sc.context([controller, agent]));
   await assertEachRepairedExactlyOnce(sc.env, sc.ids, sc.services);

@@ -3,15 +3,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Cleanup, makeTempDir, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance, type TempDir } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, makeTempDir, type TempDir } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /** The smgr CLI (compiled) against a real controller and agents. */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 let tmp: TempDir;
 const fileCleanup = new Cleanup();
@@ -41,17 +39,17 @@ function smgr(args: string[], env: Record<string, string> = {}): Promise<Run> {
 const asAdmin = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.admin });
 const asOperator = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator });
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  tmp = await makeTempDir('cli');
-  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
-  fleet = await startFleet(fileCleanup, { mysql, redis }, { hostIds: ['c1', 'c2'], service, labels: (h) => `zone=${h === 'c1' ? 'east' : 'west'}` });
-  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta')");
-  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL)');
-});
 after(async () => {
   await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+const servers = useServers();
+before(async () => {
+  await servers.ready;
+  tmp = await makeTempDir('cli');
+  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
+  fleet = await startFleet(fileCleanup, servers, { hostIds: ['c1', 'c2'], service, labels: (h) => `zone=${h === 'c1' ? 'east' : 'west'}` });
+  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta')");
+  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL)');
 });
 
 describe('smgr reads', () => {

@@ -3,17 +3,15 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmod, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Cleanup, makeTempDir, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance, type TempDir } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, makeTempDir, type TempDir } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * What the smgr CLI prints and writes when what it reads is hostile (a name a
  * legacy writer or an agent chose) and the umask is careless.
  */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 let tmp: TempDir;
 const files = new Cleanup();
@@ -30,15 +28,15 @@ function smgr(args: string[], env: Record<string, string>): Promise<{ code: numb
   });
 }
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  tmp = await makeTempDir('cli-hostile');
-  files.add(() => tmp.remove(), 'temp dir');
-  fleet = await startFleet(files, { mysql, redis }, { hostIds: ['h1'], service: uniqueServiceName('clih') });
-});
 after(async () => {
   await files.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+const servers = useServers();
+before(async () => {
+  await servers.ready;
+  tmp = await makeTempDir('cli-hostile');
+  files.add(() => tmp.remove(), 'temp dir');
+  fleet = await startFleet(files, servers, { hostIds: ['h1'], service: uniqueServiceName('clih') });
 });
 
 const HOSTILE = 'web\x1b]0;owned\x07\x1b[2J\x9b31m\u202eexe';

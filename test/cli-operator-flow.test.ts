@@ -4,9 +4,9 @@ import { execFile, spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { Cleanup, ManagedProcess, makeTempDir, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance, type TempDir } from './harness/index.js';
-import { CONTROLLER_MAIN, ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, waitForRollout, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, ManagedProcess, makeTempDir, waitFor, type TempDir } from '@smgr/testing';
+import { CONTROLLER_MAIN, ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * What a new operator meets with the smgr CLI against a real controller and
@@ -16,8 +16,6 @@ import { startFleet, waitForRollout, type Fleet } from './support/operator-api.j
  */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 let tmp: TempDir;
 const fileCleanup = new Cleanup();
@@ -66,15 +64,15 @@ function smgrOnTerminal(cleanup: Cleanup, name: string, args: string[], env: Rec
 
 const hostFile = (hostId: string, name: string) => join(fleet.hosts.get(hostId)!.dir, name);
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  tmp = await makeTempDir('cli-flow');
-  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
-  fleet = await startFleet(fileCleanup, { mysql, redis }, { hostIds: ['f1', 'f2'], service });
-});
 after(async () => {
   await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+const servers = useServers();
+before(async () => {
+  await servers.ready;
+  tmp = await makeTempDir('cli-flow');
+  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
+  fleet = await startFleet(fileCleanup, servers, { hostIds: ['f1', 'f2'], service });
 });
 
 describe('output into a reader that stops early', () => {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
-import { Cleanup, ManagedProcess, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, ManagedProcess, waitFor, } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * What the CLI does on a terminal, driven through a real pseudo-terminal:
@@ -15,21 +15,19 @@ import { startFleet, type Fleet } from './support/operator-api.js';
  */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 const fileCleanup = new Cleanup();
 const service = uniqueServiceName('term');
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  fleet = await startFleet(fileCleanup, { mysql, redis }, { hostIds: ['m1', 'm2'], service });
-  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta'), (3, 'gamma')");
-  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL), (3, 0, 0, NULL)');
-});
 after(async () => {
   await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+const servers = useServers();
+before(async () => {
+  await servers.ready;
+  fleet = await startFleet(fileCleanup, servers, { hostIds: ['m1', 'm2'], service });
+  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta'), (3, 'gamma')");
+  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL), (3, 0, 0, NULL)');
 });
 
 const alarms = async () =>

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, useCleanup, type TempDir } from './harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, startAgent, waitForLog } from './support/smgr.js';
+import { makeTempDir, useCleanup, type TempDir } from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, startAgent, waitForLog } from '@smgr/testing/smgr';
 
 function run(main: string, args: string[]) {
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, SMGR_CONFIG: '' } });
@@ -166,9 +166,9 @@ describe('--check-config', () => {
     useCleanup(t).add(() => agent.stop());
     const found = (await waitForLog(agent, 'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)')) as { json: Record<string, unknown> };
     const line = found.json;
-    assert.equal(line['level'], 40);
-    assert.equal(line['key'], 'process.default.health_check_command');
-    assert.equal(line['fix'], 'pgrep -x -- %s');
-    assert.deepEqual(line['usedBy'], ['bst2', 'bst20']);
+    assert.equal(line.level, 40);
+    assert.equal(line.key, 'process.default.health_check_command');
+    assert.equal(line.fix, 'pgrep -x -- %s');
+    assert.deepEqual(line.usedBy, ['bst2', 'bst20']);
   });
 });

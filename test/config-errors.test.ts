@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { makeTempDir, useCleanup } from './harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN } from './support/smgr.js';
+import { makeTempDir, useCleanup } from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN } from '@smgr/testing/smgr';
 
 const GOOD_DATABASE = '[database]\nhost = 127.0.0.1\nuser = root\npassword =\ndatabase = v_process_monitor\n';
 

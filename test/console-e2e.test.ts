@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { startAgent, uniqueServiceName } from './support/smgr.js';
-import { startFleet, waitForConnected, waitForRollout, type Fleet } from './support/operator-api.js';
-import { launchBrowser, screenshot, seriousA11yViolations } from './support/browser.js';
+import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { startAgent, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, waitForConnected, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
+import { launchBrowser, screenshot, seriousA11yViolations } from '@smgr/testing/browser';
 
 /**
  * The web console in a real headless Chromium against a real controller,

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * The console's live feed (GET /ui/events, Server-Sent Events) and its

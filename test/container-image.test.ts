@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configSchemaDoc } from '@smgr/shared';
-import { execForm, healthcheck, keyValues, KNOWN_INSTRUCTIONS, parseContainerfile, readContainerfile } from './support/containerfile.js';
+import { execForm, healthcheck, keyValues, KNOWN_INSTRUCTIONS, parseContainerfile, readContainerfile } from '@smgr/testing/containerfile';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILE = join(ROOT, 'deploy/container/Containerfile');

@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeTempDir, ManagedProcess, useCleanup, type ExitStatus } from './harness/index.js';
-import { CONTROLLER_MAIN, ini } from './support/smgr.js';
+import { freePort, makeTempDir, ManagedProcess, useCleanup, type ExitStatus } from '@smgr/testing';
+import { CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
 
 /** UTC+14 all year: a local time that cannot be mistaken for UTC. */
 const ZONE = 'Pacific/Kiritimati';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess, waitFor } from './harness/index.js';
-import { ROOT } from './support/smgr.js';
+import { ManagedProcess, waitFor } from '@smgr/testing';
+import { ROOT } from '@smgr/testing/smgr';
 
 // The tests share the checkout's .demo/, so they run one after another (node:test's default within a file).
 const DEMO_DIR = join(ROOT, '.demo');

@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
-import { freePort, startMariaDb, startRedis, useCleanup, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
+import { useServers, freePort, useCleanup, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -17,24 +17,17 @@ import {
   startDaemon,
   waitAllCleared,
   writeIni,
-} from './support/chaos.js';
-import { SimAgents } from './support/sim-agents.js';
+} from '@smgr/testing/chaos';
+import { SimAgents } from '@smgr/testing/sim-agents';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 const logTime = (j: Record<string, unknown> | undefined) => Number(j?.time ?? NaN);
 
 /** Two controllers (a, b) on one database and queue, both started; a is active. */
 async function twoControllers(t: { after(fn: () => unknown): void }, label: string) {
   const cleanup = useCleanup(t);
-  const env = await chaosEnv(cleanup, mysql, redis, label);
+  const env = await chaosEnv(cleanup, servers.mysql, servers.redis, label);
   const addrA = `127.0.0.1:${await freePort()}`;
   const addrB = `127.0.0.1:${await freePort()}`;
   const cfgA = await writeIni(env, 'ctl-a.ini', controllerSections(env, { id: 'ctl-a', grpcListen: addrA }));

@@ -21,7 +21,7 @@ import {
   waitFor,
   type MariaDbInstance,
   type RedisInstance,
-} from './harness/index.js';
+} from '@smgr/testing';
 
 const SYSTEM_PORTS = [3306, 6379];
 const files = useCleanup();
@@ -329,7 +329,7 @@ describe('stop()', () => {
 });
 
 describe('safety net', () => {
-  const fixture = fileURLToPath(new URL('./harness/fixtures/leaky-child.ts', import.meta.url));
+  const fixture = fileURLToPath(new URL('../packages/testing/src/harness/fixtures/leaky-child.ts', import.meta.url));
 
   for (const mode of ['exit', 'throw', 'signal'] as const) {
     test(`kills the servers and processes of a test file that dies by ${mode}, and removes its temp dirs`, async (t) => {

@@ -5,10 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { create, AgentEventSchema } from '@smgr/shared';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
-import { SimAgents } from './support/sim-agents.js';
+import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { SimAgents } from '@smgr/testing/sim-agents';
 
 /**
  * A hostile agent ("rogue", built from the real gRPC client) declares the
@@ -21,8 +21,6 @@ const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 const service = uniqueServiceName('claim');
 const extra = `${service}-extra`;
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 let rogue: SimAgents;
 const rogueJobs: string[] = [];
@@ -59,10 +57,11 @@ const eventRows = (n: number) =>
     { timeoutMs: 15_000, intervalMs: 100, message: `rogue's event ${n} recorded` },
   );
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  fleet = await startFleet(files, { mysql, redis }, { hostIds: ['web1'], service, controller: { monitor: { retry_delay: 0.5 } } });
+  await servers.ready;
+  fleet = await startFleet(files, servers, { hostIds: ['web1'], service, controller: { monitor: { retry_delay: 0.5 } } });
   await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES (1, ?)', [service]);
   await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
 
@@ -89,7 +88,6 @@ before(async () => {
     context: () => fleet.controller.tail(),
   });
 });
-after(() => files.run());
 
 describe('a hostile agent claiming a service another host repairs', () => {
   test('its conflicting claim is held: the row stays on web1, which repairs it; rogue gets no job; its other claim is approved', async () => {

@@ -12,28 +12,27 @@ import {
   type ControllerStream,
   type MessageInitShape,
 } from '@smgr/shared';
-import { Cleanup, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { startStack, type Stack } from './support/stack.js';
-import { countLogs } from './support/chaos.js';
-import { ApiClient, apiPortOf, createTokenViaController, waitForRollout } from './support/operator-api.js';
-import { SimAgents, succeeded } from './support/sim-agents.js';
+import { useServers, Cleanup, useCleanup, waitFor, } from '@smgr/testing';
+import { startStack, type Stack } from '@smgr/testing/stack';
+import { countLogs } from '@smgr/testing/chaos';
+import { ApiClient, apiPortOf, createTokenViaController, waitForRollout } from '@smgr/testing/operator-api';
+import { SimAgents, succeeded } from '@smgr/testing/sim-agents';
 
 /**
  * A compromised agent speaking the real protocol through the real gRPC
  * client: whatever it sends, the controller refuses it clearly and keeps
  * serving everyone else (finding 4 of the security review).
  */
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let stack: Stack;
 let client: AgentServiceClient;
 let api: ApiClient;
 const files = new Cleanup();
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  stack = await startStack(files, { mysql, redis }, {
+  await servers.ready;
+  stack = await startStack(files, servers, {
     services: { 'real-svc': { restart_strategy: 'process', start_command: 'true', health_check_command: 'true' } },
     controller: {
       controller: { create_missing_rows: true, api_listen: '127.0.0.1:0' },
@@ -44,7 +43,6 @@ before(async () => {
   client = createAgentServiceClient(`127.0.0.1:${stack.grpcPort}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   files.add(() => client.close(), 'grpc client');
 });
-after(() => files.run());
 
 type Hello = NonNullable<MessageInitShape<typeof AgentMessageSchema>['msg']> & { case: 'hello' };
 

@@ -2,11 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cleanup, makeTempDir, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { fleetService } from './support/operator-api.js';
-import { startStack, type Stack } from './support/stack.js';
-import { WebhookReceiver } from './support/receivers.js';
+import { Cleanup, makeTempDir, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { fleetService } from '@smgr/testing/operator-api';
+import { startStack, type Stack } from '@smgr/testing/stack';
+import { WebhookReceiver } from '@smgr/testing/receivers';
 
 /**
  * Log-pattern rules end to end: a real agent follows a service's log file;

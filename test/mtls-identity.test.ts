@@ -5,16 +5,13 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { initCa, issueCert } from '@smgr/shared/pki';
 import {
+  useServers,
   Cleanup,
   freePort,
   ManagedProcess,
-  startMariaDb,
-  startRedis,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from './harness/index.js';
-import { CONTROLLER_MAIN, waitForLog } from './support/smgr.js';
+} from '@smgr/testing';
+import { CONTROLLER_MAIN, waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -28,12 +25,10 @@ import {
   writeIni,
   type ChaosEnv,
   type CountingService,
-} from './support/chaos.js';
-import { SimAgents } from './support/sim-agents.js';
+} from '@smgr/testing/chaos';
+import { SimAgents } from '@smgr/testing/sim-agents';
 
 const files = new Cleanup();
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let env: ChaosEnv;
 let pki: string;
 let otherPki: string;
@@ -55,10 +50,11 @@ function sim(hostIds: string[], tls: { ca?: string; cert?: string; key?: string 
   return s;
 }
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  env = await chaosEnv(files, mysql, redis, 'mtls');
+  await servers.ready;
+  env = await chaosEnv(files, servers.mysql, servers.redis, 'mtls');
   pki = join(env.dir, 'pki');
   otherPki = join(env.dir, 'other-pki');
   await initCa(pki);
@@ -91,7 +87,6 @@ before(async () => {
   files.add(() => agent.stop(), 'agent');
   await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === 'h1');
 });
-after(() => files.run());
 
 describe('mutual TLS: identity is the certificate name', () => {
   test('an agent with a certificate from another CA is refused at the handshake and the refusal is logged', async () => {

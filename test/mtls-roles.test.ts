@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceServerDefinition, channelCredentials, createAgentServiceClient, type TlsSettings } from '@smgr/shared';
 import { initCa, issueCert, renewCert, revokeCert, writeCrl } from '@smgr/shared/pki';
-import { Cleanup, freePort, ManagedProcess, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { agentSections, chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv } from './support/chaos.js';
-import { SimAgents } from './support/sim-agents.js';
+import { useServers, Cleanup, freePort, type ManagedProcess, waitFor, } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { agentSections, chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv } from '@smgr/testing/chaos';
+import { SimAgents } from '@smgr/testing/sim-agents';
 
 /**
  * Certificate roles, revocation and reloading with real certificates, a real
@@ -22,8 +22,6 @@ import { SimAgents } from './support/sim-agents.js';
  * SIGHUP while connected agents stay.
  */
 const files = new Cleanup();
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let env: ChaosEnv;
 let pki: string;
 let address: string;
@@ -112,10 +110,11 @@ async function agentVerdictOn(serverCert: string, tls: TlsSettings): Promise<str
   }
 }
 
+after(() => files.run());
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  env = await chaosEnv(files, mysql, redis, 'mtls-roles');
+  await servers.ready;
+  env = await chaosEnv(files, servers.mysql, servers.redis, 'mtls-roles');
   pki = join(env.dir, 'pki');
   await initCa(pki);
   await issueCert(pki, 'ctl', { role: 'controller', sans: ['127.0.0.1'] });
@@ -137,7 +136,6 @@ before(async () => {
   files.add(() => agent.stop(), 'agent');
   await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === 'h1');
 });
-after(() => files.run());
 
 describe('certificate roles', () => {
   test('an agent refuses a server presenting an agent certificate, even one naming the controller address', async () => {

@@ -5,9 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { Cleanup, freePort, makeTempDir, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { waitForLog } from './support/smgr.js';
-import { chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Section } from './support/chaos.js';
+import { Cleanup, freePort, makeTempDir, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Section } from '@smgr/testing/chaos';
 
 /**
  * The controller and MySQL over TLS: a MariaDB serving a certificate from

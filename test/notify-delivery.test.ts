@@ -5,11 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { Outcome, type JobRequest } from '@smgr/shared';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { ROOT } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
-import { SimAgents } from './support/sim-agents.js';
-import { SmtpReceiver, WebhookReceiver } from './support/receivers.js';
+import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { ROOT } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { SimAgents } from '@smgr/testing/sim-agents';
+import { SmtpReceiver, WebhookReceiver } from '@smgr/testing/receivers';
 
 /**
  * Notifications end to end: a real controller (MariaDB, Redis, BullMQ),

@@ -18,8 +18,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ManagedProcess, makeTempDir, useCleanup } from './harness/index.js';
-import { ROOT } from './support/smgr.js';
+import { ManagedProcess, makeTempDir, useCleanup } from '@smgr/testing';
+import { ROOT } from '@smgr/testing/smgr';
 
 const BINARIES = ['smgr', 'smgr-controller', 'smgr-agent'] as const;
 /** Printed before each README command so the output can be split per command. */
@@ -86,7 +86,7 @@ test(
         'exec 2>&1',
         ...commands.flatMap((c) => [`printf '%s\\n' ${shellQuote(MARK + c)}`, c]),
         // Where the names resolved: the clone's own launchers, not anything installed globally.
-        `printf '%s\\n' ${shellQuote(MARK + 'command -v')}`,
+        `printf '%s\\n' ${shellQuote(`${MARK}command -v`)}`,
         `command -v ${BINARIES.join(' ')}`,
         '',
       ].join('\n'),

@@ -20,11 +20,11 @@ import {
   type Cleanup,
   type MariaDbInstance,
   type RedisInstance,
-} from './harness/index.js';
-import { ROOT, uniqueServiceName, waitForLog } from './support/smgr.js';
-import { startStack, type Stack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
-import { ApiClient, apiPortOf, createTokenViaController, TEST_API_SETTINGS } from './support/operator-api.js';
+} from '@smgr/testing';
+import { ROOT, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { startStack, type Stack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
+import { ApiClient, apiPortOf, createTokenViaController, TEST_API_SETTINGS } from '@smgr/testing/operator-api';
 
 const HOG = join(ROOT, 'test/fixtures/memory-hog.mjs');
 const LIMIT_MIB = 160;

@@ -1,35 +1,33 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { startFleet, waitForRollout, type Fleet } from './support/operator-api.js';
+import { useServers, Cleanup, } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * Rolling updates over ten real agents on loopback, each managing the same
- * service with its own files (test/support/operator-api.ts fleetService).
+ * service with its own files (packages/testing/src/support/operator-api.ts fleetService).
  * The tests share the fleet and run in order; each starts from whatever
  * versions the previous one left and checks against what the rollout recorded.
  */
 const HOSTS = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
 const FAST_GATE = { minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 3 };
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let fleet: Fleet;
 const fileCleanup = new Cleanup();
 const service = uniqueServiceName('rsvc');
 
+after(async () => {
+  await fileCleanup.run();
+});
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  fleet = await startFleet(fileCleanup, { mysql, redis }, {
+  await servers.ready;
+  fleet = await startFleet(fileCleanup, servers, {
     hostIds: HOSTS,
     service,
     labels: (_h, i) => `tier=${i < 5 ? 'a' : 'b'}`,
   });
-});
-after(async () => {
-  await fileCleanup.run();
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
 });
 
 const operator = () => fleet.api.as(fleet.tokens.operator);

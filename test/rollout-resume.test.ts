@@ -1,27 +1,20 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startMariaDb, startRedis, useCleanup, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { startFleet, waitForRollout } from './support/operator-api.js';
+import { useServers, useCleanup, } from '@smgr/testing';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { startFleet, waitForRollout } from '@smgr/testing/operator-api';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('rollout state survives the controller', () => {
   test('a controller killed while an update runs is replaced by one that resumes the rollout without installing anything twice', async (t) => {
     const cleanup = useCleanup(t);
     const service = uniqueServiceName('rres');
     const hostIds = ['r1', 'r2', 'r3'];
-    const fleet = await startFleet(cleanup, { mysql, redis }, { hostIds, service });
+    const fleet = await startFleet(cleanup, servers, { hostIds, service });
     // r1's install takes a second: the controller dies while it runs.
     await writeFile(join(fleet.hosts.get('r1')!.dir, 'slow'), '');
 
@@ -53,7 +46,7 @@ describe('rollout state survives the controller', () => {
   test('a rollout waiting for promotion is still waiting after a restart and can be promoted there', async (t) => {
     const cleanup = useCleanup(t);
     const service = uniqueServiceName('rres');
-    const fleet = await startFleet(cleanup, { mysql, redis }, { hostIds: ['p1', 'p2'], service });
+    const fleet = await startFleet(cleanup, servers, { hostIds: ['p1', 'p2'], service });
     const res = await fleet.api.as(fleet.tokens.operator).post('/v1/rollouts', {
       service,
       version: '2.0',

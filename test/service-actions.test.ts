@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { ROOT, uniqueServiceName } from './support/smgr.js';
-import { startFleet, type Fleet } from './support/operator-api.js';
+import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
+import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
 /**
  * Service actions (seed 001: "clear caches" after a deployment): named

@@ -13,9 +13,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Cleanup, freePort, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN } from './support/smgr.js';
-import { chaosEnv, controllerSections, writeIni, type ChaosEnv, type Sections } from './support/chaos.js';
+import { Cleanup, freePort, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { AGENT_MAIN, CONTROLLER_MAIN } from '@smgr/testing/smgr';
+import { chaosEnv, controllerSections, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
 
 interface Ended {
   code: number | null;

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createSdNotifier } from '@smgr/shared';
-import { freePort, makeTempDir, ManagedProcess, useCleanup } from './harness/index.js';
-import { AGENT_MAIN, ini, writeConfig } from './support/smgr.js';
-import { HAVE_SYSTEMD_NOTIFY, startNotifySocket } from './support/notify-socket.js';
+import { freePort, makeTempDir, ManagedProcess, useCleanup } from '@smgr/testing';
+import { AGENT_MAIN, ini, writeConfig } from '@smgr/testing/smgr';
+import { HAVE_SYSTEMD_NOTIFY, startNotifySocket } from '@smgr/testing/notify-socket';
 
 const skip = HAVE_SYSTEMD_NOTIFY ? false : 'systemd-notify is not installed';
 

@@ -3,33 +3,23 @@
  * controller raises alarma=1 on its row (MySQL stays the source of truth),
  * and the ordinary alarm path repairs it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  useServers,
   makeTempDir,
   ManagedProcess,
-  startMariaDb,
-  startRedis,
   useCleanup,
   waitFor,
   type Cleanup,
-  type MariaDbInstance,
-  type RedisInstance,
-} from './harness/index.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { installSleeper } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { installSleeper } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 async function runningSample(cleanup: Cleanup) {
   const bin = await makeTempDir('bin');
@@ -56,7 +46,7 @@ describe('watch mode', () => {
   test("a watched service that dies raises its row's alarm through the controller and is repaired", async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup);
-    const stack = await startStack(cleanup, { mysql, redis }, { services: { [svc.name]: watched(svc.start) } });
+    const stack = await startStack(cleanup, servers, { services: { [svc.name]: watched(svc.start) } });
     await stack.addProcess(1, svc.name);
 
     await svc.first.stop('SIGKILL');
@@ -85,7 +75,7 @@ describe('watch mode', () => {
   test('with create_missing_rows the controller creates the name@host row in alarm and the service is repaired', async (t) => {
     const cleanup = useCleanup(t);
     const svc = await runningSample(cleanup);
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       services: { [svc.name]: watched(svc.start) },
       controller: { controller: { create_missing_rows: true } },
     });

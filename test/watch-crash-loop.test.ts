@@ -9,32 +9,22 @@
  * repair) breaks it for good, however generous the slack. At the end every
  * service is back and every alarm cleared.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  useServers,
   makeTempDir,
   ManagedProcess,
-  startMariaDb,
-  startRedis,
   useCleanup,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { installSleeper } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { installSleeper } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 const SERVICES = 4;
 const WATCH_INTERVAL_S = 0.3;
@@ -71,7 +61,7 @@ describe('watch mode under a crash loop', () => {
         max_attempts: 2,
       };
     }
-    const stack = await startStack(cleanup, { mysql, redis }, {
+    const stack = await startStack(cleanup, servers, {
       services,
       // Repairs that fail (a kill during the health check) are retried at once and never trip the breaker.
       controller: { monitor: { retry_delay: 0.5, max_restart_failures: 1000 }, logging: { level: 'info' } },

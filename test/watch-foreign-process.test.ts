@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from './harness/index.js';
-import { uniqueServiceName, waitForLog } from './support/smgr.js';
-import { installSleeper } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+import { makeTempDir, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { installSleeper } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
 let mysql: MariaDbInstance;
 let redis: RedisInstance;

@@ -19,11 +19,11 @@ import {
   waitFor,
   type MariaDbInstance,
   type RedisInstance,
-} from './harness/index.js';
-import { uniqueServiceName } from './support/smgr.js';
-import { installSleeper } from './support/agent-engine.js';
-import { startStack } from './support/stack.js';
-import { findPids, killAll } from './support/procs.js';
+} from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { installSleeper } from '@smgr/testing/agent-engine';
+import { startStack } from '@smgr/testing/stack';
+import { findPids, killAll } from '@smgr/testing/procs';
 
 let mysql: MariaDbInstance;
 let redis: RedisInstance;

@@ -83,7 +83,7 @@ out.push('that follows a space. A value that must contain one is quoted whole');
 out.push('.RB ( \\(dq...\\(dq ", " \\(aq...\\(aq )');
 out.push('or escapes it');
 out.push('.RB ( \\e; ", " \\e# );');
-out.push('command keys keep their shell quoting and treat only a space\-preceded');
+out.push('command keys keep their shell quoting and treat only a space-preceded');
 out.push('.B #');
 out.push('outside quotes as a comment. Durations are in seconds and may have fractions. Unknown sections and keys are errors, not ignored (with a suggestion when a known one is close): a bad file makes the daemon exit with status 78, one line per problem naming the file and line, the key, the value (never a secret) and the rule it breaks.');
 out.push('.PP');
@@ -212,7 +212,7 @@ const text = `${out.join('\n').replace(/\n\n+/g, '\n.sp\n')}\n`;
 
 function keyEntry(name, k) {
   const lines = ['.TP', `.BR ${esc(name)} " = ${esc(fmtDefault(k.default)).replace(/"/g, '\\(dq')}"`];
-  lines.push(esc(k.doc.charAt(0).toUpperCase() + k.doc.slice(1)) + '.');
+  lines.push(`${esc(k.doc.charAt(0).toUpperCase() + k.doc.slice(1))}.`);
   if (k.env) lines.push(`Environment: \\fB${esc(k.env)}\\fR.`);
   return lines;
 }

@@ -30,12 +30,12 @@ import {
   waitFor,
   type MariaDbInstance,
   type RedisInstance,
-} from '../harness/index.js';
-import { chaosEnv, controllerSections, startDaemon, writeIni } from '../support/chaos.js';
-import { execForm, healthcheck, keyValues, readContainerfile } from '../support/containerfile.js';
-import { writeDaemonizingService } from '../support/daemonizing.js';
-import { childrenOf, findPids, killAll } from '../support/procs.js';
-import { ini, uniqueServiceName, waitForLog } from '../support/smgr.js';
+} from '@smgr/testing';
+import { chaosEnv, controllerSections, startDaemon, writeIni } from '@smgr/testing/chaos';
+import { execForm, healthcheck, keyValues, readContainerfile } from '@smgr/testing/containerfile';
+import { writeDaemonizingService } from '@smgr/testing/daemonizing';
+import { childrenOf, findPids, killAll } from '@smgr/testing/procs';
+import { ini, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -18,7 +18,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { useCleanup, waitFor } from '../harness/index.js';
+import { useCleanup, waitFor } from '@smgr/testing';
 import { AGENT_UNIT, agentIni, agentLog, startUnitWatchHost, SVC, UNIT } from './support/unit-watch-host.js';
 
 test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its subscription refused it is found by polling', { timeout: 900_000 }, async (t) => {

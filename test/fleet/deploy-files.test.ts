@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { makeTempDir, useCleanup } from '../harness/index.js';
+import { makeTempDir, useCleanup } from '@smgr/testing';
 import { configSchemaDoc, SMGR_VERSION } from '@smgr/shared';
 
 const run = promisify(execFile);

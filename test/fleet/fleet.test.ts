@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
-import { useCleanup, waitFor } from '../harness/index.js';
+import { useCleanup, waitFor } from '@smgr/testing';
 import { API_PORT, startFleet, type Fleet, type FleetHost } from './support/fleet.js';
 import { ANSIBLE_DIR, outputTail, runPlaybook, type PlaybookResult } from './support/playbook.js';
 

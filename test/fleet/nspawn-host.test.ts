@@ -1,5 +1,5 @@
 /**
- * The harness's systemd hosts themselves (test/harness/nspawn.ts): they boot
+ * The harness's systemd hosts themselves (packages/testing/src/harness/nspawn.ts): they boot
  * from the cached rootfs inside a lab namespace, are driven through nsenter,
  * and leave nothing behind. Runs with SMGR_FLEET=1 (root, systemd-nspawn,
  * debootstrap; the first run builds the rootfs cache).
@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
-import { bootNspawnHost, createNetLab, ensureRootfs, useCleanup, type Rootfs } from '../harness/index.js';
+import { bootNspawnHost, createNetLab, ensureRootfs, useCleanup, type Rootfs } from '@smgr/testing';
 
 let rootfs: Rootfs;
 

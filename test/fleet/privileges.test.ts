@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, type NspawnHost, type RootfsSuite } from '../harness/index.js';
+import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, type NspawnHost, type RootfsSuite } from '@smgr/testing';
 import { outputTail, runPlaybook } from './support/playbook.js';
 
 const LONG = { timeout: 15 * 60_000 };

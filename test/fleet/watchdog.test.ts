@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, waitFor } from '../harness/index.js';
+import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, waitFor } from '@smgr/testing';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -16,7 +16,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGA
 
 /**
  * The smgr HTTP API over node:http/https (so a private CA can be trusted
- * with --ca). Failures become CliErrors with DESIGN.md exit codes: 2 for a
+ * with --ca). Failures become CliErrors with the exit codes of docs/architecture.md: 2 for a
  * request the API calls invalid (400 malformed, 422 cannot be done as asked), 69 when the controller cannot be reached
  * or answers 503, 78 for a missing or refused token, 1 otherwise.
  */
@@ -52,7 +52,7 @@ export class ApiClient {
       );
     }
     const { status, text } = await this.send(method, path, body, token, timeoutMs);
-    let parsed: unknown = undefined;
+    let parsed: unknown ;
     try {
       parsed = text === '' ? null : JSON.parse(text);
     } catch {

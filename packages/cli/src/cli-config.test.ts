@@ -1,18 +1,13 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useIniDir } from '@smgr/testing';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from './cli-error.js';
 import { readCliConfig, resolveSettings } from './cli-config.js';
 
-let dir = '';
-const file = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const tmp = useIniDir('smgr-cli-config-');
+const file = (name: string, text: string): string => tmp.write(text, name);
 const configError = (fn: () => unknown): CliError => {
   try {
     fn();
@@ -25,11 +20,6 @@ const configError = (fn: () => unknown): CliError => {
 };
 
 describe('CLI settings', () => {
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-cli-config-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   it('takes flags over environment over the config file over the default URL', () => {
     const tokenFile = file('tok', ' smgr_from_file \n');
     const cfg = file('a.ini', `[cli]\nurl = https://file:7080\ntoken_file = ${tokenFile}\n`);
@@ -50,9 +40,9 @@ describe('CLI settings', () => {
     assert.match(configError(() => readCliConfig(file('c.ini', '[client]\nurl = x\n'))).message, /c\.ini:1: \[client\]: unknown section \[client\]; the CLI reads only \[cli\]/);
     assert.match(configError(() => readCliConfig(file('d.ini', 'url = x\n'))).message, /d\.ini:1: url: is outside any section/);
     assert.match(configError(() => resolveSettings({ url: 'ftp://x' }, {})).message, /must start with https:\/\/ or http:\/\//);
-    assert.match(configError(() => resolveSettings({ tokenFile: join(dir, 'missing') }, {})).message, /--token-file: cannot read token file .*ENOENT/);
+    assert.match(configError(() => resolveSettings({ tokenFile: join(tmp.path, 'missing') }, {})).message, /--token-file: cannot read token file .*ENOENT/);
     assert.match(configError(() => resolveSettings({ tokenFile: file('blank', '\n') }, {})).message, /is empty/);
-    assert.match(configError(() => resolveSettings({ ca: join(dir, 'nope.pem') }, {})).message, /--ca: cannot read CA file/);
+    assert.match(configError(() => resolveSettings({ ca: join(tmp.path, 'nope.pem') }, {})).message, /--ca: cannot read CA file/);
   });
 
   it('reads quoted values and ignores comments', () => {

@@ -1,6 +1,6 @@
-import { ExitCode } from '@smgr/shared';
+import type { ExitCode } from '@smgr/shared';
 
-/** A failure the CLI reports in one line and exits with `exitCode` (DESIGN.md exit codes). */
+/** A failure the CLI reports in one line and exits with `exitCode` (exit codes: docs/architecture.md). */
 export class CliError extends Error {
   constructor(
     readonly exitCode: ExitCode,

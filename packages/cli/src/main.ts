@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * smgr: the operator CLI over the controller's HTTP API (DESIGN.md, Commands).
+ * smgr: the operator CLI over the controller's HTTP API (exit codes: docs/architecture.md).
  * Exit codes: 0 ok, 1 failure, 2 usage, 69 unavailable, 78 config.
  */
 import { CommanderError } from 'commander';

@@ -23,7 +23,7 @@ import {
   type NetHost,
   type NspawnHost,
   type TestDatabase,
-} from '../../harness/index.js';
+} from '@smgr/testing';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');

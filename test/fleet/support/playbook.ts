@@ -5,7 +5,7 @@
  * packet goes to a namespace address.
  */
 import { join, resolve } from 'node:path';
-import { ManagedProcess } from '../../harness/index.js';
+import { ManagedProcess } from '@smgr/testing';
 
 export const ANSIBLE_DIR = resolve(import.meta.dirname, '../../../deploy/ansible');
 

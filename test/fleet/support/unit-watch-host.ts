@@ -23,7 +23,7 @@ import {
   type Cleanup,
   type NspawnHost,
   type TestDatabase,
-} from '../../harness/index.js';
+} from '@smgr/testing';
 import { outputTail, runPlaybook } from './playbook.js';
 
 const run = promisify(execFile);

@@ -69,6 +69,7 @@ describe('parseCommand', () => {
   }
 
   it('rejects variable expansions that a shell would perform', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, written as the operator types it
     for (const text of ['echo $HOME', 'echo "${x}"', 'echo $1']) {
       assert.match(parseError(text).details[0]?.rule ?? '', /not expanded/);
     }

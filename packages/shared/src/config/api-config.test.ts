@@ -1,20 +1,11 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { useIniDir } from '@smgr/testing';
 import { ConfigError } from '../errors/index.js';
 import { loadConfig } from './index.js';
 
-let dir = '';
-let counter = 0;
-
-function writeConfig(text: string): string {
-  counter += 1;
-  const file = join(dir, `api-${counter}.ini`);
-  writeFileSync(file, text);
-  return file;
-}
+const dir = useIniDir('smgr-api-config-');
+const writeConfig = (text: string): string => dir.write(text);
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -27,11 +18,6 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('[api] settings', () => {
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-api-config-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   it('leaves the API off by default, with a 5 minute operation timeout and tokens that never expire', () => {
     const cfg = loadConfig({ file: writeConfig('[tls]\ninsecure = true\n'), env: {} });
     assert.equal(cfg.api.enabled, false);

@@ -1,18 +1,13 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { useIniDir } from '@smgr/testing';
 import { ConfigError } from '../errors/index.js';
 import { loadConfig, type SmgrConfig } from './index.js';
 
-let dir = '';
-let n = 0;
+const dir = useIniDir('smgr-conn-config-');
 
 function load(text: string): SmgrConfig {
-  const file = join(dir, `c${++n}.ini`);
-  writeFileSync(file, `${text}\n[tls]\ninsecure = true\n`);
-  return loadConfig({ file, env: {} });
+  return loadConfig({ file: dir.write(`${text}\n[tls]\ninsecure = true\n`), env: {} });
 }
 
 function configError(text: string): ConfigError {
@@ -26,11 +21,6 @@ function configError(text: string): ConfigError {
 }
 
 describe('connection settings: database socket, Redis URL forms, controller lease', () => {
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-conn-config-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   it('database.socket is undefined unless set, and then holds the socket path', () => {
     assert.equal(load('[database]\nhost = db1').database.socket, undefined);
     assert.equal(load('[database]\nsocket = /run/mysqld/mysqld.sock').database.socket, '/run/mysqld/mysqld.sock');

@@ -1,26 +1,17 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { useIniDir } from '@smgr/testing';
 import { checkConfigFiles } from './config-file-checks.js';
 import { formatEffectiveSettings, maskUrlCredentials } from './effective-settings.js';
 import { loadConfigReport } from './load-config.js';
 import { readIni } from './ini-reader.js';
 
-let dir = '';
-const write = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const tmp = useIniDir('smgr-effective-');
+const write = (name: string, text: string): string => tmp.write(text, name);
 
 describe('effective settings', () => {
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-effective-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   it("show the file's own key names and units, only the sections a daemon uses, secrets masked", () => {
     const file = write(
       'both.ini',
@@ -61,11 +52,11 @@ describe('effective settings', () => {
 
   it('name missing or unreadable TLS files and unwritable log paths by key, line and path', () => {
     const ca = write('ca.pem', 'x');
-    mkdirSync(join(dir, 'logs'));
+    mkdirSync(join(tmp.path, 'logs'));
     const plainFile = write('logs/plain', 'x');
     const file = write(
       'files.ini',
-      `[tls]\nca = ${ca}\ncert = ${join(dir, 'missing.pem')}\nkey = ${dir}\n[logging]\nfile = ${plainFile}/sub/agent.log\n[agent]\nstate_dir = ${join(dir, 'state', 'deep')}\n`,
+      `[tls]\nca = ${ca}\ncert = ${join(tmp.path, 'missing.pem')}\nkey = ${tmp.path}\n[logging]\nfile = ${plainFile}/sub/agent.log\n[agent]\nstate_dir = ${join(tmp.path, 'state', 'deep')}\n`,
     );
     const report = loadConfigReport({ file, env: {} });
     const details = checkConfigFiles(report.sections, 'agent');

@@ -125,7 +125,7 @@ export function formatEffectiveSettings(sections: readonly EffectiveSection[], r
       const note = noteFor(section.name, s);
       const value = maskedValue(section.name, s.key, s.value);
       if (Array.isArray(value) && value.length > 0) {
-        value.forEach((v, i) => out.push(`${s.key}[] = ${renderScalar(s.key, v)}${i === 0 ? note : ''}`));
+        for (const [i, v] of value.entries()) out.push(`${s.key}[] = ${renderScalar(s.key, v)}${i === 0 ? note : ''}`);
       } else {
         const text = Array.isArray(value) ? '' : renderScalar(s.key, value);
         out.push(`${s.key} =${text === '' ? '' : ` ${text}`}${note}`);

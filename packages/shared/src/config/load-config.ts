@@ -93,7 +93,7 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
 
   if (details.length > 0) throw new ConfigError(tidy(details.map(suggestKey)));
 
-  const agentServiceManager = globalValues.agent['service_manager'] as ServiceManagerKind;
+  const agentServiceManager = globalValues.agent.service_manager as ServiceManagerKind;
   const [defaults, ...named] = processValues.map(({ name, values }) =>
     toProcessConfig(name, values, agentServiceManager),
   );
@@ -397,7 +397,7 @@ function whereOf(layers: Layers, section: GlobalSection, key: string, source: st
 }
 
 function checkTls(tls: Values, layers: Layers, source: string, details: ConfigErrorDetail[]): void {
-  if (tls['insecure'] !== false) return;
+  if (tls.insecure !== false) return;
   for (const key of ['ca', 'cert', 'key']) {
     if (tls[key] !== '') continue;
     const setting = layers.globals.get('tls')?.get(key);
@@ -412,7 +412,7 @@ function checkTls(tls: Values, layers: Layers, source: string, details: ConfigEr
 
 /** An enabled API serves HTTPS (api.cert/key, else tls.cert/key) unless api.insecure. */
 function checkApiTls(g: Record<GlobalSection, Values>, layers: Layers, source: string, details: ConfigErrorDetail[]): void {
-  if (g.api['enabled'] !== true || g.api['insecure'] !== false) return;
+  if (g.api.enabled !== true || g.api.insecure !== false) return;
   for (const key of ['cert', 'key']) {
     if (g.api[key] !== '' || g.tls[key] !== '') continue;
     details.push({

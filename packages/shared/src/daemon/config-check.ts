@@ -36,8 +36,7 @@ export function configWarnings(report: ConfigReport, role: DaemonRole | undefine
 export function printConfigCheck(name: string, report: ConfigReport, role: DaemonRole | undefined): void {
   for (const w of configWarnings(report, role)) process.stderr.write(`${name}: warning: ${formatConfigWarning(w)}\n`);
   process.stdout.write(
-    `; ${name}: effective settings from ${report.config.source} (secrets masked; "# default" = not set)\n` +
-      formatEffectiveSettings(report.sections, role),
+    `; ${name}: effective settings from ${report.config.source} (secrets masked; "# default" = not set)\n${formatEffectiveSettings(report.sections, role)}`,
   );
 }
 

@@ -45,7 +45,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /**
  * The shared `main()` of both daemons: CLI parsing, config (exit 78 on any
  * config error, naming file, key, value and rule), logging, SIGTERM/SIGINT
- * handling with a bounded stop, and exit codes per DESIGN.md.
+ * handling with a bounded stop, and exit codes per docs/architecture.md.
  */
 export async function runDaemon(spec: DaemonSpec, argv = process.argv): Promise<never> {
   const program = new Command(spec.name)

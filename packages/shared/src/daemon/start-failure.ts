@@ -2,7 +2,7 @@ import { ConfigError, ExitCode, SmgrError } from '../errors/index.js';
 
 /** What a daemon that could not start says and how it exits. */
 export interface StartFailure {
-  /** DESIGN.md exit code: 78 configuration, 69 dependency down, 1 anything unforeseen; never 0. */
+  /** Exit codes (docs/architecture.md): 78 configuration, 69 dependency down, 1 anything unforeseen; never 0. */
   exitCode: ExitCode;
   /** Stable error code for the log (e.g. REDIS_UNAVAILABLE). */
   code: string;

@@ -1,4 +1,4 @@
-/** Process exit codes used by every smgr binary (DESIGN.md, Commands). */
+/** Process exit codes used by every smgr binary (exit codes: docs/architecture.md). */
 export const ExitCode = {
   OK: 0,
   FAILURE: 1,

@@ -45,10 +45,10 @@ describe('createLogger', () => {
     await closeLogger(log);
     await waitFor('the line', () => out.lines.length > 0);
     assert.equal(out.lines.length, 1);
-    assert.equal(out.lines[0]?.['name'], 'smgr-test');
-    assert.equal(out.lines[0]?.['component'], 'poller');
-    assert.equal(out.lines[0]?.['processId'], 7);
-    assert.equal(out.lines[0]?.['msg'], 'restart succeeded');
+    assert.equal(out.lines[0]?.name, 'smgr-test');
+    assert.equal(out.lines[0]?.component, 'poller');
+    assert.equal(out.lines[0]?.processId, 7);
+    assert.equal(out.lines[0]?.msg, 'restart succeeded');
   });
 
   it('writes readable lines (time, level, message, fields on one line) in the pretty format, and still redacts', async () => {
@@ -153,7 +153,7 @@ describe('createLogger', () => {
     await closeLogger(log);
     await waitFor('the lines', () => out.lines.length > 1);
     assert.deepEqual(
-      out.lines.map((l) => [l['name'], l['msg']]),
+      out.lines.map((l) => [l.name, l.msg]),
       [
         ['smgr-agent', 'kept'],
         ['smgr-agent', 'kept after raising the level'],

@@ -41,7 +41,9 @@ test('events made while the controller is away are kept and sent, oldest first, 
   assert.deepEqual(s.sent, ['a', 'b']);
 });
 
-test('an event leaves the outbox only when acknowledged; unacknowledged ones are sent again', async (t) => {
+test('an event leaves the outbox only when acknowledged; unacknowledged ones are sent again', (t) => {
+  // Mocked time: the resend timer and the sent-at clock move only when ticked.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const s = setup(t);
   s.setUp(true);
   s.delivery.connected();
@@ -49,7 +51,9 @@ test('an event leaves the outbox only when acknowledged; unacknowledged ones are
   s.delivery.publish(event('b'));
   s.delivery.ack('a');
   assert.deepEqual(s.outbox.list().map((e) => e.eventId), ['b']);
-  await new Promise((r) => setTimeout(r, 80));
+  t.mock.timers.tick(29);
+  assert.equal(s.sent.filter((id) => id === 'b').length, 1, 'not sent again before resendAfterMs');
+  t.mock.timers.tick(51);
   assert.ok(s.sent.filter((id) => id === 'b').length >= 2, `b was sent again: ${s.sent.join(',')}`);
   assert.equal(s.sent.filter((id) => id === 'a').length, 1);
   s.delivery.ack('b');

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { ProcessConfig } from '@smgr/shared';
 import { COMM_MAX, commForName, ProcessNames } from './process-names.js';
 
 
@@ -294,3 +295,8 @@ export async function terminate(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The processes a service currently runs as: by pidfile when configured, else by exact name. */
+export async function findServiceProcesses(ctx: { service: Pick<ProcessConfig, 'name' | 'pidfile'> }): Promise<ProcInfo[]> {
+  return ctx.service.pidfile ? findProcessByPidfile(ctx.service.pidfile) : findProcessesByName(ctx.service.name);
+}

@@ -14,9 +14,9 @@ import { toStepResult } from '../exec/to-step-result.js';
 import type { OperationResult } from '../lifecycle/operation-result.js';
 import { rankOrder } from '../lifecycle/rank-order.js';
 import { VERSION_RE } from '../lifecycle/status-update.js';
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { RestartStrategy } from '../lifecycle/restart-strategy.js';
 import type { HeldServices } from '../watch/held-services.js';
-import { JobJournal } from './job-journal.js';
+import type { JobJournal } from './job-journal.js';
 import { ALL_SERVICES_OPERATIONS, SERVICE_OPERATIONS, runOperation } from './run-operation.js';
 import { ServiceLocks } from './service-locks.js';
 

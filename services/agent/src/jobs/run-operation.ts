@@ -6,7 +6,7 @@ import { restartService } from '../lifecycle/restart-operation.js';
 import { startService, stopService } from '../lifecycle/start-stop.js';
 import { statusService, updateService } from '../lifecycle/status-update.js';
 import { runAction } from '../lifecycle/run-action.js';
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { RestartStrategy } from '../lifecycle/restart-strategy.js';
 
 /** The operations this agent runs on one service. */
 export const SERVICE_OPERATIONS: ReadonlySet<Operation> = new Set([

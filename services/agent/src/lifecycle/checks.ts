@@ -2,7 +2,7 @@ import type { CommandList } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import type { ProcessNames } from '../exec/process-names.js';
 import { invalidateProcessTable, sharedProcessNames } from '../exec/process-table.js';
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { RestartStrategy } from './restart-strategy.js';
 import { internalRecord, runHook, type OperationContext } from './operation-context.js';
 
 /** The outcome of a check: ok, and the records of the commands that decided it. */

@@ -1,5 +1,5 @@
-import { findServiceProcesses } from '../strategies/process-strategy.js';
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import { findServiceProcesses } from '../exec/process-table.js';
+import type { RestartStrategy } from './restart-strategy.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { checkHealth, retryCheck } from './checks.js';
 import { describeRecord, lastLine, runHook, type OperationContext } from './operation-context.js';

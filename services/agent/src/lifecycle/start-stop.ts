@@ -1,6 +1,6 @@
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { RestartStrategy } from './restart-strategy.js';
 import type { CommandRecord } from '../exec/run-command.js';
-import { findServiceProcesses } from '../strategies/process-strategy.js';
+import { findServiceProcesses } from '../exec/process-table.js';
 import { assertDown, assertUp, retryCheck } from './checks.js';
 import { describeRecord, type OperationContext } from './operation-context.js';
 import { deadlineMessage, type OperationResult } from './operation-result.js';

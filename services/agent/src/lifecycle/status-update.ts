@@ -1,4 +1,4 @@
-import type { RestartStrategy } from '../strategies/restart-strategy.js';
+import type { RestartStrategy } from './restart-strategy.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { assertUp, checkHealth, retryCheck } from './checks.js';
 import { describeRecord, lastLine, runHook, type OperationContext } from './operation-context.js';

@@ -1,6 +1,6 @@
 import type { CommandRecord } from '../exec/run-command.js';
 import type { ProcessStrategy } from './process-strategy.js';
-import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
+import type { RestartStrategy, StrategyContext, StrategyResult } from '../lifecycle/restart-strategy.js';
 import { unitOf, type ServiceStrategy } from './service-strategy.js';
 
 /**

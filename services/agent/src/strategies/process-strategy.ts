@@ -2,14 +2,14 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, invalidateProcessTable, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findProcessByPidfile, findProcessesByName, findServiceProcesses, invalidateProcessTable, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
 import type { StartedProcesses } from '../exec/started-processes.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import { commForName } from '../exec/process-names.js';
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, runHook } from '../lifecycle/operation-context.js';
 import { isExactNameCheck } from '../lifecycle/checks.js';
-import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
+import type { RestartStrategy, StrategyContext, StrategyResult } from '../lifecycle/restart-strategy.js';
 
 /**
  * How long a freshly started command is watched for an immediate failure,
@@ -28,11 +28,6 @@ export interface ProcessStrategyOptions {
   onExit?: StartedProcessExit;
   /** Kept up to date with the processes started here that run under their service's name. */
   started?: StartedProcesses;
-}
-
-/** The processes a service currently runs as: by pidfile when configured, else by exact name. */
-export async function findServiceProcesses(ctx: Pick<StrategyContext, 'service'>): Promise<ProcInfo[]> {
-  return ctx.service.pidfile ? findProcessByPidfile(ctx.service.pidfile) : findProcessesByName(ctx.service.name);
 }
 
 const what = (ctx: StrategyContext) => (ctx.service.pidfile ? `pidfile ${ctx.service.pidfile}` : `process name ${ctx.service.name}`);

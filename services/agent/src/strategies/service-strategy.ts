@@ -1,7 +1,7 @@
 import type { CommandRecord } from '../exec/run-command.js';
 import { describeRecord, internalRecord, lastLine, runStep } from '../lifecycle/operation-context.js';
 import { checkUnitName, type ServiceAction, type ServiceManager } from '../service-managers/service-manager.js';
-import type { RestartStrategy, StrategyContext, StrategyResult } from './restart-strategy.js';
+import type { RestartStrategy, StrategyContext, StrategyResult } from '../lifecycle/restart-strategy.js';
 
 /** The unit / init script of a service: service_name, else its NAME. */
 export const unitOf = (ctx: Pick<StrategyContext, 'service'>): string => ctx.service.serviceName ?? ctx.service.name;

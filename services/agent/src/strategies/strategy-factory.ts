@@ -2,7 +2,7 @@ import type { ProcessConfig } from '@smgr/shared';
 import type { ServiceManagers } from '../service-managers/detect-service-manager.js';
 import { AutoStrategy } from './auto-strategy.js';
 import { ProcessStrategy, type ProcessStrategyOptions } from './process-strategy.js';
-import type { RestartStrategy } from './restart-strategy.js';
+import type { RestartStrategy } from '../lifecycle/restart-strategy.js';
 import { ServiceStrategy } from './service-strategy.js';
 
 /** Picks each service's strategy from its restart_strategy and service_manager settings. */

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, type ProcessConfig } from '@smgr/shared';
@@ -7,13 +7,27 @@ import { ServiceWatcher, type WatchCheck } from './service-watcher.js';
 const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
 const svc = (name: string) => ({ name, watchIntervalMs: 20, watchFailures: 3 }) as ProcessConfig;
 
-/** Runs a watcher over scripted check results until `done` says so. */
-async function watch(results: Record<string, boolean[]>, skip: (s: ProcessConfig) => string | null = () => null) {
+/**
+ * Moves mocked time one watch interval (20 ms) at a time, letting the checks'
+ * promises settle between steps, until `done()` (at most 200 steps).
+ */
+async function drive(t: TestContext, done: () => boolean): Promise<void> {
+  for (let step = 0; step < 200 && !done(); step++) {
+    t.mock.timers.tick(20);
+    await new Promise((r) => setImmediate(r));
+  }
+  // One more round, so that an onFailing already under way lands.
+  t.mock.timers.tick(20);
+  await new Promise((r) => setImmediate(r));
+}
+
+/** Runs a watcher over scripted check results until every script is used up. */
+async function watch(t: TestContext, results: Record<string, boolean[]>, skip: (s: ProcessConfig) => string | null = () => null) {
   const calls: string[] = [];
   const failing: [string, number][] = [];
   const recovered: [string, number][] = [];
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
+  let finished = false;
+  const finish = () => (finished = true);
   const w = new ServiceWatcher({
     services: Object.keys(results).map(svc),
     check: async (s): Promise<WatchCheck> => {
@@ -30,18 +44,15 @@ async function watch(results: Record<string, boolean[]>, skip: (s: ProcessConfig
     log,
     random: () => 0,
   });
-  // The watcher's timers do not hold the event loop open (the daemon's link does); this test's does.
-  const keepAlive = setInterval(() => undefined, 1000);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   w.start();
-  await finished;
-  clearInterval(keepAlive);
-  await new Promise((r) => setTimeout(r, 10));
+  await drive(t, () => finished);
   w.stop();
   return { calls, failing, recovered };
 }
 
-test('only the watch_failures-th consecutive failure and those after it reach onFailing; a pass resets the count', async () => {
-  const { failing, recovered } = await watch({ a: [false, false, true, false, false, false, false, true] });
+test('only the watch_failures-th consecutive failure and those after it reach onFailing; a pass resets the count', async (t) => {
+  const { failing, recovered } = await watch(t, { a: [false, false, true, false, false, false, false, true] });
   assert.deepEqual(failing, [
     ['a', 3],
     ['a', 4],
@@ -52,20 +63,20 @@ test('only the watch_failures-th consecutive failure and those after it reach on
   ]);
 });
 
-test('a skipped round is not a check and does not count', async () => {
+test('a skipped round is not a check and does not count', async (t) => {
   let rounds = 0;
-  const { calls, failing } = await watch({ b: [false, false, false] }, () => (rounds++ % 2 === 0 ? 'an operation is running' : null));
+  const { calls, failing } = await watch(t, { b: [false, false, false] }, () => (rounds++ % 2 === 0 ? 'an operation is running' : null));
   assert.equal(calls.length, 3);
   assert.deepEqual(failing, [['b', 3]]);
 });
 
-test('endSpell (a repair by anyone) restarts the count, so the next failure reaches onFailing again from watch_failures', async () => {
+test('endSpell (a repair by anyone) restarts the count, so the next failure reaches onFailing again from watch_failures', async (t) => {
   const failing: [string, number][] = [];
   let w!: ServiceWatcher;
   const script = [false, false, false, /* repaired here */ false, false, false];
   let i = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
+  let finished = false;
+  const finish = () => (finished = true);
   w = new ServiceWatcher({
     services: [svc('c')],
     check: async (): Promise<WatchCheck> => {
@@ -82,11 +93,9 @@ test('endSpell (a repair by anyone) restarts the count, so the next failure reac
     log,
     random: () => 0,
   });
-  const keepAlive = setInterval(() => undefined, 1000);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   w.start();
-  await finished;
-  clearInterval(keepAlive);
-  await new Promise((r) => setTimeout(r, 10));
+  await drive(t, () => finished);
   w.stop();
   assert.deepEqual(failing, [
     ['c', 3],
@@ -94,11 +103,11 @@ test('endSpell (a repair by anyone) restarts the count, so the next failure reac
   ], 'without endSpell the second spell would go on counting (4, 5, 6) and never be a new report');
 });
 
-test('a check that was running when an operation started or ended is dropped', async () => {
+test('a check that was running when an operation started or ended is dropped', async (t) => {
   const failing: [string, number][] = [];
   let calls = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
+  let finished = false;
+  const finish = () => (finished = true);
   const w: ServiceWatcher = new ServiceWatcher({
     services: [{ name: 'd', watchIntervalMs: 20, watchFailures: 1 } as ProcessConfig],
     check: async (): Promise<WatchCheck> => {
@@ -115,10 +124,9 @@ test('a check that was running when an operation started or ended is dropped', a
     log,
     random: () => 0,
   });
-  const keepAlive = setInterval(() => undefined, 1000);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   w.start();
-  await finished;
-  clearInterval(keepAlive);
+  await drive(t, () => finished);
   w.stop();
   assert.deepEqual(failing, []);
   assert.equal(w.failureCount('d'), 0);

@@ -1,19 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { create, createLogger, AgentEventSchema, JobResultSchema, Outcome, type AgentEvent, type Logger } from '@smgr/shared';
-import { createTestDatabase, startMariaDb, useCleanup, type MariaDbInstance, type TestDatabase } from '../../../../test/harness/index.js';
+import { useServers, createTestDatabase, useCleanup, type TestDatabase } from '@smgr/testing';
 import { migrate } from '../db/migrator.js';
 import { AgentEventHandler } from './agent-event-handler.js';
 
-let mysql: MariaDbInstance;
 let log: Logger;
 
+const servers = useServers({ redis: false });
 before(async () => {
-  mysql = await startMariaDb();
   log = await createLogger({ name: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
 });
-after(() => mysql?.stop());
 
 /** A migrated database and a handler on it; `managing` is what the registry says about who manages what. */
 async function setup(
@@ -21,7 +19,7 @@ async function setup(
   opts: { createMissingRows?: boolean; managing?: Record<string, string[]>; declared?: Record<string, string[]>; unapproved?: string[]; now?: () => Date } = {},
 ) {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop());
   await migrate(db.pool as never, log);
   const handler = new AgentEventHandler({

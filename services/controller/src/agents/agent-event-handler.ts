@@ -1,12 +1,14 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { Outcome, type AgentEvent, type JobResult, type Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
-import { formatNote } from '../repair/notes.js';
+import { formatNote } from '../alarms/notes.js';
 import type { AgentRegistry } from './agent-registry.js';
-import { withTransaction } from '../db/sql-rows.js';
-import { stepDetail } from '../repair/result-detail.js';
+import { withTransaction } from '../db/transaction.js';
+import { stepDetail } from '../history/result-detail.js';
 import { TokenBuckets } from '../limits/token-bucket.js';
 import { eventTime, validateAgentEvent } from './validate-agent-input.js';
+import { insertEvents } from '../history/event-store.js';
+import { insertProcess, nextProcessId, raiseAlarm, writeNote } from '../alarms/alarm-store.js';
 
 /** AgentEvent kinds (agent.proto). */
 const WATCH_FAILED = 'watch_failed';
@@ -20,7 +22,6 @@ const RESOURCE_ACTIONS = new Set(['restart', 'alarm', 'event']);
 const CREATABLE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** PROCESE.process_name is VARCHAR(100) in the seed schema. */
 const PROCESS_NAME_MAX = 100;
-const MESSAGE_MAX = 1024;
 
 export interface AgentEventHandlerOptions {
   pool: DbPool;
@@ -51,8 +52,6 @@ type RowMatch = { processIds: number[]; via: 'placement' | 'name@host' | 'name' 
 
 type Tx = Pick<PoolConnection, 'query'>;
 
-const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-
 /**
  * Records what agents report, keeping MySQL the source of truth:
  * - `watch_failed`: the agent's own check failed watch_failures times in a
@@ -79,6 +78,9 @@ const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1
  * 'service@host'; else process_name 'service' when this host is the only
  * agent managing it and the row is not placed elsewhere.
  */
+/** The retention job's batch delete (retention/event-retention.ts): agent events received before `?`, at most `?` rows. */
+export const DELETE_OLD_AGENT_EVENTS_SQL = 'DELETE FROM smgr_agent_events WHERE received_at < ? ORDER BY received_at LIMIT ?';
+
 export class AgentEventHandler {
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -143,35 +145,27 @@ export class AgentEventHandler {
       const note = formatNote(this.now(), summary);
       // A row already in alarm keeps its note (a repair's or the breaker's, newer news than "still failing").
       for (const id of match.processIds) {
-        await c.query(
-          raise
-            ? `INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 1, 0, ?)
-               ON DUPLICATE KEY UPDATE notes = IF(alarma = 1, notes, VALUES(notes)), alarma = 1`
-            : 'UPDATE STATUS_PROCESS SET notes = ? WHERE process_id = ?',
-          raise ? [id, note] : [note, id],
-        );
+        if (raise) await raiseAlarm(c, id, note);
+        else await writeNote(c, id, note);
       }
     } else if (!match && known) {
       message = `${summary}; no PROCESE row matched ${event.service}@${hostId}${raise ? ' (no alarm raised; add a name@host row or set controller.create_missing_rows)' : ''}`;
     }
-    const [ins] = await c.query<ResultSetHeader>(
-      `INSERT INTO smgr_events (at, kind, process_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        this.now(),
-        event.kind === AUTONOMOUS_REPAIR ? AUTONOMOUS_REPAIR : 'agent_event',
-        match?.processIds[0] ?? null,
+    const eventRowId = await insertEvents(c, this.now(), [
+      {
+        kind: event.kind === AUTONOMOUS_REPAIR ? AUTONOMOUS_REPAIR : 'agent_event',
+        processId: match?.processIds[0] ?? null,
         hostId,
-        event.service.slice(0, 255) || null,
-        result?.jobId ? result.jobId.slice(0, 128) : null,
-        result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : resource ? 'exceeded' : null,
-        result?.strategy ? result.strategy.slice(0, 32) : null,
-        result ? Number(result.durationMs) : null,
-        clip(message),
-        JSON.stringify(eventDetail(event, match)),
-      ],
-    );
-    await c.query('UPDATE smgr_agent_events SET event_row = ? WHERE event_id = ?', [ins.insertId, event.eventId]);
+        service: event.service.slice(0, 255) || null,
+        jobId: result?.jobId ? result.jobId.slice(0, 128) : null,
+        outcome: result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : resource ? 'exceeded' : null,
+        strategy: result?.strategy ? result.strategy.slice(0, 32) : null,
+        durationMs: result ? Number(result.durationMs) : null,
+        message,
+        detail: eventDetail(event, match),
+      },
+    ]);
+    await c.query('UPDATE smgr_agent_events SET event_row = ? WHERE event_id = ?', [eventRowId, event.eventId]);
     return { processIds: match?.processIds ?? [], via: match?.via ?? null, alarm: raise && match !== null };
   }
 
@@ -210,10 +204,8 @@ export class AgentEventHandler {
       return refuse("the service is not among those the host's Hello declared");
     }
     if (!this.creations.take(hostId)) return refuse(`this host already had ${this.opts.createdRowsPerHour ?? 10} rows created within the hour`);
-    const [rows] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(process_id), 0) + 1 AS next FROM PROCESE FOR UPDATE');
-    const id = Number(rows[0]!.next);
-    await c.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);
-    await c.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 1, 0, ?)', [id, formatNote(this.now(), summary)]);
+    const id = await nextProcessId(c);
+    await insertProcess(c, id, name, { alarma: 1, notes: formatNote(this.now(), summary) });
     this.log.warn({ hostId, service, processId: id, processName: name }, 'PROCESE row created for a failing watched service');
     return { processIds: [id], via: 'created' };
   }

@@ -13,7 +13,7 @@ import {
 } from '@smgr/shared';
 import type { AgentInfo } from './agent-info.js';
 import type { AgentRegistry } from './agent-registry.js';
-import type { AgentStore } from '../db/agent-store.js';
+import type { AgentStore } from './agent-store.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '@smgr/shared';
-import type { AgentStore } from '../db/agent-store.js';
+import type { AgentStore } from './agent-store.js';
 import type { AgentInfo } from './agent-info.js';
 
 /**

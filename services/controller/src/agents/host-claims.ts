@@ -1,8 +1,8 @@
 import { NotFoundError, RefusedError, type AutoApproveRules, type Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
-import type { AgentStore } from '../db/agent-store.js';
-import type { ClaimRow, ClaimStore } from '../db/claim-store.js';
-import { withTransaction } from '../db/sql-rows.js';
+import type { AgentStore } from './agent-store.js';
+import type { ClaimRow, ClaimStore } from './claim-store.js';
+import { withTransaction } from '../db/transaction.js';
 import type { AgentInfo } from './agent-info.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { claimsToChange, decideClaim, needsRowCheck, type ClaimState } from './claim-approval.js';

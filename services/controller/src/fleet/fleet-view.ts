@@ -1,6 +1,6 @@
 import type { Logger } from '@smgr/shared';
 import type { AgentRegistry } from '../agents/agent-registry.js';
-import type { AgentStore } from '../db/agent-store.js';
+import type { AgentStore } from '../agents/agent-store.js';
 import type { HostRoutes } from './host-routes.js';
 import { agentsToMove } from './rebalance.js';
 

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { createTestDatabase, startMariaDb, useCleanup, waitFor, type MariaDbInstance, type TestDatabase } from '../../../../test/harness/index.js';
+import { useServers, createTestDatabase, useCleanup, waitFor, type TestDatabase } from '@smgr/testing';
 import { createDbPool, type DbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { LeaderLease, type LeaseRole } from './leader-lease.js';
@@ -13,21 +13,17 @@ const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 const withPid = (token: string, pid: number) => token.split('#').map((p, i) => (i === 4 ? String(pid) : p)).join('#');
 
 const log = pino({ level: 'silent' });
-let mysql: MariaDbInstance;
 
-before(async () => {
-  mysql = await startMariaDb();
-});
-after(() => mysql?.stop());
+const servers = useServers({ redis: false });
 
 /** A pool on `db` as a controller would open it. */
 function poolFor(db: TestDatabase): DbPool {
-  return createDbPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  return createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
 }
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
   const pools: DbPool[] = [];
   const leases: LeaderLease[] = [];
@@ -119,16 +115,16 @@ describe('LeaderLease', () => {
   });
 
   test('an active holder that cannot reach MySQL steps down when its lease runs out, and comes back after', async (t) => {
-    if (mysql.external) return t.skip('SMGR_TEST_MYSQL_URL cannot be stopped');
+    if (servers.mysql.external) return t.skip('SMGR_TEST_MYSQL_URL cannot be stopped');
     const { lease } = await setup(t);
     const a = lease('ctl-a');
     await a.l.start();
     await a.l.settled();
-    await mysql.stopServer();
+    await servers.mysql.stopServer();
     try {
       await waitFor(() => a.l.role === 'standby', { timeoutMs: 15_000, message: 'stepped down without MySQL' });
     } finally {
-      await mysql.startServer();
+      await servers.mysql.startServer();
     }
     await waitFor(() => a.l.role === 'active', { timeoutMs: 15_000, message: 'active again' });
     await a.l.settled();

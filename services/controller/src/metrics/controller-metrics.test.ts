@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,29 +6,19 @@ import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { loadConfig, Outcome } from '@smgr/shared';
 import {
+  useServers,
   createTestDatabase,
   freePort,
   makeTempDir,
-  startMariaDb,
-  startRedis,
   uniquePrefix,
   useCleanup,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from '../../../../test/harness/index.js';
-import { SimAgents, succeeded } from '../../../../test/support/sim-agents.js';
+} from '@smgr/testing';
+import { SimAgents, succeeded } from '@smgr/testing/sim-agents';
 import { Controller } from '../controller.js';
 import { ControllerMetrics } from './controller-metrics.js';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 /** The value of one sample in Prometheus text, e.g. value(text, 'smgr_repairs_total{outcome="failed"}'). */
 function value(text: string, sample: string): number | undefined {
@@ -62,16 +52,16 @@ describe('ControllerMetrics', () => {
     const cleanup = useCleanup(t);
     const tmp = await makeTempDir('metrics');
     cleanup.add(() => tmp.remove());
-    const db = await createTestDatabase(mysql);
+    const db = await createTestDatabase(servers.mysql);
     cleanup.add(() => db.drop());
     const port = await freePort();
     const file = join(tmp.path, 'controller.ini');
     await writeFile(
       file,
       [
-        `[database]\nhost = ${mysql.host}\nport = ${mysql.port}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}`,
+        `[database]\nhost = ${servers.mysql.host}\nport = ${servers.mysql.port}\nuser = ${servers.mysql.user}\npassword = ${servers.mysql.password}\ndatabase = ${db.name}`,
         '[monitor]\ncheck_interval = 0.1\nmax_restart_failures = 1\ncircuit_reset_time = 600\nretry_delay = 60',
-        `[redis]\nurl = ${redis.url}\nprefix = ${uniquePrefix('metrics')}`,
+        `[redis]\nurl = ${servers.redis.url}\nprefix = ${uniquePrefix('metrics')}`,
         `[controller]\nid = ctl-metrics\ngrpc_listen = 127.0.0.1:${port}\nheartbeat_interval = 1\nagent_ttl = 5`,
         '[tls]\ninsecure = true',
       ].join('\n\n'),

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
-import { failedStep } from '../repair/result-detail.js';
+import { failedStep } from '../history/result-detail.js';
 import { selectHosts, type HostDirectory, type HostSelector } from '../rollouts/host-selection.js';
 import type { JobSender } from '../rollouts/rollout-runner.js';
 import { OperationStore, type HostOutcomeRecord } from './operation-store.js';
 import type { OperationName, OperationView } from './operation-types.js';
+import { insertEvents } from '../history/event-store.js';
 
 const TO_PROTO: Record<OperationName, Operation> = {
   restart: Operation.RESTART,
@@ -177,18 +178,17 @@ function fromResult(r: JobResult): HostOutcomeRecord {
 }
 
 async function recordEvent(pool: DbPool, req: OperationRequest, h: { hostId: string; jobId: string }, r: HostOutcomeRecord, by: string): Promise<void> {
-  await pool.query(
-    `INSERT INTO smgr_events (at, kind, host_id, service, job_id, outcome, strategy, duration_ms, message, detail) VALUES (?, 'operation', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      new Date(),
-      h.hostId,
-      req.service,
-      h.jobId,
-      r.state,
-      r.strategy.slice(0, 32),
-      Math.round(r.durationMs),
-      `${req.operation}${req.version ? ` ${req.version}` : ''}${req.action ? ` ${req.action}` : ''} by ${by}: ${r.message}`.slice(0, 1024),
-      JSON.stringify({ operation: req.operation, version: req.version ?? null, ...(req.action ? { action: req.action } : {}), by, ...(r.failure ? { failure: r.failure } : {}) }),
-    ],
-  );
+  await insertEvents(pool, new Date(), [
+    {
+      kind: 'operation',
+      hostId: h.hostId,
+      service: req.service,
+      jobId: h.jobId,
+      outcome: r.state,
+      strategy: r.strategy.slice(0, 32),
+      durationMs: Math.round(r.durationMs),
+      message: `${req.operation}${req.version ? ` ${req.version}` : ''}${req.action ? ` ${req.action}` : ''} by ${by}: ${r.message}`.slice(0, 1024),
+      detail: { operation: req.operation, version: req.version ?? null, ...(req.action ? { action: req.action } : {}), by, ...(r.failure ? { failure: r.failure } : {}) },
+    },
+  ]);
 }

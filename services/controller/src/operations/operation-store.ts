@@ -1,7 +1,8 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from '../db/pool.js';
-import { clip, withTransaction } from '../db/sql-rows.js';
-import type { StepFailure } from '../repair/result-detail.js';
+import { withTransaction } from '../db/transaction.js';
+import { clip } from '../history/event-store.js';
+import type { StepFailure } from '../history/result-detail.js';
 import type { HostOperationState, OperationName, OperationState, OperationView } from './operation-types.js';
 
 /** What a host's finished part records. */

@@ -1,4 +1,4 @@
-import type { StepFailure } from '../repair/result-detail.js';
+import type { StepFailure } from '../history/result-detail.js';
 
 /** Operations the API sends to hosts (seed 003's lifecycle plus the seed 002 restart). */
 export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update' | 'action';

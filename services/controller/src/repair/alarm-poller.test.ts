@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { AlarmPoller } from './alarm-poller.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
-import type { AlarmRow, Incident, IncidentStore } from '../db/incident-store.js';
+import type { AlarmRow, Incident, IncidentStore } from './incident-store.js';
 import type { RepairJobData } from './repair-queue.js';
 
 /**

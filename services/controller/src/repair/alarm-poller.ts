@@ -1,12 +1,12 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '@smgr/shared';
-import { breakerKey, type IncidentStore, type Incident } from '../db/incident-store.js';
+import { breakerKey, type IncidentStore, type Incident } from './incident-store.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
-import { CircuitBreaker, CLOSED } from './circuit-breaker.js';
+import { type CircuitBreaker, CLOSED } from './circuit-breaker.js';
 import { resolvePlacement, type Placement } from './placement.js';
 import { enqueueRepairs, type RepairJobData } from './repair-queue.js';
-import { noteTimestamp } from './notes.js';
+import { noteTimestamp } from '../alarms/notes.js';
 
 export interface AlarmPollerOptions {
   store: IncidentStore;

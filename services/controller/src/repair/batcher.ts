@@ -41,7 +41,7 @@ export class Batcher<In, Out> {
     const batch = this.queue.splice(0, this.maxBatch);
     try {
       const out = await this.run(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(out[i]!));
+      for (const [i, b] of batch.entries()) b.resolve(out[i]!);
     } catch (err) {
       for (const b of batch) b.reject(err);
     } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CircuitBreaker, CLOSED } from './circuit-breaker.js';
+import { CircuitBreaker, CLOSED, type BreakerState } from './circuit-breaker.js';
 
 const breaker = new CircuitBreaker({ maxFailures: 3, resetMs: 1_800_000 });
 
@@ -18,7 +18,7 @@ test('the breaker opens after max consecutive failures and blocks until the rese
 });
 
 test('after the reset time one trial is allowed; its failure opens the breaker again at once', () => {
-  let s = { consecutiveFailures: 3, openUntil: 5000 };
+  let s: BreakerState = { consecutiveFailures: 3, openUntil: 5000 };
   assert.deepEqual(breaker.decide(s, 5000), { allowed: true, trial: true });
   s = breaker.onFailure(s, 6000);
   assert.deepEqual(breaker.decide(s, 6001), { allowed: false, openUntil: 6000 + 1_800_000 });

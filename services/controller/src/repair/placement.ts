@@ -1,5 +1,5 @@
 /**
- * Where a PROCESE row is repaired (DESIGN.md, Data flow):
+ * Where a PROCESE row is repaired (docs/architecture.md, One alarm):
  *  1. explicit smgr_placement rows for the process;
  *  2. else a `name@host` process_name;
  *  3. else the one agent that manages `name`.
@@ -14,7 +14,7 @@ const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 /** Printable, bounded rendering of a name that came from the database. */
 export function quoteName(name: string, max = 40): string {
   const chars = Array.from(name);
-  const shown = chars.length > max ? chars.slice(0, max).join('') + '…' : name;
+  const shown = chars.length > max ? `${chars.slice(0, max).join('')}…` : name;
   return JSON.stringify(shown);
 }
 

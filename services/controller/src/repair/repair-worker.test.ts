@@ -1,23 +1,20 @@
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type JobRequest, type Logger } from '@smgr/shared';
 import {
+  useServers,
   createTestDatabase,
-  startMariaDb,
-  startRedis,
   uniquePrefix,
   useCleanup,
   waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from '../../../../test/harness/index.js';
-import { SimAgents } from '../../../../test/support/sim-agents.js';
+} from '@smgr/testing';
+import { SimAgents } from '@smgr/testing/sim-agents';
 import { migrate } from '../db/migrator.js';
-import { IncidentStore } from '../db/incident-store.js';
-import { OutcomeStore } from '../db/outcome-store.js';
-import { AgentStore } from '../db/agent-store.js';
+import { IncidentStore } from './incident-store.js';
+import { OutcomeStore } from './outcome-store.js';
+import { AgentStore } from '../agents/agent-store.js';
 import { createRedisConnection } from '../db/redis-connection.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentGateway } from '../agents/agent-gateway.js';
@@ -25,19 +22,16 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { RepairWorker } from './repair-worker.js';
 import { createRepairQueue, enqueueRepairs } from './repair-queue.js';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
 let log: Logger;
 
+const servers = useServers();
 before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
   log = await createLogger({ name: 'test', level: process.env.T_DEBUG ? 'debug' : 'silent', destination: process.env.T_DEBUG ? process.stdout : new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
 });
-after(() => Promise.allSettled([mysql?.stop(), redis?.stop()]));
 
 test('a repair job rewritten in Redis to another host and service restarts what its incident row says, on the incident\'s host', async (t) => {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(mysql);
+  const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
   const pool = db.pool as never;
   await migrate(pool, log);
@@ -77,15 +71,15 @@ test('a repair job rewritten in Redis to another host and service restarts what 
     `INSERT INTO smgr_incidents (process_id, process_name, service, host_id, state, open_key, attempts, job_id, opened_at)
      VALUES (1, 'nginx@web1', 'nginx', 'web1', 'dispatched', 1, 1, 'repair-1-1', NOW(3))`,
   );
-  const [{ id }] = await db.query<{ id: number }>('SELECT id FROM smgr_incidents');
-  const queueConn = createRedisConnection(redis.url);
+  const [{ id }] = (await db.query<{ id: number }>('SELECT id FROM smgr_incidents')) as [{ id: number }];
+  const queueConn = createRedisConnection(servers.redis.url);
   cleanup.add(() => queueConn.quit(), 'queue redis');
   const queue = createRepairQueue(queueConn, prefix);
   cleanup.add(() => queue.close(), 'queue');
   // What someone with write access to Redis puts there: the right job id, another host and service.
   await enqueueRepairs(queue, [{ jobId: 'repair-1-1', data: { incidentId: id, processId: 1, processName: 'nginx@web1', service: 'payroll', hostId: 'evil', attempt: 1 } }]);
 
-  const workerConn = createRedisConnection(redis.url, { maxRetriesPerRequest: null });
+  const workerConn = createRedisConnection(servers.redis.url, { maxRetriesPerRequest: null });
   cleanup.add(() => workerConn.quit(), 'worker redis');
   const worker = new RepairWorker({
     connection: workerConn,

@@ -1,15 +1,15 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { BreakerState } from './circuit-breaker.js';
-import type { Incident, IncidentStore } from '../db/incident-store.js';
-import type { OutcomeStore, OutcomeToRecord } from '../db/outcome-store.js';
+import type { Incident, IncidentStore } from './incident-store.js';
+import type { OutcomeStore, OutcomeToRecord } from './outcome-store.js';
 import type { JobSender } from '../agents/agent-jobs.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
-import { noteTimestamp } from './notes.js';
+import { noteTimestamp } from '../alarms/notes.js';
 import { Batcher } from './batcher.js';
-import { resultDetail } from './result-detail.js';
+import { resultDetail } from '../history/result-detail.js';
 
 export interface RepairWorkerOptions {
   connection: ConnectionOptions;
@@ -98,7 +98,7 @@ export class RepairWorker {
     const pointer = job.data;
     let log = this.log.child({ jobId: job.id, incidentId: pointer.incidentId });
     const inc = await this.incidents.submit(pointer.incidentId);
-    if (!inc || inc.state !== 'dispatched' || inc.jobId !== job.id || inc.hostId === null || inc.service === null) {
+    if (inc?.state !== 'dispatched' || inc.jobId !== job.id || inc.hostId === null || inc.service === null) {
       log.info({ state: inc?.state, currentJobId: inc?.jobId }, 'repair job no longer wanted; skipped');
       return 'stale';
     }

@@ -1,7 +1,7 @@
 import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
 import type { JobSender, JobSpec } from '../agents/agent-jobs.js';
 import { advance, applyCommand, applyResult, isActive, wantedJobs, type WantedJob } from './rollout-machine.js';
-import { failedStep } from '../repair/result-detail.js';
+import { failedStep } from '../history/result-detail.js';
 import type { RolloutStore } from './rollout-store.js';
 import type { HostJobOutcome, RolloutCommand, RolloutSnapshot } from './rollout-types.js';
 

@@ -12,12 +12,13 @@ import type {
   RolloutSpec,
   RolloutState,
 } from './rollout-types.js';
-import type { StepFailure } from '../repair/result-detail.js';
-import { withTransaction } from '../db/sql-rows.js';
+import type { StepFailure } from '../history/result-detail.js';
+import { withTransaction } from '../db/transaction.js';
+import { insertEvents } from '../history/event-store.js';
 
 const ER_DUP_ENTRY = 1062;
 const MESSAGE_MAX = 1024;
-const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const clip = (s: string, n = MESSAGE_MAX) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
 const toMs = (d: unknown) => (d instanceof Date ? d.getTime() : null);
 
@@ -278,19 +279,17 @@ async function insertEvent(
   // smgr_events.outcome is VARCHAR(16); the full state is in the message.
   const state: string = h ? h.state : r.state;
   const outcome = state === 'awaiting_promotion' ? 'awaiting_promote' : state;
-  await c.query(
-    `INSERT INTO smgr_events (at, kind, host_id, service, job_id, outcome, message, detail)
-     VALUES (?, 'rollout', ?, ?, ?, ?, ?, ?)`,
-    [
-      new Date(),
-      h?.hostId ?? null,
-      r.service,
-      `ro-${r.id}`,
-      outcome.slice(0, 16),
-      clip(message),
-      JSON.stringify({ rolloutId: r.id, version: r.version, ...(detail === null ? {} : { data: detail }) }),
-    ],
-  );
+  await insertEvents(c, new Date(), [
+    {
+      kind: 'rollout',
+      hostId: h?.hostId ?? null,
+      service: r.service,
+      jobId: `ro-${r.id}`,
+      outcome: outcome.slice(0, 16),
+      message,
+      detail: { rolloutId: r.id, version: r.version, ...(detail === null ? {} : { data: detail }) },
+    },
+  ]);
 }
 
 function toRollout(r: RowDataPacket): Rollout {

@@ -1,4 +1,4 @@
-import type { StepFailure } from '../repair/result-detail.js';
+import type { StepFailure } from '../history/result-detail.js';
 /**
  * A rolling update of one service to one version across a chosen set of hosts.
  *

@@ -30,9 +30,12 @@ export interface AuditFilter {
   limit?: number;
 }
 
-const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** smgr_audit: who changed what, when, and how it went. Rows are only ever added. */
+/** The retention job's batch delete (retention/event-retention.ts): audit rows before `?`, at most `?` rows. */
+export const DELETE_OLD_AUDIT_SQL = 'DELETE FROM smgr_audit WHERE at < ? ORDER BY at LIMIT ?';
+
 export class AuditLog {
   constructor(
     private readonly pool: DbPool,

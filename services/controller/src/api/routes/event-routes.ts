@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { RowDataPacket } from 'mysql2/promise';
 import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
 import { roleAllows } from '../auth/roles.js';
+import { listEvents } from '../../history/event-store.js';
 
 interface EventQuery {
   limit: number;
@@ -67,22 +67,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req) => {
       const q = req.query;
       const full = req.principal !== null && roleAllows(req.principal.role, 'operator');
-      const where: string[] = [];
-      const args: unknown[] = [];
-      const add = (sql: string, v: unknown) => {
-        where.push(sql);
-        args.push(v);
-      };
-      if (q.kind !== undefined) add('kind = ?', q.kind);
-      if (q.service !== undefined) add('service = ?', q.service);
-      if (q.host !== undefined) add('host_id = ?', q.host);
-      if (q.processId !== undefined) add('process_id = ?', q.processId);
-      if (q.since !== undefined) add('at >= ?', new Date(q.since));
-      if (q.beforeId !== undefined) add('id < ?', q.beforeId);
-      const [rows] = await deps.pool.query<RowDataPacket[]>(
-        `SELECT * FROM smgr_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-        [...args, q.limit],
-      );
+      const rows = await listEvents(deps.pool, q);
       return {
         events: rows.map((r) => ({
           id: Number(r.id),

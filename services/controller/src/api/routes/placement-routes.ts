@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
 import { ApiError } from '../http-errors.js';
-import { PlacementStore, type ProcessRef } from '../../db/placement-store.js';
+import { PlacementStore, type ProcessRef } from '../../repair/placement-store.js';
 import { hostIdSchema } from './schemas.js';
 
 interface PlaceBody {

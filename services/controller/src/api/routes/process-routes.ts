@@ -3,6 +3,7 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { ApiError } from '../http-errors.js';
+import { insertProcess, nextProcessId, setAlarms as writeAlarms } from '../../alarms/alarm-store.js';
 
 /** A seed PROCESE/STATUS_PROCESS row with smgr's open incident, if any. */
 interface ProcessView {
@@ -168,8 +169,7 @@ async function addProcess(deps: ApiDeps, name: string, wantedId: number | undefi
     }
     let id = wantedId;
     if (id === undefined) {
-      const [max] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(process_id), 0) + 1 AS next FROM PROCESE FOR UPDATE');
-      id = Number(max[0]!.next);
+      id = await nextProcessId(c);
     } else {
       const [taken] = await c.query<RowDataPacket[]>('SELECT process_name FROM PROCESE WHERE process_id = ? FOR UPDATE', [id]);
       if (taken.length > 0) {
@@ -178,8 +178,7 @@ async function addProcess(deps: ApiDeps, name: string, wantedId: number | undefi
         });
       }
     }
-    await c.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);
-    await c.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 0, 0, NULL)', [id]);
+    await insertProcess(c, id, name, { alarma: 0, notes: null });
     await c.commit();
     return { processId: id, name, alarma: 0, sound: 0, notes: null, incident: null };
   } catch (err) {
@@ -226,7 +225,7 @@ async function setAlarms(deps: ApiDeps, body: AlarmBody, alarma: 0 | 1): Promise
     }
     const moving = rows.filter((r) => Number(r.alarma) !== alarma);
     const ids = moving.map((r) => Number(r.process_id));
-    if (ids.length > 0) await c.query('UPDATE STATUS_PROCESS SET alarma = ? WHERE process_id IN (?)', [alarma, ids]);
+    await writeAlarms(c, ids, alarma);
     await c.commit();
     return { matched: rows.length, changed: moving.map((r) => ({ ...toView(r), alarma })) };
   } catch (err) {

@@ -9,7 +9,7 @@ import {
   type RolloutSnapshot,
   type RolloutState,
 } from '../../rollouts/rollout-types.js';
-import type { StepFailure } from '../../repair/result-detail.js';
+import type { StepFailure } from '../../history/result-detail.js';
 import { ROLLOUT_DEFAULTS, VERSION_PATTERN, type RolloutRequest } from '../../rollouts/rollout-request.js';
 import { countOrPercent, idParams, selectorProperties, serviceNameSchema } from './schemas.js';
 

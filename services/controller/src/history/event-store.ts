@@ -1,0 +1,95 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { DbPool } from '../db/pool.js';
+
+/**
+ * smgr_events, the history of repairs, agent events, operations and
+ * rollouts: the one module that writes, reads and prunes it (docs/architecture.md,
+ * "Table owners"). Callers hand it EventRecords, inside their own transaction
+ * where the event belongs to a change of other tables.
+ */
+export interface EventRecord {
+  kind: string;
+  processId?: number | null;
+  incidentId?: number | null;
+  hostId?: string | null;
+  service?: string | null;
+  jobId?: string | null;
+  outcome?: string | null;
+  strategy?: string | null;
+  durationMs?: number | null;
+  message: string;
+  detail?: unknown;
+}
+
+type Queryable = Pick<PoolConnection, 'query'>;
+
+const MESSAGE_MAX = 1024;
+
+/** Cuts a message to the VARCHAR(1024) columns smgr keeps messages in. */
+export function clip(s: string, n = MESSAGE_MAX): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** smgr_events columns in insert order: at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail. */
+export function eventRow(at: Date, e: EventRecord): unknown[] {
+  return [
+    at,
+    e.kind,
+    e.processId ?? null,
+    e.incidentId ?? null,
+    e.hostId ?? null,
+    e.service ?? null,
+    e.jobId ?? null,
+    e.outcome ?? null,
+    e.strategy ?? null,
+    e.durationMs ?? null,
+    clip(e.message),
+    e.detail === undefined ? null : JSON.stringify(e.detail),
+  ];
+}
+
+/** Writes events at `at` in one statement; resolves with the first new row's id (0 for none). */
+export async function insertEvents(c: Queryable | DbPool, at: Date, events: readonly EventRecord[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const [res] = await c.query<ResultSetHeader>(
+    `INSERT INTO smgr_events (at, kind, process_id, incident_id, host_id, service, job_id, outcome, strategy, duration_ms, message, detail)
+     VALUES ?`,
+    [events.map((e) => eventRow(at, e))],
+  );
+  return res.insertId;
+}
+
+/** Filters of GET /v1/events. */
+export interface EventQuery {
+  kind?: string | undefined;
+  service?: string | undefined;
+  host?: string | undefined;
+  processId?: number | undefined;
+  since?: string | undefined;
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/** Events matching `q`, newest first. */
+export async function listEvents(pool: DbPool, q: EventQuery): Promise<RowDataPacket[]> {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    where.push(sql);
+    args.push(v);
+  };
+  if (q.kind !== undefined) add('kind = ?', q.kind);
+  if (q.service !== undefined) add('service = ?', q.service);
+  if (q.host !== undefined) add('host_id = ?', q.host);
+  if (q.processId !== undefined) add('process_id = ?', q.processId);
+  if (q.since !== undefined) add('at >= ?', new Date(q.since));
+  if (q.beforeId !== undefined) add('id < ?', q.beforeId);
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT * FROM smgr_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    [...args, q.limit],
+  );
+  return rows;
+}
+
+/** The retention job's batch delete (event-retention.ts): events older than `?`, at most `?` rows. */
+export const DELETE_OLD_EVENTS_SQL = 'DELETE FROM smgr_events WHERE at < ? ORDER BY at LIMIT ?';
