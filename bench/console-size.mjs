@@ -2,7 +2,7 @@
 // What the web console adds to the package (issue 14: at most 5 MB, nothing
 // to the agent). Bundles the controller and the agent as scripts/package.mjs
 // does, with esbuild's metafile, and sums the output bytes that come from the
-// console's own modules (services/controller/dist/console/) and from the npm
+// console's own modules (services/controller/dist/api/console/) and from the npm
 // packages only the console uses, plus the static assets (packages/console/dist,
 // shipped as share/console/). Prints one JSON document.
 //
@@ -17,9 +17,27 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LIMIT = 5 * 1024 * 1024;
 /** npm packages in the controller bundle only because of the console (@fastify/static and @fastify/cookie and what they pull in). */
 const CONSOLE_PACKAGES = [
-  '@fastify/static', '@fastify/cookie', '@fastify/send', '@fastify/accept-negotiator', 'content-disposition', 'cookie', 'glob',
-  'minimatch', 'minipass', 'path-scurry', 'lru-cache', 'brace-expansion', 'balanced-match', 'mime', 'http-errors', 'depd',
-  'escape-html', 'inherits', 'setprototypeof', 'statuses', 'toidentifier',
+  '@fastify/static',
+  '@fastify/cookie',
+  '@fastify/send',
+  '@fastify/accept-negotiator',
+  'content-disposition',
+  'cookie',
+  'glob',
+  'minimatch',
+  'minipass',
+  'path-scurry',
+  'lru-cache',
+  'brace-expansion',
+  'balanced-match',
+  'mime',
+  'http-errors',
+  'depd',
+  'escape-html',
+  'inherits',
+  'setprototypeof',
+  'statuses',
+  'toidentifier',
 ];
 
 function packageOf(input) {
@@ -30,8 +48,15 @@ function packageOf(input) {
 async function bundle(entry) {
   const r = await build({
     entryPoints: [join(root, entry)],
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', minify: false, write: false, metafile: true,
-    logLevel: 'error', outfile: '/tmp/smgr-console-size.mjs',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify: false,
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+    outfile: '/tmp/smgr-console-size.mjs',
   });
   const out = Object.values(r.metafile.outputs)[0];
   return { bytes: out.bytes, inputs: out.inputs };
@@ -54,7 +79,7 @@ let consoleModules = 0;
 let consolePackages = 0;
 const byPackage = {};
 for (const [input, { bytesInOutput }] of Object.entries(controller.inputs)) {
-  if (input.includes('services/controller/dist/console/')) consoleModules += bytesInOutput;
+  if (input.includes('services/controller/dist/api/console/')) consoleModules += bytesInOutput;
   const pkg = packageOf(input);
   if (pkg && CONSOLE_PACKAGES.includes(pkg)) {
     consolePackages += bytesInOutput;

@@ -26,7 +26,11 @@ const one = (k: string) => {
 test('every instruction is a known one, and the base image is a build argument with a pinned, non-latest default', () => {
   for (const i of recipe) assert.ok(KNOWN_INSTRUCTIONS.has(i.keyword), `line ${i.line}: unknown instruction ${i.keyword}`);
   const firstFrom = recipe.findIndex((i) => i.keyword === 'FROM');
-  assert.ok(recipe.slice(0, firstFrom).every((i) => i.keyword === 'ARG'), 'only ARGs before FROM');
+  assert.ok(
+    recipe.slice(0, firstFrom).every((i) => i.keyword === 'ARG'),
+    'only ARGs before FROM',
+  );
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the Containerfile's own ${...} syntax
   assert.equal(one('FROM').args, '${BASE_IMAGE}');
   const base = recipe.slice(0, firstFrom).find((i) => i.args.startsWith('BASE_IMAGE='));
   const image = base?.args.slice('BASE_IMAGE='.length) ?? '';
@@ -37,8 +41,15 @@ test('every instruction is a known one, and the base image is a build argument w
 test('it is built from the packaged artifact that scripts/package.mjs names', () => {
   const add = one('ADD');
   assert.match(add.args, /^smgr-\$\{SMGR_VERSION\}-linux-x64\.tar\.gz \/opt\/smgr\/$/);
-  assert.match(readFileSync(join(ROOT, 'scripts/package.mjs'), 'utf8'), /`\$\{name\}-linux-x64\.tar\.gz`/, 'package.mjs writes smgr-<version>-linux-x64.tar.gz');
-  assert.ok(all('ARG').some((a) => a.args === 'SMGR_VERSION'), 'SMGR_VERSION is a build argument without a default');
+  assert.match(
+    readFileSync(join(ROOT, 'scripts/package.mjs'), 'utf8'),
+    /`\$\{name\}-linux-x64\.tar\.gz`/,
+    'package.mjs writes smgr-<version>-linux-x64.tar.gz',
+  );
+  assert.ok(
+    all('ARG').some((a) => a.args === 'SMGR_VERSION'),
+    'SMGR_VERSION is a build argument without a default',
+  );
   assert.equal(all('COPY').length + all('ADD').filter((a) => /https?:/.test(a.args)).length, 0, 'nothing else, and nothing fetched, goes in');
 });
 
@@ -59,7 +70,11 @@ test('the agent is the exec-form entrypoint (PID 1), stops on SIGTERM, reads its
   assert.deepEqual(execForm(one('ENTRYPOINT').args), ['/opt/smgr/current/bin/smgr-agent']);
   assert.deepEqual(execForm(one('CMD').args), ['--config', '/etc/smgr/agent.ini']);
   assert.equal(one('STOPSIGNAL').args, 'SIGTERM');
-  const env = keyValues(all('ENV').map((e) => e.args).join(' '));
+  const env = keyValues(
+    all('ENV')
+      .map((e) => e.args)
+      .join(' '),
+  );
   assert.equal(env.SMGR_CONFIG, '/etc/smgr/agent.ini');
   const hc = healthcheck(one('HEALTHCHECK').args);
   assert.ok(hc.command, 'HEALTHCHECK CMD in exec form');

@@ -1,4 +1,4 @@
-import { render } from 'preact';
+import { render, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure, roleAtLeast, setCsrf, whenSignedOut, type Session } from './api.js';
 import { onLiveStatus, startLive, stopLive, type LiveStatus } from './live.js';
@@ -12,13 +12,17 @@ import { AuditPage, TokensPage } from './pages/admin.js';
 
 /** The page a location hash names: #/fleet, #/alarms, #/service/NAME, #/rollouts[/ID], #/operations[/ID], #/audit, #/tokens. */
 function parseRoute(hash: string): string[] {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '').map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   return parts.length === 0 ? ['fleet'] : parts;
 }
 
@@ -54,7 +58,9 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (s: Session) => void; reas
       setToken('');
       onSignedIn(s);
     } catch (err) {
-      setError(err instanceof ApiFailure && err.status === 401 ? 'That token is unknown, revoked or expired.' : String(err instanceof Error ? err.message : err));
+      setError(
+        err instanceof ApiFailure && err.status === 401 ? 'That token is unknown, revoked or expired.' : String(err instanceof Error ? err.message : err),
+      );
     } finally {
       setBusy(false);
     }
@@ -62,14 +68,27 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (s: Session) => void; reas
   return (
     <main id="main" class="signin">
       <h1>smgr console</h1>
-      {reason ? <p class="notice" role="status">{reason}</p> : null}
+      {reason ? (
+        <p class="notice" role="status">
+          {reason}
+        </p>
+      ) : null}
       <form onSubmit={submit}>
         <label>
           API token
-          <input type="password" name="token" autocomplete="off" required value={token} onInput={(e) => setToken((e.currentTarget as HTMLInputElement).value)} aria-describedby="token-help" />
+          <input
+            type="password"
+            name="token"
+            autocomplete="off"
+            required
+            value={token}
+            onInput={(e) => setToken((e.currentTarget as HTMLInputElement).value)}
+            aria-describedby="token-help"
+          />
         </label>
         <p id="token-help" class="muted">
-          A token from <code>smgr token create</code> (or <code>smgr-controller token create</code> on the controller host). It is traded for a session cookie and not kept by the browser.
+          A token from <code>smgr token create</code> (or <code>smgr-controller token create</code> on the controller host). It is traded for a session cookie
+          and not kept by the browser.
         </p>
         <button type="submit" disabled={busy}>
           Sign in
@@ -94,8 +113,13 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const route = useRoute();
   const page = route[0]!;
   const allowed = (p: string) => NAV.find((n) => n.page === p)?.role ?? 'viewer';
-  let body;
-  if (!roleAtLeast(session.role, allowed(page))) body = <p class="error">This page needs the {allowed(page)} role; you are {session.role}.</p>;
+  let body: ComponentChildren;
+  if (!roleAtLeast(session.role, allowed(page)))
+    body = (
+      <p class="error">
+        This page needs the {allowed(page)} role; you are {session.role}.
+      </p>
+    );
   else if (page === 'fleet') body = <FleetPage />;
   else if (page === 'alarms') body = <AlarmsPage session={session} />;
   else if (page === 'rollouts' && route[1]) body = <RolloutPage id={route[1]} session={session} />;
@@ -112,7 +136,15 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   }, [route.join('/')]);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      {/* biome-ignore lint/a11y/useValidAnchor: a skip link to #main that also moves focus there */}
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header>
@@ -176,7 +208,12 @@ function App() {
     setSession(null);
     setReason('Signed out.');
   };
-  if (session === undefined) return <main id="main"><p class="muted">Loading…</p></main>;
+  if (session === undefined)
+    return (
+      <main id="main">
+        <p class="muted">Loading…</p>
+      </main>
+    );
   if (session === null) return <SignIn onSignedIn={signedIn} reason={reason} />;
   return <Shell session={session} onSignOut={() => void signOut()} />;
 }

@@ -87,11 +87,13 @@ export class SimAgents {
   constructor(private readonly opts: SimAgentsOptions) {
     const per = opts.agentsPerChannel ?? 100;
     this.agents = opts.hostIds.map((h, i) => new SimAgent(h, Math.floor(i / per)));
-    this.agents.forEach((a, i) => (a.addressIndex = i));
+    for (const [i, a] of this.agents.entries()) a.addressIndex = i;
     const channels = this.ownConnections() ? 0 : Math.ceil(opts.hostIds.length / per);
     for (let c = 0; c < channels; c++) {
       // A local subchannel pool gives each client its own HTTP/2 connection instead of one shared by all.
-      this.clients.push(createAgentServiceClient(opts.address, opts.credentials as grpc.ChannelCredentials, { 'grpc.use_local_subchannel_pool': 1, ...opts.channelOptions }));
+      this.clients.push(
+        createAgentServiceClient(opts.address, opts.credentials as grpc.ChannelCredentials, { 'grpc.use_local_subchannel_pool': 1, ...opts.channelOptions }),
+      );
     }
   }
 
@@ -150,7 +152,10 @@ export class SimAgents {
       a.client?.close();
       const addresses = this.opts.addresses ?? [this.opts.address];
       const creds = typeof this.opts.credentials === 'function' ? this.opts.credentials(a.hostId) : this.opts.credentials;
-      a.client = createAgentServiceClient(addresses[a.addressIndex % addresses.length]!, creds, { 'grpc.use_local_subchannel_pool': 1, ...this.opts.channelOptions });
+      a.client = createAgentServiceClient(addresses[a.addressIndex % addresses.length]!, creds, {
+        'grpc.use_local_subchannel_pool': 1,
+        ...this.opts.channelOptions,
+      });
       client = a.client;
     }
     const call = client!.connect();

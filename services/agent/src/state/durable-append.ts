@@ -31,7 +31,10 @@ export class DurableAppend {
 
   private syncInBackground(): void {
     const p = this.pending;
-    if (!p || this.fd === null) return this.sync();
+    if (!p || this.fd === null) {
+      this.sync();
+      return;
+    }
     this.pending = null;
     // A compaction may close the descriptor meanwhile; it syncs what it replaces itself.
     fsync(this.fd, () => p.resolve());

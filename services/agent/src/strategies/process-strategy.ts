@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expandArgv } from '@smgr/shared';
-import { findProcessByPidfile, findProcessesByName, findServiceProcesses, invalidateProcessTable, noteStarted, terminate, isAlive, sleep, type ProcInfo } from '../exec/process-table.js';
+import { findServiceProcesses, invalidateProcessTable, noteStarted, terminate, isAlive, sleep } from '../exec/process-table.js';
 import type { StartedProcesses } from '../exec/started-processes.js';
 import { resolveRunAs, runAsSpawnOptions } from '../exec/run-as.js';
 import { commForName } from '../exec/process-names.js';
@@ -175,8 +175,7 @@ export class ProcessStrategy implements RestartStrategy {
           if (commOf(child.pid!) === commForName(ctx.service.name)) {
             seenByName = true;
             done(null);
-          }
-          else timers.push(setTimeout(poll, EARLY_NAME_POLL_MS));
+          } else timers.push(setTimeout(poll, EARLY_NAME_POLL_MS));
         };
         timers.push(setTimeout(poll, 0));
       }

@@ -51,10 +51,14 @@ async function startBus(socket: string): Promise<{ address: string; stop: () => 
   };
 }
 
-const unitPath = (unit: string) => `/org/freedesktop/systemd1/unit/${unit.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+const unitPath = (unit: string) =>
+  `/org/freedesktop/systemd1/unit/${unit.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
 
 /** Owns org.freedesktop.systemd1 on `address` and answers like systemd's manager; `loaded` are the units it has. */
-async function fakeSystemd(address: string, loaded: string[]): Promise<{ bus: MessageBus; subscribers: number; emit: (unit: string, active: string, sub: string) => void }> {
+async function fakeSystemd(
+  address: string,
+  loaded: string[],
+): Promise<{ bus: MessageBus; subscribers: number; emit: (unit: string, active: string, sub: string) => void }> {
   const bus = sessionBus({ busAddress: address });
   bus.on('error', () => undefined);
   const state = { bus, subscribers: 0, emit: (unit: string, active: string, sub: string) => emitFrom(bus, unit, active, sub) };
@@ -65,7 +69,8 @@ async function fakeSystemd(address: string, loaded: string[]): Promise<{ bus: Me
     } else if (msg.member === 'LoadUnit') {
       const unit = msg.body[0] as string;
       // As systemd answers a name its unit-name rules refuse.
-      if (unit.includes(' ')) bus.send(Message.newError(msg, 'org.freedesktop.DBus.Error.InvalidArgs', `Unit name ${unit} is not valid.`));
+      // dbus-next's typings say replyTo is a string; the library takes the message (its serial and sender).
+      if (unit.includes(' ')) bus.send(Message.newError(msg as unknown as string, 'org.freedesktop.DBus.Error.InvalidArgs', `Unit name ${unit} is not valid.`));
       else bus.send(Message.newMethodReturn(msg, 'o', [unitPath(unit)]));
     } else if (msg.member === 'Get' && msg.body[1] === 'LoadState') {
       const unit = loaded.find((u) => unitPath(u) === msg.path);
@@ -154,16 +159,29 @@ test('with no bus it warns once and polls; it subscribes when the bus comes, and
   const socket = join(dir, 'b2');
   const { log, msgs } = await logger();
   const downs: UnitDown[] = [];
-  const w = new SystemdDbusWatch({ targets: targets.slice(0, 1), onDown: (e) => downs.push(e), log, busAddress: `unix:path=${socket}`, reconnectMaxDelayMs: 600 });
+  const w = new SystemdDbusWatch({
+    targets: targets.slice(0, 1),
+    onDown: (e) => downs.push(e),
+    log,
+    busAddress: `unix:path=${socket}`,
+    reconnectMaxDelayMs: 600,
+  });
   let bus: Awaited<ReturnType<typeof startBus>> | undefined;
   let systemd: Awaited<ReturnType<typeof fakeSystemd>> | undefined;
   try {
     w.start();
-    const warned = await waitFor(() => msgs('systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)')[0], 'the fallback warning');
+    const warned = await waitFor(
+      () => msgs('systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)')[0],
+      'the fallback warning',
+    );
     assert.equal(warned.level, 40);
     assert.match(String(warned.err), /ENOENT/);
     await waitFor(() => msgs('D-Bus still unavailable').length >= 2, 'retries');
-    assert.equal(msgs('systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)').length, 1, 'warned once, not per retry');
+    assert.equal(
+      msgs('systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)').length,
+      1,
+      'warned once, not per retry',
+    );
     assert.notEqual(w.state, 'subscribed');
 
     bus = await startBus(socket);
@@ -180,7 +198,10 @@ test('with no bus it warns once and polls; it subscribes when the bus comes, and
     await waitFor(() => w.state === 'subscribed', 'subscribed again after the restart');
     systemd.emit('web.service', 'failed', 'failed');
     await waitFor(() => downs.length === 2, 'reports flow again');
-    assert.deepEqual(downs.map((d) => d.activeState), ['inactive', 'failed']);
+    assert.deepEqual(
+      downs.map((d) => d.activeState),
+      ['inactive', 'failed'],
+    );
   } finally {
     w.stop();
     systemd?.bus.disconnect();

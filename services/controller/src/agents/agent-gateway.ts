@@ -19,7 +19,7 @@ import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';
 import { AgentJobs, type SessionTable } from './agent-jobs.js';
 import { refusedResult, validateAgentEvent, validateHello, validateJobResult, validateUsageReport } from './validate-agent-input.js';
-import { ServiceUsageStore } from './service-usage-store.js';
+import { ServiceUsageStore } from '../usage/service-usage-store.js';
 import { TokenBuckets } from '../limits/token-bucket.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 
@@ -373,10 +373,7 @@ export class AgentGateway implements SessionTable {
         },
       }),
     );
-    this.log.info(
-      { hostId: hello.hostId, peer, agentVersion: hello.agentVersion, services: info.services.length },
-      'agent connected',
-    );
+    this.log.info({ hostId: hello.hostId, peer, agentVersion: hello.agentVersion, services: info.services.length }, 'agent connected');
     this.opts.onSession?.(hello.hostId, true);
     this.jobs.opened(session);
     return session;
@@ -387,9 +384,7 @@ export class AgentGateway implements SessionTable {
     switch (msg.msg.case) {
       case 'heartbeat':
         this.presence.heartbeat(session.hostId);
-        session.send(
-          create(ControllerMessageSchema, { msg: { case: 'heartbeatAck', value: { sentAtMs: msg.msg.value.sentAtMs } } }),
-        );
+        session.send(create(ControllerMessageSchema, { msg: { case: 'heartbeatAck', value: { sentAtMs: msg.msg.value.sentAtMs } } }));
         return;
       case 'jobAccepted':
         this.log.debug({ hostId: session.hostId, jobId: msg.msg.value.jobId }, 'job accepted by agent');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, ServiceUsageReportSchema, type MessageInitShape, type ServiceUsageSchema } from '@smgr/shared';
 import { validateUsageReport, validateAgentEvent } from './validate-agent-input.js';
-import { ServiceUsageStore } from './service-usage-store.js';
+import { ServiceUsageStore } from '../usage/service-usage-store.js';
 import { ControllerMetrics, METRICS_SERVICES_PER_HOST } from '../metrics/controller-metrics.js';
 
 type UsageInit = MessageInitShape<typeof ServiceUsageSchema>;
@@ -62,7 +62,13 @@ test('the store keeps the newest report per host; /metrics exports at most METRI
   assert.equal(store.get('web2')?.services.length, 1);
   assert.equal(store.get('web2')?.services[0]?.running, true, 'replaced whole');
   const metrics = new ControllerMetrics({ defaultMetrics: false });
-  metrics.bind({ connectedAgents: () => 2, isActive: () => true, queueCounts: async () => ({}), openBreakers: async () => 0, serviceUsage: (age) => store.all(age) });
+  metrics.bind({
+    connectedAgents: () => 2,
+    isActive: () => true,
+    queueCounts: async () => ({}),
+    openBreakers: async () => 0,
+    serviceUsage: (age) => store.all(age),
+  });
   const text = await metrics.text();
   const series = (host: string) => text.split('\n').filter((l) => l.startsWith(`smgr_service_memory_bytes{host="${host}"`));
   assert.equal(series('web1').length, METRICS_SERVICES_PER_HOST);

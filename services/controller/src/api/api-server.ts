@@ -19,8 +19,8 @@ import { registerPlacementRoutes } from './routes/placement-routes.js';
 import { registerUsageRoutes } from './routes/usage-routes.js';
 import { registerNotifyRoutes } from './routes/notify-routes.js';
 import { LogThrottle } from '../limits/log-throttle.js';
-import { registerConsoleRoutes } from '../console/console-routes.js';
-import { sessionPrincipal } from '../console/console-auth.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
+import { sessionPrincipal } from './console/console-auth.js';
 
 /** How the API listens. */
 export interface ApiListenOptions {
@@ -61,11 +61,12 @@ export class ApiServer {
       ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' as const } },
       routerOptions: { ignoreTrailingSlash: true },
     };
-    this.app = (
-      listenOpts.insecure
-        ? Fastify(common)
-        : Fastify({ ...common, https: { cert: readPem(listenOpts.cert, 'api.cert', listenOpts.configSource), key: readPem(listenOpts.key, 'api.key', listenOpts.configSource) } })
-    ) as unknown as FastifyInstance;
+    this.app = (listenOpts.insecure
+      ? Fastify(common)
+      : Fastify({
+          ...common,
+          https: { cert: readPem(listenOpts.cert, 'api.cert', listenOpts.configSource), key: readPem(listenOpts.key, 'api.key', listenOpts.configSource) },
+        })) as unknown as FastifyInstance;
   }
 
   /**
@@ -111,7 +112,11 @@ export class ApiServer {
         const r = await check(req);
         if (r.isAllowed || !r.isExceeded) return;
         void reply.header('retry-after', String(r.ttlInSeconds));
-        throw new ApiError(429, 'RATE_LIMITED', `more than ${r.max} requests from ${req.ip} within ${Math.round(limit.windowMs / 1000)} s; retry after ${r.ttlInSeconds} s`);
+        throw new ApiError(
+          429,
+          'RATE_LIMITED',
+          `more than ${r.max} requests from ${req.ip} within ${Math.round(limit.windowMs / 1000)} s; retry after ${r.ttlInSeconds} s`,
+        );
       });
     }
     // Who (401) before anything is parsed; may they (403) once the body is read, so a denied change is audited with its target.
@@ -172,10 +177,7 @@ export class ApiServer {
     this.deps.console?.feed.stop();
     let timer: NodeJS.Timeout | undefined;
     const closed = this.app.close();
-    const inTime = await Promise.race([
-      closed.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-    ]);
+    const inTime = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)))]);
     clearTimeout(timer);
     if (!inTime) {
       this.log.warn({ graceMs }, 'api requests still running at stop; closing their connections');
@@ -243,7 +245,10 @@ export class ApiServer {
     this.deps.refusals?.inc({ status: String(status) });
     const hit = this.refusalLog.hit(`${status} ${req.ip}`);
     if (hit) {
-      this.log.warn({ statusCode: status, remoteAddr: req.ip, method: req.method, url: req.url.slice(0, 200), reason, suppressed: hit.suppressed }, 'api request refused');
+      this.log.warn(
+        { statusCode: status, remoteAddr: req.ip, method: req.method, url: req.url.slice(0, 200), reason, suppressed: hit.suppressed },
+        'api request refused',
+      );
     }
   }
 
@@ -267,15 +272,7 @@ export class ApiServer {
     }
     const status = reply.statusCode;
     const outcome: AuditOutcome =
-      status < 400
-        ? (note.outcome ?? 'ok')
-        : status === 401
-          ? 'unauthenticated'
-          : status === 403
-            ? 'denied'
-            : status < 500
-              ? 'rejected'
-              : 'error';
+      status < 400 ? (note.outcome ?? 'ok') : status === 401 ? 'unauthenticated' : status === 403 ? 'denied' : status < 500 ? 'rejected' : 'error';
     try {
       await this.deps.audit.record({
         tokenName: req.principal?.name ?? null,

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
-import type { ServiceUsageStore } from '../agents/service-usage-store.js';
+import type { ServiceUsageStore } from '../usage/service-usage-store.js';
 import type { Claim } from '../agents/agent-registry.js';
 import type { ClaimChange } from '../agents/host-claims.js';
 import type { HostDirectory } from '../rollouts/host-selection.js';
@@ -13,7 +13,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { AuditLog, AuditOutcome } from './audit/audit-log.js';
 import type { Role } from './auth/roles.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
-import type { ConsoleDeps } from '../console/console-routes.js';
+import type { ConsoleDeps } from './console/console-routes.js';
 
 /** A Prometheus registry as prom-client exposes it. */
 export interface MetricsSource {

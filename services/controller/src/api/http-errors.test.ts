@@ -35,6 +35,9 @@ describe('HTTP error mapping', () => {
       ['batchSize: must be a whole number >= 1 or a percentage such as "25%"', 'colour: unknown field', 'version: is required', 'canary: must be >= 0'],
     );
     assert.equal(body.error, 'INVALID_REQUEST');
-    assert.match(body.message, /^body\.batchSize: must be a whole number >= 1 .*; body\.colour: unknown field; body\.version: is required; body\.canary: must be >= 0$/);
+    assert.match(
+      body.message,
+      /^body\.batchSize: must be a whole number >= 1 .*; body\.colour: unknown field; body\.version: is required; body\.canary: must be >= 0$/,
+    );
   });
 });

@@ -9,9 +9,9 @@ import { ApiServer } from './api-server.js';
 import type { ApiDeps, MetricsSource } from './api-types.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TokenStore } from './auth/token-store.js';
-import { ConsoleFeed } from '../console/console-feed.js';
-import { findConsoleAssets } from '../console/console-assets.js';
-import { SessionStore } from '../console/session-store.js';
+import { ConsoleFeed } from './console/console-feed.js';
+import { findConsoleAssets } from './console/console-assets.js';
+import { SessionStore } from './console/session-store.js';
 
 export interface OperatorApiOptions {
   config: SmgrConfig;

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { HostUsage, ServiceUsageView } from '../agents/service-usage-store.js';
+import type { HostUsage, ServiceUsageView } from '../usage/service-usage-store.js';
 
 /**
  * Services per host exported as smgr_service_* series (the first ones by
@@ -147,7 +147,9 @@ export class ControllerMetrics {
         },
       });
     usageGauge('smgr_service_up', '1 when the service runs, 0 when the agent found no process', (u) => (u.running ? 1 : 0));
-    usageGauge('smgr_service_memory_bytes', 'memory of the service: RSS of its process tree, or its cgroup\'s memory.current', (u) => (u.running ? u.rssBytes : null));
+    usageGauge('smgr_service_memory_bytes', "memory of the service: RSS of its process tree, or its cgroup's memory.current", (u) =>
+      u.running ? u.rssBytes : null,
+    );
     usageGauge('smgr_service_cpu_percent', 'CPU of the service in percent of one CPU between two samples', (u) => (u.running ? u.cpuPercent : null));
     usageGauge('smgr_service_threads', 'threads of the service', (u) => (u.running ? u.threads : null));
     usageGauge('smgr_service_open_files', 'open files of the service', (u) => (u.running ? u.openFiles : null));

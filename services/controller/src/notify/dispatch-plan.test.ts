@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteConfig } from '@smgr/shared';
 import type { AlertRow } from './alert-types.js';
-import { planDispatch, receiversFor } from './dispatch-plan.js';
+import { planDispatch, receiversFor, type RouteContext } from './dispatch-plan.js';
 
 const route = (over: Partial<RouteConfig> = {}): RouteConfig => ({
   name: 'r',
@@ -30,17 +30,20 @@ const alert = (key: string, over: Partial<AlertRow> = {}): AlertRow => ({
   notifiedResolved: false,
   ...over,
 });
-const ctx = { labelsOf: (h: string) => (h === 'web1' ? { role: 'web' } : {}), soundOf: (p: number) => p === 7 };
+const ctx: RouteContext = { labelsOf: (h: string) => (h === 'web1' ? { role: 'web' } : ({} as Record<string, string>)), soundOf: (p: number) => p === 7 };
 const opts = { now: 20_000, groupWaitMs: 10_000, sendResolved: true, maxListed: 5, controllerId: 'c1' };
 
 test('200 alerts of one event on one host become one message per receiver, listing at most max_alerts_listed', () => {
   const alerts = Array.from({ length: 200 }, (_, i) => alert(`svc${i}`, { firedAt: new Date(1_000 + i) }));
   const plan = planDispatch(alerts, [route({ receivers: ['ops', 'mail'] })], ctx, opts);
   assert.equal(plan.messages.length, 2);
-  assert.deepEqual(plan.messages.map((m) => [m.receiver, m.count, m.alerts.length, m.status]), [
-    ['ops', 200, 5, 'firing'],
-    ['mail', 200, 5, 'firing'],
-  ]);
+  assert.deepEqual(
+    plan.messages.map((m) => [m.receiver, m.count, m.alerts.length, m.status]),
+    [
+      ['ops', 200, 5, 'firing'],
+      ['mail', 200, 5, 'firing'],
+    ],
+  );
   assert.equal(plan.firingDone.length, 200);
   assert.match(plan.messages[0]!.title, /^\[FIRING\] repair_failed on web1: 200 alerts$/);
 });

@@ -75,13 +75,25 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
         await withStores(cfg, async (tokens, audit) => {
           const ttlMs = days === undefined ? cfg.api.tokenTtlMs : Math.round(days * 86_400_000);
           const { token: secret, info } = await tokens.create({ name, role, createdBy: actor, ttlMs });
-          await audit.record({ tokenName: actor, role: 'admin', action: 'token.create', target: `token:${name}`, outcome: 'ok', statusCode: 0, remoteAddr: null, detail: { role, via: 'smgr-controller token create' } });
+          await audit.record({
+            tokenName: actor,
+            role: 'admin',
+            action: 'token.create',
+            target: `token:${name}`,
+            outcome: 'ok',
+            statusCode: 0,
+            remoteAddr: null,
+            detail: { role, via: 'smgr-controller token create' },
+          });
           const created = `token ${info.name} (${info.role}) created${info.expiresAt ? `, expires ${info.expiresAt}` : ''}`;
           if (o.output !== undefined) {
             try {
               await writeSecretFile(o.output, `${secret}\n`);
             } catch (err) {
-              throw new SmgrError('TOKEN_NOT_WRITTEN', `${created} but its secret could not be written to ${o.output}: ${(err as Error).message}; revoke it and create it again`);
+              throw new SmgrError(
+                'TOKEN_NOT_WRITTEN',
+                `${created} but its secret could not be written to ${o.output}: ${(err as Error).message}; revoke it and create it again`,
+              );
             }
             io.err(`${created}; secret written to ${o.output} (mode 0600)\n`);
             return;
@@ -115,7 +127,16 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
       action = async (cfg) => {
         await withStores(cfg, async (tokens, audit) => {
           const r = await tokens.revoke(name);
-          await audit.record({ tokenName: actor, role: 'admin', action: 'token.revoke', target: `token:${name}`, outcome: 'ok', statusCode: 0, remoteAddr: null, detail: { via: 'smgr-controller token revoke' } });
+          await audit.record({
+            tokenName: actor,
+            role: 'admin',
+            action: 'token.revoke',
+            target: `token:${name}`,
+            outcome: 'ok',
+            statusCode: 0,
+            remoteAddr: null,
+            detail: { via: 'smgr-controller token revoke' },
+          });
           io.out(`${JSON.stringify(r)}\n`);
         });
       };

@@ -51,10 +51,14 @@ export class TokenStore {
     const at = new Date(this.now());
     const expires = args.ttlMs > 0 ? new Date(at.getTime() + args.ttlMs) : null;
     try {
-      await this.pool.query(
-        'INSERT INTO smgr_api_tokens (name, role, token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [args.name, args.role, hashToken(token), at, args.createdBy, expires],
-      );
+      await this.pool.query('INSERT INTO smgr_api_tokens (name, role, token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        args.name,
+        args.role,
+        hashToken(token),
+        at,
+        args.createdBy,
+        expires,
+      ]);
     } catch (err) {
       if ((err as { errno?: number }).errno === ER_DUP_ENTRY) {
         throw new RefusedError('TOKEN_EXISTS', `a token named ${args.name} already exists; revoke it or pick another name`, {
@@ -81,10 +85,9 @@ export class TokenStore {
   async verify(token: string): Promise<Principal | null> {
     if (!looksLikeToken(token)) return null;
     const hash = hashToken(token);
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT name, role, token_hash, expires_at, revoked_at FROM smgr_api_tokens WHERE token_hash = ?',
-      [hash],
-    );
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT name, role, token_hash, expires_at, revoked_at FROM smgr_api_tokens WHERE token_hash = ?', [
+      hash,
+    ]);
     const row = rows[0];
     if (!row || !sameHash(row.token_hash as string, hash)) return null;
     if (row.revoked_at !== null) return null;
@@ -114,10 +117,7 @@ export class TokenStore {
    */
   async revoke(name: string): Promise<{ name: string; revokedAt: string }> {
     const at = new Date(this.now());
-    const [res] = await this.pool.query<ResultSetHeader>(
-      'UPDATE smgr_api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?',
-      [at, name],
-    );
+    const [res] = await this.pool.query<ResultSetHeader>('UPDATE smgr_api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?', [at, name]);
     if (res.affectedRows === 0) throw new NotFoundError(`no token named ${name}`, { context: { name } });
     const [rows] = await this.pool.query<RowDataPacket[]>('SELECT revoked_at FROM smgr_api_tokens WHERE name = ?', [name]);
     return { name, revokedAt: iso(rows[0]?.revoked_at) ?? at.toISOString() };

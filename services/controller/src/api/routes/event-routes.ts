@@ -3,6 +3,7 @@ import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
 import { roleAllows } from '../auth/roles.js';
 import { listEvents } from '../../history/event-store.js';
+import { redactForViewer } from './redact.js';
 
 interface EventQuery {
   limit: number;
@@ -21,23 +22,6 @@ function parseDetail(text: unknown): unknown {
   } catch {
     return text;
   }
-}
-
-/** Fields of a stored step that only operators and admins see: a command line or its output may hold secrets. */
-const OPERATOR_ONLY = new Set(['argv', 'outputTail']);
-
-/** `detail` without argv and output tails anywhere inside it; the keys removed are listed in `redacted`. */
-export function redactForViewer(detail: unknown): unknown {
-  if (Array.isArray(detail)) return detail.map(redactForViewer);
-  if (detail === null || typeof detail !== 'object') return detail;
-  const out: Record<string, unknown> = {};
-  const removed: string[] = [];
-  for (const [k, v] of Object.entries(detail)) {
-    if (OPERATOR_ONLY.has(k)) removed.push(k);
-    else out[k] = redactForViewer(v);
-  }
-  if (removed.length > 0) out.redacted = removed;
-  return out;
 }
 
 /** GET /v1/events (viewer; argv and output tails for operator and admin only): the smgr_events history, newest first. */

@@ -52,14 +52,10 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
 
   const metrics = deps.metrics;
   if (metrics) {
-    app.get(
-      '/metrics',
-      { config: { role: 'viewer' }, schema: { summary: 'Prometheus metrics (text format)', tags: ['health'] } },
-      async (_req, reply) => {
-        void reply.header('content-type', metrics.contentType);
-        return metrics.metrics();
-      },
-    );
+    app.get('/metrics', { config: { role: 'viewer' }, schema: { summary: 'Prometheus metrics (text format)', tags: ['health'] } }, async (_req, reply) => {
+      void reply.header('content-type', metrics.contentType);
+      return metrics.metrics();
+    });
   }
 }
 

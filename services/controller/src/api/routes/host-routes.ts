@@ -123,7 +123,8 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
       async (req) => {
         const by = req.principal?.name ?? '?';
         const service = req.body?.service;
-        const change = action === 'approve' ? await deps.claims.approve(req.params.hostId, service, by) : await deps.claims.reject(req.params.hostId, service, by);
+        const change =
+          action === 'approve' ? await deps.claims.approve(req.params.hostId, service, by) : await deps.claims.reject(req.params.hostId, service, by);
         // An approval can put a plain-named row on several hosts: say so in the answer and the audit row.
         const nowAmbiguous = change.state === 'approved' ? change.services.filter((s) => deps.hosts.hostsManaging(s).length > 1) : [];
         req.auditNote = { ...req.auditNote, detail: { services: change.services, state: change.state, nowAmbiguous } };

@@ -57,9 +57,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       return { id: req.params.id, requeued: true };
     },
   );
-  app.get(
-    '/v1/notify/alerts',
-    { config: { role: 'viewer' }, schema: { summary: 'alerts firing now', tags: ['notify'] } },
-    async () => ({ alerts: await notify().firingAlerts() }),
-  );
+  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now', tags: ['notify'] } }, async () => ({
+    alerts: await notify().firingAlerts(),
+  }));
 }

@@ -28,7 +28,11 @@ const operationViewSchema = {
     service: { type: 'string' },
     version: { type: 'string' },
     action: { type: 'string', description: 'operation action: the action run' },
-    state: { type: 'string', enum: [...OPERATION_STATES], description: 'running, then succeeded (every host did), failed, or interrupted (the controller stopped first)' },
+    state: {
+      type: 'string',
+      enum: [...OPERATION_STATES],
+      description: 'running, then succeeded (every host did), failed, or interrupted (the controller stopped first)',
+    },
     ok: { type: 'boolean', description: 'every host succeeded' },
     summary: {
       type: 'object',
@@ -94,7 +98,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       schema: {
         summary: 'start an operation on a service on every selected host; answers at once with its id',
         description:
-          'Operation `action` runs the named command (`action`) that each host\'s own config defines for the service; a host without it refuses. ' +
+          "Operation `action` runs the named command (`action`) that each host's own config defines for the service; a host without it refuses. " +
           'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. ' +
           'The answer (202) lists every host `pending`; follow the operation with GET /v1/operations/{id} until `state` is no longer `running`. ' +
           `Each host gets \`timeoutSeconds\` (default and most: api.operation_timeout, ${maxSeconds} s here).`,
@@ -111,7 +115,8 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
             action: {
               type: 'string',
               pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
-              description: "required for action: the name of an `action[] = NAME: command` entry of the service in each host's own config (hosts that do not define it refuse)",
+              description:
+                "required for action: the name of an `action[] = NAME: command` entry of the service in each host's own config (hosts that do not define it refuse)",
             },
             timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: maxSeconds },
           },
@@ -157,7 +162,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'an operation and each host\'s progress: pending, running, then its outcome with the failing step\'s exit code and output tail',
+        summary: "an operation and each host's progress: pending, running, then its outcome with the failing step's exit code and output tail",
         tags: ['operations'],
         params: {
           type: 'object',

@@ -68,7 +68,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
           properties: {
             ...processRefProperties,
             hostId: hostIdSchema,
-            service: { type: 'string', minLength: 1, maxLength: 100, description: 'the agent\'s [process.NAME]; default the process name' },
+            service: { type: 'string', minLength: 1, maxLength: 100, description: "the agent's [process.NAME]; default the process name" },
           },
         },
       },
@@ -102,7 +102,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
         },
       },
       schema: {
-        summary: 'remove a process\'s placements (on one host with `host`, else all of them)',
+        summary: "remove a process's placements (on one host with `host`, else all of them)",
         tags: ['placement'],
         querystring: {
           type: 'object',

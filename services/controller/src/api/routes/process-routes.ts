@@ -73,14 +73,10 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
   );
 
-  app.get(
-    '/v1/alarms',
-    { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)', tags: ['alarms'] } },
-    async () => {
-      const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
-      return { alarms: rows.map(toView) };
-    },
-  );
+  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)', tags: ['alarms'] } }, async () => {
+    const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
+    return { alarms: rows.map(toView) };
+  });
 
   app.post<{ Body: { name: string; processId?: number } }>(
     '/v1/processes',

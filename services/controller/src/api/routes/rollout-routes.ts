@@ -176,7 +176,15 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
 
   app.get<{ Params: { id: number } }>(
     '/v1/rollouts/:id',
-    { config: { role: 'viewer' }, schema: { summary: 'one rollout with the progress of each host; a failed host has `failure`: the job (update, probe, rollback), the step that failed, its exit code and output tail', tags: ['rollouts'], params: idParams } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary:
+          'one rollout with the progress of each host; a failed host has `failure`: the job (update, probe, rollback), the step that failed, its exit code and output tail',
+        tags: ['rollouts'],
+        params: idParams,
+      },
+    },
     async (req) => {
       const s = await deps.rollouts.get(req.params.id);
       if (!s) throw new NotFoundError(`no rollout ${req.params.id}`, { context: { rolloutId: req.params.id } });

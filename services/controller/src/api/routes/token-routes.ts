@@ -12,11 +12,9 @@ interface CreateTokenBody {
 
 /** /v1/tokens (admin): create, list, revoke API tokens; GET /v1/audit (admin): the audit trail. */
 export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get(
-    '/v1/tokens',
-    { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)', tags: ['tokens'] } },
-    async () => ({ tokens: await deps.tokens.list() }),
-  );
+  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)', tags: ['tokens'] } }, async () => ({
+    tokens: await deps.tokens.list(),
+  }));
 
   app.post<{ Body: CreateTokenBody }>(
     '/v1/tokens',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
-import type { HostUsage } from '../../agents/service-usage-store.js';
+import type { HostUsage } from '../../usage/service-usage-store.js';
 import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, serviceNameSchema } from './schemas.js';
 

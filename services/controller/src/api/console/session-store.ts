@@ -1,7 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { DbPool } from '../db/pool.js';
-import { isRole } from '../api/auth/roles.js';
-import type { Principal } from '../api/auth/token-store.js';
+import type { DbPool } from '../../db/pool.js';
+import { isRole } from '../auth/roles.js';
+import type { Principal } from '../auth/token-store.js';
 import { looksLikeSessionSecret, newSessionSecret, sessionIdHash } from './session-secret.js';
 
 /** A signed-in console session as a request sees it. */
@@ -34,10 +34,13 @@ export class SessionStore {
     const [tokens] = await this.pool.query<RowDataPacket[]>('SELECT expires_at FROM smgr_api_tokens WHERE name = ?', [principal.name]);
     const tokenExpiresAt = tokens[0]?.expires_at;
     if (tokenExpiresAt instanceof Date && tokenExpiresAt < expiresAt) expiresAt = tokenExpiresAt;
-    await this.pool.query(
-      'INSERT INTO smgr_console_sessions (id_hash, token_name, created_at, expires_at, remote_addr) VALUES (?, ?, ?, ?, ?)',
-      [sessionIdHash(secret), principal.name, at, expiresAt, remoteAddr?.slice(0, 64) ?? null],
-    );
+    await this.pool.query('INSERT INTO smgr_console_sessions (id_hash, token_name, created_at, expires_at, remote_addr) VALUES (?, ?, ?, ?, ?)', [
+      sessionIdHash(secret),
+      principal.name,
+      at,
+      expiresAt,
+      remoteAddr?.slice(0, 64) ?? null,
+    ]);
     return { secret, expiresAt };
   }
 
@@ -63,9 +66,7 @@ export class SessionStore {
   /** Sign-out: the session stops working at once. Unknown secrets are ignored. */
   async end(secret: string): Promise<boolean> {
     if (!looksLikeSessionSecret(secret)) return false;
-    const [res] = await this.pool.query<ResultSetHeader>('DELETE FROM smgr_console_sessions WHERE id_hash = ?', [
-      sessionIdHash(secret),
-    ]);
+    const [res] = await this.pool.query<ResultSetHeader>('DELETE FROM smgr_console_sessions WHERE id_hash = ?', [sessionIdHash(secret)]);
     return res.affectedRows > 0;
   }
 

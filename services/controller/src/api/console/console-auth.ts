@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../api/http-errors.js';
+import { ApiError } from '../http-errors.js';
 import { CSRF_HEADER, SESSION_COOKIE, csrfTokenOf, sameCsrf } from './session-secret.js';
 import type { SessionStore } from './session-store.js';
 

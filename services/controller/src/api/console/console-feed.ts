@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '@smgr/shared';
-import type { DbPool } from '../db/pool.js';
-import type { AgentInfo } from '../agents/agent-info.js';
-import { roleAllows, type Role } from '../api/auth/roles.js';
-import { redactForViewer } from '../api/routes/event-routes.js';
+import type { DbPool } from '../../db/pool.js';
+import type { AgentInfo } from '../../agents/agent-info.js';
+import { roleAllows, type Role } from '../auth/roles.js';
+import { redactForViewer } from '../routes/redact.js';
 import { FeedBuffer, type FeedEvent, type FeedTopic } from './feed-buffer.js';
 
 /** Bounds of the live feed; every one has a default. */
@@ -181,7 +181,13 @@ export class ConsoleFeed {
       incident:
         r.incident_id === null
           ? null
-          : { id: Number(r.incident_id), state: String(r.incident_state), hostId: (r.host_id as string | null) ?? null, attempts: Number(r.attempts), lastMessage: (r.last_message as string | null) ?? null },
+          : {
+              id: Number(r.incident_id),
+              state: String(r.incident_state),
+              hostId: (r.host_id as string | null) ?? null,
+              attempts: Number(r.attempts),
+              lastMessage: (r.last_message as string | null) ?? null,
+            },
     }));
     this.publishIfChanged('alarms', { alarms }, {});
 

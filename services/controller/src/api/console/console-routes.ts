@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import fastifyStatic from '@fastify/static';
-import type { DbPool } from '../db/pool.js';
-import { ApiError } from '../api/http-errors.js';
+import type { DbPool } from '../../db/pool.js';
+import { ApiError } from '../http-errors.js';
 import type { ConsoleFeed } from './console-feed.js';
 import { CSRF_HEADER, SESSION_COOKIE, csrfTokenOf } from './session-secret.js';
 import type { SessionStore } from './session-store.js';
@@ -41,7 +41,7 @@ const ASSET_RE = /^[a-z0-9][a-z0-9.-]{0,63}\.(?:js|css|svg|map)$/;
  */
 export async function registerConsoleRoutes(
   app: FastifyInstance,
-  deps: { pool: DbPool; tokens: { verify(token: string): Promise<import('../api/auth/token-store.js').Principal | null> } },
+  deps: { pool: DbPool; tokens: { verify(token: string): Promise<import('../auth/token-store.js').Principal | null> } },
   c: ConsoleDeps,
 ): Promise<void> {
   if (c.assetsDir !== null) {
@@ -51,7 +51,10 @@ export async function registerConsoleRoutes(
   const page = async (_req: FastifyRequest, reply: FastifyReply) => {
     void reply.headers(PAGE_HEADERS);
     if (c.assetsDir === null) {
-      return reply.code(503).type('text/plain; charset=utf-8').send('smgr console assets are not built: run `npm run build` (packages/console) and restart the controller\n');
+      return reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('smgr console assets are not built: run `npm run build` (packages/console) and restart the controller\n');
     }
     return reply.type('text/html; charset=utf-8').sendFile('index.html');
   };
@@ -99,7 +102,10 @@ export async function registerConsoleRoutes(
 
   app.get(
     '/ui/session',
-    { config: { role: 'viewer' }, schema: { summary: 'who the console is signed in as, its CSRF token (null with a bearer token) and expiry', tags: ['console'] } },
+    {
+      config: { role: 'viewer' },
+      schema: { summary: 'who the console is signed in as, its CSRF token (null with a bearer token) and expiry', tags: ['console'] },
+    },
     async (req, reply) => {
       void reply.header('cache-control', 'no-store');
       const s = req.consoleSession;
@@ -114,7 +120,10 @@ export async function registerConsoleRoutes(
 
   app.delete(
     '/ui/session',
-    { config: { role: 'viewer', action: 'session.signout', target: (req) => `session:${req.principal?.name ?? '?'}` }, schema: { summary: 'console sign-out: the session ends at once', tags: ['console'] } },
+    {
+      config: { role: 'viewer', action: 'session.signout', target: (req) => `session:${req.principal?.name ?? '?'}` },
+      schema: { summary: 'console sign-out: the session ends at once', tags: ['console'] },
+    },
     async (req, reply) => {
       const s = req.consoleSession;
       if (s !== null) await c.sessions.end(s.secret);
@@ -141,16 +150,16 @@ export async function registerConsoleRoutes(
       const principal = req.principal!;
       const session = req.consoleSession;
       const header = req.headers['last-event-id'];
-      const stillValid = session !== null
-        ? async () => (await c.sessions.verify(session.secret))?.principal.role === principal.role
-        : async () => true;
+      const stillValid = session !== null ? async () => (await c.sessions.verify(session.secret))?.principal.role === principal.role : async () => true;
       reply.hijack();
       try {
         await c.feed.attach(reply.raw, principal.role, typeof header === 'string' ? header : undefined, stillValid);
       } catch (err) {
         req.log.warn({ err }, 'console stream not opened');
         if (!reply.raw.headersSent) reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
-        reply.raw.end(reply.raw.headersSent ? undefined : JSON.stringify({ error: 'UNAVAILABLE', message: 'the console feed cannot read the database now; retrying' }));
+        reply.raw.end(
+          reply.raw.headersSent ? undefined : JSON.stringify({ error: 'UNAVAILABLE', message: 'the console feed cannot read the database now; retrying' }),
+        );
       }
     },
   );
@@ -188,7 +197,8 @@ async function overview(pool: DbPool) {
   const latest = new Map<string, { hostId: string; service: string; version: string; at: string }>();
   for (const v of versions) {
     const key = `${v.host_id}\u0000${v.service}`;
-    if (!latest.has(key)) latest.set(key, { hostId: String(v.host_id), service: String(v.service), version: String(v.version), at: (v.at as Date).toISOString() });
+    if (!latest.has(key))
+      latest.set(key, { hostId: String(v.host_id), service: String(v.service), version: String(v.version), at: (v.at as Date).toISOString() });
   }
   const [operations] = await pool.query<RowDataPacket[]>(
     `SELECT o.id, o.operation, o.service, o.version, o.state, o.created_by, o.created_at, o.finished_at, COUNT(h.host_id) AS hosts

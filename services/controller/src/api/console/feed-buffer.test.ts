@@ -7,7 +7,10 @@ test('a client that reconnects with its last id is replayed exactly the events a
   const ids = ['a', 'b', 'c', 'd'].map((t) => b.push('alarms', t).id);
   const missed = b.since(ids[1]);
   assert.ok(Array.isArray(missed));
-  assert.deepEqual(missed.map((e) => e.data), ['c', 'd']);
+  assert.deepEqual(
+    missed.map((e) => e.data),
+    ['c', 'd'],
+  );
   assert.deepEqual(b.since(ids[3]), []);
 });
 
@@ -24,7 +27,11 @@ test('an id older than the buffer, from another run, from the future or malforme
   b.push('alarms', 3);
   const fourth = b.push('alarms', 4).id;
   assert.equal(b.since(first), 'reset', 'event 2 was dropped by capacity');
-  assert.deepEqual((b.since(second) as { data: number }[]).map((e) => e.data), [3, 4], 'nothing after event 2 was dropped');
+  assert.deepEqual(
+    (b.since(second) as { data: number }[]).map((e) => e.data),
+    [3, 4],
+    'nothing after event 2 was dropped',
+  );
   assert.deepEqual(b.since(fourth), []);
   assert.equal(b.since(new FeedBuffer(2, 2000).push('alarms', 1).id), 'reset');
   assert.equal(b.since(`${(1000).toString(36)}.99`), 'reset');
@@ -40,7 +47,10 @@ test('after clear, every earlier id gets reset and the reset event carries the c
   assert.equal(r.topic, 'reset');
   assert.deepEqual(b.since(r.id), []);
   const next = b.push('hosts', {});
-  assert.deepEqual((b.since(r.id) as { id: string }[]).map((e) => e.id), [next.id]);
+  assert.deepEqual(
+    (b.since(r.id) as { id: string }[]).map((e) => e.id),
+    [next.id],
+  );
 });
 
 test('viewer data is kept apart from the full data', () => {

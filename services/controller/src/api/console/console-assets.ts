@@ -12,8 +12,8 @@ export function findConsoleAssets(from: string = dirname(fileURLToPath(import.me
   const candidates = [
     // Bundle: lib/smgr-controller.mjs → share/console.
     join(from, '..', 'share', 'console'),
-    // Checkout: services/controller/dist/console/ → packages/console/dist.
-    join(from, '..', '..', '..', '..', 'packages', 'console', 'dist'),
+    // Checkout: services/controller/dist/api/console/ → packages/console/dist.
+    join(from, '..', '..', '..', '..', '..', 'packages', 'console', 'dist'),
   ];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
 }
