@@ -32,16 +32,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { build } from 'esbuild';
-import {
-  Cleanup,
-  createTestDatabase,
-  freePort,
-  makeTempDir,
-  ManagedProcess,
-  startMariaDb,
-  startRedis,
-  uniquePrefix,
-} from '@smgr/testing';
+import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
@@ -62,8 +53,15 @@ const { values: args } = parseArgs({
 const seconds = Number(args.seconds);
 const serviceCount = Number(args.services);
 const watchInterval = Number(args['watch-interval']);
-const variantNames = args.variants.split(',').map((s) => s.trim()).filter(Boolean);
-for (const [k, v] of [['seconds', seconds], ['services', serviceCount], ['watch-interval', watchInterval]] as const) {
+const variantNames = args.variants
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const [k, v] of [
+  ['seconds', seconds],
+  ['services', serviceCount],
+  ['watch-interval', watchInterval],
+] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
 }
 
@@ -96,7 +94,10 @@ function pssKiB(pid: number): number {
 /** utime+stime and cutime+cstime, in clock ticks. */
 function cpuTicks(pid: number): { own: number; children: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // After the comm field: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12) cutime(13) cstime(14)
   return { own: f[11]! + f[12]!, children: f[13]! + f[14]! };
 }
@@ -298,7 +299,13 @@ async function main(): Promise<void> {
             node: process.version,
             kernel: release(),
           },
-          setup: { services: serviceCount, watchIntervalSeconds: watchInterval, idleSeconds: seconds, sampleEverySeconds: SAMPLE_EVERY_MS / 1000, tunedFlags: tuned },
+          setup: {
+            services: serviceCount,
+            watchIntervalSeconds: watchInterval,
+            idleSeconds: seconds,
+            sampleEverySeconds: SAMPLE_EVERY_MS / 1000,
+            tunedFlags: tuned,
+          },
           target: { rssMiB: 55, cpuPercentOfOneCore: 0.2 },
           variants: results,
         },

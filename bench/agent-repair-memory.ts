@@ -146,7 +146,10 @@ async function main(): Promise<void> {
     }
     names = new Set(list);
     const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-    cleanups.push(() => db.stop(), () => redis.stop());
+    cleanups.push(
+      () => db.stop(),
+      () => redis.stop(),
+    );
     const database = await createTestDatabase(db);
     cleanups.push(() => database.drop());
     const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
@@ -183,7 +186,12 @@ async function main(): Promise<void> {
       }),
     );
     const flags = [...AGENT_FLAGS, ...(args.snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
-    const agent = ManagedProcess.start(process.execPath, [...flags, AGENT_MAIN, '--config', aconf], { name: 'agent', logDir: tmp.path, maxLines: 200, cwd: tmp.path });
+    const agent = ManagedProcess.start(process.execPath, [...flags, AGENT_MAIN, '--config', aconf], {
+      name: 'agent',
+      logDir: tmp.path,
+      maxLines: 200,
+      cwd: tmp.path,
+    });
     cleanups.push(() => agent.stop('SIGTERM', 10_000).catch(() => agent.stop('SIGKILL')));
     await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 120_000, 'agent connects');
     await sleep(500);
@@ -238,7 +246,14 @@ async function main(): Promise<void> {
         snapshotsTaken++;
         await sleep(2_000); // the snapshot is written in pieces; let it finish
       }
-      const row = { at: label, repairs, elapsedS: Math.round((Date.now() - started) / 1000), load1: round1(loadavg()[0]!), ...m, ...(snapshot ? { snapshot: join(tmp.path, snapshot) } : {}) };
+      const row = {
+        at: label,
+        repairs,
+        elapsedS: Math.round((Date.now() - started) / 1000),
+        load1: round1(loadavg()[0]!),
+        ...m,
+        ...(snapshot ? { snapshot: join(tmp.path, snapshot) } : {}),
+      };
       progress(`${label}: ${JSON.stringify(row)}`);
       return row;
     };
@@ -269,8 +284,24 @@ async function main(): Promise<void> {
       bench: 'agent-repair-memory',
       at: new Date().toISOString(),
       durationSeconds: Math.round((Date.now() - started) / 1000),
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round1(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
-      setup: { services: SERVICES, plateaus: PLATEAUS, massFailures: MASS, settleSeconds: SETTLE_S, agentNodeFlags: AGENT_FLAGS, logging: 'info, stdout + file', repairsPerWave: SERVICES },
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        memoryGiB: round1(totalmem() / 2 ** 30),
+        kernel: release(),
+        node: process.version,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+      setup: {
+        services: SERVICES,
+        plateaus: PLATEAUS,
+        massFailures: MASS,
+        settleSeconds: SETTLE_S,
+        agentNodeFlags: AGENT_FLAGS,
+        logging: 'info, stdout + file',
+        repairsPerWave: SERVICES,
+      },
       targets: { rssAfterFirstPlateauMiB: 60, growthBetweenPlateausMiB: 0, freshMiB: 50 },
       plateaus: rows,
       growthMiB: rows.length > 2 ? round1(rows.at(-1)!.rssMiB - rows[1]!.rssMiB) : null,

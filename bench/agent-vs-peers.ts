@@ -35,16 +35,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import {
-  createTestDatabase,
-  freePort,
-  makeTempDir,
-  ManagedProcess,
-  startMariaDb,
-  startRedis,
-  uniquePrefix,
-  type TempDir,
-} from '@smgr/testing';
+import { createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix, type TempDir } from '@smgr/testing';
 import { AGENT_MAIN, CONTROLLER_MAIN, ini, ROOT } from '@smgr/testing/smgr';
 
 const { values: args } = parseArgs({
@@ -177,7 +168,10 @@ function rssMiB(pid: number): number {
 /** utime+stime of a process in seconds. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return (f[11]! + f[12]!) / CLK_TCK;
 }
 
@@ -188,7 +182,14 @@ function percentile(samples: readonly number[], p: number): number {
 }
 
 function stats(ms: readonly number[]) {
-  return { unit: 'ms', n: ms.length, median: round1(percentile(ms, 50)), p90: round1(percentile(ms, 90)), max: round1(Math.max(...ms)), min: round1(Math.min(...ms)) };
+  return {
+    unit: 'ms',
+    n: ms.length,
+    median: round1(percentile(ms, 50)),
+    p90: round1(percentile(ms, 90)),
+    max: round1(Math.max(...ms)),
+    min: round1(Math.min(...ms)),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -299,7 +300,11 @@ const monit: ToolDef = {
       `set httpd unixsocket ${join(dir, `${label}.sock`)}`,
       '  allow localhost',
       '',
-      ...names.flatMap((n) => [`check process ${n} matching "^${join(bin, n)} "`, `  start program = "/bin/sh -c '${join(bin, n)} infinity </dev/null >/dev/null 2>&1 &'"`, '']),
+      ...names.flatMap((n) => [
+        `check process ${n} matching "^${join(bin, n)} "`,
+        `  start program = "/bin/sh -c '${join(bin, n)} infinity </dev/null >/dev/null 2>&1 &'"`,
+        '',
+      ]),
     ];
     await writeFile(rc, lines.join('\n'), { mode: 0o600 });
     await chmod(rc, 0o600);
@@ -327,7 +332,10 @@ let smgrShared: SmgrShared | null = null;
 async function smgrBackend(dir: string): Promise<SmgrShared> {
   if (smgrShared) return smgrShared;
   const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  cleanups.push(() => db.stop(), () => redis.stop());
+  cleanups.push(
+    () => db.stop(),
+    () => redis.stop(),
+  );
   const database = await createTestDatabase(db);
   cleanups.push(() => database.drop());
   const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
@@ -410,7 +418,9 @@ async function waitAllUp(inst: Instance, timeoutMs: number): Promise<Map<string,
     if (Date.now() > end) {
       const down = [...names].filter((n) => (found.get(n)?.length ?? 0) !== 1);
       progress(`${inst.tool} output:\n${inst.tail()}`);
-      throw new Error(`${inst.tool}: ${down.length} of ${names.size} services not running as one process after ${timeoutMs} ms (${down.slice(0, 5).join(', ')}…)`);
+      throw new Error(
+        `${inst.tool}: ${down.length} of ${names.size} services not running as one process after ${timeoutMs} ms (${down.slice(0, 5).join(', ')}…)`,
+      );
     }
     await sleep(50);
   }
@@ -555,8 +565,15 @@ async function main(): Promise<void> {
         const res = await killAndWatch(new Map(pick(inst.names, SERVICES, 0).map((n) => [n, up.get(n)!])), 60_000);
         const back = [...res.backMs.values()];
         burst[t]!.back.push(...back);
-        burst[t]!.rounds.push({ medianMs: round1(percentile(back, 50)), allBackMs: round1(Math.max(...back)), firstBackMs: round1(Math.min(...back)), missing: res.missing.length });
-        progress(`burst ${r + 1}/${ROUNDS} ${t}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`);
+        burst[t]!.rounds.push({
+          medianMs: round1(percentile(back, 50)),
+          allBackMs: round1(Math.max(...back)),
+          firstBackMs: round1(Math.min(...back)),
+          missing: res.missing.length,
+        });
+        progress(
+          `burst ${r + 1}/${ROUNDS} ${t}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`,
+        );
       }
     }
 
@@ -604,10 +621,7 @@ async function main(): Promise<void> {
     const idleCpu = Object.fromEntries(
       cpu0.map(([t, before]) => {
         const inst = main.get(t)!;
-        return [
-          t,
-          Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSeconds(m.pid) - before[i]!) / windowS) * 100)])),
-        ];
+        return [t, Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSeconds(m.pid) - before[i]!) / windowS) * 100)]))];
       }),
     );
     const rssAfterIdle = quick ? null : Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
@@ -652,12 +666,8 @@ async function main(): Promise<void> {
         agentRssAfterFailuresMiB: 60,
         idleCpuPercentOfOneCore: 0.1,
       },
-      singleKill: Object.fromEntries(
-        Object.entries(single).map(([t, s]) => [t, { back: stats(s.back), seen: stats(s.seen), missing: s.missing }]),
-      ),
-      burst: Object.fromEntries(
-        Object.entries(burst).map(([t, b]) => [t, { services: SERVICES, perService: stats(b.back), rounds: b.rounds }]),
-      ),
+      singleKill: Object.fromEntries(Object.entries(single).map(([t, s]) => [t, { back: stats(s.back), seen: stats(s.seen), missing: s.missing }])),
+      burst: Object.fromEntries(Object.entries(burst).map(([t, b]) => [t, { services: SERVICES, perService: stats(b.back), rounds: b.rounds }])),
       mass: MASS > 0 ? mass : 'not run (use --mass 200)',
       rss: { unit: 'MiB (VmRSS)', fresh: rssFresh, afterFailures: rssAfterFailures, after60sIdle: rssAfterIdle ?? 'skipped with --quick' },
       idleCpu: { unit: 'percent of one core (utime+stime)', services: SERVICES, windowSeconds: round1(windowS), ...idleCpu },

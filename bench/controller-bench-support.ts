@@ -154,5 +154,7 @@ export function sleep(ms: number): Promise<void> {
 export const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
 
 export function report(doc: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ ...doc, machine: { ...machine(), loadavg1mAtStart: loadAtStart }, quick, at: new Date().toISOString() }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ...doc, machine: { ...machine(), loadavg1mAtStart: loadAtStart }, quick, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }

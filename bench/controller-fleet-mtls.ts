@@ -79,7 +79,10 @@ try {
   const native = createPrivateKey(caKeyPem);
   const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
   (caKey as { sign: (md: { digest(): { getBytes(): string } }) => string }).sign = (md) =>
-    privateEncrypt({ key: native, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')])).toString('binary');
+    privateEncrypt(
+      { key: native, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')]),
+    ).toString('binary');
   const keys = await newKeyPair();
   const validity = { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000) };
   const agentCreds = new Map<string, ChannelCredentials>();
@@ -137,7 +140,7 @@ try {
     },
   });
   const cpu0 = procs.map((p) => cpuMs(p.pid!));
-  const t1 = Date.now();
+  const _t1 = Date.now();
   sims.start();
   const connectMs = await until(`${N} agents over mTLS`, () => sims!.connectedCount() === N, 600_000);
   const cpuConnect = procs.map((p, c) => cpuMs(p.pid!) - cpu0[c]!);
@@ -174,7 +177,11 @@ try {
   await sleep(300);
   const killedAt = Date.now();
   await procs[victim]!.kill9();
-  const movedMs = await until('agents of the killed controller on the others', () => sims!.connectedCount() === N && !sims!.byController().has(`ctl-${victim + 1}`), 600_000);
+  const movedMs = await until(
+    'agents of the killed controller on the others',
+    () => sims!.connectedCount() === N && !sims!.byController().has(`ctl-${victim + 1}`),
+    600_000,
+  );
   const clear2Ms = await clearAll('alarms cleared after the kill');
   const [open2] = await stack.pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM smgr_incidents WHERE state <> 'resolved'");
   const doubled = [...runs].filter(([k, n]) => k.startsWith('2:') && n > 1).length;

@@ -80,7 +80,11 @@ function outerPid(h: UnitWatchHost, inner: number): number {
     if (!/^\d+$/.test(d)) continue;
     try {
       if (readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
-      const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number);
+      const ids = /^NSpid:\s+(.*)$/m
+        .exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]
+        ?.trim()
+        .split(/\s+/)
+        .map(Number);
       if (ids?.at(-1) === inner) return Number(d);
     } catch {
       // exited while we looked
@@ -100,9 +104,17 @@ async function mode(h: UnitWatchHost, name: string, ini: string): Promise<Record
   await h.host.exec(['tee', '/etc/smgr/agent.ini'], { input: ini });
   const mark = (await agentLog(h.host)).length;
   await h.host.systemctl('restart', AGENT_UNIT);
-  await waitFor(async () => (await agentLog(h.host)).slice(mark).some((j) => j.msg === 'connected to controller'), { timeoutMs: 60_000, intervalMs: 250, message: 'agent connected' });
+  await waitFor(async () => (await agentLog(h.host)).slice(mark).some((j) => j.msg === 'connected to controller'), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    message: 'agent connected',
+  });
   if (name === 'dbus') {
-    await waitFor(async () => (await agentLog(h.host)).slice(mark).some((j) => j.msg === 'watching systemd units over D-Bus (PropertiesChanged)'), { timeoutMs: 60_000, intervalMs: 250, message: 'D-Bus subscribed' });
+    await waitFor(async () => (await agentLog(h.host)).slice(mark).some((j) => j.msg === 'watching systemd units over D-Bus (PropertiesChanged)'), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      message: 'D-Bus subscribed',
+    });
   }
   const samples: Sample[] = [];
   for (let i = 0; i < KILLS; i++) {
@@ -132,7 +144,15 @@ try {
         bench: 'dbus-unit-detection',
         units: 'ms from the kill (see the header of bench/dbus-unit-detection.ts)',
         kills: KILLS,
-        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memMiB: Math.round(totalmem() / 2 ** 20), kernel: release(), node: process.version, loadavgAtStart: loadAtStart, loadavgAtEnd: loadAtEnd },
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model,
+          memMiB: Math.round(totalmem() / 2 ** 20),
+          kernel: release(),
+          node: process.version,
+          loadavgAtStart: loadAtStart,
+          loadavgAtEnd: loadAtEnd,
+        },
         modes: { dbus, poll },
       },
       null,

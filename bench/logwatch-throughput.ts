@@ -78,7 +78,10 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const agent = ManagedProcess.start(process.execPath, [...nodeFlags, join(ROOT, 'services/agent/dist/main.js'), '--config', config], { name: 'agent-logbench', maxLines: 100_000 });
+    const agent = ManagedProcess.start(process.execPath, [...nodeFlags, join(ROOT, 'services/agent/dist/main.js'), '--config', config], {
+      name: 'agent-logbench',
+      maxLines: 100_000,
+    });
     cleanup.add(() => agent.stop(), 'agent');
     await agent.waitForLine((_l, j) => j?.msg === 'log rules following their files', 30_000, 'log rules following');
     await sleep(2_000);
@@ -127,17 +130,32 @@ async function main(): Promise<void> {
     maxRss = Math.max(maxRss, end.rssKiB);
     const records = agent.jsonLines();
     const triggers = records.filter((r) => r.msg === 'log rule matched').length;
-    const skipped = records.filter((r) => r.msg === 'log file written faster than it can be read; skipped to its end').reduce((n, r) => n + Number(r.skippedBytes ?? 0), 0);
+    const skipped = records
+      .filter((r) => r.msg === 'log file written faster than it can be read; skipped to its end')
+      .reduce((n, r) => n + Number(r.skippedBytes ?? 0), 0);
     const report = {
       bench: 'logwatch-throughput',
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadavg: loadavg() },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memGiB: Math.round(totalmem() / 2 ** 30),
+        kernel: release(),
+        node: process.version,
+        loadavg: loadavg(),
+      },
       settings: { nodeFlags, rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
-      written: { bytes: written, MB: Math.round((written / 2 ** 20) * 10) / 10, achievedMBs: Math.round((written / 2 ** 20 / elapsed) * 100) / 100, matchingLines: matches, lateSlices },
+      written: {
+        bytes: written,
+        MB: Math.round((written / 2 ** 20) * 10) / 10,
+        achievedMBs: Math.round((written / 2 ** 20 / elapsed) * 100) / 100,
+        matchingLines: matches,
+        lateSlices,
+      },
       agent: {
         rssIdleMiB: Math.round((idle.rssKiB / 1024) * 10) / 10,
         rssMaxMiB: Math.round((maxRss / 1024) * 10) / 10,
         rssEndMiB: Math.round((end.rssKiB / 1024) * 10) / 10,
-        cpuPercentOfOneCore: Math.round((((cpu1 - cpu0) / CLK_TCK / elapsed) * 100) * 10) / 10,
+        cpuPercentOfOneCore: Math.round(((cpu1 - cpu0) / CLK_TCK / elapsed) * 100 * 10) / 10,
         triggersSeen: triggers,
         triggersExpected: Math.floor(matches / COUNT),
         skippedBytes: skipped,

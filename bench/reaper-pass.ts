@@ -14,7 +14,7 @@
  *
  *   node --import tsx bench/reaper-pass.ts [--children 20] [--passes 2000] [--rounds 5]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,13 @@ const children = Number(args.children);
 const passes = Number(args.passes);
 const rounds = Number(args.rounds);
 
-const log = await createLogger({ name: 'bench', level: 'warn', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 'bench',
+  level: 'warn',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 const reaper = new OrphanReaper({ log, subreaper: true });
 if (reaper.start() !== 'subreaper') throw new Error('could not become a child subreaper');
 const dir = mkdtempSync(join(tmpdir(), 'smgr-bench-reaper-'));

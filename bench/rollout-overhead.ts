@@ -42,7 +42,16 @@ try {
   const controller = await stack.startController();
   const apiLine = await controller.waitForLine((_, j) => j?.msg === 'api listening', 30_000, 'api listening');
   const url = `http://127.0.0.1:${Number(apiLine.json?.port)}`;
-  const { stdout } = await promisify(execFile)(process.execPath, [CONTROLLER_MAIN, '--config', stack.configPath, 'token', 'create', 'bench', '--role', 'admin']);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    CONTROLLER_MAIN,
+    '--config',
+    stack.configPath,
+    'token',
+    'create',
+    'bench',
+    '--role',
+    'admin',
+  ]);
   const token = stdout.trim();
   const api = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${url}${path}`, {

@@ -51,14 +51,22 @@ const seconds = Number(args.seconds);
 const serviceCount = Number(args.services);
 const watchInterval = Number(args['watch-interval']);
 const microRounds = Number(args['micro-rounds']);
-for (const [k, v] of [['seconds', seconds], ['services', serviceCount], ['watch-interval', watchInterval], ['micro-rounds', microRounds]] as const) {
+for (const [k, v] of [
+  ['seconds', seconds],
+  ['services', serviceCount],
+  ['watch-interval', watchInterval],
+  ['micro-rounds', microRounds],
+] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
 }
 
 /** utime+stime of a process, in clock ticks. */
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return f[11]! + f[12]!;
 }
 
@@ -156,7 +164,10 @@ async function main(): Promise<void> {
           '',
         ].join('\n'),
       );
-      const proc = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', ini], { name: `agent-${slug}`, logDir: tmp.path });
+      const proc = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', ini], {
+        name: `agent-${slug}`,
+        logDir: tmp.path,
+      });
       cleanup.add(() => proc.stop(), `agent ${slug}`);
       agents.push({ reporting, proc });
     }

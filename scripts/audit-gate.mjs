@@ -38,7 +38,10 @@ export function judgeAudit(text) {
     const titles = (Array.isArray(v.via) ? v.via : []).filter((x) => typeof x === 'object' && x !== null).map((x) => `${x.title} ${x.url}`);
     const line = `${name} (${v.severity}, ${v.range ?? '?'})${titles.length > 0 ? `: ${titles.join('; ')}` : v.via?.length ? ` via ${v.via.join(', ')}` : ''}`;
     if (v.fixAvailable === false || v.fixAvailable === undefined) unfixable.push(line);
-    else blocking.push(`${line} -> fix: ${typeof v.fixAvailable === 'object' ? `${v.fixAvailable.name}@${v.fixAvailable.version}${v.fixAvailable.isSemVerMajor ? ' (major)' : ''}` : 'npm audit fix'}`);
+    else
+      blocking.push(
+        `${line} -> fix: ${typeof v.fixAvailable === 'object' ? `${v.fixAvailable.name}@${v.fixAvailable.version}${v.fixAvailable.isSemVerMajor ? ' (major)' : ''}` : 'npm audit fix'}`,
+      );
   }
   return {
     verdict: blocking.length > 0 ? 'fail' : 'pass',
@@ -51,7 +54,9 @@ export function judgeAudit(text) {
 function runNpmAudit() {
   return new Promise((resolve) => {
     // npm audit exits non-zero both for findings and for endpoint errors: the JSON tells them apart.
-    execFile('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout) => resolve(stdout || (err ? JSON.stringify({ message: err.message }) : '')));
+    execFile('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout) =>
+      resolve(stdout || (err ? JSON.stringify({ message: err.message }) : '')),
+    );
   });
 }
 

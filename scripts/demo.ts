@@ -65,7 +65,10 @@ mkdirSync(join(DEMO, 'bin'), { recursive: true });
 
 say('smgr demo: starting MariaDB and Redis…');
 const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-stops.push(() => db.stop(), () => redis.stop());
+stops.push(
+  () => db.stop(),
+  () => redis.stop(),
+);
 
 const schema = readFileSync(join(ROOT, 'sql/setup.sql'), 'utf8');
 const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, multipleStatements: true });
@@ -151,12 +154,19 @@ start_command = ${servicePath}
 );
 
 const quiet = { logDir: DEMO };
-const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], { name: 'controller-stdout', ...quiet });
+const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], {
+  name: 'controller-stdout',
+  ...quiet,
+});
 stops.push(() => controller.stop());
 await controller.waitForLine((_, j) => j?.msg === 'controller running', 60_000, 'controller running');
 // The first admin token, made the way an operator makes it: from the controller binary.
 const tokenFile = join(DEMO, 'token');
-const tokenRun = spawnSync(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni, 'token', 'create', 'demo', '--role', 'admin'], { encoding: 'utf8' });
+const tokenRun = spawnSync(
+  process.execPath,
+  [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni, 'token', 'create', 'demo', '--role', 'admin'],
+  { encoding: 'utf8' },
+);
 if (tokenRun.status !== 0) {
   say(`could not create an API token: ${tokenRun.stderr}`);
   await finish(1);

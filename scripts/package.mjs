@@ -69,8 +69,13 @@ try {
   usage(err.message);
 }
 if (args.help) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  const header = lines.slice(
+    0,
+    lines.findIndex((l) => !l.startsWith('//')),
+  );
   process.stdout.write(`${header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
   process.exit(0);
 }
@@ -110,9 +115,7 @@ try {
   process.stderr.write(`package: ${err.message}\n`);
   process.exit(1);
 }
-process.stdout.write(
-  `${JSON.stringify({ artifact: final, tarball: args.tarball ? tarballPath() : null, version, withNode: args['with-node'] })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ artifact: final, tarball: args.tarball ? tarballPath() : null, version, withNode: args['with-node'] })}\n`);
 
 function tarballPath() {
   return join(outDir, `${name}-linux-x64.tar.gz`);
@@ -247,11 +250,15 @@ function smokeTest() {
   // The addon must load in the runtime the artifact runs with (a missing symbol shows here, not on a host).
   const node = existsSync(join(work, 'runtime/bin/node')) ? join(work, 'runtime/bin/node') : process.execPath;
   try {
-    execFileSync(node, ['-e', 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); m.exports.isChildSubreaper();', join(work, 'lib', 'smgr_reaper.node')], {
-      cwd: '/',
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 30_000,
-    });
+    execFileSync(
+      node,
+      ['-e', 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); m.exports.isChildSubreaper();', join(work, 'lib', 'smgr_reaper.node')],
+      {
+        cwd: '/',
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 30_000,
+      },
+    );
   } catch (err) {
     throw new Error(`lib/smgr_reaper.node does not load: ${err.stderr || err.message}`);
   }

@@ -103,15 +103,7 @@ if (files.length === 0) {
   process.exit(0);
 }
 
-const args = [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-concurrency=2',
-  '--test-timeout=300000',
-  ...nodeArgs,
-  ...files,
-];
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...nodeArgs, ...files];
 console.log(`run-tests: node ${args.join(' ')}`);
 
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });

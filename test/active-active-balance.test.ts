@@ -29,13 +29,32 @@ describe('active-active controllers: joining and taking over', () => {
       ['aa-j5', [1, 0, 2]],
     ];
     const agents: ManagedProcess[] = [];
-    for (const [host, order] of plan) agents.push(await startAgent(cleanup, env, host, order.map((i) => addrs[i]!), {}));
+    for (const [host, order] of plan)
+      agents.push(
+        await startAgent(
+          cleanup,
+          env,
+          host,
+          order.map((i) => addrs[i]!),
+          {},
+        ),
+      );
     for (const [host] of plan) {
-      await waitFor(() => procs.some((p) => p && countLogs(p, 'agent connected', (j) => j.hostId === host) > 0), { timeoutMs: 60_000, message: `${host} connected`, context: () => agents.map((a) => a.tail(15)).join('\n') });
+      await waitFor(() => procs.some((p) => p && countLogs(p, 'agent connected', (j) => j.hostId === host) > 0), {
+        timeoutMs: 60_000,
+        message: `${host} connected`,
+        context: () => agents.map((a) => a.tail(15)).join('\n'),
+      });
     }
     const c3 = await start(2);
     // Five agents over three controllers: a share of 2 each. c3 takes two of the hosts that prefer it.
-    const on = (c: ManagedProcess) => new Set(c.jsonLines().filter((j) => j.msg === 'agent connected').map((j) => j.hostId as string));
+    const on = (c: ManagedProcess) =>
+      new Set(
+        c
+          .jsonLines()
+          .filter((j) => j.msg === 'agent connected')
+          .map((j) => j.hostId as string),
+      );
     await waitFor(() => [...on(c3)].filter((h) => ['aa-j1', 'aa-j2', 'aa-j3'].includes(h)).length >= 2, {
       timeoutMs: 90_000,
       message: 'c3 holds two of the hosts that prefer it',
@@ -47,7 +66,11 @@ describe('active-active controllers: joining and taking over', () => {
     for (const s of steps) assert.ok(Number(s.asked) <= 1, `one agent per step, got ${JSON.stringify(s)}`);
     const moved = new Set(steps.flatMap((s) => s.hosts as string[]));
     for (const h of moved) assert.ok(['aa-j1', 'aa-j2', 'aa-j3'].includes(h), `${h} was on its first choice and was moved`);
-    assert.equal(countLogs(c3, 'agent connected', (j) => j.hostId === 'aa-j4' || j.hostId === 'aa-j5'), 0, 'hosts on their first choice stayed');
+    assert.equal(
+      countLogs(c3, 'agent connected', (j) => j.hostId === 'aa-j4' || j.hostId === 'aa-j5'),
+      0,
+      'hosts on their first choice stayed',
+    );
     // Nobody was refused for anything but rebalancing (or c3 being down): no herd, no errors.
     for (const a of agents) assert.equal(countLogs(a, 'controller refused this agent'), 0);
   });
@@ -70,19 +93,33 @@ describe('active-active controllers: joining and taking over', () => {
     await waitFor(
       async () => {
         const r = await a2.get('/v1/hosts?connected=true');
-        const up = new Set((r.body.hosts as { hostId: string; claims?: { state: string }[] }[]).filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided')).map((h) => h.hostId));
+        const up = new Set(
+          (r.body.hosts as { hostId: string; claims?: { state: string }[] }[])
+            .filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided'))
+            .map((h) => h.hostId),
+        );
         return hostIds.every((h) => up.has(h));
       },
       { timeoutMs: 30_000, message: 'every host connected' },
     );
     // Rollouts are driven by the leader (a standby's API answers 503 NOT_ACTIVE to a new one).
     const a1 = await api(0);
-    const res = await a1.post('/v1/rollouts', { service, version: '2.0', batchSize: 1, minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
+    const res = await a1.post('/v1/rollouts', {
+      service,
+      version: '2.0',
+      batchSize: 1,
+      minHealthySeconds: 0.3,
+      probeIntervalSeconds: 0.1,
+      healthyDeadlineSeconds: 10,
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const id = res.body.id as number;
     await waitForRollout(a2, id, (r) => r.hosts[0].state === 'updating', 'aa-r1 updating');
     await c1.kill9();
-    const resumed = await waitFor(() => [procs[1]!, procs[2]!].find((p) => countLogs(p, 'active rollouts resumed') > 0), { timeoutMs: 30_000, message: 'a controller resumed the rollout' });
+    const resumed = await waitFor(() => [procs[1]!, procs[2]!].find((p) => countLogs(p, 'active rollouts resumed') > 0), {
+      timeoutMs: 30_000,
+      message: 'a controller resumed the rollout',
+    });
     const done = await waitForRollout(a2, id, (r) => !['running', 'paused'].includes(r.state), 'rollout finished after the takeover', 90_000);
     assert.equal(done.state, 'succeeded', `${done.message}\n${resumed.tail(30)}`);
     for (const h of hostIds) {

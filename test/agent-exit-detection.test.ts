@@ -21,13 +21,22 @@ describe('exit of a process the agent started', () => {
     cleanup.add(() => killAll(name), `processes named ${name}`);
     const { start } = await installSleeper(bin.path, name);
     const exits: { service: string; pid: number; code: number | null; signal: string | null }[] = [];
-    const engine = await startEngine(cleanup, { [name]: { restart_strategy: 'process', start_command: start } }, {}, {
-      onStartedExit: (service, pid, code, signal) => exits.push({ service, pid, code, signal }),
-    });
+    const engine = await startEngine(
+      cleanup,
+      { [name]: { restart_strategy: 'process', start_command: start } },
+      {},
+      {
+        onStartedExit: (service, pid, code, signal) => exits.push({ service, pid, code, signal }),
+      },
+    );
     const r = await engine.run(Operation.START, name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     const startStep = r.steps.find((s) => s.name === 'start');
-    assert.match(startStep?.outputTail ?? '', /^running as pid \d+ under its name;/, 'the early-exit watch ended on seeing the process, not on its 300 ms limit');
+    assert.match(
+      startStep?.outputTail ?? '',
+      /^running as pid \d+ under its name;/,
+      'the early-exit watch ended on seeing the process, not on its 300 ms limit',
+    );
     const [pid] = findPids(name);
     assert.ok(pid);
     assert.deepEqual(exits, []);
@@ -70,6 +79,10 @@ describe('watch mode with a long watch_interval', () => {
     );
     assert.notEqual(second, first);
     const kinds = await stack.db.query<{ kind: string }>('SELECT kind FROM smgr_events WHERE process_id = 1 ORDER BY id');
-    assert.deepEqual(kinds.map((k) => k.kind), ['repair', 'agent_event', 'repair'], 'the raised alarm, the exit reported by the watch, its repair');
+    assert.deepEqual(
+      kinds.map((k) => k.kind),
+      ['repair', 'agent_event', 'repair'],
+      'the raised alarm, the exit reported by the watch, its repair',
+    );
   });
 });

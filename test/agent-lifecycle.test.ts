@@ -23,7 +23,11 @@ async function sample(cleanup: Cleanup, prefix: string) {
   return { name, start, dir: dir.path };
 }
 
-const lines = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = async (path: string) =>
+  (await readFile(path, 'utf8').catch(() => ''))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 describe('start, stop and status', () => {
   test('start brings a stopped service up once; a second start finds it up and starts nothing', async (t) => {
@@ -230,7 +234,12 @@ describe('startup_rank', () => {
     const order = join(dir.path, 'order');
     const services: Record<string, Record<string, string | number>> = {};
     const names: Record<string, string> = {};
-    for (const [label, rank] of [['web', 20], ['db', 10], ['worker', 30], ['cache', 10]] as const) {
+    for (const [label, rank] of [
+      ['web', 20],
+      ['db', 10],
+      ['worker', 30],
+      ['cache', 10],
+    ] as const) {
       const name = uniqueServiceName(label);
       names[label] = name;
       cleanup.add(() => killAll(name));
@@ -238,7 +247,8 @@ describe('startup_rank', () => {
       services[name] = {
         restart_strategy: 'process',
         startup_rank: rank,
-        start_command: label === failing ? `/bin/sh -c 'echo start ${label} >> ${order}; exit 1'` : `/bin/sh -c 'echo start ${label} >> ${order}; exec ${start}'`,
+        start_command:
+          label === failing ? `/bin/sh -c 'echo start ${label} >> ${order}; exit 1'` : `/bin/sh -c 'echo start ${label} >> ${order}; exec ${start}'`,
         stop_command: `/bin/sh -c 'echo stop ${label} >> ${order}'`,
         stop_timeout: 0.3,
         health_check_timeout: 1,
@@ -254,12 +264,15 @@ describe('startup_rank', () => {
     const start = await engine.run(Operation.START, '*');
     assert.equal(start.outcome, Outcome.SUCCEEDED, start.message);
     assert.deepEqual(await lines(order), ['start db', 'start cache', 'start web', 'start worker']);
-    assert.deepEqual(start.services.map((s) => [s.service, s.outcome]), [
-      [names.db, Outcome.SUCCEEDED],
-      [names.cache, Outcome.SUCCEEDED],
-      [names.web, Outcome.SUCCEEDED],
-      [names.worker, Outcome.SUCCEEDED],
-    ]);
+    assert.deepEqual(
+      start.services.map((s) => [s.service, s.outcome]),
+      [
+        [names.db, Outcome.SUCCEEDED],
+        [names.cache, Outcome.SUCCEEDED],
+        [names.web, Outcome.SUCCEEDED],
+        [names.worker, Outcome.SUCCEEDED],
+      ],
+    );
     for (const n of Object.values(names)) assert.equal(findPids(n).length, 1, `${n} runs`);
 
     const stop = await engine.run(Operation.STOP, '*');
@@ -276,12 +289,15 @@ describe('startup_rank', () => {
 
     assert.equal(r.outcome, Outcome.FAILED);
     assert.deepEqual(await lines(order), ['start db', 'start cache']);
-    assert.deepEqual(r.services.map((s) => [s.service, s.outcome]), [
-      [names.db, Outcome.SUCCEEDED],
-      [names.cache, Outcome.FAILED],
-      [names.web, Outcome.FAILED],
-      [names.worker, Outcome.FAILED],
-    ]);
+    assert.deepEqual(
+      r.services.map((s) => [s.service, s.outcome]),
+      [
+        [names.db, Outcome.SUCCEEDED],
+        [names.cache, Outcome.FAILED],
+        [names.web, Outcome.FAILED],
+        [names.worker, Outcome.FAILED],
+      ],
+    );
     assert.match(r.services[2]!.message, new RegExp(`not started: ${names.cache} \\(rank 10\\) failed to start`));
     assert.match(r.message, /^start by rank: 3 of 4 failed/);
   });
@@ -292,7 +308,10 @@ describe('startup_rank', () => {
     assert.equal((await engine.run(Operation.START, '*')).outcome, Outcome.SUCCEEDED);
     const stop = await engine.run(Operation.STOP, '*');
     assert.equal(stop.outcome, Outcome.REFUSED);
-    assert.equal(stop.message, 'STOP of "*" (every service of this agent) is refused here: set [agent] allow_stop_all = true in this agent\'s config to allow it');
+    assert.equal(
+      stop.message,
+      'STOP of "*" (every service of this agent) is refused here: set [agent] allow_stop_all = true in this agent\'s config to allow it',
+    );
     assert.ok(!(await lines(order)).some((l) => l.startsWith('stop')));
     for (const n of Object.values(names)) assert.equal(findPids(n).length, 1, `${n} still runs`);
     assert.equal((await engine.run(Operation.STOP, names.web!)).outcome, Outcome.SUCCEEDED, 'one service can still be stopped');

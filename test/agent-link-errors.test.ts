@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
 
@@ -45,15 +45,29 @@ before(async () => {
 
   const plainEnv = await chaosEnv(files, servers.mysql, servers.redis, 'linkplain');
   plainGrpc = `127.0.0.1:${await freePort()}`;
-  const plainController = startDaemon('controller', await writeIni(plainEnv, 'controller-plain.ini', controllerSections(plainEnv, { id: 'ctl-plain', grpcListen: plainGrpc })), 'controller-plain');
+  const plainController = startDaemon(
+    'controller',
+    await writeIni(plainEnv, 'controller-plain.ini', controllerSections(plainEnv, { id: 'ctl-plain', grpcListen: plainGrpc })),
+    'controller-plain',
+  );
   files.add(() => plainController.stop(), 'plaintext controller');
 
   await Promise.all([waitForLog(tlsController, 'controller running', 60_000), waitForLog(plainController, 'controller running', 60_000)]);
 });
 
 /** Starts an agent (host id `hostId`) against `address` with `tls`; stopped by the test's cleanup. */
-async function agent(t: { after: (fn: () => Promise<unknown>) => void }, name: string, address: string, hostId: string, tls: Sections['tls']): Promise<ManagedProcess> {
-  const config = await writeIni(env, `${name}.ini`, agentSections(env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }));
+async function agent(
+  t: { after: (fn: () => Promise<unknown>) => void },
+  name: string,
+  address: string,
+  hostId: string,
+  tls: Sections['tls'],
+): Promise<ManagedProcess> {
+  const config = await writeIni(
+    env,
+    `${name}.ini`,
+    agentSections(env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }),
+  );
   const p = startDaemon('agent', config, name);
   t.after(() => p.stop());
   return p;
@@ -68,10 +82,7 @@ async function linkDownReason(p: ManagedProcess): Promise<string> {
 describe('agent link errors are plain and name the setting to fix', () => {
   test('an agent pointed at the HTTPS API port is told it does not speak the agent protocol and which key to use', async (t) => {
     const p = await agent(t, 'agent-api-port', tlsApi, 'h1', tlsFor('h1'));
-    assert.equal(
-      await linkDownReason(p),
-      `${tlsApi} does not speak the smgr agent protocol (is agent.controller the gRPC port, controller.grpc_listen?)`,
-    );
+    assert.equal(await linkDownReason(p), `${tlsApi} does not speak the smgr agent protocol (is agent.controller the gRPC port, controller.grpc_listen?)`);
     assert.ok(p.running, 'the agent keeps running (and retrying)');
   });
 

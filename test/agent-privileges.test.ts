@@ -42,7 +42,13 @@ after(() => {
 });
 
 /** Runs one job in an engine running as uid/gid `uid`; resolves with the result's message and outcome. */
-async function runAs(uid: number, dir: string, config: string, operation: Operation, service: string): Promise<{ outcome: number; message: string; steps: { name: string; error: string }[] }> {
+async function runAs(
+  uid: number,
+  dir: string,
+  config: string,
+  operation: Operation,
+  service: string,
+): Promise<{ outcome: number; message: string; steps: { name: string; error: string }[] }> {
   const script = join(dir, 'run-job.mjs');
   await writeFile(
     script,
@@ -65,7 +71,9 @@ process.stdout.write(JSON.stringify({ outcome: r.outcome, message: r.message, st
   return JSON.parse(out) as { outcome: number; message: string; steps: { name: string; error: string }[] };
 }
 
-test('a non-root agent may not signal another user’s process: the stop fails saying EPERM and the process keeps running', { skip: isRoot ? false : 'needs root to run the engine as nobody' }, async (t) => {
+test('a non-root agent may not signal another user’s process: the stop fails saying EPERM and the process keeps running', {
+  skip: isRoot ? false : 'needs root to run the engine as nobody',
+}, async (t) => {
   const cleanup = useCleanup(t);
   const dir = await makeTempDir('priv');
   cleanup.add(() => dir.remove());
@@ -87,14 +95,22 @@ test('a non-root agent may not signal another user’s process: the stop fails s
 
   assert.equal(r.outcome, Outcome.FAILED);
   const [pid] = findPids(name);
-  assert.match(r.message, new RegExp(`^stop failed: not permitted to signal pid ${pid} \\(EPERM: the agent runs as uid ${NOBODY}; see docs/agent-privileges.md\\)$`));
+  assert.match(
+    r.message,
+    new RegExp(`^stop failed: not permitted to signal pid ${pid} \\(EPERM: the agent runs as uid ${NOBODY}; see docs/agent-privileges.md\\)$`),
+  );
   assert.equal(svc.running, true);
 });
 
 /** The Uid, Gid and Groups lines of /proc/PID/status. */
 function ids(pid: number): { uid: string; gid: string; groups: string } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const line = (key: string) => (status.split('\n').find((l) => l.startsWith(`${key}:`)) ?? '').slice(key.length + 1).trim().split(/\s+/).join(' ');
+  const line = (key: string) =>
+    (status.split('\n').find((l) => l.startsWith(`${key}:`)) ?? '')
+      .slice(key.length + 1)
+      .trim()
+      .split(/\s+/)
+      .join(' ');
   return { uid: line('Uid'), gid: line('Gid'), groups: line('Groups') };
 }
 
@@ -109,7 +125,9 @@ async function agentKey(dir: string): Promise<string> {
   return key;
 }
 
-test('a service with user = nobody is started as nobody with no other group, and its hooks run as nobody', { skip: isRoot ? false : 'needs root to switch users' }, async (t) => {
+test('a service with user = nobody is started as nobody with no other group, and its hooks run as nobody', {
+  skip: isRoot ? false : 'needs root to switch users',
+}, async (t) => {
   const cleanup = useCleanup(t);
   const dir = await makeTempDir('runas');
   cleanup.add(() => dir.remove());
@@ -118,7 +136,14 @@ test('a service with user = nobody is started as nobody with no other group, and
   cleanup.add(() => killAll(name));
   const { start } = await installSleeper(dir.path, name);
   const engine = await startEngine(cleanup, {
-    [name]: { restart_strategy: 'process', start_command: start, user: 'nobody', pre_restart_command: '/usr/bin/id -u', stop_timeout: 0.2, health_check_timeout: 2 },
+    [name]: {
+      restart_strategy: 'process',
+      start_command: start,
+      user: 'nobody',
+      pre_restart_command: '/usr/bin/id -u',
+      stop_timeout: 0.2,
+      health_check_timeout: 2,
+    },
   });
 
   const r = await engine.run(Operation.RESTART, name);
@@ -131,7 +156,9 @@ test('a service with user = nobody is started as nobody with no other group, and
   assert.equal(hook?.outputTail.trim(), String(NOBODY), 'the pre_restart hook ran as nobody');
 });
 
-test('a service started as another user cannot read the agent’s TLS key; started as the agent it could', { skip: isRoot ? false : 'needs root to switch users' }, async (t) => {
+test('a service started as another user cannot read the agent’s TLS key; started as the agent it could', {
+  skip: isRoot ? false : 'needs root to switch users',
+}, async (t) => {
   const cleanup = useCleanup(t);
   const dir = await makeTempDir('runas-key');
   cleanup.add(() => dir.remove());

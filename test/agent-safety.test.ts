@@ -77,7 +77,11 @@ wait`,
     assert.equal(step.exitCode, -1);
     assert.match(step.error, /^timed out after 1000 ms; killed the process tree \(pid [\d,]+\)$/);
     assert.equal(r.outcome, Outcome.FAILED);
-    await waitFor(() => pids.every((p) => !alive(p)), { timeoutMs: 5_000, message: 'every process of the tree gone', context: () => pids.filter(alive).join(',') });
+    await waitFor(() => pids.every((p) => !alive(p)), {
+      timeoutMs: 5_000,
+      message: 'every process of the tree gone',
+      context: () => pids.filter(alive).join(','),
+    });
   });
 
   test('the operation deadline cuts a retrying health check and ends the job, saying why', async (t) => {

@@ -30,8 +30,7 @@ async function installInitScript(cleanup: Cleanup, opts: { restartExit?: number 
   cleanup.add(() => killAll(name), `processes named ${name}`);
   const { path: daemon, start } = await installSleeper(dir.path, name);
   const pidfile = join(dir.path, `${name}.pid`);
-  const restart =
-    opts.restartExit === undefined ? '$0 stop; $0 start' : `echo "restart is broken in this script" >&2; exit ${opts.restartExit}`;
+  const restart = opts.restartExit === undefined ? '$0 stop; $0 start' : `echo "restart is broken in this script" >&2; exit ${opts.restartExit}`;
   const script = `/etc/init.d/${name}`;
   await writeFile(
     script,
@@ -144,7 +143,10 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
       r.steps.map((s) => `${s.name}:${s.ok}`),
       ['restart:false', 'stop:true', 'start:true', 'health_check:true'],
     );
-    assert.match(r.message, /restarted by process strategy .*auto: sysv restart .* failed \(exit 1\): restart is broken in this script; the process strategy worked/);
+    assert.match(
+      r.message,
+      /restarted by process strategy .*auto: sysv restart .* failed \(exit 1\): restart is broken in this script; the process strategy worked/,
+    );
     const after = findPids(svc.name);
     assert.equal(after.length, 1);
     assert.notEqual(after[0], before);

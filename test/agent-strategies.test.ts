@@ -58,7 +58,10 @@ describe('process strategy', () => {
     cleanup.add(() => twin.kill9());
     const target = ManagedProcess.start(daemon, [pidfile], { name: 'target' });
     cleanup.add(() => target.kill9());
-    await waitFor(async () => Number((await readFile(pidfile, 'utf8').catch(() => '')).trim()) === target.pid, { timeoutMs: 5_000, message: 'pidfile written by the target' });
+    await waitFor(async () => Number((await readFile(pidfile, 'utf8').catch(() => '')).trim()) === target.pid, {
+      timeoutMs: 5_000,
+      message: 'pidfile written by the target',
+    });
     const engine = await startEngine(cleanup, {
       [name]: { restart_strategy: 'process', pidfile, stop_timeout: 0.5, assert_down_command: `/bin/sh -c "! kill -0 ${target.pid!}"` },
     });

@@ -2,16 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  useServers,
-  makeTempDir,
-  useCleanup,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, makeTempDir, useCleanup, waitFor } from '@smgr/testing';
 import { installSampleService, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
-
 
 const servers = useServers();
 
@@ -93,11 +87,7 @@ describe('alarm to restart, end to end', () => {
     const work = await makeTempDir('hostile');
     cleanup.add(() => work.remove());
     const canary = (n: string) => join(work.path, n);
-    const hostile = [
-      `x; touch ${canary('CANARY1')}`,
-      `$(touch ${canary('CANARY2')})`,
-      `\`touch ${canary('CANARY3')}\``,
-    ];
+    const hostile = [`x; touch ${canary('CANARY1')}`, `$(touch ${canary('CANARY2')})`, `\`touch ${canary('CANARY3')}\``];
     // The agent manages one hostile name itself, so the name really travels
     // to the agent and through its commands (start, health check with %s).
     const managed = `$(touch ${canary('CANARY4')})`;

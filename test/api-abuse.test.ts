@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useServers, Cleanup, ManagedProcess, } from '@smgr/testing';
+import { useServers, Cleanup, ManagedProcess } from '@smgr/testing';
 import { CONTROLLER_MAIN, uniqueServiceName } from '@smgr/testing/smgr';
 import { countLogs } from '@smgr/testing/chaos';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
@@ -86,7 +86,10 @@ describe('refused API requests', () => {
     const lines = countLogs(fleet.controller, 'api request refused', (j) => j.remoteAddr === '127.0.0.3');
     assert.ok(lines >= 1 && lines < n / 2, `refusals are logged, a line per address every 10 s at most (${lines} lines for ${n})`);
     assert.equal(
-      fleet.controller.lines().slice(from).filter((l) => l.includes('"api request"') && l.includes('"statusCode":401')).length,
+      fleet.controller
+        .lines()
+        .slice(from)
+        .filter((l) => l.includes('"api request"') && l.includes('"statusCode":401')).length,
       0,
       'no per-request line for refused requests',
     );
@@ -149,11 +152,20 @@ describe('plaintext listeners', () => {
     assert.equal(exit.code, 78);
     const out = p.lines().join('\n');
     // A plain line on stderr or the failure in the JSON log: either names the key, the rule and the fix.
-    assert.match(out, /controller\.grpc_listen = \\?"0\.0\.0\.0:\d+\\?": tls\.insecure = true: plaintext may listen on loopback only .*controller\.allow_insecure_remote = true/);
+    assert.match(
+      out,
+      /controller\.grpc_listen = \\?"0\.0\.0\.0:\d+\\?": tls\.insecure = true: plaintext may listen on loopback only .*controller\.allow_insecure_remote = true/,
+    );
     assert.match(out, /controller\.api_listen = \\?"0\.0\.0\.0:0\\?": api\.insecure = true/);
 
     const allowed = join(fleet.dir, 'remote-allowed.ini');
-    await writeFile(allowed, remote.replace(/\[controller\]\n/, '[controller]\nallow_insecure_remote = true\n').replace(/grpc_listen = 0\.0\.0\.0:\d+/, 'grpc_listen = 0.0.0.0:0').replace(/\nid = ctl-fleet\n/, '\nid = ctl-remote\n'));
+    await writeFile(
+      allowed,
+      remote
+        .replace(/\[controller\]\n/, '[controller]\nallow_insecure_remote = true\n')
+        .replace(/grpc_listen = 0\.0\.0\.0:\d+/, 'grpc_listen = 0.0.0.0:0')
+        .replace(/\nid = ctl-fleet\n/, '\nid = ctl-remote\n'),
+    );
     const ok = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', allowed], { name: 'controller-remote-allowed' });
     files.add(() => ok.stop(), 'allowed controller');
     await ok.waitForLine((_l, j) => j?.msg === 'api listening', 30_000, 'the allowed controller listens');

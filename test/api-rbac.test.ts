@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, waitFor } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { ApiClient, startFleet, type Fleet, type Role } from '@smgr/testing/operator-api';
 
@@ -68,7 +68,13 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/v1/alarms', least: 'viewer', path: () => '/v1/alarms' },
   { method: 'POST', route: '/v1/alarms/raise', least: 'operator', path: () => '/v1/alarms/raise', body: () => ({ processIds: [1] }) },
   { method: 'POST', route: '/v1/alarms/clear', least: 'operator', path: () => '/v1/alarms/clear', body: () => ({ all: true }) },
-  { method: 'POST', route: '/v1/processes', least: 'operator', path: () => '/v1/processes', body: () => ({ name: `added-${Math.random().toString(36).slice(2, 8)}` }) },
+  {
+    method: 'POST',
+    route: '/v1/processes',
+    least: 'operator',
+    path: () => '/v1/processes',
+    body: () => ({ name: `added-${Math.random().toString(36).slice(2, 8)}` }),
+  },
   { method: 'GET', route: '/v1/placements', least: 'viewer', path: () => '/v1/placements' },
   { method: 'POST', route: '/v1/placements', least: 'operator', path: () => '/v1/placements', body: () => ({ processId: 1, hostId: 'a1' }) },
   { method: 'DELETE', route: '/v1/placements', least: 'operator', path: () => '/v1/placements?processId=1&host=a1' },
@@ -88,7 +94,13 @@ const ENDPOINTS: Endpoint[] = [
     (c): Endpoint => ({ method: 'POST', route: `/v1/rollouts/{id}/${c}`, least: 'operator', path: () => `/v1/rollouts/${rolloutId}/${c}` }),
   ),
   { method: 'GET', route: '/v1/tokens', least: 'admin', path: () => '/v1/tokens' },
-  { method: 'POST', route: '/v1/tokens', least: 'admin', path: () => '/v1/tokens', body: () => ({ name: `made-${Math.random().toString(36).slice(2, 8)}`, role: 'viewer' }) },
+  {
+    method: 'POST',
+    route: '/v1/tokens',
+    least: 'admin',
+    path: () => '/v1/tokens',
+    body: () => ({ name: `made-${Math.random().toString(36).slice(2, 8)}`, role: 'viewer' }),
+  },
   { method: 'DELETE', route: '/v1/tokens/{name}', least: 'admin', path: () => '/v1/tokens/t-doomed' },
   { method: 'GET', route: '/v1/audit', least: 'admin', path: () => '/v1/audit' },
   { method: 'POST', route: '/v1/notify/test', least: 'operator', path: () => '/v1/notify/test', body: () => ({ receiver: 'none-configured' }) },
@@ -138,7 +150,9 @@ describe('the API authorises by role', () => {
       const client = fleet.api.as(fleet.tokens[role]);
       for (const e of ENDPOINTS) {
         if (e.route.includes('{id}') && rolloutId === 0) {
-          const created = await fleet.api.as(fleet.tokens.operator).post('/v1/rollouts', ENDPOINTS.find((x) => x.route === '/v1/rollouts' && x.method === 'POST')!.body!());
+          const created = await fleet.api
+            .as(fleet.tokens.operator)
+            .post('/v1/rollouts', ENDPOINTS.find((x) => x.route === '/v1/rollouts' && x.method === 'POST')!.body!());
           assert.equal(created.status, 201, JSON.stringify(created.body));
           rolloutId = created.body.id;
         }
@@ -175,9 +189,15 @@ describe('the API authorises by role', () => {
 
     const raised = await operator.post('/v1/alarms/raise', { processIds: [1] });
     assert.equal(raised.status, 200);
-    const rows = await fleet.db.query<{ token_name: string | null; role: string | null; action: string; target: string; outcome: string; status_code: number; at: Date }>(
-      'SELECT token_name, role, action, target, outcome, status_code, at FROM smgr_audit ORDER BY id DESC LIMIT 3',
-    );
+    const rows = await fleet.db.query<{
+      token_name: string | null;
+      role: string | null;
+      action: string;
+      target: string;
+      outcome: string;
+      status_code: number;
+      at: Date;
+    }>('SELECT token_name, role, action, target, outcome, status_code, at FROM smgr_audit ORDER BY id DESC LIMIT 3');
     assert.deepEqual(
       rows.map((r) => [r.token_name, r.role, r.action, r.target, r.outcome, r.status_code]),
       [
@@ -187,7 +207,10 @@ describe('the API authorises by role', () => {
       ],
     );
     // Stored with millisecond precision (truncated): no earlier than the second before the first request.
-    assert.ok(rows.every((r) => r.at instanceof Date && r.at.getTime() >= t0 - 1_000), 'each row has the time of its request');
+    assert.ok(
+      rows.every((r) => r.at instanceof Date && r.at.getTime() >= t0 - 1_000),
+      'each row has the time of its request',
+    );
 
     // Anyone can send those: they are counted and logged (test/api-abuse.test.ts), never a row each.
     const anonymous = await fleet.api.as(undefined).post('/v1/rollouts', { service, version: '1.0' });
@@ -212,7 +235,9 @@ describe('API tokens', () => {
     assert.equal(created.status, 201);
     const secret = created.body.token as string;
     assert.match(secret, /^smgr_[A-Za-z0-9_-]{43}$/);
-    const [row] = await fleet.db.query<{ token_hash: string; created_by: string }>("SELECT token_hash, created_by FROM smgr_api_tokens WHERE name = 'ci-deploy'");
+    const [row] = await fleet.db.query<{ token_hash: string; created_by: string }>(
+      "SELECT token_hash, created_by FROM smgr_api_tokens WHERE name = 'ci-deploy'",
+    );
     const { createHash } = await import('node:crypto');
     assert.equal(row!.token_hash, createHash('sha256').update(secret).digest('hex'));
     assert.equal(row!.created_by, 'root');

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, waitFor } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
@@ -66,7 +66,12 @@ describe('bad input gets a clear answer and changes nothing', () => {
       [{ service, version: '2.0', hosts: ['b1'] }, 422, 'HOST_NOT_MANAGING', /b1 do not manage service/],
       [{ service, version: '2.0', labels: { tier: 'y' } }, 422, 'SELECTOR_EMPTY', /matches the selector/],
       [{ service, version: '2.0', canary: 2 }, 422, 'INVALID_ROLLOUT', /canary: must be less than the number of selected hosts \(2\)/],
-      [{ service, version: '2.0', minHealthySeconds: 30, healthyDeadlineSeconds: 10 }, 422, 'INVALID_ROLLOUT', /healthyDeadlineSeconds: must be greater than minHealthySeconds/],
+      [
+        { service, version: '2.0', minHealthySeconds: 30, healthyDeadlineSeconds: 10 },
+        422,
+        'INVALID_ROLLOUT',
+        /healthyDeadlineSeconds: must be greater than minHealthySeconds/,
+      ],
     ];
     for (const [body, status, code, message] of cases) {
       const r = await operator().post('/v1/rollouts', body);
@@ -98,11 +103,16 @@ describe('bad input gets a clear answer and changes nothing', () => {
 
 describe('alarms through the API', () => {
   test('alarms are raised and cleared by id, by name or all at once; unknown ids change nothing', async () => {
-    for (const [id, name] of [[11, 'alpha'], [12, 'beta'], [13, 'gamma']] as const) {
+    for (const [id, name] of [
+      [11, 'alpha'],
+      [12, 'beta'],
+      [13, 'gamma'],
+    ] as const) {
       await fleet.db.query('INSERT INTO PROCESE (process_id, process_name) VALUES (?, ?)', [id, name]);
       await fleet.db.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (?, 0, 0, NULL)', [id]);
     }
-    const alarmed = async () => (await fleet.db.query<{ process_id: number }>('SELECT process_id FROM STATUS_PROCESS WHERE alarma = 1 ORDER BY process_id')).map((r) => r.process_id);
+    const alarmed = async () =>
+      (await fleet.db.query<{ process_id: number }>('SELECT process_id FROM STATUS_PROCESS WHERE alarma = 1 ORDER BY process_id')).map((r) => r.process_id);
 
     const unknown = await operator().post('/v1/alarms/raise', { processIds: [11, 99] });
     assert.equal(unknown.status, 404);
@@ -114,7 +124,10 @@ describe('alarms through the API', () => {
     assert.equal(byName.body.changed, 1);
     assert.deepEqual(await alarmed(), [12]);
     const list = await fleet.api.as(fleet.tokens.viewer).get('/v1/alarms');
-    assert.deepEqual(list.body.alarms.map((a: any) => [a.processId, a.name, a.alarma]), [[12, 'beta', 1]]);
+    assert.deepEqual(
+      list.body.alarms.map((a: any) => [a.processId, a.name, a.alarma]),
+      [[12, 'beta', 1]],
+    );
 
     const all = await operator().post('/v1/alarms/raise', { all: true });
     assert.equal(all.body.changed, 2, 'beta was in alarm already');
@@ -128,7 +141,10 @@ describe('alarms through the API', () => {
     assert.equal(cleared.status, 200);
     assert.deepEqual(await alarmed(), []);
     const processes = await fleet.api.get('/v1/processes');
-    assert.deepEqual(processes.body.processes.map((p: any) => p.name), ['alpha', 'beta', 'gamma']);
+    assert.deepEqual(
+      processes.body.processes.map((p: any) => p.name),
+      ['alpha', 'beta', 'gamma'],
+    );
   });
 });
 
@@ -151,7 +167,10 @@ describe('operations through the API', () => {
   test('stop, status, start and update run on the selected hosts and report each host, with events and audit rows', async () => {
     const stop = await op({ operation: 'stop', service, hosts: ['a2'] });
     assert.equal(stop.status, 200, JSON.stringify(stop.body));
-    assert.deepEqual(stop.body.hosts.map((r: any) => [r.hostId, r.state]), [['a2', 'succeeded']]);
+    assert.deepEqual(
+      stop.body.hosts.map((r: any) => [r.hostId, r.state]),
+      [['a2', 'succeeded']],
+    );
     assert.equal(stop.body.state, 'succeeded');
 
     const status = await op({ operation: 'status', service, labels: { tier: 'x' } });
@@ -159,7 +178,13 @@ describe('operations through the API', () => {
     assert.equal(status.body.ok, false);
     assert.equal(status.body.state, 'failed');
     assert.deepEqual(status.body.summary, { pending: 0, running: 0, succeeded: 1, failed: 1, refused: 0, unavailable: 0, interrupted: 0 });
-    assert.deepEqual(status.body.hosts.map((r: any) => [r.hostId, r.state, r.version]), [['a1', 'succeeded', '1.0'], ['a2', 'failed', '1.0']]);
+    assert.deepEqual(
+      status.body.hosts.map((r: any) => [r.hostId, r.state, r.version]),
+      [
+        ['a1', 'succeeded', '1.0'],
+        ['a2', 'failed', '1.0'],
+      ],
+    );
     const failed = status.body.hosts[1];
     assert.equal(failed.failure.step, 'assert_up', JSON.stringify(failed));
     assert.equal(failed.failure.exitCode, 1);

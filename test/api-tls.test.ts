@@ -5,14 +5,13 @@ import { join, resolve } from 'node:path';
 import { initCa, issueCert, renewCert } from '@smgr/shared/pki';
 import { connect } from 'node:tls';
 import { useServers, waitFor } from '@smgr/testing';
-import { makeTempDir, useCleanup, } from '@smgr/testing';
+import { makeTempDir, useCleanup } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startStack } from '@smgr/testing/stack';
 import { apiPortOf, createTokenViaController } from '@smgr/testing/operator-api';
 
 /** The API on HTTPS with a certificate from `smgr pki`, reached by the CLI trusting that CA. */
 const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-
 
 const servers = useServers();
 
@@ -48,7 +47,10 @@ describe('the API over HTTPS', () => {
 
     const trusted = await smgr(['--ca', join(pki.path, 'ca.pem'), 'hosts', '--json'], env);
     assert.equal(trusted.code, 0, trusted.stderr);
-    assert.deepEqual(JSON.parse(trusted.stdout).hosts.map((h: any) => h.hostId), ['host-a']);
+    assert.deepEqual(
+      JSON.parse(trusted.stdout).hosts.map((h: any) => h.hostId),
+      ['host-a'],
+    );
 
     const untrusted = await smgr(['hosts'], env);
     assert.equal(untrusted.code, 69);

@@ -6,18 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  useServers,
-  makeTempDir,
-  ManagedProcess,
-  useCleanup,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, makeTempDir, ManagedProcess, useCleanup, waitFor } from '@smgr/testing';
 import { startAgent, startController, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
-
 
 const servers = useServers();
 
@@ -63,12 +56,19 @@ test('the agent repairs a watched service while the controller is away, and the 
     'SELECT kind, outcome, job_id, message, detail FROM smgr_events WHERE host_id = ? ORDER BY id',
     ['host-a'],
   );
-  assert.deepEqual(rows.map((r) => r.kind), ['autonomous_repair'], 'one event; the undelivered watch report it replaced is gone');
+  assert.deepEqual(
+    rows.map((r) => r.kind),
+    ['autonomous_repair'],
+    'one event; the undelivered watch report it replaced is gone',
+  );
   assert.equal(rows[0]!.outcome, 'succeeded');
   assert.match(rows[0]!.job_id, /^auto-/);
   assert.match(rows[0]!.message, new RegExp(`agent host-a repaired it on its own: restarted by process strategy \\(pid none -> ${newPid}\\)`));
   const detail = JSON.parse(rows[0]!.detail) as { result: { steps: { name: string }[] }; rows: { processIds: number[] } };
-  assert.deepEqual(detail.result.steps.map((s) => s.name), ['stop', 'start', 'health_check']);
+  assert.deepEqual(
+    detail.result.steps.map((s) => s.name),
+    ['stop', 'start', 'health_check'],
+  );
   assert.deepEqual(detail.rows.processIds, [1]);
   const s = await stack.status(1);
   assert.equal(s.alarma, 0);
@@ -88,7 +88,11 @@ test('the agent repairs a watched service while the controller is away, and the 
     1,
     'pending events were delivered after the first reconnect only',
   );
-  assert.equal(agent2.jsonLines().some((j) => j.msg === 'delivering pending events'), false, 'the restarted agent has nothing pending');
+  assert.equal(
+    agent2.jsonLines().some((j) => j.msg === 'delivering pending events'),
+    false,
+    'the restarted agent has nothing pending',
+  );
   const repairs = await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_events WHERE kind = 'autonomous_repair'");
   assert.equal(Number(repairs[0]!.n), 1);
   const seen = await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM smgr_agent_events');

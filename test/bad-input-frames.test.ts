@@ -15,7 +15,7 @@ import {
   type ControllerMessage,
 } from '@smgr/shared';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { useServers, Cleanup, freePort, waitFor, type ManagedProcess } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -128,7 +128,12 @@ async function rawCall(chunks: Buffer[], path = '/smgr.v1.AgentService/Connect')
 }
 
 const hello = (hostId: string) =>
-  frame(toBinary(AgentMessageSchema, create(AgentMessageSchema, { msg: { case: 'hello', value: { hostId, agentVersion: 'raw', protocolVersion: PROTOCOL_VERSION } } })));
+  frame(
+    toBinary(
+      AgentMessageSchema,
+      create(AgentMessageSchema, { msg: { case: 'hello', value: { hostId, agentVersion: 'raw', protocolVersion: PROTOCOL_VERSION } } }),
+    ),
+  );
 const GARBAGE = frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02, 0x03]));
 
 describe('garbage and oversized frames on the agent port', () => {
@@ -169,11 +174,13 @@ describe('garbage and oversized frames on the agent port', () => {
   });
 
   test('after fifty hostile streams at once the controller still serves: the real agent stays connected and repairs, new agents connect', async () => {
-    await Promise.all(
-      Array.from({ length: 50 }, (_, i) => rawCall(i % 2 ? [GARBAGE] : [frame(Buffer.alloc(16), MAX_MESSAGE_BYTES * 4)])),
-    );
+    await Promise.all(Array.from({ length: 50 }, (_, i) => rawCall(i % 2 ? [GARBAGE] : [frame(Buffer.alloc(16), MAX_MESSAGE_BYTES * 4)])));
     assert.equal(controller.exitStatus, undefined);
-    assert.equal(countLogs(controller, 'agent disconnected', (j) => j.hostId === 'real'), 0, 'the real agent was never dropped');
+    assert.equal(
+      countLogs(controller, 'agent disconnected', (j) => j.hostId === 'real'),
+      0,
+      'the real agent was never dropped',
+    );
     const [id] = await addProcesses(env.db, [service.name]);
     await raiseAlarms(env.db, [id!]);
     await waitAllCleared(env.db, [id!], 30_000, () => controller.tail());

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, freePort, useCleanup, waitFor, } from '@smgr/testing';
+import { useServers, freePort, useCleanup, waitFor } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -24,7 +24,11 @@ async function stack(t: { after(fn: () => unknown): void }, label: string, prepa
   await prepare?.(env);
   const [svc] = await countingServices(cleanup, env, `bn${Math.random().toString(16).slice(2, 6)}-`, 1);
   const grpc = `127.0.0.1:${await freePort()}`;
-  const controller = startDaemon('controller', await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-names', grpcListen: grpc })), 'controller');
+  const controller = startDaemon(
+    'controller',
+    await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-names', grpcListen: grpc })),
+    'controller',
+  );
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);
   const agentConfig = await writeIni(
@@ -99,7 +103,7 @@ describe('alarms whose process names cannot be placed', () => {
     await env.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (30, X'C3FF41FE'), (31, ?)", [Buffer.from(svc.name)]);
     await env.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (30, 1, 0, NULL), (31, 1, 0, NULL)');
     await waitAllCleared(env.db, [31], 30_000, () => controller.tail());
-    const row = await waitFor(async () => (await notesOf(env, [30])).get(30)?.notes ? (await notesOf(env, [30])).get(30) : null, {
+    const row = await waitFor(async () => ((await notesOf(env, [30])).get(30)?.notes ? (await notesOf(env, [30])).get(30) : null), {
       timeoutMs: 20_000,
       message: 'note on the non-UTF-8 row',
       context: () => controller.tail(),

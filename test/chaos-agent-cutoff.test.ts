@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, createNetLab, useCleanup, waitFor, } from '@smgr/testing';
+import { useServers, createNetLab, useCleanup, waitFor } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -20,7 +20,7 @@ import {
 const servers = useServers();
 
 test('an agent cut off from the network mid-job finishes it, and the controller collects the result on reconnect without a second run', async (t) => {
-  if (servers.mysql.external || servers.redis.external) return t.skip('needs the throwaway servers\' UNIX sockets');
+  if (servers.mysql.external || servers.redis.external) return t.skip("needs the throwaway servers' UNIX sockets");
   const cleanup = useCleanup(t);
   const env = await chaosEnv(cleanup, servers.mysql, servers.redis, 'cutoff');
   const lab = await createNetLab('cutoff');
@@ -30,19 +30,26 @@ test('an agent cut off from the network mid-job finishes it, and the controller 
   const services = await countingServices(cleanup, env, `cut${Math.random().toString(16).slice(2, 6)}-`, 2);
   const grpc = `${ctlHost.address}:7443`;
   // The controller lives in its namespace and reaches MariaDB and Redis through their sockets.
-  const ctlConfig = await writeIni(env, 'controller.ini', controllerSections(env, {
+  const ctlConfig = await writeIni(
+    env,
+    'controller.ini',
+    controllerSections(env, {
       id: 'ctl-cutoff',
       grpcListen: grpc,
       sockets: true,
       // Plaintext on the lab's namespace address, which only this test's namespaces reach.
       more: { controller: { allow_insecure_remote: true } },
-    }));
+    }),
+  );
   const agentConfig = await writeIni(
     env,
     'agent.ini',
     agentSections(env, { hostId: 'h1', controllers: [grpc], services: Object.fromEntries(services.map((s) => [s.name, slowService(s, 4)])) }),
   );
-  const ids = await addProcesses(env.db, services.map((s) => s.name));
+  const ids = await addProcesses(
+    env.db,
+    services.map((s) => s.name),
+  );
   const controller = startDaemon('controller', ctlConfig, 'controller', ctlHost);
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);

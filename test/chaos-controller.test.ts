@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, freePort, useCleanup, } from '@smgr/testing';
+import { useServers, freePort, useCleanup } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useServers, freePort, useCleanup, } from '@smgr/testing';
+import { useServers, freePort, useCleanup } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from '@smgr/testing/chaos';
 

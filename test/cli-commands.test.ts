@@ -24,15 +24,10 @@ interface Run {
 /** Runs `smgr ARGS` with only the environment given (no HOME config file, no inherited SMGR_CLI_*). */
 function smgr(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolvePromise) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolvePromise({ code, stdout, stderr });
+    });
   });
 }
 
@@ -65,13 +60,25 @@ describe('smgr reads', () => {
     assert.match(hosts.stdout, /^c2 +connected +now .*zone=west +\S+$/m);
     assert.doesNotMatch(hosts.stdout, /^c1 /m);
 
-    for (const args of [['--json', 'hosts'], ['hosts', '--json']]) {
+    for (const args of [
+      ['--json', 'hosts'],
+      ['hosts', '--json'],
+    ]) {
       const json = await smgr(args, asAdmin());
       assert.equal(json.code, 0, json.stderr);
-      assert.deepEqual(JSON.parse(json.stdout).hosts.map((h: any) => h.hostId), ['c1', 'c2']);
+      assert.deepEqual(
+        JSON.parse(json.stdout).hosts.map((h: any) => h.hostId),
+        ['c1', 'c2'],
+      );
     }
     const every = await smgr(['alarms', '--all', '--json'], asAdmin());
-    assert.deepEqual(JSON.parse(every.stdout).processes.map((p: any) => [p.processId, p.name, p.alarma]), [[1, 'alpha', 0], [2, 'beta', 0]]);
+    assert.deepEqual(
+      JSON.parse(every.stdout).processes.map((p: any) => [p.processId, p.name, p.alarma]),
+      [
+        [1, 'alpha', 0],
+        [2, 'beta', 0],
+      ],
+    );
   });
 
   test('alarm raise and clear change STATUS_PROCESS, by id, name or --all', async () => {
@@ -83,7 +90,10 @@ describe('smgr reads', () => {
     const clear = await smgr(['alarm', 'clear', '--all'], asOperator());
     assert.equal(clear.code, 0);
     const rows = await fleet.db.query<{ alarma: number }>('SELECT alarma FROM STATUS_PROCESS ORDER BY process_id');
-    assert.deepEqual(rows.map((r) => r.alarma), [0, 0]);
+    assert.deepEqual(
+      rows.map((r) => r.alarma),
+      [0, 0],
+    );
     const bad = await smgr(['alarm', 'raise', '7', 'beta'], asOperator());
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /ids or names, not a mix/);
@@ -201,7 +211,24 @@ describe('smgr configuration and exit codes', () => {
 
     const help = await smgr(['--help']);
     assert.equal(help.code, 0);
-    for (const word of ['status', 'hosts', 'alarms', 'alarm', 'menu', 'restart', 'start', 'stop', 'update', 'rollout', 'token', 'audit', 'events', 'pki', 'Exit codes', 'SMGR_CLI_TOKEN']) {
+    for (const word of [
+      'status',
+      'hosts',
+      'alarms',
+      'alarm',
+      'menu',
+      'restart',
+      'start',
+      'stop',
+      'update',
+      'rollout',
+      'token',
+      'audit',
+      'events',
+      'pki',
+      'Exit codes',
+      'SMGR_CLI_TOKEN',
+    ]) {
       assert.ok(help.stdout.includes(word), `--help mentions ${word}`);
     }
     const sub = await smgr(['rollout', 'start', '--help']);

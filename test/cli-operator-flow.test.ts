@@ -107,7 +107,7 @@ describe('output into a reader that stops early', () => {
 });
 
 describe('operations show each host as it finishes', () => {
-  test('without a terminal each host\'s line is printed when that host finishes, then the summary', async (t) => {
+  test("without a terminal each host's line is printed when that host finishes, then the summary", async (t) => {
     const cleanup = new Cleanup();
     t.after(() => cleanup.run());
     const hold = hostFile('f2', 'hold');
@@ -121,7 +121,10 @@ describe('operations show each host as it finishes', () => {
     await rm(hold);
     const exit = await run.exited;
     assert.equal(exit.code, 0, run.tail());
-    assert.ok(run.lines().some((l) => /^f2 +succeeded +2\.0/.test(l)), run.tail());
+    assert.ok(
+      run.lines().some((l) => /^f2 +succeeded +2\.0/.test(l)),
+      run.tail(),
+    );
     assert.equal(run.lines().at(-1), `update ${service} 2.0 on 2 host(s): 2 succeeded`);
   });
 
@@ -166,12 +169,21 @@ describe('operations show each host as it finishes', () => {
 
       const json = JSON.parse((await smgr(['--json', 'operation', 'show', id], asOperator())).stdout);
       assert.equal(json.state, 'failed');
-      assert.deepEqual(json.hosts.map((h: any) => [h.hostId, h.state]), [['f1', 'succeeded'], ['f2', 'failed']]);
-      assert.deepEqual({ ...json.hosts[1].failure, outputTail: json.hosts[1].failure.outputTail.trim() }, {
-        step: 'assert_up',
-        exitCode: 1,
-        outputTail: `not running: no ${hostFile('f2', 'running')}`,
-      });
+      assert.deepEqual(
+        json.hosts.map((h: any) => [h.hostId, h.state]),
+        [
+          ['f1', 'succeeded'],
+          ['f2', 'failed'],
+        ],
+      );
+      assert.deepEqual(
+        { ...json.hosts[1].failure, outputTail: json.hosts[1].failure.outputTail.trim() },
+        {
+          step: 'assert_up',
+          exitCode: 1,
+          outputTail: `not running: no ${hostFile('f2', 'running')}`,
+        },
+      );
     } finally {
       assert.equal((await smgr(['start', service, '--host', 'f2'], asOperator())).code, 0);
     }
@@ -193,7 +205,7 @@ describe('operations show each host as it finishes', () => {
 });
 
 describe('why a rollout failed', () => {
-  test('rollout status shows the failed host\'s step, exit code and output; batches are counted from 1', async () => {
+  test("rollout status shows the failed host's step, exit code and output; batches are counted from 1", async () => {
     await fleet.breakVersionOn('f1', '3.0');
     const r = await smgr(
       ['rollout', 'start', service, '3.0', '--host', 'f1', '--min-healthy', '1', '--healthy-deadline', '2', '--probe-interval', '0.1', '--wait'],
@@ -229,7 +241,9 @@ describe('why a rollout failed', () => {
     const done = await waitForRollout(fleet.api, created.body.id, (x) => x.state === 'rollback_failed', 'rollback failed');
     assert.match(
       done.hosts[0].message,
-      new RegExp(`no previous version was reported before the update \\(STATUS of ${service} on f2 gave no version: is version_command set in its \\[process\\.${service}\\] section\\?\\)`),
+      new RegExp(
+        `no previous version was reported before the update \\(STATUS of ${service} on f2 gave no version: is version_command set in its \\[process\\.${service}\\] section\\?\\)`,
+      ),
     );
     await writeFile(hostFile('f2', 'version'), '2.1\n');
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
-import { useServers, Cleanup, ManagedProcess, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, ManagedProcess, waitFor } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 
@@ -57,7 +57,11 @@ describe('smgr menu', () => {
     };
 
     await choose('1');
-    await waitFor(() => menu.lines().some((l) => /^2 +beta +ok/.test(l.trim())), { timeoutMs: 10_000, message: 'process table shown', context: () => menu.tail() });
+    await waitFor(() => menu.lines().some((l) => /^2 +beta +ok/.test(l.trim())), {
+      timeoutMs: 10_000,
+      message: 'process table shown',
+      context: () => menu.tail(),
+    });
     assert.ok(menu.lines().some((l) => /^ID +NAME +ALARM/.test(l.trim())));
 
     await choose('2', 'beta');
@@ -65,7 +69,11 @@ describe('smgr menu', () => {
     await choose('3');
     await waitFor(async () => (await alarms()).join() === '1,1,1', { timeoutMs: 10_000, message: 'all in alarm', context: () => menu.tail() });
     await choose('2', 'nosuch');
-    await waitFor(() => menu.lines().some((l) => l.includes('error: no process named "nosuch"')), { timeoutMs: 10_000, message: 'error shown', context: () => menu.tail() });
+    await waitFor(() => menu.lines().some((l) => l.includes('error: no process named "nosuch"')), {
+      timeoutMs: 10_000,
+      message: 'error shown',
+      context: () => menu.tail(),
+    });
     await choose('4');
     await waitFor(async () => (await alarms()).join() === '0,0,0', { timeoutMs: 10_000, message: 'alarms reset', context: () => menu.tail() });
     await choose('5');

@@ -74,12 +74,20 @@ describe('--check-config', () => {
     assert.equal(agent.stderr, '', 'the example has no pgrep without -x');
 
     // Without the files, the same text names each missing one and exits 78 (nothing is created).
-    const bare = run(AGENT_MAIN, ['--config', file, '--check-config', '--set', `logging.file=${join(dir.path, 'x.log')}`, '--set', `agent.state_dir=${dir.path}`]);
+    const bare = run(AGENT_MAIN, [
+      '--config',
+      file,
+      '--check-config',
+      '--set',
+      `logging.file=${join(dir.path, 'x.log')}`,
+      '--set',
+      `agent.state_dir=${dir.path}`,
+    ]);
     assert.equal(bare.code, 78);
     assert.match(bare.stderr, new RegExp(`${file}:\\d+: tls\\.ca = "/etc/smgr/ca\\.pem": no such file; create the CA`));
   });
 
-  test("the README example logs where the shipped systemd unit and the Ansible defaults let the controller write", () => {
+  test('the README example logs where the shipped systemd unit and the Ansible defaults let the controller write', () => {
     const logFile = iniValue(readmeExample(), 'logging', 'file') ?? '';
     const unit = readFileSync(join(ROOT, 'deploy/systemd/smgr-controller.service'), 'utf8');
     const logsDir = /^LogsDirectory=(\S+)$/m.exec(unit)?.[1];
@@ -112,9 +120,10 @@ describe('--check-config', () => {
     writeFileSync(file, `[database]\n[tls]\ninsecure = true\n[logging]\nfile = ${dir.path}/blocker/controller.log\n`);
     const r = run(CONTROLLER_MAIN, ['--config', file, '--check-config']);
     assert.equal(r.code, 78);
-    assert.deepEqual(problems(r.stderr).map((l) => l.split('; ')[0]), [
-      `${file}:5: logging.file = "${dir.path}/blocker/controller.log": cannot be created: ${dir.path}/blocker is not a directory`,
-    ]);
+    assert.deepEqual(
+      problems(r.stderr).map((l) => l.split('; ')[0]),
+      [`${file}:5: logging.file = "${dir.path}/blocker/controller.log": cannot be created: ${dir.path}/blocker is not a directory`],
+    );
   });
 
   test('a bad section header is one error on its own line, not a cascade over the keys under it', async (t) => {
@@ -164,7 +173,10 @@ describe('--check-config', () => {
 
     const agent = startAgent(file, 'agent-pgrep');
     useCleanup(t).add(() => agent.stop());
-    const found = (await waitForLog(agent, 'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)')) as { json: Record<string, unknown> };
+    const found = (await waitForLog(
+      agent,
+      'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)',
+    )) as { json: Record<string, unknown> };
     const line = found.json;
     assert.equal(line.level, 40);
     assert.equal(line.key, 'process.default.health_check_command');

@@ -61,7 +61,10 @@ describe('bad configuration exits 78 naming file, key and rule', () => {
       title: 'a CPU rule that is not a percentage, and an unknown resource action',
       main: AGENT_MAIN,
       text: '[tls]\ninsecure = true\n[process.default]\nmax_cpu = 0.9\nresource_action = kill\n',
-      expect: [/config\.ini:4: process\.default\.max_cpu = "0\.9": must be a percentage of one CPU such as 90%/, /config\.ini:5: process\.default\.resource_action = "kill": must be one of restart, alarm, event/],
+      expect: [
+        /config\.ini:4: process\.default\.max_cpu = "0\.9": must be a percentage of one CPU such as 90%/,
+        /config\.ini:5: process\.default\.resource_action = "kill": must be one of restart, alarm, event/,
+      ],
     },
   ];
   for (const c of cases) {

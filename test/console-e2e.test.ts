@@ -91,7 +91,10 @@ after(async () => {
 
 async function checkPage(name: string): Promise<void> {
   const v = await seriousA11yViolations(page);
-  a11y.set(name, v.map((x) => `${x.id} (${x.impact}): ${x.help} at ${x.nodes.join(' | ')}`));
+  a11y.set(
+    name,
+    v.map((x) => `${x.id} (${x.impact}): ${x.help} at ${x.nodes.join(' | ')}`),
+  );
   await screenshot(page, name);
 }
 
@@ -119,9 +122,12 @@ describe('the web console in headless Chromium', () => {
     const res = await page.goto(`${fleet.api.url}/ui`);
     assert.equal(res?.status(), 200);
     assert.match(res!.headers()['content-security-policy'] ?? '', /default-src 'none'/);
-    await page.getByLabel('API token').waitFor().catch((err) => {
-      throw new Error(`${String(err)}; page errors: ${pageErrors.join('; ')}`);
-    });
+    await page
+      .getByLabel('API token')
+      .waitFor()
+      .catch((err) => {
+        throw new Error(`${String(err)}; page errors: ${pageErrors.join('; ')}`);
+      });
     await checkPage('sign-in');
   });
 
@@ -182,7 +188,11 @@ describe('the web console in headless Chromium', () => {
   test('the service page shows its hosts, placement, breaker and history', async () => {
     await go(`#/service/${slow}`);
     await page.getByRole('heading', { name: `Service ${slow}` }).waitFor();
-    await page.getByRole('cell', { name: 'hslow' }).or(page.getByRole('rowheader', { name: 'hslow' })).first().waitFor();
+    await page
+      .getByRole('cell', { name: 'hslow' })
+      .or(page.getByRole('rowheader', { name: 'hslow' }))
+      .first()
+      .waitFor();
     await page.getByText('No open circuit breaker.').waitFor();
     await page.locator('table').filter({ hasText: 'Events, newest first' }).getByText('repair').first().waitFor();
     await checkPage('service');
@@ -268,14 +278,20 @@ describe('the web console in headless Chromium', () => {
     const [row] = await fleet.db.query<{ alarma: number }>('SELECT alarma FROM STATUS_PROCESS WHERE process_id = 41');
     assert.equal(row!.alarma, 0, 'no refused request raised the alarm');
     const audit = await fleet.db.query<{ outcome: string }>("SELECT outcome FROM smgr_audit WHERE action = 'alarm.raise' AND token_name = 'root'");
-    assert.deepEqual(audit.map((a) => a.outcome), ['denied', 'denied', 'denied']);
+    assert.deepEqual(
+      audit.map((a) => a.outcome),
+      ['denied', 'denied', 'denied'],
+    );
   });
 
   test('sign-out ends the session: the old cookie is refused afterwards', async () => {
     const before = (await context.cookies(fleet.api.url)).find((c) => c.name === 'smgr_session')!;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
-    assert.equal((await context.cookies(fleet.api.url)).find((c) => c.name === 'smgr_session'), undefined);
+    assert.equal(
+      (await context.cookies(fleet.api.url)).find((c) => c.name === 'smgr_session'),
+      undefined,
+    );
     const replay = await fetch(`${fleet.api.url}/v1/hosts`, { headers: { cookie: `smgr_session=${before.value}` } });
     assert.equal(replay.status, 401);
     const sessions = await fleet.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM smgr_console_sessions');
@@ -301,7 +317,11 @@ describe('the web console in headless Chromium', () => {
     // Forged from the page itself: right cookie, right CSRF token, wrong role.
     const forged = await page.evaluate(async () => {
       const s = (await (await fetch('/ui/session')).json()) as { csrf: string; role: string };
-      const r = await fetch('/v1/alarms/raise', { method: 'POST', headers: { 'content-type': 'application/json', 'x-smgr-csrf': s.csrf }, body: JSON.stringify({ processIds: [41] }) });
+      const r = await fetch('/v1/alarms/raise', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-smgr-csrf': s.csrf },
+        body: JSON.stringify({ processIds: [41] }),
+      });
       return { status: r.status, body: (await r.json()) as { error: string }, role: s.role };
     });
     assert.equal(forged.role, 'viewer');
@@ -318,7 +338,10 @@ describe('the web console in headless Chromium', () => {
 
   test('no page made a request to another origin or logged an error, and axe-core found no serious violation on any page', () => {
     assert.deepEqual(externalRequests, []);
-    assert.deepEqual(pageErrors.filter((e) => !/status of (401|403)/.test(e)), []);
+    assert.deepEqual(
+      pageErrors.filter((e) => !/status of (401|403)/.test(e)),
+      [],
+    );
     assert.ok(a11y.size >= 10, `pages checked: ${[...a11y.keys()].join(', ')}`);
     const bad = [...a11y.entries()].filter(([, v]) => v.length > 0);
     assert.deepEqual(bad, []);

@@ -79,7 +79,12 @@ class Stream {
   }
 
   async next(pred: (e: SseEvent) => boolean, message: string): Promise<SseEvent> {
-    return waitFor(() => this.events.find(pred) ?? null, { timeoutMs: 20_000, intervalMs: 20, message, context: () => JSON.stringify(this.events).slice(-2000) });
+    return waitFor(() => this.events.find(pred) ?? null, {
+      timeoutMs: 20_000,
+      intervalMs: 20,
+      message,
+      context: () => JSON.stringify(this.events).slice(-2000),
+    });
   }
 
   close(): void {
@@ -164,7 +169,11 @@ describe('console live feed', () => {
   test('a session cookie stops working when its token is revoked, and a bearer token needs no CSRF token', async () => {
     const made = await fleet.api.post('/v1/tokens', { name: 'short-lived', role: 'operator' });
     assert.equal(made.status, 201);
-    const signin = await fetch(`${fleet.api.url}/ui/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: made.body.token }) });
+    const signin = await fetch(`${fleet.api.url}/ui/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: made.body.token }),
+    });
     assert.equal(signin.status, 201);
     const setCookie = signin.headers.get('set-cookie') ?? '';
     assert.match(setCookie, /smgr_session=[A-Za-z0-9_-]{43}/);
@@ -180,7 +189,11 @@ describe('console live feed', () => {
     assert.equal(raise.status, 200, JSON.stringify(raise.body));
     await setAlarm(3, 0);
     // A bad token at sign-in is a 401 and sets no cookie.
-    const bad = await fetch(`${fleet.api.url}/ui/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'smgr_' + 'A'.repeat(43) }) });
+    const bad = await fetch(`${fleet.api.url}/ui/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: `smgr_${'A'.repeat(43)}` }),
+    });
     assert.equal(bad.status, 401);
     assert.equal(bad.headers.get('set-cookie'), null);
   });

@@ -30,16 +30,22 @@ async function failingControllerConfig(dir: string, logFile: string): Promise<st
 }
 
 function exitedWithin(p: ManagedProcess, ms: number): Promise<ExitStatus> {
-  return Promise.race([
-    p.exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${p.name} still running:\n${p.tail()}`)), ms).unref()),
-  ]);
+  return Promise.race([p.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${p.name} still running:\n${p.tail()}`)), ms).unref())]);
 }
 
 /** `yyyy-mm-dd HH:MM:ss.l` of epoch `ms` in `timeZone`. */
 function localStamp(ms: number, timeZone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(ms))
       .map((p) => [p.type, p.value]),
   );
@@ -71,7 +77,11 @@ describe('daemon log format', () => {
       .find((j) => j.msg.startsWith('waiting up to 1 s for MySQL'));
     assert.ok(fileLine, 'the file has the JSON line');
     const shown = p.lines().map(stripAnsi);
-    assert.deepEqual(shown.filter((l) => l.trimStart().startsWith('{"level"')), [], 'no JSON on the terminal');
+    assert.deepEqual(
+      shown.filter((l) => l.trimStart().startsWith('{"level"')),
+      [],
+      'no JSON on the terminal',
+    );
     const line = shown.find((l) => l.includes('waiting up to 1 s for MySQL'));
     assert.ok(line, `the warning is shown:\n${shown.join('\n')}`);
     assert.ok(line.startsWith(`[${localStamp(fileLine.time, ZONE)}] WARN: waiting up to 1 s for MySQL`), `local time, level, message: ${line}`);

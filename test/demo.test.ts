@@ -14,10 +14,7 @@ test('the README demo repairs its sample service end to end and exits 0 (npm run
     cwd: ROOT,
   });
   t.after(() => demo.stop());
-  const status = await Promise.race([
-    demo.exited,
-    new Promise<null>((r) => setTimeout(() => r(null), 120_000).unref()),
-  ]);
+  const status = await Promise.race([demo.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000).unref())]);
   const out = demo.lines().join('\n');
   assert.ok(status, `demo did not finish within 120 s:\n${demo.tail(40)}`);
   assert.equal(status.code, 0, out);

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
-import { useServers, freePort, useCleanup, waitFor, type ManagedProcess, } from '@smgr/testing';
+import { useServers, freePort, useCleanup, waitFor, type ManagedProcess } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -75,7 +75,10 @@ describe('two controllers on one database: one leads, both serve agents', () => 
       agents.push(agent);
       await waitForLog(a, 'agent connected', 20_000, (j) => j.hostId === host);
     }
-    const ids = await addProcesses(env.db, services.map((s) => s.name));
+    const ids = await addProcesses(
+      env.db,
+      services.map((s) => s.name),
+    );
     await raiseAlarms(env.db, ids);
     await waitForLog(agents[0]!, 'job started', 20_000);
     const killedAt = Date.now();

@@ -421,11 +421,9 @@ describe('ManagedProcess', () => {
 
   test('waitForLine waits for lines still to come, from a given index on', async (t) => {
     const c = useCleanup(t);
-    const p = ManagedProcess.start(
-      node,
-      ['-e', `let n = 0; const i = setInterval(() => { console.log('tick ' + ++n); if (n === 5) clearInterval(i); }, 30)`],
-      { name: 'ticker' },
-    );
+    const p = ManagedProcess.start(node, ['-e', `let n = 0; const i = setInterval(() => { console.log('tick ' + ++n); if (n === 5) clearInterval(i); }, 30)`], {
+      name: 'ticker',
+    });
     c.add(() => p.stop(), 'ticker');
     const first = await p.waitForLine((l) => l.startsWith('tick'), 5_000, 'any tick');
     assert.equal(first.line, 'tick 1');
@@ -441,14 +439,20 @@ describe('ManagedProcess', () => {
     });
     c.add(() => p.stop(), 'quitter');
     await p.waitForLine((l) => l === 'line 59', 5_000, 'all lines');
-    await assert.rejects(p.waitForLine((l) => l === 'never', 100, 'a line that never comes'), (err: Error) => {
-      assert.match(err.message, /quitter: timed out after 100ms waiting for: a line that never comes/);
-      assert.match(err.message, /last 40 lines of quitter/);
-      assert.match(err.message, /line 59/);
-      assert.doesNotMatch(err.message, /line 19\n/);
-      return true;
-    });
-    await assert.rejects(p.waitForLine((l) => l === 'never', 10_000, 'a line before exit'), /exited before printing: a line before exit[\s\S]*exited code=4/);
+    await assert.rejects(
+      p.waitForLine((l) => l === 'never', 100, 'a line that never comes'),
+      (err: Error) => {
+        assert.match(err.message, /quitter: timed out after 100ms waiting for: a line that never comes/);
+        assert.match(err.message, /last 40 lines of quitter/);
+        assert.match(err.message, /line 59/);
+        assert.doesNotMatch(err.message, /line 19\n/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      p.waitForLine((l) => l === 'never', 10_000, 'a line before exit'),
+      /exited before printing: a line before exit[\s\S]*exited code=4/,
+    );
   });
 
   test('stop sends SIGTERM, then SIGKILL to a process that ignores it, and removes its log dir', async (t) => {
@@ -504,7 +508,10 @@ describe('ManagedProcess', () => {
     const status = await p.exited;
     assert.equal(status.code, null);
     assert.match(status.error?.message ?? '', /ENOENT/);
-    await assert.rejects(p.waitForLine(() => true, 1_000, 'anything'), /ghost: exited before printing/);
+    await assert.rejects(
+      p.waitForLine(() => true, 1_000, 'anything'),
+      /ghost: exited before printing/,
+    );
     await p.stop();
   });
 });

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { create, AgentEventSchema } from '@smgr/shared';
-import { useServers, Cleanup, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, waitFor } from '@smgr/testing';
 import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, type Fleet } from '@smgr/testing/operator-api';
 import { SimAgents } from '@smgr/testing/sim-agents';
@@ -37,7 +37,8 @@ function smgr(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
-const status = async () => (await fleet.db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = 1'))[0]!;
+const status = async () =>
+  (await fleet.db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = 1'))[0]!;
 const raise = () => fleet.db.exec('UPDATE STATUS_PROCESS SET alarma = 1 WHERE process_id = 1');
 const claimsOf = async (hostId: string) => {
   const r = await fleet.api.get(`/v1/hosts/${hostId}`);
@@ -47,11 +48,20 @@ const waitCleared = (what: string) =>
   waitFor(async () => (await status()).alarma === 0, { timeoutMs: 30_000, intervalMs: 100, message: what, context: () => fleet.controller.tail() });
 let eventSeq = 0;
 const watchFailed = () =>
-  create(AgentEventSchema, { eventId: `rogue-watch-${++eventSeq}`, kind: 'watch_failed', service, atMs: BigInt(Date.now()), message: 'failed 3 watch checks in a row (exit 1)', failures: 3 });
+  create(AgentEventSchema, {
+    eventId: `rogue-watch-${++eventSeq}`,
+    kind: 'watch_failed',
+    service,
+    atMs: BigInt(Date.now()),
+    message: 'failed 3 watch checks in a row (exit 1)',
+    failures: 3,
+  });
 const eventRows = (n: number) =>
   waitFor(
     async () => {
-      const rows = await fleet.db.query<{ process_id: number | null; message: string }>("SELECT process_id, message FROM smgr_events WHERE host_id = 'rogue' AND kind = 'agent_event' ORDER BY id");
+      const rows = await fleet.db.query<{ process_id: number | null; message: string }>(
+        "SELECT process_id, message FROM smgr_events WHERE host_id = 'rogue' AND kind = 'agent_event' ORDER BY id",
+      );
       return rows.length >= n ? rows : null;
     },
     { timeoutMs: 15_000, intervalMs: 100, message: `rogue's event ${n} recorded` },
@@ -100,10 +110,13 @@ describe('a hostile agent claiming a service another host repairs', () => {
     assert.equal(claims.get(service), 'pending');
     assert.equal(claims.get(extra), 'approved', 'a claim that changes no placement passes the default rule');
     const services = (await fleet.api.get('/v1/services')).body.services as { service: string; hosts: string[]; unapproved: string[] }[];
-    assert.deepEqual(services.find((s) => s.service === service), { service, hosts: ['web1'], connected: 1, unapproved: ['rogue'] });
+    assert.deepEqual(
+      services.find((s) => s.service === service),
+      { service, hosts: ['web1'], connected: 1, unapproved: ['rogue'] },
+    );
   });
 
-  test("its watch failure for that service is kept in the history only: no alarm, no note", async () => {
+  test('its watch failure for that service is kept in the history only: no alarm, no note', async () => {
     const before = await status();
     assert.ok(rogue.send('rogue', { case: 'event', value: watchFailed() }));
     const [row] = await eventRows(1);
@@ -126,7 +139,11 @@ describe('a hostile agent claiming a service another host repairs', () => {
     assert.match(approve.stdout, new RegExp(`rogue: approved ${service}\\n`));
     assert.match(approve.stdout, /now on several hosts; rows by that plain name are ambiguous/);
     await raise();
-    await waitFor(async () => /on 2 hosts \(rogue, web1\)/.test((await status()).notes ?? ''), { timeoutMs: 15_000, intervalMs: 100, message: 'ambiguous note' });
+    await waitFor(async () => /on 2 hosts \(rogue, web1\)/.test((await status()).notes ?? ''), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      message: 'ambiguous note',
+    });
     assert.deepEqual(rogueJobs, []);
   });
 

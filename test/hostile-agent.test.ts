@@ -12,7 +12,7 @@ import {
   type ControllerStream,
   type MessageInitShape,
 } from '@smgr/shared';
-import { useServers, Cleanup, useCleanup, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, useCleanup, waitFor } from '@smgr/testing';
 import { startStack, type Stack } from '@smgr/testing/stack';
 import { countLogs } from '@smgr/testing/chaos';
 import { ApiClient, apiPortOf, createTokenViaController, waitForRollout } from '@smgr/testing/operator-api';
@@ -86,7 +86,7 @@ const watchFailed = (eventId: string, service: string) =>
 const agentRow = (hostId: string) => stack.db.query<{ connected: number }>('SELECT connected FROM smgr_agents WHERE host_id = ?', [hostId]);
 
 describe('a hostile Hello', () => {
-  test('labels that would overflow smgr_agents.labels are refused, and other agents\' presence is still saved', async (t) => {
+  test("labels that would overflow smgr_agents.labels are refused, and other agents' presence is still saved", async (t) => {
     const labels = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, 'v'.repeat(255)]));
     const evil = hostile(t, { hostId: 'evil-labels', labels, services: [{ name: 'x', restartStrategy: 'process' }] });
     await waitFor(() => evil.refusal(), { timeoutMs: 10_000, message: 'refusal of the hostile Hello' });
@@ -141,7 +141,11 @@ describe('hostile usage reports', () => {
     });
     const metrics = await api.get<string>('/metrics');
     assert.match(metrics.body, /^smgr_agent_input_refused_total\{reason="bad_usage"\} [4-9]$/m);
-    assert.deepEqual((await shown())?.map((s) => [s.service, s.rssBytes]), [['x', 1_000_000]], 'the last good report stays');
+    assert.deepEqual(
+      (await shown())?.map((s) => [s.service, s.rssBytes]),
+      [['x', 1_000_000]],
+      'the last good report stays',
+    );
     assert.match(metrics.body, /^smgr_service_memory_bytes\{host="evil-usage",service="x"\} 1000000$/m);
   });
 });
@@ -162,12 +166,14 @@ describe('hostile events', () => {
     const evil = hostile(t, { hostId: 'evil-flood', services: [{ name: 'x', restartStrategy: 'process' }] });
     await waitFor(() => evil.welcomed(), { timeoutMs: 10_000, message: 'welcome' });
     const n = 400;
-    for (let i = 0; i < n; i++) evil.write({ case: 'event', value: { eventId: `flood-${i}`, kind: 'note', service: 'x', atMs: BigInt(Date.now()), message: 'spam' } });
+    for (let i = 0; i < n; i++)
+      evil.write({ case: 'event', value: { eventId: `flood-${i}`, kind: 'note', service: 'x', atMs: BigInt(Date.now()), message: 'spam' } });
     await waitFor(() => countLogs(stack.controller, 'agent input refused', (j) => j.hostId === 'evil-flood' && j.reason === 'rate') >= 1, {
       timeoutMs: 15_000,
       message: 'the flood is refused by rate',
     });
-    const recorded = async () => Number((await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_agent_events WHERE host_id = 'evil-flood'"))[0]!.n);
+    const recorded = async () =>
+      Number((await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_agent_events WHERE host_id = 'evil-flood'"))[0]!.n);
     // Settled: every event acknowledged has been written.
     await waitFor(async () => (await recorded()) === evil.acks().length, { timeoutMs: 15_000, message: 'acknowledged events recorded' });
     assert.ok(evil.acks().length < n, `only part of the flood is taken (${evil.acks().length} of ${n})`);
@@ -176,14 +182,23 @@ describe('hostile events', () => {
   });
 
   test('create_missing_rows makes no PROCESE row for a service the agent did not declare or with a hostile name', async (t) => {
-    const evil = hostile(t, { hostId: 'evil-rows', services: [{ name: 'declared', restartStrategy: 'process' }, { name: "x'; --", restartStrategy: 'process' }] });
+    const evil = hostile(t, {
+      hostId: 'evil-rows',
+      services: [
+        { name: 'declared', restartStrategy: 'process' },
+        { name: "x'; --", restartStrategy: 'process' },
+      ],
+    });
     await waitFor(() => evil.welcomed(), { timeoutMs: 10_000, message: 'welcome' });
     evil.write(watchFailed('rows-1', 'mysql'));
     evil.write(watchFailed('rows-2', "x'; --"));
     evil.write(watchFailed('rows-3', 'declared'));
     await waitFor(() => evil.acks().length === 3, { timeoutMs: 10_000, message: 'three acknowledgements' });
     const rows = await stack.db.query<{ process_name: string }>("SELECT process_name FROM PROCESE WHERE process_name LIKE '%@evil-rows'");
-    assert.deepEqual(rows.map((r) => r.process_name), ['declared@evil-rows']);
+    assert.deepEqual(
+      rows.map((r) => r.process_name),
+      ['declared@evil-rows'],
+    );
   });
 });
 

@@ -14,7 +14,10 @@ describe('import cycles (scripts/check-cycles.mjs)', () => {
     const r = run('check-cycles.mjs', 'test/fixtures/lint-cycle/src');
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /file cycle: test\/fixtures\/lint-cycle\/src\/(a\/one|b\/two)\.ts -> .* -> /);
-    assert.match(r.out, /folder cycle: test\/fixtures\/lint-cycle\/src\/c <-> test\/fixtures\/lint-cycle\/src\/d\n\s+test\/fixtures\/lint-cycle\/src\/c\/x\.ts -> test\/fixtures\/lint-cycle\/src\/d\/y\.ts/);
+    assert.match(
+      r.out,
+      /folder cycle: test\/fixtures\/lint-cycle\/src\/c <-> test\/fixtures\/lint-cycle\/src\/d\n\s+test\/fixtures\/lint-cycle\/src\/c\/x\.ts -> test\/fixtures\/lint-cycle\/src\/d\/y\.ts/,
+    );
   });
 
   test('the source tree has none', () => {

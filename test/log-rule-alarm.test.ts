@@ -34,19 +34,23 @@ before(async () => {
   auditLog = join(dir.path, 'audit.log');
   await writeFile(logFile, 'FATAL disk full (an old line: not news)\n');
   await writeFile(join(dir.path, 'running'), '');
-  stack = await startStack(files, { mysql, redis }, {
-    services: { [name]: { ...fleetService(dir.path), restart_delay: 0.1 } },
-    agentSections: {
-      'log_rule.disk': { process: name, 'file[]': logFile, pattern: 'FATAL .*disk full', count: 2, window: 600, on_match: 'alarm', severity: 'critical' },
-      'log_rule.login': { process: name, 'file[]': auditLog, pattern: 'login failed', count: 1, on_match: 'event', severity: 'warning', max_line: 100 },
+  stack = await startStack(
+    files,
+    { mysql, redis },
+    {
+      services: { [name]: { ...fleetService(dir.path), restart_delay: 0.1 } },
+      agentSections: {
+        'log_rule.disk': { process: name, 'file[]': logFile, pattern: 'FATAL .*disk full', count: 2, window: 600, on_match: 'alarm', severity: 'critical' },
+        'log_rule.login': { process: name, 'file[]': auditLog, pattern: 'login failed', count: 1, on_match: 'event', severity: 'warning', max_line: 100 },
+      },
+      controller: {
+        monitor: { retry_delay: 1 },
+        notify: { group_wait: 0, check_interval: 0.2 },
+        'receiver.hook': { type: 'webhook', url: `${hooks.url}/hook`, secret: 's3cret-log' },
+        'route.logs': { receiver: 'hook', events: 'log_pattern' },
+      },
     },
-    controller: {
-      monitor: { retry_delay: 1 },
-      notify: { group_wait: 0, check_interval: 0.2 },
-      'receiver.hook': { type: 'webhook', url: `${hooks.url}/hook`, secret: 's3cret-log' },
-      'route.logs': { receiver: 'hook', events: 'log_pattern' },
-    },
-  });
+  );
   await stack.addProcess(1, name);
   await waitForLog(stack.agent, 'log rules following their files', 20_000);
 });
@@ -73,7 +77,8 @@ test('matching lines on both sides of a rotation raise the alarm, and the contro
   assert.match(raised.message, /log rule disk: 2 line\(s\) matching in 600 s in .*app\.log: FATAL \/srv disk full after rotation/);
   // The old line that was in the file before the agent started did not count.
   const repaired = await waitFor(
-    async () => (await stack.db.query<{ outcome: string }>("SELECT outcome FROM smgr_events WHERE kind = 'repair' AND process_id = 1 AND outcome = 'succeeded'"))[0],
+    async () =>
+      (await stack.db.query<{ outcome: string }>("SELECT outcome FROM smgr_events WHERE kind = 'repair' AND process_id = 1 AND outcome = 'succeeded'"))[0],
     { timeoutMs: 60_000, intervalMs: 100, message: 'repair after the log alarm', context: () => stack.controller.tail() },
   );
   assert.ok(repaired);

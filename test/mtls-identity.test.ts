@@ -4,13 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import {
-  useServers,
-  Cleanup,
-  freePort,
-  ManagedProcess,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, Cleanup, freePort, ManagedProcess, waitFor } from '@smgr/testing';
 import { CONTROLLER_MAIN, waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -42,8 +36,7 @@ const DAY = 86_400_000;
 /** Simulated agent(s) presenting `cert`/`key` (or no certificate) to the controller. */
 function sim(hostIds: string[], tls: { ca?: string; cert?: string; key?: string }): SimAgents {
   const ca = readFileSync(tls.ca ?? join(pki, 'ca.pem'));
-  const creds =
-    tls.cert && tls.key ? credentials.createSsl(ca, readFileSync(tls.key), readFileSync(tls.cert)) : credentials.createSsl(ca);
+  const creds = tls.cert && tls.key ? credentials.createSsl(ca, readFileSync(tls.key), readFileSync(tls.cert)) : credentials.createSsl(ca);
   const s = new SimAgents({ address, credentials: creds, hostIds, reconnect: false });
   files.add(() => s.stop(), 'simulated agents');
   s.start();
@@ -125,7 +118,11 @@ describe('mutual TLS: identity is the certificate name', () => {
 
   test('after all that the controller is unaffected: the real agent is still connected and repairs over mTLS', async () => {
     assert.equal(controller.exitStatus, undefined);
-    assert.equal(countLogs(controller, 'agent disconnected', (j) => j.hostId === 'h1'), 0, 'the real agent never dropped');
+    assert.equal(
+      countLogs(controller, 'agent disconnected', (j) => j.hostId === 'h1'),
+      0,
+      'the real agent never dropped',
+    );
     const [id] = await addProcesses(env.db, [service.name]);
     await raiseAlarms(env.db, [id!]);
     await waitAllCleared(env.db, [id!], 30_000, () => controller.tail());

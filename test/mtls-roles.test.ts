@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceServerDefinition, channelCredentials, createAgentServiceClient, type TlsSettings } from '@smgr/shared';
 import { initCa, issueCert, renewCert, revokeCert, writeCrl } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, type ManagedProcess, waitFor, } from '@smgr/testing';
+import { useServers, Cleanup, freePort, type ManagedProcess, waitFor } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { agentSections, chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv } from '@smgr/testing/chaos';
 import { SimAgents } from '@smgr/testing/sim-agents';
@@ -36,7 +36,13 @@ const tlsOf = (host: string, more: Partial<TlsSettings> = {}): TlsSettings => ({
   crl: join(pki, 'crl.pem'),
   ...more,
 });
-const iniTls = (host: string) => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${host}.pem`), key: join(pki, `${host}.key`), crl: join(pki, 'crl.pem') });
+const iniTls = (host: string) => ({
+  insecure: false,
+  ca: join(pki, 'ca.pem'),
+  cert: join(pki, `${host}.pem`),
+  key: join(pki, `${host}.key`),
+  crl: join(pki, 'crl.pem'),
+});
 
 /** A certificate smgr pki refuses to make (dual use, wildcard, no extKeyUsage), signed by the CA with openssl. */
 function opensslCert(name: string, ext: string): void {
@@ -47,14 +53,33 @@ function opensslCert(name: string, ext: string): void {
   const csr = execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${name}`]);
   execFileSync(
     'openssl',
-    ['x509', '-req', '-CA', join(pki, 'ca.pem'), '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', extFile, '-out', join(pki, `${name}.pem`)],
+    [
+      'x509',
+      '-req',
+      '-CA',
+      join(pki, 'ca.pem'),
+      '-CAkey',
+      join(pki, 'ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      extFile,
+      '-out',
+      join(pki, `${name}.pem`),
+    ],
     { input: csr, stdio: ['pipe', 'ignore', 'ignore'] },
   );
 }
 
 function sim(hostIds: string[], host: string): SimAgents {
   const read = (p: string) => readFileSync(join(pki, p));
-  const s = new SimAgents({ address, credentials: grpc.credentials.createSsl(read('ca.pem'), read(`${host}.key`), read(`${host}.pem`)), hostIds, reconnect: false });
+  const s = new SimAgents({
+    address,
+    credentials: grpc.credentials.createSsl(read('ca.pem'), read(`${host}.key`), read(`${host}.pem`)),
+    hostIds,
+    reconnect: false,
+  });
   files.add(() => s.stop(), 'simulated agents');
   s.start();
   return s;
@@ -170,7 +195,11 @@ describe('certificate roles', () => {
   });
 
   test('a controller configured with an agent certificate exits 78 naming tls.cert', async () => {
-    const config = await writeIni(env, 'bad-controller.ini', controllerSections(env, { id: 'ctl-bad', grpcListen: `127.0.0.1:${await freePort()}`, more: { tls: iniTls('h3') } }));
+    const config = await writeIni(
+      env,
+      'bad-controller.ini',
+      controllerSections(env, { id: 'ctl-bad', grpcListen: `127.0.0.1:${await freePort()}`, more: { tls: iniTls('h3') } }),
+    );
     const bad = startDaemon('controller', config, 'controller-bad');
     files.add(() => bad.stop(), 'bad controller');
     const status = await bad.exited;
@@ -193,7 +222,12 @@ describe('revocation and reload without restart', () => {
     await controller.waitForLine((_, j) => j?.msg === 'TLS handshake refused' && j.reason === 'CERT_REVOKED', 10_000, 'revoked at handshake', from);
     assert.equal(again.stats.welcomes, 0);
     assert.equal(controller.exitStatus, undefined, 'no restart');
-    await controller.waitForLine((_, j) => j?.msg === 'agent connected' && j.hostId === 'h1', 15_000, 'h1 (not revoked) still welcome after the CRL change', from);
+    await controller.waitForLine(
+      (_, j) => j?.msg === 'agent connected' && j.hostId === 'h1',
+      15_000,
+      'h1 (not revoked) still welcome after the CRL change',
+      from,
+    );
   });
 
   test('a renewed controller certificate is served after SIGHUP, and connected agents stay', async () => {
@@ -222,9 +256,18 @@ describe('revocation and reload without restart', () => {
     await revokeCert(pki, old);
     await controller.waitForLine((_, j) => j?.msg === 'TLS certificates and CRL reloaded', 10_000, 'CRL reloaded', afterHup);
     // The agent also sees the CRL change and reconnects; it must be welcomed with the renewed certificate.
-    await agent.waitForLine((_, j) => j?.msg === 'reconnecting to the controller' && j.why === 'the CRL file changed', 15_000, 'agent saw the CRL change', agentFrom);
+    await agent.waitForLine(
+      (_, j) => j?.msg === 'reconnecting to the controller' && j.why === 'the CRL file changed',
+      15_000,
+      'agent saw the CRL change',
+      agentFrom,
+    );
     await agent.waitForLine((_, j) => j?.msg === 'connected to controller', 15_000, 'agent welcomed again', agentFrom);
-    assert.equal(countLogs(controller, 'connected agent refused after a TLS reload', (j) => j.hostId === 'h1'), 0, 'the renewed certificate is not revoked');
+    assert.equal(
+      countLogs(controller, 'connected agent refused after a TLS reload', (j) => j.hostId === 'h1'),
+      0,
+      'the renewed certificate is not revoked',
+    );
     assert.equal(agent.exitStatus, undefined);
   });
 

@@ -29,7 +29,13 @@ async function applyGrants(): Promise<void> {
     .replaceAll('v_process_monitor', env.db.name)
     .replaceAll("'smgr'@", `'${account.user}'@`)
     .replace("'change-me'", `'${account.password}'`);
-  const admin = await mysql.createConnection({ host: mysqlServer.host, port: mysqlServer.port, user: mysqlServer.user, password: mysqlServer.password, multipleStatements: true });
+  const admin = await mysql.createConnection({
+    host: mysqlServer.host,
+    port: mysqlServer.port,
+    user: mysqlServer.user,
+    password: mysqlServer.password,
+    multipleStatements: true,
+  });
   try {
     await admin.query(sql);
   } finally {
@@ -66,10 +72,7 @@ after(() => files.run());
 
 describe('MySQL over TLS', () => {
   test('the grants account is refused over plaintext (REQUIRE SSL), so a connection that works is TLS', async () => {
-    await assert.rejects(
-      mysql.createConnection({ host: mysqlServer.host, port: mysqlServer.port, ...account, database: env.db.name }),
-      /Access denied/,
-    );
+    await assert.rejects(mysql.createConnection({ host: mysqlServer.host, port: mysqlServer.port, ...account, database: env.db.name }), /Access denied/);
   });
 
   test('the controller connects over TLS, verifying the server, as the least-privileged account of sql/grants.sql', async () => {

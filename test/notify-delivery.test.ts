@@ -35,7 +35,15 @@ const failing = { flaky: true, group: true };
 let barrier: { req: JobRequest; done: (ok: boolean) => void }[] = [];
 
 function result(req: JobRequest, ok: boolean) {
-  return { jobId: req.jobId, outcome: ok ? Outcome.SUCCEEDED : Outcome.FAILED, service: req.service, operation: req.operation, strategy: 'sim', message: ok ? 'restarted' : 'start command exited 1', attempts: 1 };
+  return {
+    jobId: req.jobId,
+    outcome: ok ? Outcome.SUCCEEDED : Outcome.FAILED,
+    service: req.service,
+    operation: req.operation,
+    strategy: 'sim',
+    message: ok ? 'restarted' : 'start command exited 1',
+    attempts: 1,
+  };
 }
 
 function smgr(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -60,23 +68,34 @@ before(async () => {
   });
   smtp = await SmtpReceiver.start(files);
   const hook = (path: string) => ({ type: 'webhook', url: `${hooks.url}${path}`, secret: SECRET });
-  fleet = await startFleet(files, { mysql, redis }, {
-    hostIds: [],
-    service: 'unused',
-    controller: {
-      monitor: { retry_delay: 2, max_restart_failures: 1000, job_timeout: 120 },
-      notify: { group_wait: 2, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 6 },
-      'receiver.hook': hook('/hook'),
-      'receiver.flaky': hook('/flaky'),
-      'receiver.refuser': hook('/refuse'),
-      'receiver.forged': { ...hook('/wrong-secret') },
-      'receiver.chat': { type: 'slack', url: `${hooks.url}/slack` },
-      'receiver.mail': { type: 'email', smtp_host: '127.0.0.1', smtp_port: smtp.port, smtp_security: 'none', from: 'smgr@example.org', to: 'ops@example.org, oncall@example.org' },
-      'route.flaky': { receiver: 'flaky', events: 'repair_failed', services: 'flaky-*' },
-      'route.group': { receiver: 'hook, mail, chat', events: 'repair_failed', services: 'g-*' },
-      'route.dead': { receiver: 'refuser', events: 'repair_failed', services: 'dead-*' },
+  fleet = await startFleet(
+    files,
+    { mysql, redis },
+    {
+      hostIds: [],
+      service: 'unused',
+      controller: {
+        monitor: { retry_delay: 2, max_restart_failures: 1000, job_timeout: 120 },
+        notify: { group_wait: 2, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 6 },
+        'receiver.hook': hook('/hook'),
+        'receiver.flaky': hook('/flaky'),
+        'receiver.refuser': hook('/refuse'),
+        'receiver.forged': { ...hook('/wrong-secret') },
+        'receiver.chat': { type: 'slack', url: `${hooks.url}/slack` },
+        'receiver.mail': {
+          type: 'email',
+          smtp_host: '127.0.0.1',
+          smtp_port: smtp.port,
+          smtp_security: 'none',
+          from: 'smgr@example.org',
+          to: 'ops@example.org, oncall@example.org',
+        },
+        'route.flaky': { receiver: 'flaky', events: 'repair_failed', services: 'flaky-*' },
+        'route.group': { receiver: 'hook, mail, chat', events: 'repair_failed', services: 'g-*' },
+        'route.dead': { receiver: 'refuser', events: 'repair_failed', services: 'dead-*' },
+      },
     },
-  });
+  );
   const grpc = /grpc_listen = (\S+)/.exec(await readFile(fleet.controllerConfig, 'utf8'))![1]!;
   const groupNames = Array.from({ length: GROUP }, (_, i) => `g-${i}`);
   sims = new SimAgents({
@@ -106,11 +125,7 @@ before(async () => {
     },
     { timeoutMs: 30_000, intervalMs: 100, message: 'sim agents connected', context: () => fleet.controller.tail() },
   );
-  const rows: [number, string][] = [
-    [1, 'flaky-svc@sim1'],
-    [2, 'dead-svc@sim1'],
-    ...groupNames.map((n, i): [number, string] => [100 + i, `${n}@sim2`]),
-  ];
+  const rows: [number, string][] = [[1, 'flaky-svc@sim1'], [2, 'dead-svc@sim1'], ...groupNames.map((n, i): [number, string] => [100 + i, `${n}@sim2`])];
   await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [rows]);
   await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES ?', [rows.map(([id]) => [id, 0, 0, null])]);
 });
@@ -135,8 +150,8 @@ test('smgr notify test: a signed webhook, a Slack-style post and a mail reach th
   const mail = await smgr(['notify', 'test', 'mail'], fleet.tokens.operator);
   assert.equal(mail.code, 0, mail.stderr);
   const mails = await waitFor(() => (smtp.mails().length > 0 ? smtp.mails() : null), { timeoutMs: 10_000, message: 'test mail', context: () => smtp.tail() });
-  assert.match(mails[0]!.headers['subject'] ?? '', /\[TEST\] smgr notification test for receiver mail/);
-  assert.match(mails[0]!.headers['to'] ?? '', /ops@example\.org, oncall@example\.org/);
+  assert.match(mails[0]!.headers.subject ?? '', /\[TEST\] smgr notification test for receiver mail/);
+  assert.match(mails[0]!.headers.to ?? '', /ops@example\.org, oncall@example\.org/);
 
   // The receiver checks the HMAC: a message signed with another secret is refused, and the CLI says so.
   const forged = await smgr(['notify', 'test', 'forged'], fleet.tokens.operator);
@@ -149,7 +164,9 @@ test('smgr notify test: a signed webhook, a Slack-style post and a mail reach th
   assert.match(missing.stderr, /no \[receiver\.nosuch\]/);
   // Viewers may not send test messages; the attempt is audited.
   assert.equal((await smgr(['notify', 'test', 'hook'], fleet.tokens.viewer)).code, 1);
-  const audit = await fleet.db.query<{ action: string; outcome: string; target: string }>("SELECT action, outcome, target FROM smgr_audit WHERE action = 'notify.test' ORDER BY id");
+  const audit = await fleet.db.query<{ action: string; outcome: string; target: string }>(
+    "SELECT action, outcome, target FROM smgr_audit WHERE action = 'notify.test' ORDER BY id",
+  );
   assert.ok(audit.some((a) => a.outcome === 'denied' && a.target === 'receiver:hook'));
   assert.ok(audit.some((a) => a.outcome === 'error' && a.target === 'receiver:forged'));
 });
@@ -162,9 +179,15 @@ test('a receiver that fails three times and then recovers gets the message exact
     context: () => fleet.controller.tail(),
   });
   const attempts = hooks.deliveries.filter((d) => d.path === '/flaky');
-  assert.deepEqual(attempts.map((d) => d.status), [503, 503, 503, 200]);
+  assert.deepEqual(
+    attempts.map((d) => d.status),
+    [503, 503, 503, 200],
+  );
   assert.ok(attempts.every((d) => d.verified));
-  assert.ok(attempts.every((d) => d.headers['x-smgr-delivery'] === firing[0]!.headers['x-smgr-delivery']), 'every attempt is the same message');
+  assert.ok(
+    attempts.every((d) => d.headers['x-smgr-delivery'] === firing[0]!.headers['x-smgr-delivery']),
+    'every attempt is the same message',
+  );
   assert.equal(firing[0]!.body.status, 'firing');
   assert.equal(firing[0]!.body.event, 'repair_failed');
   assert.equal(firing[0]!.body.alerts[0].service, 'flaky-svc');
@@ -220,22 +243,38 @@ test('200 failed repairs on one host are one grouped message per receiver, and t
     context: () => fleet.controller.tail(),
   });
   assert.equal(resolved.body.count, GROUP);
-  await waitFor(async () => (await fleet.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM STATUS_PROCESS WHERE process_id >= 100 AND alarma = 1'))[0]!.n === 0, {
-    timeoutMs: 60_000,
-    message: 'alarms cleared',
-  });
+  await waitFor(
+    async () => (await fleet.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM STATUS_PROCESS WHERE process_id >= 100 AND alarma = 1'))[0]!.n === 0,
+    {
+      timeoutMs: 60_000,
+      message: 'alarms cleared',
+    },
+  );
   const messages = hooks.accepted('/hook').filter((d) => d.body.status !== 'test');
-  assert.deepEqual(messages.map((d) => [d.body.status, d.body.count]), [
-    ['firing', GROUP],
-    ['resolved', GROUP],
-  ]);
+  assert.deepEqual(
+    messages.map((d) => [d.body.status, d.body.count]),
+    [
+      ['firing', GROUP],
+      ['resolved', GROUP],
+    ],
+  );
   // Each receiver is its own delivery: the Slack resolve may come a little after the webhook's.
   await waitFor(() => hooks.accepted('/slack').length >= 3, { timeoutMs: 20_000, message: 'grouped Slack messages' });
-  assert.deepEqual(hooks.accepted('/slack').slice(1).map((d) => String(d.body.text).split('\n')[0]), [
-    '[FIRING] repair_failed on sim2: 200 alerts',
-    '[RESOLVED] repair_failed on sim2: 200 alerts',
-  ]);
-  const mails = await waitFor(() => (smtp.mails().length >= 3 ? smtp.mails() : null), { timeoutMs: 20_000, message: 'grouped mails', context: () => smtp.tail() });
-  assert.deepEqual(mails.slice(1).map((m) => m.headers['subject']), ['[FIRING] repair_failed on sim2: 200 alerts', '[RESOLVED] repair_failed on sim2: 200 alerts']);
+  assert.deepEqual(
+    hooks
+      .accepted('/slack')
+      .slice(1)
+      .map((d) => String(d.body.text).split('\n')[0]),
+    ['[FIRING] repair_failed on sim2: 200 alerts', '[RESOLVED] repair_failed on sim2: 200 alerts'],
+  );
+  const mails = await waitFor(() => (smtp.mails().length >= 3 ? smtp.mails() : null), {
+    timeoutMs: 20_000,
+    message: 'grouped mails',
+    context: () => smtp.tail(),
+  });
+  assert.deepEqual(
+    mails.slice(1).map((m) => m.headers.subject),
+    ['[FIRING] repair_failed on sim2: 200 alerts', '[RESOLVED] repair_failed on sim2: 200 alerts'],
+  );
   assert.match(mails[1]!.body, /and 180 more/);
 });

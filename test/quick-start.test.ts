@@ -59,71 +59,76 @@ function freshShellEnv(): NodeJS.ProcessEnv {
 
 test('the README quick start block lists the install command and every binary --help', () => {
   const commands = quickStartCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-  assert.ok(commands.some((c) => /\bnpm ci\b/.test(c) && /\bnpm run build\b/.test(c)), commands.join('\n'));
+  assert.ok(
+    commands.some((c) => /\bnpm ci\b/.test(c) && /\bnpm run build\b/.test(c)),
+    commands.join('\n'),
+  );
   for (const bin of BINARIES) {
-    assert.ok(commands.some((c) => c.split(/\s+/)[0]!.endsWith(bin) && c.includes('--help')), `${bin} --help is in the quick start`);
+    assert.ok(
+      commands.some((c) => c.split(/\s+/)[0]!.endsWith(bin) && c.includes('--help')),
+      `${bin} --help is in the quick start`,
+    );
   }
   assert.ok(!commands.some((c) => /\bnpx\b|\bnpm exec\b/.test(c)), 'no command can fall back to the public registry');
 });
 
-test(
-  'a fresh clone runs the README quick start: npm ci without engine warnings, build, each binary --help',
-  { timeout: 20 * 60_000, skip: existsSync(join(ROOT, '.git')) ? false : 'not a git checkout' },
-  async (t) => {
-    const cleanup = useCleanup(t);
-    const tmp = await makeTempDir('quick-start');
-    cleanup.add(() => tmp.remove(), 'temp dir');
-    const clone = join(tmp.path, 'smgr');
-    const cloned = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, clone], { encoding: 'utf8' });
-    assert.equal(cloned.status, 0, `git clone failed: ${cloned.stderr}`);
+test('a fresh clone runs the README quick start: npm ci without engine warnings, build, each binary --help', {
+  timeout: 20 * 60_000,
+  skip: existsSync(join(ROOT, '.git')) ? false : 'not a git checkout',
+}, async (t) => {
+  const cleanup = useCleanup(t);
+  const tmp = await makeTempDir('quick-start');
+  cleanup.add(() => tmp.remove(), 'temp dir');
+  const clone = join(tmp.path, 'smgr');
+  const cloned = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, clone], { encoding: 'utf8' });
+  assert.equal(cloned.status, 0, `git clone failed: ${cloned.stderr}`);
 
-    const commands = quickStartCommands(readFileSync(join(clone, 'README.md'), 'utf8'));
-    const script = join(tmp.path, 'quick-start.sh');
-    writeFileSync(
-      script,
-      [
-        'set -euo pipefail',
-        'exec 2>&1',
-        ...commands.flatMap((c) => [`printf '%s\\n' ${shellQuote(MARK + c)}`, c]),
-        // Where the names resolved: the clone's own launchers, not anything installed globally.
-        `printf '%s\\n' ${shellQuote(`${MARK}command -v`)}`,
-        `command -v ${BINARIES.join(' ')}`,
-        '',
-      ].join('\n'),
-    );
-    const run = ManagedProcess.start('bash', [script], { name: 'quick-start', cwd: clone, env: freshShellEnv(), maxLines: 20_000 });
-    cleanup.add(() => run.stop(), 'quick-start script');
-    const status = await run.exited;
-    const output = run.lines();
-    assert.equal(status.code, 0, `the quick start failed:\n${run.tail(60)}`);
+  const commands = quickStartCommands(readFileSync(join(clone, 'README.md'), 'utf8'));
+  const script = join(tmp.path, 'quick-start.sh');
+  writeFileSync(
+    script,
+    [
+      'set -euo pipefail',
+      'exec 2>&1',
+      ...commands.flatMap((c) => [`printf '%s\\n' ${shellQuote(MARK + c)}`, c]),
+      // Where the names resolved: the clone's own launchers, not anything installed globally.
+      `printf '%s\\n' ${shellQuote(`${MARK}command -v`)}`,
+      `command -v ${BINARIES.join(' ')}`,
+      '',
+    ].join('\n'),
+  );
+  const run = ManagedProcess.start('bash', [script], { name: 'quick-start', cwd: clone, env: freshShellEnv(), maxLines: 20_000 });
+  cleanup.add(() => run.stop(), 'quick-start script');
+  const status = await run.exited;
+  const output = run.lines();
+  assert.equal(status.code, 0, `the quick start failed:\n${run.tail(60)}`);
 
-    const sections = new Map<string, string>();
-    let current = '';
-    for (const line of output) {
-      if (line.startsWith(MARK)) {
-        current = line.slice(MARK.length);
-        sections.set(current, '');
-      } else if (current) {
-        sections.set(current, `${sections.get(current)}${line}\n`);
-      }
+  const sections = new Map<string, string>();
+  let current = '';
+  for (const line of output) {
+    if (line.startsWith(MARK)) {
+      current = line.slice(MARK.length);
+      sections.set(current, '');
+    } else if (current) {
+      sections.set(current, `${sections.get(current)}${line}\n`);
     }
-    const install = [...sections].find(([c]) => /\bnpm ci\b/.test(c));
-    assert.ok(install, 'the install command ran');
-    assert.doesNotMatch(install[1], /EBADENGINE|Unsupported engine/, `npm ci warned about engines:\n${install[1]}`);
+  }
+  const install = [...sections].find(([c]) => /\bnpm ci\b/.test(c));
+  assert.ok(install, 'the install command ran');
+  assert.doesNotMatch(install[1], /EBADENGINE|Unsupported engine/, `npm ci warned about engines:\n${install[1]}`);
 
-    for (const bin of BINARIES) {
-      const help = [...sections].find(([c]) => c.split(/\s+/)[0] === bin && c.includes('--help'));
-      assert.ok(help, `${bin} --help ran`);
-      assert.match(help[1], new RegExp(`^Usage: ${bin} `, 'm'), `${bin} --help printed its usage:\n${help[1]}`);
-    }
-    const resolved = (sections.get('command -v') ?? '').trim().split('\n');
-    assert.deepEqual(
-      resolved,
-      BINARIES.map((b) => join(clone, 'node_modules/.bin', b)),
-      'each name resolves to the clone\'s node_modules/.bin',
-    );
-  },
-);
+  for (const bin of BINARIES) {
+    const help = [...sections].find(([c]) => c.split(/\s+/)[0] === bin && c.includes('--help'));
+    assert.ok(help, `${bin} --help ran`);
+    assert.match(help[1], new RegExp(`^Usage: ${bin} `, 'm'), `${bin} --help printed its usage:\n${help[1]}`);
+  }
+  const resolved = (sections.get('command -v') ?? '').trim().split('\n');
+  assert.deepEqual(
+    resolved,
+    BINARIES.map((b) => join(clone, 'node_modules/.bin', b)),
+    "each name resolves to the clone's node_modules/.bin",
+  );
+});
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

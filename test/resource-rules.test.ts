@@ -69,12 +69,16 @@ async function stackWithHog(cleanup: Cleanup, h: Awaited<ReturnType<typeof hog>>
   const first = ManagedProcess.start(process.execPath, ['--expose-gc', HOG, h.name, h.sizeFile], { name: h.name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(h.name).length === 1 ? findPids(h.name) : null), { timeoutMs: 15_000, message: `${h.name} running` });
-  const stack = await startStack(cleanup, { mysql, redis }, {
-    services: { [h.name]: h.section },
-    controller: { ...TEST_API_SETTINGS },
-    // A report every round, so the test sees each one.
-    agent: { usage_report_interval: h.section.watch_interval },
-  });
+  const stack = await startStack(
+    cleanup,
+    { mysql, redis },
+    {
+      services: { [h.name]: h.section },
+      controller: { ...TEST_API_SETTINGS },
+      // A report every round, so the test sees each one.
+      agent: { usage_report_interval: h.section.watch_interval },
+    },
+  );
   await stack.addProcess(1, h.name);
   const api = new ApiClient(`http://127.0.0.1:${await apiPortOf(stack.controller)}`, await createTokenViaController(stack.controllerConfig, 'ops', 'viewer'));
   return { stack, api, pid: pid! };
@@ -128,7 +132,11 @@ describe('resource rules', () => {
     const exceeded = events.find((e) => kindOf(e) === 'resource_exceeded');
     const cleared = events.find((e) => kindOf(e) === 'resource_cleared');
     assert.ok(exceeded && cleared, JSON.stringify(events));
-    const detail = JSON.parse(exceeded!.detail) as { kind: string; resource: { rule: string; value: number; limit: number; action: string; mainPid: number }; result: { outcome: string } };
+    const detail = JSON.parse(exceeded!.detail) as {
+      kind: string;
+      resource: { rule: string; value: number; limit: number; action: string; mainPid: number };
+      result: { outcome: string };
+    };
     assert.equal(detail.kind, 'resource_exceeded');
     assert.equal(detail.resource.rule, 'memory');
     assert.equal(detail.resource.action, 'restart');
@@ -192,7 +200,10 @@ describe('resource rules', () => {
         encoding: 'utf8',
         env: { PATH: process.env.PATH ?? '', HOME: stack.dir, NO_COLOR: '1', SMGR_CLI_URL: api.url, SMGR_CLI_TOKEN: api.token! },
       });
-    assert.match(cli(['hosts', '--services']), new RegExp(`^${stack.hostId}\\s+${h.name}\\s+running\\s+${pid}\\s+\\d+(\\.\\d)? MiB\\s+\\d+\\.\\d%\\s+\\d+\\s+\\d+\\s+1\\s+\\d+[smhd]`, 'm'));
+    assert.match(
+      cli(['hosts', '--services']),
+      new RegExp(`^${stack.hostId}\\s+${h.name}\\s+running\\s+${pid}\\s+\\d+(\\.\\d)? MiB\\s+\\d+\\.\\d%\\s+\\d+\\s+\\d+\\s+1\\s+\\d+[smhd]`, 'm'),
+    );
     assert.match(cli(['status']), /^services: {2}1 of 1 running on 1 connected host\(s\); most memory host-a\//m);
     const metrics = await api.get('/metrics');
     assert.match(String(metrics.body), new RegExp(`smgr_service_memory_bytes\\{host="${stack.hostId}",service="${h.name}"\\} \\d+`));
@@ -200,13 +211,18 @@ describe('resource rules', () => {
     await h.setMiB(BIG_MIB);
     await waitForLog(stack.agent, 'resource rule exceeded', 30_000, (j) => j.service === h.name && j.action === 'alarm');
     await h.setMiB(0);
-    const [event] = await waitFor(async () => {
-      const rows = await resourceEvents(stack, h.name);
-      return rows.length > 0 ? rows : null;
-    }, { timeoutMs: 20_000, message: 'the resource event recorded', context: () => stack.controller.tail() });
+    const [event] = await waitFor(
+      async () => {
+        const rows = await resourceEvents(stack, h.name);
+        return rows.length > 0 ? rows : null;
+      },
+      { timeoutMs: 20_000, message: 'the resource event recorded', context: () => stack.controller.tail() },
+    );
     // The controller repairs the alarmed row with its ordinary restart job.
     await waitFor(
-      async () => ((await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_events WHERE kind = 'repair' AND process_id = 1 AND id > ?", [event!.id]))[0]?.n ?? 0) > 0,
+      async () =>
+        ((await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_events WHERE kind = 'repair' AND process_id = 1 AND id > ?", [event!.id]))[0]
+          ?.n ?? 0) > 0,
       { timeoutMs: 30_000, message: 'the repair the alarm caused', context: () => stack.controller.tail() },
     );
     const s = await stack.waitForAlarm(1, 0, 30_000);

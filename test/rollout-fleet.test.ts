@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, } from '@smgr/testing';
+import { useServers, Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
 
@@ -58,7 +58,10 @@ describe('rollouts over ten agents', () => {
     const audit = await fleet.db.query<{ token_name: string; outcome: string; target: string }>(
       "SELECT token_name, outcome, target FROM smgr_audit WHERE action = 'rollout.start'",
     );
-    assert.deepEqual(audit.map((a) => [a.token_name, a.outcome]), [['t-operator', 'ok']]);
+    assert.deepEqual(
+      audit.map((a) => [a.token_name, a.outcome]),
+      [['t-operator', 'ok']],
+    );
     assert.match(audit[0]!.target, new RegExp(`^rollout:${res.body.id} service:${service} version:2\\.0$`));
   });
 
@@ -74,7 +77,10 @@ describe('rollouts over ten agents', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const id = res.body.id as number;
     const waiting = await waitForRollout(fleet.api, id, (r) => r.state === 'awaiting_promotion', 'canary done');
-    assert.deepEqual(waiting.hosts.map((h: any) => h.state), ['healthy', 'pending', 'pending', 'pending', 'pending']);
+    assert.deepEqual(
+      waiting.hosts.map((h: any) => h.state),
+      ['healthy', 'pending', 'pending', 'pending', 'pending'],
+    );
 
     const second = await operator().post('/v1/rollouts', { service, version: '9.9', hosts: ['h9'] });
     assert.equal(second.status, 409);
@@ -93,7 +99,10 @@ describe('rollouts over ten agents', () => {
     // started in the same transition that recorded batch 1's last result.
     const held = await waitForRollout(fleet.api, id, (r) => r.hosts[1].state === 'healthy' && r.hosts[2].state === 'healthy', 'batch 1 healthy');
     assert.equal(held.state, 'paused');
-    assert.deepEqual(held.hosts.slice(3).map((h: any) => h.state), ['pending', 'pending']);
+    assert.deepEqual(
+      held.hosts.slice(3).map((h: any) => h.state),
+      ['pending', 'pending'],
+    );
     assert.equal(await fleet.installed('h4'), '2.0');
 
     const resumed = await operator().post(`/v1/rollouts/${id}/resume`);
@@ -112,7 +121,10 @@ describe('rollouts over ten agents', () => {
     const aborted = await operator().post(`/v1/rollouts/${id}/abort`);
     assert.equal(aborted.status, 200);
     assert.equal(aborted.body.state, 'aborted');
-    assert.deepEqual(aborted.body.hosts.map((h: any) => h.state), ['healthy', ...Array(9).fill('skipped')]);
+    assert.deepEqual(
+      aborted.body.hosts.map((h: any) => h.state),
+      ['healthy', ...Array(9).fill('skipped')],
+    );
     assert.equal(await fleet.installed('h2'), '3.0');
     const again = await operator().post(`/v1/rollouts/${id}/resume`);
     assert.equal(again.status, 409);
@@ -131,7 +143,12 @@ describe('rollouts over ten agents', () => {
     });
     assert.equal(res.status, 201);
     const id = res.body.id as number;
-    const halted = await waitForRollout(fleet.api, id, (r) => r.state === 'halted' && !r.hosts.some((h: any) => ['checking', 'updating', 'verifying'].includes(h.state)), 'halted');
+    const halted = await waitForRollout(
+      fleet.api,
+      id,
+      (r) => r.state === 'halted' && !r.hosts.some((h: any) => ['checking', 'updating', 'verifying'].includes(h.state)),
+      'halted',
+    );
     const byHost = Object.fromEntries(halted.hosts.map((h: any) => [h.hostId, h]));
     assert.equal(byHost.h4.state, 'failed');
     assert.match(byHost.h4.message, /not healthy for 0\.3 s within the healthy deadline/);
@@ -169,8 +186,22 @@ describe('rollouts over ten agents', () => {
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     // Labels narrow the list (h1 is tier a) and keep its order: h9 canary, then [h8, h7], then [h6, h10].
-    assert.deepEqual(res.body.hosts.map((h: any) => [h.hostId, h.batch]), [['h9', 0], ['h8', 1], ['h7', 1], ['h6', 2], ['h10', 2]]);
-    const done = await waitForRollout(fleet.api, res.body.id, (r) => ['rolled_back', 'rollback_failed', 'succeeded', 'halted'].includes(r.state), 'auto rollback');
+    assert.deepEqual(
+      res.body.hosts.map((h: any) => [h.hostId, h.batch]),
+      [
+        ['h9', 0],
+        ['h8', 1],
+        ['h7', 1],
+        ['h6', 2],
+        ['h10', 2],
+      ],
+    );
+    const done = await waitForRollout(
+      fleet.api,
+      res.body.id,
+      (r) => ['rolled_back', 'rollback_failed', 'succeeded', 'halted'].includes(r.state),
+      'auto rollback',
+    );
     assert.equal(done.state, 'rolled_back', done.message);
     assert.match(done.message, /h6 .*rolling back automatically|host\(s\) back/);
     for (const h of done.hosts) {

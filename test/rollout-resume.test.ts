@@ -2,10 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useServers, useCleanup, } from '@smgr/testing';
+import { useServers, useCleanup } from '@smgr/testing';
 import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { startFleet, waitForRollout } from '@smgr/testing/operator-api';
-
 
 const servers = useServers();
 
@@ -63,6 +62,9 @@ describe('rollout state survives the controller', () => {
     const promoted = await fleet.api.as(fleet.tokens.operator).post(`/v1/rollouts/${id}/promote`);
     assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
     const done = await waitForRollout(fleet.api, id, (r) => r.state === 'succeeded', 'promoted rollout succeeded');
-    assert.deepEqual(done.hosts.map((h: any) => h.state), ['healthy', 'healthy']);
+    assert.deepEqual(
+      done.hosts.map((h: any) => h.state),
+      ['healthy', 'healthy'],
+    );
   });
 });

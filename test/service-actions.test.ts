@@ -33,17 +33,21 @@ const ran = async (hostId: string) => (await readFile(join(fleet.hosts.get(hostI
 before(async () => {
   [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
   files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  fleet = await startFleet(files, { mysql, redis }, {
-    hostIds: ['web1', 'web2', 'db1'],
-    service,
-    labels: (h) => (h.startsWith('web') ? 'role=web' : 'role=db'),
-    // The hosts' own configs: web hosts can clear their cache, db1 can only warm it.
-    serviceExtra: (h, dir) => ({
-      action: h.startsWith('web')
-        ? [`clear-cache: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`, `fail-it: sh -c 'echo cache locked >&2; exit 3'`]
-        : [`warm: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`],
-    }),
-  });
+  fleet = await startFleet(
+    files,
+    { mysql, redis },
+    {
+      hostIds: ['web1', 'web2', 'db1'],
+      service,
+      labels: (h) => (h.startsWith('web') ? 'role=web' : 'role=db'),
+      // The hosts' own configs: web hosts can clear their cache, db1 can only warm it.
+      serviceExtra: (h, dir) => ({
+        action: h.startsWith('web')
+          ? [`clear-cache: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`, `fail-it: sh -c 'echo cache locked >&2; exit 3'`]
+          : [`warm: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`],
+      }),
+    },
+  );
 });
 
 after(async () => {
@@ -101,10 +105,16 @@ test('actions need the operator role and are audited, allowed or not; the README
 
   // README, "CI/CD": one curl line after a deployment.
   const curl = await run('curl', [
-    '-fsS', '-X', 'POST', `${fleet.api.url}/v1/operations`,
-    '-H', `Authorization: Bearer ${fleet.tokens.operator}`,
-    '-H', 'Content-Type: application/json',
-    '-d', JSON.stringify({ operation: 'action', service, action: 'clear-cache', labels: { role: 'web' } }),
+    '-fsS',
+    '-X',
+    'POST',
+    `${fleet.api.url}/v1/operations`,
+    '-H',
+    `Authorization: Bearer ${fleet.tokens.operator}`,
+    '-H',
+    'Content-Type: application/json',
+    '-d',
+    JSON.stringify({ operation: 'action', service, action: 'clear-cache', labels: { role: 'web' } }),
   ]);
   assert.equal(curl.code, 0, curl.stderr);
   const op = JSON.parse(curl.stdout) as { id: string; action: string; hosts: { hostId: string }[] };
@@ -124,5 +134,8 @@ test('actions need the operator role and are audited, allowed or not; the README
   const events = await fleet.db.query<{ host_id: string; outcome: string; message: string }>(
     "SELECT host_id, outcome, message FROM smgr_events WHERE kind = 'operation' AND message LIKE 'action clear-cache%' ORDER BY id",
   );
-  assert.ok(events.some((e) => e.host_id === 'db1' && e.outcome === 'refused'), JSON.stringify(events));
+  assert.ok(
+    events.some((e) => e.host_id === 'db1' && e.outcome === 'refused'),
+    JSON.stringify(events),
+  );
 });

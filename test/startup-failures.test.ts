@@ -78,7 +78,11 @@ after(() => files.run());
 
 /** A controller config on the test's servers with a short retry window, changed by `more`. */
 async function controllerConfig(file: string, more: Sections = {}): Promise<string> {
-  const base = controllerSections(env, { id: 'ctl-startup', grpcListen: '127.0.0.1:0', more: { controller: { startup_timeout: 5 }, logging: { level: 'info' } } });
+  const base = controllerSections(env, {
+    id: 'ctl-startup',
+    grpcListen: '127.0.0.1:0',
+    more: { controller: { startup_timeout: 5 }, logging: { level: 'info' } },
+  });
   for (const [section, keys] of Object.entries(more)) base[section] = { ...base[section], ...keys };
   return writeIni(env, file, base);
 }
@@ -159,7 +163,10 @@ describe('controller start-up failures', () => {
     });
 
     test('no password in redis.url (NOAUTH): exit 78 at once naming redis.url', async () => {
-      const r = await runToExit(CONTROLLER_MAIN, await controllerConfig('redis-noauth.ini', { redis: { url: locked.url }, controller: { startup_timeout: 120 } }));
+      const r = await runToExit(
+        CONTROLLER_MAIN,
+        await controllerConfig('redis-noauth.ini', { redis: { url: locked.url }, controller: { startup_timeout: 120 } }),
+      );
       assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
       const line = assertOnePlainLine(r, 'smgr-controller');
       assert.match(line, /redis\.url/);

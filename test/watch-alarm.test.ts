@@ -5,19 +5,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  useServers,
-  makeTempDir,
-  ManagedProcess,
-  useCleanup,
-  waitFor,
-  type Cleanup,
-} from '@smgr/testing';
+import { useServers, makeTempDir, ManagedProcess, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
 import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
-
 
 const servers = useServers();
 

@@ -11,18 +11,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  useServers,
-  makeTempDir,
-  ManagedProcess,
-  useCleanup,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, makeTempDir, ManagedProcess, useCleanup, waitFor } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
-
 
 const servers = useServers();
 

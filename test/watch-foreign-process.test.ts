@@ -51,13 +51,17 @@ describe('watch mode on processes the agent did not start', () => {
     await waitFor(() => findPids(byName).length === 1 && findPids(byPidfile).length === 1, { timeoutMs: 5_000, message: 'both running' });
 
     const common = { restart_strategy: 'process', watch: true, watch_interval: 0.5, watch_failures: 2, restart_delay: 0.2 };
-    const stack = await startStack(cleanup, { mysql, redis }, {
-      services: {
-        [byName]: { ...common, start_command: named.start },
-        // Its start command writes the pidfile, as a daemon does.
-        [byPidfile]: { ...common, pidfile, start_command: `/bin/sh -c 'echo $$ > ${pidfile}; exec ${pidded.path} infinity'` },
+    const stack = await startStack(
+      cleanup,
+      { mysql, redis },
+      {
+        services: {
+          [byName]: { ...common, start_command: named.start },
+          // Its start command writes the pidfile, as a daemon does.
+          [byPidfile]: { ...common, pidfile, start_command: `/bin/sh -c 'echo $$ > ${pidfile}; exec ${pidded.path} infinity'` },
+        },
       },
-    });
+    );
     await stack.addProcess(1, byName);
     await stack.addProcess(2, byPidfile);
     // The watch has seen both alive before they are killed (no failure is counted yet).
@@ -87,10 +91,18 @@ describe('watch mode on processes the agent did not start', () => {
     const reports = await stack.db.query<{ process_id: number; message: string }>(
       "SELECT process_id, message FROM smgr_events WHERE kind = 'agent_event' ORDER BY process_id",
     );
-    assert.deepEqual(reports.map((r) => Number(r.process_id)), [1, 2], 'one watch report per service');
+    assert.deepEqual(
+      reports.map((r) => Number(r.process_id)),
+      [1, 2],
+      'one watch report per service',
+    );
     assert.match(reports[0]!.message, new RegExp(`${byName} failed 2 watch checks in a row \\(exit 1\\)`));
     assert.match(reports[1]!.message, new RegExp(`${byPidfile} failed 2 watch checks in a row \\(no process alive with pid ${firstByPidfile} from pidfile `));
     const repairs = await stack.db.query<{ process_id: number }>("SELECT process_id FROM smgr_events WHERE kind = 'repair' ORDER BY process_id");
-    assert.deepEqual(repairs.map((r) => Number(r.process_id)), [1, 2], 'one repair each');
+    assert.deepEqual(
+      repairs.map((r) => Number(r.process_id)),
+      [1, 2],
+      'one repair each',
+    );
   });
 });

@@ -10,16 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  makeTempDir,
-  ManagedProcess,
-  startMariaDb,
-  startRedis,
-  useCleanup,
-  waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from '@smgr/testing';
+import { makeTempDir, ManagedProcess, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
@@ -68,10 +59,14 @@ describe('a mass failure of watched services', () => {
         max_attempts: 2,
       };
     }
-    const stack = await startStack(cleanup, { mysql, redis }, {
-      services,
-      controller: { monitor: { retry_delay: 1 }, logging: { level: 'info' } },
-    });
+    const stack = await startStack(
+      cleanup,
+      { mysql, redis },
+      {
+        services,
+        controller: { monitor: { retry_delay: 1 }, logging: { level: 'info' } },
+      },
+    );
     for (const [i, name] of names.entries()) await stack.addProcess(i + 1, name);
     await waitFor(() => names.every((n) => findPids(n).length === 1), { timeoutMs: 10_000, message: 'every service running' });
 

@@ -36,7 +36,7 @@ const SECTIONS = {
 const NAMED = {
   receiver: 'A notification receiver (controller): type webhook (signed JSON), slack (incoming webhook) or email (SMTP). Tested with smgr notify test NAME.',
   route: 'Which alerts go to which receivers (controller). Every matching route delivers; a receiver gets one copy.',
-  log_rule: 'A log-pattern rule (agent): lines of a process\'s log files that raise its alarm or send an event.',
+  log_rule: "A log-pattern rule (agent): lines of a process's log files that raise its alarm or send an event.",
 };
 
 const esc = (s) => String(s).replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^\./, '\\&.').replace(/^'/, "\\&'");
@@ -65,9 +65,7 @@ out.push('.I /etc/smgr/controller.ini');
 out.push('.br');
 out.push('.I /etc/smgr/agent.ini');
 out.push('.SH DESCRIPTION');
-out.push(
-  'Both daemons read one file in the INI format of the Process Monitor Service\'s config.ini, or the same structure as JSON when the name ends in',
-);
+out.push("Both daemons read one file in the INI format of the Process Monitor Service's config.ini, or the same structure as JSON when the name ends in");
 out.push('.BR .json .');
 out.push('Sections hold');
 out.push('.IB key " = " value');
@@ -85,7 +83,9 @@ out.push('or escapes it');
 out.push('.RB ( \\e; ", " \\e# );');
 out.push('command keys keep their shell quoting and treat only a space-preceded');
 out.push('.B #');
-out.push('outside quotes as a comment. Durations are in seconds and may have fractions. Unknown sections and keys are errors, not ignored (with a suggestion when a known one is close): a bad file makes the daemon exit with status 78, one line per problem naming the file and line, the key, the value (never a secret) and the rule it breaks.');
+out.push(
+  'outside quotes as a comment. Durations are in seconds and may have fractions. Unknown sections and keys are errors, not ignored (with a suggestion when a known one is close): a bad file makes the daemon exit with status 78, one line per problem naming the file and line, the key, the value (never a secret) and the rule it breaks.',
+);
 out.push('.PP');
 out.push('Settings are layered: built\\-in defaults, then the file, then');
 out.push('.BI SMGR_ SECTION _ KEY');
@@ -99,7 +99,9 @@ out.push('.BR [process.default] ,');
 out.push('then');
 out.push('.BR [process. \\fINAME\\fB] .');
 out.push('.B \\-\\-check\\-config');
-out.push('also checks that the files named here exist and are readable (certificates) or writable (log file, agent state), and prints the settings that daemon uses in this format, with these key names and units, secrets masked.');
+out.push(
+  'also checks that the files named here exist and are readable (certificates) or writable (log file, agent state), and prints the settings that daemon uses in this format, with these key names and units, secrets masked.',
+);
 out.push('.PP');
 out.push('Command keys (the');
 out.push('.I *_command');
@@ -152,7 +154,7 @@ out.push('.BR tls.ca ", " tls.cert " and " tls.key');
 out.push('.RI ( /run/secrets/... ),');
 out.push('and');
 out.push('.B agent.state_dir');
-out.push('is the image\'s volume.');
+out.push("is the image's volume.");
 out.push('.B agent.container_mode');
 out.push('(on by itself when the agent is PID 1) makes the agent start the services by');
 out.push('.B startup_rank');
@@ -196,10 +198,10 @@ out.push('.fi');
 out.push('.SH FILES');
 out.push('.TP');
 out.push('.I /etc/smgr/controller.ini');
-out.push('The controller\'s file (readable by group smgr only: it holds the database password).');
+out.push("The controller's file (readable by group smgr only: it holds the database password).");
 out.push('.TP');
 out.push('.I /etc/smgr/agent.ini');
-out.push('The agent\'s file.');
+out.push("The agent's file.");
 out.push('.TP');
 out.push('.I /etc/smgr/tls/');
 out.push('CA certificate, certificate and key of the daemon on this host.');

@@ -19,9 +19,10 @@ if (!process.env.npm_config_nodedir) {
 // on PATH, which can be an old one hoisted from another package's dependencies
 // (dbus-next's optional usocket brings node-gyp 7, which fails on Node 20).
 const gyp = process.env.npm_config_node_gyp;
-const r = gyp && existsSync(gyp)
-  ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit', cwd: import.meta.dirname })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', cwd: import.meta.dirname });
+const r =
+  gyp && existsSync(gyp)
+    ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit', cwd: import.meta.dirname })
+    : spawnSync('node-gyp', args, { stdio: 'inherit', cwd: import.meta.dirname });
 if (r.error) {
   process.stderr.write(`@smgr/reaper: cannot run node-gyp (${r.error.message}); run this through npm (npm ci), which provides it\n`);
   process.exit(1);

@@ -21,7 +21,9 @@ import { test } from 'node:test';
 import { useCleanup, waitFor } from '@smgr/testing';
 import { AGENT_UNIT, agentIni, agentLog, startUnitWatchHost, SVC, UNIT } from './support/unit-watch-host.js';
 
-test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its subscription refused it is found by polling', { timeout: 900_000 }, async (t) => {
+test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its subscription refused it is found by polling', {
+  timeout: 900_000,
+}, async (t) => {
   const c = useCleanup(t);
   // A watch round once an hour, watch_failures = 3: only an event finds a failure quickly.
   const { host, db, mainPid } = await startUnitWatchHost(c, { name: 'smgr-dbusw', watchInterval: 3600 });
@@ -33,12 +35,20 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its 
         seen = await agentLog(host);
         return seen.slice(after).find((j) => j.msg === msg && pred(j)) ?? null;
       },
-      { timeoutMs: 60_000, intervalMs: 500, message: `agent log "${msg}"`, context: () => seen.slice(-30).map((j) => JSON.stringify(j)).join('\n') },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        message: `agent log "${msg}"`,
+        context: () =>
+          seen
+            .slice(-30)
+            .map((j) => JSON.stringify(j))
+            .join('\n'),
+      },
     );
   const subscribed = await logged('watching systemd units over D-Bus (PropertiesChanged)');
   assert.deepEqual(subscribed.units, [UNIT], 'the unprivileged agent subscribed to its unit');
   await logged('connected to controller');
-
 
   const killAndRepair = async (detectedBy: 'dbus' | 'poll') => {
     const before = await mainPid();
@@ -56,13 +66,23 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its 
         const events = await db.query<{ kind: string; outcome: string | null; message: string }>('SELECT kind, outcome, message FROM smgr_events ORDER BY id');
         seen = await agentLog(host);
         last = `alarma=${s?.alarma} notes=${s?.notes} pid=${pid} (before ${before}) ${active}\nevents:\n${events.map((e) => `${e.kind} ${e.outcome} ${e.message}`).join('\n')}`;
-        return Number(s?.alarma) === 0 && /restarted by service strategy|systemd restart/.test(s?.notes ?? '') && active === 'active' && pid > 0 && pid !== before ? { s, pid } : null;
+        return Number(s?.alarma) === 0 &&
+          /restarted by service strategy|systemd restart/.test(s?.notes ?? '') &&
+          active === 'active' &&
+          pid > 0 &&
+          pid !== before
+          ? { s, pid }
+          : null;
       },
       {
         timeoutMs: 90_000,
         intervalMs: 1_000,
         message: `${UNIT} repaired and its alarm cleared (${detectedBy})`,
-        context: () => `${last}\nagent log:\n${seen.slice(-40).map((j) => JSON.stringify(j)).join('\n')}`,
+        context: () =>
+          `${last}\nagent log:\n${seen
+            .slice(-40)
+            .map((j) => JSON.stringify(j))
+            .join('\n')}`,
       },
     );
     return { failing, repaired };
@@ -71,7 +91,9 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its 
   const viaDbus = await killAndRepair('dbus');
   assert.match(String(viaDbus.failing.detail), new RegExp(`^systemd reported ${UNIT.replace('.', '\\.')} failed/failed over D-Bus$`));
   assert.equal(viaDbus.failing.failures, 1, 'reported on its first failed check: systemd said the unit failed');
-  const [report] = await db.query<{ message: string }>("SELECT message FROM smgr_events WHERE kind = 'agent_event' AND process_id = 1 ORDER BY id DESC LIMIT 1");
+  const [report] = await db.query<{ message: string }>(
+    "SELECT message FROM smgr_events WHERE kind = 'agent_event' AND process_id = 1 ORDER BY id DESC LIMIT 1",
+  );
   assert.match(report?.message ?? '', /over D-Bus/, 'the watch report says how the failure was found');
 
   // The bus refuses the agent's Subscribe (a site policy; systemctl restart still works): polling, said once, does the same job.
@@ -84,7 +106,11 @@ test('a SIGKILLed systemd unit is detected through D-Bus and repaired; with its 
   await host.exec(['tee', '/etc/smgr/agent.ini'], { input: agentIni(1) });
   const mark = (await agentLog(host)).length;
   await host.systemctl('restart', AGENT_UNIT);
-  const fallback = await logged('systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)', () => true, mark);
+  const fallback = await logged(
+    'systemd units cannot be followed over D-Bus; watching them by polling every watch_interval (retrying D-Bus in the background)',
+    () => true,
+    mark,
+  );
   assert.match(String(fallback.err), /Subscribe|AccessDenied|rejected/i, String(fallback.err));
   await logged('watching services', () => true, mark);
   const viaPoll = await killAndRepair('poll');

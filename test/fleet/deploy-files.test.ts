@@ -34,7 +34,12 @@ test('every man page renders with man -l and groff reports no warning', async (t
   c.add(() => tmp.remove(), 'man dir');
   // smgr.conf(5) exists only as generated (by the packager) from the config schema.
   await run(process.execPath, [join(MAN_DIR, 'gen-smgr-conf.mjs'), join(tmp.path, 'smgr.conf.5')]);
-  assert.deepEqual(readdirSync(MAN_DIR).filter((f) => /\.\d$/.test(f)).sort(), MAN_PAGES.filter((p) => p !== 'smgr.conf.5').sort());
+  assert.deepEqual(
+    readdirSync(MAN_DIR)
+      .filter((f) => /\.\d$/.test(f))
+      .sort(),
+    MAN_PAGES.filter((p) => p !== 'smgr.conf.5').sort(),
+  );
   for (const page of MAN_PAGES) {
     const path = page === 'smgr.conf.5' ? join(tmp.path, page) : join(MAN_DIR, page);
     const r = await run('man', ['-l', '--warnings=all', path], { env: { ...process.env, MANWIDTH: '80' } });

@@ -125,10 +125,13 @@ step('the sample service and the playbook install a controller and three agents 
   const site = await playbook('site.yml');
   assertPlaybookOk(site, ['ctl', ...AGENTS]);
   for (const h of AGENTS) assert.ok(site.recap[h]!.changed > 0, `${h}: a first install changes something`);
-  const rows = await waitFor(async () => {
-    const r = await agentRows();
-    return r.length === AGENTS.length && r.every((a) => a.connected === 1) ? r : null;
-  }, { timeoutMs: 60_000, message: 'three agents connected' });
+  const rows = await waitFor(
+    async () => {
+      const r = await agentRows();
+      return r.length === AGENTS.length && r.every((a) => a.connected === 1) ? r : null;
+    },
+    { timeoutMs: 60_000, message: 'three agents connected' },
+  );
   assert.deepEqual(
     rows.map((r) => [r.host_id, r.agent_version]),
     AGENTS.map((h) => [h, V1]),
@@ -173,7 +176,12 @@ step('the installed units pass systemd-analyze verify and run as their own users
   );
   assert.notEqual(denied.code, 0, 'smgr-agent may not restart dbus.service');
   assert.match(denied.stderr, /Access denied|Interactive authentication required/);
-  for (const page of [['1', 'smgr'], ['5', 'smgr.conf'], ['8', 'smgr-agent'], ['8', 'smgr-controller']]) {
+  for (const page of [
+    ['1', 'smgr'],
+    ['5', 'smgr.conf'],
+    ['8', 'smgr-agent'],
+    ['8', 'smgr-controller'],
+  ]) {
     const man = await h1.host.exec(['man', '-P', 'cat', ...page], { allowFailure: true });
     assert.equal(man.code, 0, `man ${page.join(' ')} on ${h1.name}: ${man.stderr}`);
     assert.match(man.stdout, /NAME/);
@@ -237,11 +245,18 @@ step('the upgrade playbook replaces the agents one batch at a time while the oth
   assert.ok(fewest >= AGENTS.length - 1, `at most one agent away at a time; saw ${fewest} connected at worst`);
   // A host upgraded before the next one started: versions switch over in inventory order.
   const firstSeenV2 = AGENTS.map((h) => samples.find((s) => s.versions[h] === V2)?.at ?? Infinity);
-  assert.deepEqual([...firstSeenV2].sort((a, b) => a - b), firstSeenV2, `agents upgraded in order ${AGENTS.join(', ')}`);
-  const rows = await waitFor(async () => {
-    const r = await agentRows();
-    return r.every((a) => a.connected === 1 && a.agent_version === V2) ? r : null;
-  }, { timeoutMs: 60_000, message: `all agents connected at ${V2}` });
+  assert.deepEqual(
+    [...firstSeenV2].sort((a, b) => a - b),
+    firstSeenV2,
+    `agents upgraded in order ${AGENTS.join(', ')}`,
+  );
+  const rows = await waitFor(
+    async () => {
+      const r = await agentRows();
+      return r.every((a) => a.connected === 1 && a.agent_version === V2) ? r : null;
+    },
+    { timeoutMs: 60_000, message: `all agents connected at ${V2}` },
+  );
   assert.equal(rows.length, AGENTS.length);
   for (const h of fleet.agents) {
     assert.equal((await h.host.exec(['smgr-agent', '--version'])).stdout.trim(), V2, `smgr-agent --version on ${h.name}`);
@@ -303,13 +318,15 @@ step('a SIGSTOPped controller misses its watchdog pings, systemd restarts it and
     );
   /** Waits until every agent holds a stream opened after `prior` (connected_at per host) and returns the rows. */
   const reconnected = (prior: Map<string, number>, message: string) =>
-    waitFor(async () => {
-      const rows = await agentRowsSince();
-      return rows.length === AGENTS.length &&
-        rows.every((r) => r.connected === 1 && r.connected_at && r.connected_at.getTime() > (prior.get(r.host_id) ?? 0))
-        ? rows
-        : null;
-    }, { timeoutMs: 60_000, message });
+    waitFor(
+      async () => {
+        const rows = await agentRowsSince();
+        return rows.length === AGENTS.length && rows.every((r) => r.connected === 1 && r.connected_at && r.connected_at.getTime() > (prior.get(r.host_id) ?? 0))
+          ? rows
+          : null;
+      },
+      { timeoutMs: 60_000, message },
+    );
   const since = (rows: { host_id: string; connected_at: Date | null }[]) => new Map(rows.map((r) => [r.host_id, r.connected_at?.getTime() ?? 0]));
   const show = async () => {
     const props = await fleet.ctl.host.systemctl('show', unit, '--property=MainPID,ActiveState,NRestarts,WatchdogUSec');
@@ -329,10 +346,13 @@ step('a SIGSTOPped controller misses its watchdog pings, systemd restarts it and
   const baseline = await reconnected(initial, 'agents connected to the controller restarted with WatchdogSec=5s');
 
   await fleet.ctl.host.exec(['kill', '-STOP', String(before.pid)]);
-  const after = await waitFor(async () => {
-    const s = await show();
-    return s.pid > 0 && s.pid !== before.pid && s.state === 'active' ? s : null;
-  }, { timeoutMs: 90_000, intervalMs: 500, message: 'systemd restarted the stopped controller' });
+  const after = await waitFor(
+    async () => {
+      const s = await show();
+      return s.pid > 0 && s.pid !== before.pid && s.state === 'active' ? s : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, message: 'systemd restarted the stopped controller' },
+  );
   assert.ok(after.restarts > before.restarts, `NRestarts ${before.restarts} -> ${after.restarts}`);
   const gone = await fleet.ctl.host.exec(['kill', '-0', String(before.pid)], { allowFailure: true });
   assert.notEqual(gone.code, 0, `the stopped process ${before.pid} is gone`);

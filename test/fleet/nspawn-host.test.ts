@@ -70,7 +70,6 @@ test('a host for a namespace that does not exist is refused before anything is m
   await assert.rejects(bootNspawnHost({ name: 'Bad Name', rootfs: rootfs.path, netnsPath: '/run/netns/x' }), /must match/);
 });
 
-
 const LISTEN_ONCE = `
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7999)); s.listen(1)

@@ -89,7 +89,10 @@ test('a service with user = runs as that user and cannot read the agent key; a n
   // The shipped unit's way: the agent as its own unprivileged user cannot switch users, and says so at start.
   await host.exec(['useradd', '--system', 'smgr-agent']);
   await host.exec(['tee', '/etc/smgr/agent-user.ini'], { input: config('/tmp/smgr-agent-user-state') });
-  const refused = await host.exec(['runuser', '-u', 'smgr-agent', '--', AGENT, '--config', '/etc/smgr/agent-user.ini'], { allowFailure: true, timeoutMs: 60_000 });
+  const refused = await host.exec(['runuser', '-u', 'smgr-agent', '--', AGENT, '--config', '/etc/smgr/agent-user.ini'], {
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
   assert.equal(refused.code, 78, `exit code; stderr: ${refused.stderr}`);
   const lines = refused.stderr.split('\n').filter((l) => l.trim() !== '');
   assert.equal(lines.length, 1, refused.stderr);

@@ -66,10 +66,13 @@ test('a SIGSTOPped agent misses its watchdog pings and systemd restarts it; a he
   assert.equal(healthy.restarts, 0);
 
   await host.exec(['kill', '-STOP', String(first.pid)]);
-  const restarted = await waitFor(async () => {
-    const s = await show();
-    return s.pid > 0 && s.pid !== first.pid && s.state === 'active' ? s : null;
-  }, { timeoutMs: 90_000, intervalMs: 500, message: 'systemd restarted the stopped agent' });
+  const restarted = await waitFor(
+    async () => {
+      const s = await show();
+      return s.pid > 0 && s.pid !== first.pid && s.state === 'active' ? s : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, message: 'systemd restarted the stopped agent' },
+  );
   assert.equal(restarted.restarts, 1, restarted.props);
   const journal = (await host.exec(['journalctl', `--unit=${UNIT}`, '--no-pager', '--output=cat'])).stdout;
   assert.match(journal, /Watchdog timeout \(limit 3s\)/);

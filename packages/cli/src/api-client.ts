@@ -52,7 +52,7 @@ export class ApiClient {
       );
     }
     const { status, text } = await this.send(method, path, body, token, timeoutMs);
-    let parsed: unknown ;
+    let parsed: unknown;
     try {
       parsed = text === '' ? null : JSON.parse(text);
     } catch {
@@ -112,7 +112,7 @@ export class ApiClient {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const where = this.settings.url.origin;
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
-      return new CliError(ExitCode.UNAVAILABLE, `TLS with ${where} failed: ${err.message} (${code})`, 'trust the controller\'s CA with --ca FILE (SMGR_CLI_CA)');
+      return new CliError(ExitCode.UNAVAILABLE, `TLS with ${where} failed: ${err.message} (${code})`, "trust the controller's CA with --ca FILE (SMGR_CLI_CA)");
     }
     if (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message)) {
       return new CliError(ExitCode.UNAVAILABLE, `TLS with ${where} failed: ${err.message}`, 'is the API plain HTTP (api.insecure)? then use an http:// URL');

@@ -37,7 +37,10 @@ describe('CLI settings', () => {
 
   it('names the file, line and key of an unknown key or section, and refuses bad URLs and unreadable files', () => {
     assert.match(configError(() => readCliConfig(file('b.ini', '[cli]\nurl = x\ncolor = red\n'))).message, /b\.ini:3: cli\.color: unknown key/);
-    assert.match(configError(() => readCliConfig(file('c.ini', '[client]\nurl = x\n'))).message, /c\.ini:1: \[client\]: unknown section \[client\]; the CLI reads only \[cli\]/);
+    assert.match(
+      configError(() => readCliConfig(file('c.ini', '[client]\nurl = x\n'))).message,
+      /c\.ini:1: \[client\]: unknown section \[client\]; the CLI reads only \[cli\]/,
+    );
     assert.match(configError(() => readCliConfig(file('d.ini', 'url = x\n'))).message, /d\.ini:1: url: is outside any section/);
     assert.match(configError(() => resolveSettings({ url: 'ftp://x' }, {})).message, /must start with https:\/\/ or http:\/\//);
     assert.match(configError(() => resolveSettings({ tokenFile: join(tmp.path, 'missing') }, {})).message, /--token-file: cannot read token file .*ENOENT/);

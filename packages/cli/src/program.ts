@@ -63,14 +63,14 @@ function everyCommand(cmd: Command, fn: (c: Command) => void): void {
 /** The `smgr` command tree. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('smgr')
-    .description('smgr operator CLI: hosts, alarms, operations and rolling updates through the controller\'s HTTP API')
+    .description("smgr operator CLI: hosts, alarms, operations and rolling updates through the controller's HTTP API")
     .version(SMGR_VERSION, '-V, --version')
     .addOption(new Option('--url <url>', `controller API URL (default ${DEFAULT_URL})`))
     .addOption(new Option('--token <token>', 'API bearer token (prefer --token-file or SMGR_CLI_TOKEN)'))
     .addOption(new Option('--token-file <file>', 'file holding the API token'))
-    .addOption(new Option('--ca <file>', 'CA certificate (PEM) the API\'s HTTPS certificate is checked against'))
+    .addOption(new Option('--ca <file>', "CA certificate (PEM) the API's HTTPS certificate is checked against"))
     .addOption(new Option('--config <file>', `CLI config file (default ${DEFAULT_CONFIG_PATH} when it exists)`))
-    .option('--json', 'print the API\'s JSON answer instead of text (every read)')
+    .option('--json', "print the API's JSON answer instead of text (every read)")
     .option('--timeout <seconds>', 'request timeout (default 30); for restart/start/stop/status SERVICE/update: how long each host gets')
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError('(run with --help for usage)');
@@ -92,10 +92,6 @@ export function buildProgram(io: CliIo): Command {
     ),
   );
 
-  everyCommand(program, (c) =>
-    c
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) }),
-  );
+  everyCommand(program, (c) => c.exitOverride().configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) }));
   return program;
 }

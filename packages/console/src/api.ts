@@ -57,4 +57,5 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   return parsed as T;
 }
 
-export const roleAtLeast = (role: Role, needed: Role): boolean => ['viewer', 'operator', 'admin'].indexOf(role) >= ['viewer', 'operator', 'admin'].indexOf(needed);
+export const roleAtLeast = (role: Role, needed: Role): boolean =>
+  ['viewer', 'operator', 'admin'].indexOf(role) >= ['viewer', 'operator', 'admin'].indexOf(needed);

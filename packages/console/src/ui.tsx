@@ -5,7 +5,12 @@ import type { ComponentChildren } from 'preact';
 export function fmtTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 export function fmtAgo(iso: string | null | undefined): string {
@@ -35,15 +40,23 @@ export function Table({ caption, head, children, empty }: { caption: string; hea
   return (
     <div class="table-wrap">
       <table>
-        <caption class="muted" style="text-align:left;padding:.3rem .6rem">{caption}</caption>
+        <caption class="muted" style="text-align:left;padding:.3rem .6rem">
+          {caption}
+        </caption>
         <thead>
-          <tr>{head.map((h) => <th scope="col">{h}</th>)}</tr>
+          <tr>
+            {head.map((h) => (
+              <th scope="col">{h}</th>
+            ))}
+          </tr>
         </thead>
         <tbody>
           {children}
           {empty ? (
             <tr>
-              <td colSpan={head.length} class="muted">{empty}</td>
+              <td colSpan={head.length} class="muted">
+                {empty}
+              </td>
             </tr>
           ) : null}
         </tbody>
@@ -53,11 +66,19 @@ export function Table({ caption, head, children, empty }: { caption: string; hea
 }
 
 export function ErrorLine({ error }: { error: string | null }) {
-  return error ? <p class="error" role="alert">{error}</p> : null;
+  return error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p class="muted" aria-live="polite">Loading {what}…</p>;
+  return (
+    <p class="muted" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
 }
 
 /** A step of a job as the history stores it: argv (operators), exit code, duration, output tail (operators). */
@@ -67,8 +88,7 @@ export function Steps({ steps }: { steps: any[] | undefined }) {
     <ol class="steps">
       {steps.map((s) => (
         <li>
-          <strong>{String(s.name ?? 'step')}</strong>{' '}
-          <span class={s.ok ? 'ok' : 'bad'}>exit {String(s.exitCode)}</span>
+          <strong>{String(s.name ?? 'step')}</strong> <span class={s.ok ? 'ok' : 'bad'}>exit {String(s.exitCode)}</span>
           {s.signal ? <span class="bad"> signal {String(s.signal)}</span> : null}
           {s.timedOut ? <span class="bad"> timed out</span> : null} · {fmtMs(s.durationMs)}
           {Array.isArray(s.argv) ? (

@@ -14,7 +14,10 @@ test('the subreaper flag is set and read back through prctl', () => {
 });
 
 test('reap() of a process that is not a child fails with ECHILD, and bad arguments are type errors', () => {
-  assert.throws(() => reaper.reap(1), (err: Error & { errno?: number }) => err.errno === constants.errno.ECHILD && /^waitpid: /.test(err.message));
+  assert.throws(
+    () => reaper.reap(1),
+    (err: Error & { errno?: number }) => err.errno === constants.errno.ECHILD && /^waitpid: /.test(err.message),
+  );
   assert.throws(() => reaper.reap(0), TypeError);
   assert.throws(() => reaper.reap(-1), TypeError);
 });

@@ -18,7 +18,12 @@ export type Sections = Record<string, Section>;
 /** INI text from nested sections; values are written as given. */
 export function ini(sections: Sections): string {
   return Object.entries(sections)
-    .map(([name, keys]) => `[${name}]\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`)
+    .map(
+      ([name, keys]) =>
+        `[${name}]\n${Object.entries(keys)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n')}\n`,
+    )
     .join('\n');
 }
 

@@ -58,7 +58,12 @@ export function useServers(opts: UseServersOptions = {}): Servers {
       return mysql;
     },
     get redis(): RedisInstance {
-      if (!redis) throw new Error(opts.redis === false ? 'useServers({ redis: false }): no Redis in this file' : 'useServers(): Redis is not started (await servers.ready in a file-level before hook)');
+      if (!redis)
+        throw new Error(
+          opts.redis === false
+            ? 'useServers({ redis: false }): no Redis in this file'
+            : 'useServers(): Redis is not started (await servers.ready in a file-level before hook)',
+        );
       return redis;
     },
   };

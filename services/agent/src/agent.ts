@@ -93,7 +93,10 @@ export class Agent {
       onOperation: (e) => this.onOperation(e),
       onStartedExit: (service, pid, code, signal) => {
         this.log.info({ service, pid, exitCode: code, signal }, 'started process exited');
-        this.watcher?.checkNow(service, { source: 'exit', detail: `pid ${pid}, started by the agent, ${signal ? `was killed by ${signal}` : `exited ${code}`}` });
+        this.watcher?.checkNow(service, {
+          source: 'exit',
+          detail: `pid ${pid}, started by the agent, ${signal ? `was killed by ${signal}` : `exited ${code}`}`,
+        });
       },
     });
     this.runner = runner;
@@ -157,7 +160,11 @@ export class Agent {
     });
     // systemd units of watched services: a unit that goes down is checked at once (polling stays the fallback).
     this.unitWatch = systemdDbusWatchFor(cfg, this.log, (e) =>
-      this.watcher.checkNow(e.service, { source: 'dbus', detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`, conclusive: e.settled }),
+      this.watcher.checkNow(e.service, {
+        source: 'dbus',
+        detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`,
+        conclusive: e.settled,
+      }),
     );
     this.link = new ControllerLink({
       addresses: controllerOrder(cfg.agent.hostId, cfg.agent.controllers, cfg.agent.controllerOrder),
@@ -309,7 +316,14 @@ function ensureStateDir(cfg: SmgrConfig): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new ConfigError(
-      [{ file: cfg.source, key: 'agent.state_dir', value: cfg.agent.stateDir, rule: `cannot create or write the directory (${code}); create it writable for the agent's user or choose another` }],
+      [
+        {
+          file: cfg.source,
+          key: 'agent.state_dir',
+          value: cfg.agent.stateDir,
+          rule: `cannot create or write the directory (${code}); create it writable for the agent's user or choose another`,
+        },
+      ],
       { cause: err },
     );
   }

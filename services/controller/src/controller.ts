@@ -23,13 +23,7 @@ import { OperatorApi } from './api/operator-api.js';
 import { checkInsecureListeners } from './listen-policy.js';
 import { Notifier } from './notify/notifier.js';
 import { probeRedis } from './db/redis-probe.js';
-import {
-  listenConfigError,
-  mysqlConfigError,
-  mysqlDependency,
-  redisConfigError,
-  redisDependency,
-} from './startup/dependency-errors.js';
+import { listenConfigError, mysqlConfigError, mysqlDependency, redisConfigError, redisDependency } from './startup/dependency-errors.js';
 import { waitForDependency } from './startup/wait-for-dependency.js';
 import { HostRoutes } from './fleet/host-routes.js';
 import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
@@ -131,7 +125,14 @@ export class Controller {
     const registry = new AgentRegistry();
     await agentStore.markAllDisconnected(cfg.controller.id);
     registry.load(await agentStore.loadAll());
-    const claims = new HostClaims({ pool: this.pool, store: new ClaimStore(this.pool), agents: agentStore, registry, rules: cfg.controller.autoApprove, log: this.log });
+    const claims = new HostClaims({
+      pool: this.pool,
+      store: new ClaimStore(this.pool),
+      agents: agentStore,
+      registry,
+      rules: cfg.controller.autoApprove,
+      log: this.log,
+    });
     await claims.load();
     claims.start();
     this.claims = claims;
@@ -189,7 +190,13 @@ export class Controller {
     const gateway = this.gateway;
     const queue = this.queue;
     this.routes = new HostRoutes(
-      { redis: queueConn, prefix: cfg.redis.prefix, controllerId: cfg.controller.id, ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs), log: this.log },
+      {
+        redis: queueConn,
+        prefix: cfg.redis.prefix,
+        controllerId: cfg.controller.id,
+        ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs),
+        log: this.log,
+      },
       () => ({ hostIds: gateway.hostIds(), displaced: gateway.displacedCount() }),
     );
     const routes = this.routes;
@@ -223,7 +230,13 @@ export class Controller {
       connectedAnywhere: (h) => fleet.isConnected(h),
       log: this.log,
     });
-    this.delivery = new DeliveryWorker({ connection: redisFor(), prefix: cfg.redis.prefix, controllerId: cfg.controller.id, jobs: gateway.jobs, log: this.log });
+    this.delivery = new DeliveryWorker({
+      connection: redisFor(),
+      prefix: cfg.redis.prefix,
+      controllerId: cfg.controller.id,
+      jobs: gateway.jobs,
+      log: this.log,
+    });
     this.delivery.start();
     this.metrics.bind({
       connectedAgents: () => gateway.connectedCount(),
@@ -295,8 +308,7 @@ export class Controller {
     const cfg = this.cfg;
     const t0 = Date.now();
     // Rows left connected by a controller that died are stale; those of live controllers are not.
-    await this.routes!
-      .live()
+    await this.routes!.live()
       .then((live) => this.agentStore!.markDisconnectedUnlessOn(live.map((c) => c.id)))
       .catch((err) => this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'));
     this.workerRedis = this.newRedis();

@@ -17,7 +17,10 @@ test('loopback hosts are 127.0.0.0/8, ::1 and localhost; anything else is remote
 
 test('plaintext listeners on a non-loopback address are a config error naming the key and the fix, unless allowed', () => {
   assert.doesNotThrow(() => checkInsecureListeners(cfg({})));
-  assert.doesNotThrow(() => checkInsecureListeners(cfg({ grpc: '0.0.0.0:7443', tls: false, api: '0.0.0.0:7080', apiInsecure: false })), 'TLS may listen anywhere');
+  assert.doesNotThrow(
+    () => checkInsecureListeners(cfg({ grpc: '0.0.0.0:7443', tls: false, api: '0.0.0.0:7080', apiInsecure: false })),
+    'TLS may listen anywhere',
+  );
   const err = (() => {
     try {
       checkInsecureListeners(cfg({ grpc: '0.0.0.0:7443', api: '[::]:7080' }));
@@ -26,7 +29,16 @@ test('plaintext listeners on a non-loopback address are a config error naming th
     }
   })();
   assert.ok(err instanceof ConfigError);
-  assert.deepEqual(err.details.map((d) => [d.key, d.value]), [['controller.grpc_listen', '0.0.0.0:7443'], ['controller.api_listen', '[::]:7080']]);
-  assert.match(err.message, /controller\.grpc_listen = "0\.0\.0\.0:7443": tls\.insecure = true: plaintext may listen on loopback only .* set controller\.allow_insecure_remote = true/);
+  assert.deepEqual(
+    err.details.map((d) => [d.key, d.value]),
+    [
+      ['controller.grpc_listen', '0.0.0.0:7443'],
+      ['controller.api_listen', '[::]:7080'],
+    ],
+  );
+  assert.match(
+    err.message,
+    /controller\.grpc_listen = "0\.0\.0\.0:7443": tls\.insecure = true: plaintext may listen on loopback only .* set controller\.allow_insecure_remote = true/,
+  );
   assert.doesNotThrow(() => checkInsecureListeners(cfg({ grpc: '0.0.0.0:7443', api: '[::]:7080', allow: true })));
 });

@@ -79,7 +79,10 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   const rootfs = await ensureRootfs({ log: opts.log ?? ((m) => console.log(`# ${m}`)) });
   const tmp = await makeTempDir('dbus-watch');
   c.add(() => tmp.remove(), 'temp dir');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(tmp.path, 'artifact')], { cwd: ROOT, timeout: 300_000 });
+  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(tmp.path, 'artifact')], {
+    cwd: ROOT,
+    timeout: 300_000,
+  });
   const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
 
   const mysql = await startMariaDb();
@@ -126,8 +129,16 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
     }),
   );
   const vars = join(tmp.path, 'vars.json');
-  await writeFile(vars, JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }));
-  const pb = await runPlaybook(join(import.meta.dirname, '../ansible/privileges.yml'), { inventory, extraVarsFile: vars, logDir: tmp.path, name: 'dbus-watch-polkit' });
+  await writeFile(
+    vars,
+    JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }),
+  );
+  const pb = await runPlaybook(join(import.meta.dirname, '../ansible/privileges.yml'), {
+    inventory,
+    extraVarsFile: vars,
+    logDir: tmp.path,
+    name: 'dbus-watch-polkit',
+  });
   if (pb.code !== 0) throw new Error(`playbook failed:\n${outputTail(pb)}`);
   await host.systemctl('restart', 'polkit.service');
 
@@ -135,7 +146,14 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   await host.exec(['tee', '/etc/smgr/controller.ini'], {
     input: `[database]\nsocket = ${SOCKETS.mysql}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}\n\n[redis]\nurl = unix://${SOCKETS.redis}\nprefix = ${uniquePrefix('dbusw')}\n\n[monitor]\ncheck_interval = 0.2\nretry_delay = 5\n\n[controller]\ngrpc_listen = 127.0.0.1:7443\nheartbeat_interval = 1\nagent_ttl = 5\n\n[tls]\ninsecure = true\n\n[logging]\nlevel = debug\n`,
   });
-  await host.exec(['systemd-run', '--unit=smgr-ctl-test', '--property=Type=exec', '/opt/smgr/current/bin/smgr-controller', '--config', '/etc/smgr/controller.ini']);
+  await host.exec([
+    'systemd-run',
+    '--unit=smgr-ctl-test',
+    '--property=Type=exec',
+    '/opt/smgr/current/bin/smgr-controller',
+    '--config',
+    '/etc/smgr/controller.ini',
+  ]);
   c.add(() => host.exec(['systemctl', 'stop', 'smgr-ctl-test.service'], { allowFailure: true }), 'controller');
   await db.query('INSERT INTO PROCESE (process_id, process_name) VALUES (1, ?)', [SVC]);
   await db.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');

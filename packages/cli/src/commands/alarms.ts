@@ -43,7 +43,11 @@ export function targetBody(targets: readonly string[], all: boolean | undefined)
 }
 
 /** POST /v1/alarms/raise|clear: `changed` rows whose alarm moved (listed in `processes`) of `matched` named. */
-export async function setAlarms(client: ApiClient, verb: 'raise' | 'clear', body: object): Promise<{ changed: number; matched: number; processes: ProcessView[] }> {
+export async function setAlarms(
+  client: ApiClient,
+  verb: 'raise' | 'clear',
+  body: object,
+): Promise<{ changed: number; matched: number; processes: ProcessView[] }> {
   return client.post(`/v1/alarms/${verb}`, body);
 }
 

@@ -20,6 +20,11 @@ export function eventsCommand(program: Command, io: CliIo): void {
       if (o.limit) q.set('limit', o.limit);
       type Row = { at: string; kind: string; hostId: string | null; service: string | null; outcome: string | null; message: string };
       const body = await ctx.client().get<{ events: Row[] }>(`/v1/events${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) => table(['AT', 'KIND', 'HOST', 'SERVICE', 'OUTCOME', 'MESSAGE'], b.events.map((e) => [e.at, e.kind, e.hostId, e.service, e.outcome ? ctx.paint.state(e.outcome) : e.outcome, e.message])));
+      ctx.print(body, (b) =>
+        table(
+          ['AT', 'KIND', 'HOST', 'SERVICE', 'OUTCOME', 'MESSAGE'],
+          b.events.map((e) => [e.at, e.kind, e.hostId, e.service, e.outcome ? ctx.paint.state(e.outcome) : e.outcome, e.message]),
+        ),
+      );
     });
 }

@@ -42,7 +42,10 @@ export function hostsCommand(program: Command, io: CliIo): void {
     .option('-s, --service <name>', 'only hosts managing this service (approved claims)')
     .option('-l, --label <key=value>', 'only hosts with this label; repeatable', collectLabel)
     .option('-p, --pending', 'only hosts with claims waiting for approval, and those claims with their reason')
-    .option('--services', 'one line per service of each host with what it costs: state, main pid, memory, CPU, threads, open files, processes, uptime, restarts')
+    .option(
+      '--services',
+      'one line per service of each host with what it costs: state, main pid, memory, CPU, threads, open files, processes, uptime, restarts',
+    )
     .action(async (o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const q = new URLSearchParams();
@@ -51,7 +54,12 @@ export function hostsCommand(program: Command, io: CliIo): void {
       const body = await ctx.client().get<{ hosts: HostView[] }>(`/v1/hosts${q.size > 0 ? `?${q}` : ''}`);
       if (o.pending) {
         const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
-        ctx.print({ claims: waiting }, (b) => table(['HOST', 'SERVICE', 'STATE', 'WHY'], b.claims.map((c) => [c.hostId, c.service, c.state, c.reason])));
+        ctx.print({ claims: waiting }, (b) =>
+          table(
+            ['HOST', 'SERVICE', 'STATE', 'WHY'],
+            b.claims.map((c) => [c.hostId, c.service, c.state, c.reason]),
+          ),
+        );
         return;
       }
       if (o.services) {
@@ -61,7 +69,12 @@ export function hostsCommand(program: Command, io: CliIo): void {
           const u = byHost.get(h.hostId);
           const byService = new Map((u?.services ?? []).map((s) => [s.service, s]));
           const names = o.service ? h.services.filter((s) => s === o.service) : h.services;
-          return { hostId: h.hostId, connected: h.connected, receivedAt: u?.receivedAt ?? null, services: names.map((s) => ({ service: s, usage: byService.get(s) ?? null })) };
+          return {
+            hostId: h.hostId,
+            connected: h.connected,
+            receivedAt: u?.receivedAt ?? null,
+            services: names.map((s) => ({ service: s, usage: byService.get(s) ?? null })),
+          };
         });
         ctx.print({ hosts: rows }, (b) =>
           table(
@@ -76,7 +89,14 @@ export function hostsCommand(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         table(
           ['HOST', 'STATE', 'LAST SEEN', 'AGENT', 'LABELS', 'SERVICES'],
-          b.hosts.map((h) => [h.hostId, ctx.paint.state(h.connected ? 'connected' : 'down'), h.connected ? 'now' : ago(h.lastSeen), h.agentVersion, labels(h.labels), servicesCell(h)]),
+          b.hosts.map((h) => [
+            h.hostId,
+            ctx.paint.state(h.connected ? 'connected' : 'down'),
+            h.connected ? 'now' : ago(h.lastSeen),
+            h.agentVersion,
+            labels(h.labels),
+            servicesCell(h),
+          ]),
         ),
       );
     });
@@ -95,10 +115,15 @@ export function hostsCommand(program: Command, io: CliIo): void {
         const ctx = CliContext.of(io, cmd);
         // `hosts` has its own --service (a filter); commander hands the flag to whichever command it finds first.
         const o = cmd.optsWithGlobals<{ service?: string }>();
-        const r = await ctx.client().post<ClaimChange>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
+        const r = await ctx
+          .client()
+          .post<ClaimChange>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
         ctx.print(r, (b) => {
           const head = b.services.length === 0 ? `${b.hostId}: no claim to ${action}\n` : `${b.hostId}: ${b.state} ${b.services.join(', ')}\n`;
-          const warn = b.nowAmbiguous.length > 0 ? `note: ${b.nowAmbiguous.join(', ')} now on several hosts; rows by that plain name are ambiguous until one host is placed (name@host or smgr_placement)\n` : '';
+          const warn =
+            b.nowAmbiguous.length > 0
+              ? `note: ${b.nowAmbiguous.join(', ')} now on several hosts; rows by that plain name are ambiguous until one host is placed (name@host or smgr_placement)\n`
+              : '';
           return head + warn;
         });
       });
@@ -106,7 +131,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
 
   hosts
     .command('forget')
-    .description("forget a decommissioned host: its claims and agent record are deleted (stop its agent first; revoke its certificate too)")
+    .description('forget a decommissioned host: its claims and agent record are deleted (stop its agent first; revoke its certificate too)')
     .argument('<host>', 'host id')
     .action(async (host: string, _o, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);

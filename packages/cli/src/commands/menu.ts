@@ -26,7 +26,11 @@ export function menuCommand(program: Command, io: CliIo): void {
     .action(async (_o, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
-        throw new CliError(ExitCode.USAGE, 'smgr menu needs a terminal', 'in scripts use `smgr alarms --all`, `smgr alarm raise ID|NAME|--all`, `smgr alarm clear --all`');
+        throw new CliError(
+          ExitCode.USAGE,
+          'smgr menu needs a terminal',
+          'in scripts use `smgr alarms --all`, `smgr alarm raise ID|NAME|--all`, `smgr alarm clear --all`',
+        );
       }
       const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: true });
       // Lines are queued, so keys typed (or pasted) ahead of a prompt are not lost.
@@ -89,4 +93,3 @@ async function loop(ctx: CliContext, ask: (prompt: string) => Promise<string | n
     }
   }
 }
-

@@ -47,7 +47,8 @@ export function notifyCommands(program: Command, io: CliIo): void {
       const ctx = CliContext.of(io, cmd);
       const r = await ctx.client().post<TestResult>('/v1/notify/test', { receiver });
       ctx.print(r, (b) => (b.ok ? `test message ${b.messageId} accepted by ${b.receiver} (${b.type})\n` : ''));
-      if (!r.ok) throw new CliError(ExitCode.FAILURE, `${safeCell(r.receiver)} (${r.type}) did not accept the test message: ${safeCell(r.error ?? 'unknown error')}`);
+      if (!r.ok)
+        throw new CliError(ExitCode.FAILURE, `${safeCell(r.receiver)} (${r.type}) did not accept the test message: ${safeCell(r.error ?? 'unknown error')}`);
     });
 
   notify
@@ -61,7 +62,10 @@ export function notifyCommands(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         b.deadLetters.length === 0
           ? 'no dead letters\n'
-          : table(['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'], b.deadLetters.map((d) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error])),
+          : table(
+              ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
+              b.deadLetters.map((d) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error]),
+            ),
       );
     });
 
@@ -84,7 +88,10 @@ export function notifyCommands(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         b.alerts.length === 0
           ? 'no alerts firing\n'
-          : table(['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'], b.alerts.map((a) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message])),
+          : table(
+              ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
+              b.alerts.map((a) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message]),
+            ),
       );
     });
 }

@@ -33,7 +33,10 @@ const OPEN = new Set(['pending', 'running']);
 
 /** "restart web 1.2 on 2 host(s): 1 succeeded, 1 failed" */
 function headline(v: OperationView): string {
-  const counts = Object.entries(v.summary).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  const counts = Object.entries(v.summary)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   return `${v.operation} ${v.service}${v.version ? ` ${v.version}` : ''}${v.action ? ` ${v.action}` : ''} on ${v.hosts.length} host(s): ${counts || 'no host'}`;
 }
 
@@ -44,7 +47,8 @@ function hostLine(v: OperationView, h: OperationView['hosts'][number], c: Paint,
   const open = OPEN.has(h.state);
   const state = `${open && spinner ? `${spinner} ` : ''}${h.state}`;
   // Pad first, then colour: escapes take no room on screen.
-  const line = `${h.hostId.padEnd(hostWidth)}  ${c.state(h.state).replace(h.state, state.padEnd(11))}  ${(h.version || '-').padEnd(versionWidth)}  ${h.message}`.trimEnd();
+  const line =
+    `${h.hostId.padEnd(hostWidth)}  ${c.state(h.state).replace(h.state, state.padEnd(11))}  ${(h.version || '-').padEnd(versionWidth)}  ${h.message}`.trimEnd();
   return `${line}\n${h.failure ? renderFailure(h.failure, c) : ''}`;
 }
 
@@ -78,7 +82,10 @@ export async function followOperation(ctx: CliContext, first: OperationView, dea
     }
   };
   if (live) live.draw(renderOperation(view, c, frame));
-  else if (!ctx.json) ctx.out(`${view.operation} ${view.service}${view.version ? ` ${view.version}` : ''}${view.action ? ` ${view.action}` : ''}: operation ${view.id} on ${view.hosts.length} host(s)\n`);
+  else if (!ctx.json)
+    ctx.out(
+      `${view.operation} ${view.service}${view.version ? ` ${view.version}` : ''}${view.action ? ` ${view.action}` : ''}: operation ${view.id} on ${view.hosts.length} host(s)\n`,
+    );
   while (view.state === 'running') {
     if (Date.now() >= deadlineMs) {
       if (live) live.draw(renderOperation(view, c));
@@ -109,7 +116,14 @@ interface RunOptions {
 }
 
 /** Starts an operation through POST /v1/operations and, unless --no-wait, follows it; exit 1 unless every host succeeded. */
-export async function runOperation(ctx: CliContext, operation: OperationName, service: string, o: RunOptions, version?: string, action?: string): Promise<void> {
+export async function runOperation(
+  ctx: CliContext,
+  operation: OperationName,
+  service: string,
+  o: RunOptions,
+  version?: string,
+  action?: string,
+): Promise<void> {
   const given = o.timeoutOp ?? ctx.opts.timeout;
   let timeoutSeconds: number | undefined;
   if (given !== undefined) {
@@ -139,7 +153,7 @@ export async function runOperation(ctx: CliContext, operation: OperationName, se
 /** --wait / --no-wait and the older --timeout-op on an operation command. */
 export function withWaitOptions(cmd: Command): Command {
   return cmd
-    .option('--wait', 'wait for every host and show each one\'s line as it finishes (default)')
+    .option('--wait', "wait for every host and show each one's line as it finishes (default)")
     .option('--no-wait', 'print the operation id and return at once (then: smgr operation show ID)')
     .addOption(new Option('--timeout-op <seconds>').hideHelp());
 }
@@ -151,7 +165,7 @@ export function operationCommands(program: Command, io: CliIo): void {
     start: 'start SERVICE on the selected hosts (nothing happens where it is up)',
     stop: 'stop SERVICE on the selected hosts (nothing happens where it is down)',
   };
-  const timeoutHelp = '\nWith --timeout SECONDS each host gets that long (default: the controller\'s api.operation_timeout).';
+  const timeoutHelp = "\nWith --timeout SECONDS each host gets that long (default: the controller's api.operation_timeout).";
   for (const op of ['restart', 'start', 'stop'] as const) {
     withWaitOptions(withSelector(program.command(op).description(`${describe[op]}; exit 1 unless every host succeeds`).argument('<service>')))
       .addHelpText('after', timeoutHelp)
@@ -186,7 +200,7 @@ export function operationCommands(program: Command, io: CliIo): void {
   const operation = program.command('operation').description('operations started by restart, start, stop, status SERVICE and update');
   operation
     .command('show')
-    .description('an operation and each host\'s progress or outcome (with the failing step\'s exit code and output)')
+    .description("an operation and each host's progress or outcome (with the failing step's exit code and output)")
     .argument('<id>', 'the operation id, op-…')
     .option('-w, --wait', 'follow it until every host answered (exit 1 unless every host succeeded)')
     .action(async (id: string, o: { wait?: boolean }, cmd: Command) => {

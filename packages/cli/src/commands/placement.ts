@@ -25,7 +25,7 @@ export function placementCommands(program: Command, io: CliIo): void {
     .description('repair PROCESS (id or name) on host H, as service S (default: the process name); needed when several agents manage one name')
     .argument('<process>', 'PROCESE id or name')
     .requiredOption('-H, --host <host>', 'the host whose agent repairs it')
-    .option('-s, --service <service>', 'the agent\'s [process.NAME] to run (default: the process name)')
+    .option('-s, --service <service>', "the agent's [process.NAME] to run (default: the process name)")
     .action(async (process: string, o: { host: string; service?: string }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const body = { ...processRef(process), hostId: o.host, ...(o.service !== undefined ? { service: o.service } : {}) };
@@ -36,7 +36,7 @@ export function placementCommands(program: Command, io: CliIo): void {
 
   program
     .command('unplace')
-    .description('remove PROCESS\'s placement on host H, or all its placements')
+    .description("remove PROCESS's placement on host H, or all its placements")
     .argument('<process>', 'PROCESE id or name')
     .option('-H, --host <host>', 'only the placement on this host')
     .action(async (process: string, o: { host?: string }, cmd: Command) => {
@@ -59,7 +59,10 @@ export function placementCommands(program: Command, io: CliIo): void {
       ctx.print(body, (b) =>
         b.placements.length === 0
           ? 'no explicit placement (processes go to name@host, or to the one agent managing the name)\n'
-          : table(['ID', 'PROCESS', 'HOST', 'SERVICE'], b.placements.map((p) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)'])),
+          : table(
+              ['ID', 'PROCESS', 'HOST', 'SERVICE'],
+              b.placements.map((p) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)']),
+            ),
       );
     });
 
@@ -72,8 +75,11 @@ export function placementCommands(program: Command, io: CliIo): void {
     .action(async (name: string, o: { id?: string }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       if (o.id !== undefined && !/^[1-9]\d{0,9}$/.test(o.id)) throw new CliError(ExitCode.USAGE, '--id must be a whole number > 0');
-      if (Array.from(name).length > 100) throw new CliError(ExitCode.USAGE, `the name has ${Array.from(name).length} characters; PROCESE.process_name holds at most 100`);
-      const r = await ctx.client().post<{ processId: number; name: string }>('/v1/processes', { name, ...(o.id !== undefined ? { processId: Number(o.id) } : {}) });
+      if (Array.from(name).length > 100)
+        throw new CliError(ExitCode.USAGE, `the name has ${Array.from(name).length} characters; PROCESE.process_name holds at most 100`);
+      const r = await ctx
+        .client()
+        .post<{ processId: number; name: string }>('/v1/processes', { name, ...(o.id !== undefined ? { processId: Number(o.id) } : {}) });
       ctx.print(r, (b) => `added process ${b.processId} (${b.name}), not in alarm; raise it with: smgr alarm raise ${b.processId}\n`);
     });
 }

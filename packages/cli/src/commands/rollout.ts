@@ -92,7 +92,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
 
   rollout
     .command('status')
-    .description('one rollout with each host\'s progress')
+    .description("one rollout with each host's progress")
     .argument('<id>', 'rollout id', count)
     .option('-w, --watch', 'keep showing it until it ends or needs you (exit 1 unless it succeeded)')
     .action(async (id: number, o: { watch?: boolean }, cmd: Command) => {
@@ -114,12 +114,29 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       if (o.service) q.set('service', o.service);
       if (o.active) q.set('active', 'true');
       if (o.limit !== undefined) q.set('limit', String(o.limit));
-      type Item = { id: number; service: string; version: string; state: string; createdBy: string; createdAt: string; hostTotal: number; hostCounts: Record<string, number> };
+      type Item = {
+        id: number;
+        service: string;
+        version: string;
+        state: string;
+        createdBy: string;
+        createdAt: string;
+        hostTotal: number;
+        hostCounts: Record<string, number>;
+      };
       const body = await ctx.client().get<{ rollouts: Item[] }>(`/v1/rollouts${q.size > 0 ? `?${q}` : ''}`);
       ctx.print(body, (b) =>
         table(
           ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-          b.rollouts.map((r) => [r.id, r.service, r.version, ctx.paint.state(r.state), `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`, r.createdBy, r.createdAt]),
+          b.rollouts.map((r) => [
+            r.id,
+            r.service,
+            r.version,
+            ctx.paint.state(r.state),
+            `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`,
+            r.createdBy,
+            r.createdAt,
+          ]),
         ),
       );
     });

@@ -22,17 +22,16 @@ export function statusCommand(program: Command, io: CliIo): void {
       program
         .command('status')
         .description('without SERVICE: fleet overview; with SERVICE: run STATUS on the hosts managing it (exit 1 if any is down)')
-        .argument('[service]', 'a service name from the agents\' [process.NAME] sections'),
+        .argument('[service]', "a service name from the agents' [process.NAME] sections"),
     ),
-  )
-    .action(async (service: string | undefined, o, cmd: Command) => {
-      const ctx = Ctx.of(io, cmd);
-      if (service !== undefined) {
-        await runOperation(ctx, 'status', service, o);
-        return;
-      }
-      await overview(ctx);
-    });
+  ).action(async (service: string | undefined, o, cmd: Command) => {
+    const ctx = Ctx.of(io, cmd);
+    if (service !== undefined) {
+      await runOperation(ctx, 'status', service, o);
+      return;
+    }
+    await overview(ctx);
+  });
 }
 
 async function overview(ctx: CliContext): Promise<void> {
@@ -51,7 +50,9 @@ async function overview(ctx: CliContext): Promise<void> {
       `rollouts:  ${b.activeRollouts.length === 0 ? 'none active' : ''}`,
     ];
     for (const r of b.activeRollouts) {
-      const counts = Object.entries(r.hostCounts).map(([k, v]) => `${v} ${k}`).join(', ');
+      const counts = Object.entries(r.hostCounts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
       lines.push(`  ${r.id}  ${r.service} -> ${r.version}  ${r.state}  (${counts})`);
     }
     return `${lines.join('\n')}\n`;

@@ -25,7 +25,7 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .description('create a token; its secret is printed once, on stdout, or written to --output FILE (mode 0600)')
     .argument('<name>', 'shown in the audit trail: letters, digits, . _ @ -')
     .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
-    .option('--expires-days <n>', 'valid for this many days (default: the controller\'s api.token_ttl_days)')
+    .option('--expires-days <n>', "valid for this many days (default: the controller's api.token_ttl_days)")
     .option('-o, --output <file>', 'write the secret to FILE, readable by you only (0600), instead of stdout')
     .action(async (name: string, o: { role: string; expiresDays?: string; output?: string }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
@@ -41,14 +41,18 @@ export function tokenCommands(program: Command, io: CliIo): void {
             `revoke it (smgr token revoke ${created.name}) and create it again with a writable --output`,
           );
         }
-        ctx.err(`token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; secret written to ${o.output} (mode 0600)\n`);
+        ctx.err(
+          `token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; secret written to ${o.output} (mode 0600)\n`,
+        );
         return;
       }
       if (ctx.json) {
         ctx.out(`${JSON.stringify(created, null, 2)}\n`);
         return;
       }
-      ctx.err(`token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; the secret below is shown only once:\n`);
+      ctx.err(
+        `token ${created.name} (${created.role}) created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; the secret below is shown only once:\n`,
+      );
       ctx.out(`${created.token}\n`);
     });
 
@@ -98,6 +102,11 @@ export function tokenCommands(program: Command, io: CliIo): void {
       if (o.action) q.set('action', o.action);
       type Row = { at: string; tokenName: string | null; action: string; target: string; outcome: string; statusCode: number };
       const body = await ctx.client().get<{ audit: Row[] }>(`/v1/audit${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) => table(['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'], b.audit.map((a) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode])));
+      ctx.print(body, (b) =>
+        table(
+          ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
+          b.audit.map((a) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode]),
+        ),
+      );
     });
 }

@@ -13,7 +13,21 @@ export interface Paint {
   state(word: string): string;
 }
 
-const RED = new Set(['alarm', 'failed', 'rollback_failed', 'down', 'halted', 'aborted', 'refused', 'denied', 'error', 'rejected', 'unavailable', 'timed_out', 'interrupted']);
+const RED = new Set([
+  'alarm',
+  'failed',
+  'rollback_failed',
+  'down',
+  'halted',
+  'aborted',
+  'refused',
+  'denied',
+  'error',
+  'rejected',
+  'unavailable',
+  'timed_out',
+  'interrupted',
+]);
 const GREEN = new Set(['ok', 'succeeded', 'healthy', 'connected', 'rolled_back']);
 const YELLOW = new Set([
   'pending',

@@ -17,7 +17,10 @@ const TAIL_LINES = 5;
  */
 export function renderFailure(f: StepFailureView, c: Paint, indent = '    '): string {
   const how = f.exitCode === -1 ? 'did not exit by itself' : `exited ${f.exitCode}`;
-  const lines = f.outputTail.replace(/\s+$/, '').split('\n').filter((l) => l.trim() !== '');
+  const lines = f.outputTail
+    .replace(/\s+$/, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const shown = lines.slice(-TAIL_LINES);
   const cut = lines.length > shown.length ? `${indent}  | … (${lines.length - shown.length} more line(s) above)\n` : '';
   const head = `${indent}${c.red(`step ${f.step} ${how}`)}${shown.length > 0 ? ':' : ' (no output)'}\n`;

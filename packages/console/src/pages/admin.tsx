@@ -13,7 +13,11 @@ export function AuditPage() {
       {audit.data === null ? (
         <Loading what="the audit trail" />
       ) : (
-        <Table caption="Changes, newest first" head={['When', 'Token', 'Role', 'Action', 'Target', 'Outcome', 'Status']} empty={audit.data.audit.length === 0 && 'No change yet.'}>
+        <Table
+          caption="Changes, newest first"
+          head={['When', 'Token', 'Role', 'Action', 'Target', 'Outcome', 'Status']}
+          empty={audit.data.audit.length === 0 && 'No change yet.'}
+        >
           {audit.data.audit.map((a) => (
             <tr>
               <td>{fmtTime(a.at)}</td>
@@ -61,10 +65,19 @@ export function TokensPage() {
     <section aria-labelledby="tokens-h">
       <h1 id="tokens-h">API tokens</h1>
       <form class="grid" onSubmit={create} aria-labelledby="new-token-h">
-        <h2 id="new-token-h" style="grid-column:1/-1;margin:0">New token</h2>
+        <h2 id="new-token-h" style="grid-column:1/-1;margin:0">
+          New token
+        </h2>
         <label>
           Name
-          <input name="name" required value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autocomplete="off" pattern="^[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}$" />
+          <input
+            name="name"
+            required
+            value={name}
+            onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+            autocomplete="off"
+            pattern="^[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}$"
+          />
         </label>
         <label>
           Role
@@ -93,7 +106,11 @@ export function TokensPage() {
       {tokens.data === null ? (
         <Loading what="tokens" />
       ) : (
-        <Table caption="Tokens" head={['Name', 'Role', 'Created', 'Expires', 'Last used', 'State', 'Action']} empty={tokens.data.tokens.length === 0 && 'No token.'}>
+        <Table
+          caption="Tokens"
+          head={['Name', 'Role', 'Created', 'Expires', 'Last used', 'State', 'Action']}
+          empty={tokens.data.tokens.length === 0 && 'No token.'}
+        >
           {tokens.data.tokens.map((t) => (
             <tr>
               <th scope="row">{t.name}</th>

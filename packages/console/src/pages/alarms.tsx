@@ -36,7 +36,11 @@ export function AlarmsPage({ session }: { session: Session }) {
         {alarms === null ? (
           <Loading what="alarms" />
         ) : (
-          <Table caption={`In alarm now: ${alarms.length}`} head={['Process', 'Incident', 'Host', 'Attempts', 'Last message', ...(canChange ? ['Action'] : [])]} empty={alarms.length === 0 && 'No process is in alarm.'}>
+          <Table
+            caption={`In alarm now: ${alarms.length}`}
+            head={['Process', 'Incident', 'Host', 'Attempts', 'Last message', ...(canChange ? ['Action'] : [])]}
+            empty={alarms.length === 0 && 'No process is in alarm.'}
+          >
             {alarms.map((a) => (
               <tr data-alarm={a.name}>
                 <th scope="row">
@@ -63,7 +67,11 @@ export function AlarmsPage({ session }: { session: Session }) {
       {repairs.data === null ? (
         <Loading what="repairs" />
       ) : (
-        <Table caption="Repairs, newest first" head={['When', 'Process', 'Host', 'Outcome', 'Duration', 'Note and steps']} empty={repairs.data.events.length === 0 && 'No repair yet.'}>
+        <Table
+          caption="Repairs, newest first"
+          head={['When', 'Process', 'Host', 'Outcome', 'Duration', 'Note and steps']}
+          empty={repairs.data.events.length === 0 && 'No repair yet.'}
+        >
           {repairs.data.events.map((e) => (
             <tr data-repair={e.id}>
               <td>{fmtTime(e.at)}</td>

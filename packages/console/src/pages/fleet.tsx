@@ -20,7 +20,11 @@ export function FleetPage() {
           <p class="muted">
             {list.length} host(s), {list.filter((h) => h.connected).length} connected, {(extra.data?.breakers ?? []).length} open breaker(s).
           </p>
-          <Table caption="Hosts" head={['Host', 'Connection', 'Last seen', 'Labels', 'Agent', 'Services (version)', 'Open breakers']} empty={list.length === 0 && 'No agent has connected yet.'}>
+          <Table
+            caption="Hosts"
+            head={['Host', 'Connection', 'Last seen', 'Labels', 'Agent', 'Services (version)', 'Open breakers']}
+            empty={list.length === 0 && 'No agent has connected yet.'}
+          >
             {list.map((h) => (
               <tr data-host={h.hostId}>
                 <th scope="row">{h.hostId}</th>
@@ -30,7 +34,9 @@ export function FleetPage() {
                 <td title={fmtTime(h.lastSeen)}>{fmtAgo(h.lastSeen)}</td>
                 <td>
                   <div class="chips">
-                    {Object.entries(h.labels ?? {}).map(([k, v]) => <span class="chip">{`${k}=${String(v)}`}</span>)}
+                    {Object.entries(h.labels ?? {}).map(([k, v]) => (
+                      <span class="chip">{`${k}=${String(v)}`}</span>
+                    ))}
                   </div>
                 </td>
                 <td>{h.agentVersion}</td>

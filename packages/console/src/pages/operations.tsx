@@ -18,7 +18,11 @@ export function OperationsPage({ session }: { session: Session }) {
       {recent.data === null ? (
         <Loading what="operations" />
       ) : (
-        <Table caption="Latest operations" head={['Id', 'Operation', 'Service', 'State', 'Hosts', 'By', 'Started']} empty={ops.length === 0 && 'No operation yet.'}>
+        <Table
+          caption="Latest operations"
+          head={['Id', 'Operation', 'Service', 'State', 'Hosts', 'By', 'Started']}
+          empty={ops.length === 0 && 'No operation yet.'}
+        >
           {ops.map((o) => (
             <tr>
               <th scope="row">
@@ -85,7 +89,16 @@ export function StartOperation({ service: fixed }: { service?: string }) {
       {fixed ? null : (
         <label>
           Service
-          <input name="service" required value={service} onInput={(e) => { setService((e.currentTarget as HTMLInputElement).value); setPicked(new Set()); }} autocomplete="off" />
+          <input
+            name="service"
+            required
+            value={service}
+            onInput={(e) => {
+              setService((e.currentTarget as HTMLInputElement).value);
+              setPicked(new Set());
+            }}
+            autocomplete="off"
+          />
         </label>
       )}
       {operation === 'update' ? (

@@ -27,7 +27,11 @@ export function RolloutsPage({ session }: { session: Session }) {
       {list.data === null ? (
         <Loading what="rollouts" />
       ) : (
-        <Table caption="Rollouts, newest first" head={['Id', 'Service', 'Version', 'State', 'Batch', 'Hosts', 'Started by', 'Updated']} empty={list.data.rollouts.length === 0 && 'No rollout yet.'}>
+        <Table
+          caption="Rollouts, newest first"
+          head={['Id', 'Service', 'Version', 'State', 'Batch', 'Hosts', 'Started by', 'Updated']}
+          empty={list.data.rollouts.length === 0 && 'No rollout yet.'}
+        >
           {list.data.rollouts.map((r) => (
             <tr>
               <th scope="row">
@@ -56,7 +60,20 @@ export function RolloutsPage({ session }: { session: Session }) {
 
 function StartRollout() {
   const act = useAction();
-  const [f, setF] = useState({ service: '', version: '', hosts: '', labels: '', canary: '0', batchSize: '1', maxFailures: '0', minHealthy: '10', deadline: '120', probe: '1', autoPromote: false, autoRollback: false });
+  const [f, setF] = useState({
+    service: '',
+    version: '',
+    hosts: '',
+    labels: '',
+    canary: '0',
+    batchSize: '1',
+    maxFailures: '0',
+    minHealthy: '10',
+    deadline: '120',
+    probe: '1',
+    autoPromote: false,
+    autoRollback: false,
+  });
   const set = (k: keyof typeof f) => (e: Event) => {
     const t = e.currentTarget as HTMLInputElement;
     setF({ ...f, [k]: t.type === 'checkbox' ? t.checked : t.value });
@@ -91,7 +108,9 @@ function StartRollout() {
   };
   return (
     <form class="grid" onSubmit={submit} aria-labelledby="start-rollout-h">
-      <h2 id="start-rollout-h" style="grid-column:1/-1;margin:0">Start a rollout</h2>
+      <h2 id="start-rollout-h" style="grid-column:1/-1;margin:0">
+        Start a rollout
+      </h2>
       <label>
         Service
         <input name="service" required value={f.service} onInput={set('service')} autocomplete="off" />
@@ -156,10 +175,11 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
   const act = useAction();
   const canChange = roleAtLeast(session.role, 'operator');
   const ro = r.data;
-  const command = (c: string) => act.run(async () => {
-    await api('POST', `/v1/rollouts/${encodeURIComponent(id)}/${c}`, {});
-    r.reload();
-  });
+  const command = (c: string) =>
+    act.run(async () => {
+      await api('POST', `/v1/rollouts/${encodeURIComponent(id)}/${c}`, {});
+      r.reload();
+    });
   const batches: any[][] = [];
   for (const h of ro?.hosts ?? []) (batches[h.batch] ??= []).push(h);
   return (
@@ -184,7 +204,8 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
             {ro.state === 'awaiting_promotion' ? ' — canaries healthy: promote to continue.' : ''}
           </p>
           <p class="muted">
-            Started by {ro.createdBy} at {fmtTime(ro.createdAt)}; batch size {String(ro.spec.batchSize)}, canary {ro.spec.canary}, failures tolerated {String(ro.spec.maxFailures)}
+            Started by {ro.createdBy} at {fmtTime(ro.createdAt)}; batch size {String(ro.spec.batchSize)}, canary {ro.spec.canary}, failures tolerated{' '}
+            {String(ro.spec.maxFailures)}
             {ro.spec.autoRollback ? ', rolls back on halt' : ''}.
           </p>
           {canChange ? (

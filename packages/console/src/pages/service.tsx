@@ -10,7 +10,9 @@ export function ServicePage({ name, session }: { name: string; session: Session 
   const placements = useLoad<{ placements: any[] }>('/v1/placements', ['hosts']);
   const extra = useLoad<{ breakers: any[]; versions: any[] }>('/ui/api/overview', ['hosts', 'history', 'operations', 'rollouts']);
   const events = useLoad<{ events: any[] }>(`/v1/events?service=${q}&limit=30`, ['history']);
-  const mine = (placements.data?.placements ?? []).filter((p: any) => p.service === name || p.processName === name || String(p.processName ?? '').split('@')[0] === name);
+  const mine = (placements.data?.placements ?? []).filter(
+    (p: any) => p.service === name || p.processName === name || String(p.processName ?? '').split('@')[0] === name,
+  );
   const breakers = (extra.data?.breakers ?? []).filter((b: any) => b.name === name || String(b.name ?? '').split('@')[0] === name);
   const versionOf = (h: string) => (extra.data?.versions ?? []).find((v: any) => v.hostId === h && v.service === name)?.version ?? '—';
   return (
@@ -22,7 +24,11 @@ export function ServicePage({ name, session }: { name: string; session: Session 
       {hosts.data === null ? (
         <Loading what="hosts" />
       ) : (
-        <Table caption={`Hosts managing ${name}`} head={['Host', 'Connection', 'Claim', 'Version']} empty={hosts.data.hosts.length === 0 && 'No host manages this service.'}>
+        <Table
+          caption={`Hosts managing ${name}`}
+          head={['Host', 'Connection', 'Claim', 'Version']}
+          empty={hosts.data.hosts.length === 0 && 'No host manages this service.'}
+        >
           {hosts.data.hosts.map((h) => (
             <tr>
               <th scope="row">{h.hostId}</th>
@@ -36,7 +42,11 @@ export function ServicePage({ name, session }: { name: string; session: Session 
         </Table>
       )}
       <h2>Placement and breaker</h2>
-      <Table caption="Explicit placements (smgr_placement)" head={['Process', 'Host', 'As service']} empty={mine.length === 0 && 'No explicit placement: a name@host process name or the single approved host decides.'}>
+      <Table
+        caption="Explicit placements (smgr_placement)"
+        head={['Process', 'Host', 'As service']}
+        empty={mine.length === 0 && 'No explicit placement: a name@host process name or the single approved host decides.'}
+      >
         {mine.map((p: any) => (
           <tr>
             <td>
@@ -62,7 +72,11 @@ export function ServicePage({ name, session }: { name: string; session: Session 
       {events.data === null ? (
         <Loading what="history" />
       ) : (
-        <Table caption="Events, newest first" head={['When', 'Kind', 'Host', 'Outcome', 'Duration', 'Message']} empty={events.data.events.length === 0 && 'No event yet.'}>
+        <Table
+          caption="Events, newest first"
+          head={['When', 'Kind', 'Host', 'Outcome', 'Duration', 'Message']}
+          empty={events.data.events.length === 0 && 'No event yet.'}
+        >
           {events.data.events.map((e) => (
             <tr>
               <td>{fmtTime(e.at)}</td>

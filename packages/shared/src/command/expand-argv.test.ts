@@ -33,13 +33,7 @@ describe('expandArgv', () => {
 
   it('replaces every %s inside an element and turns %% into %', () => {
     const argv = parseCommand('svc %s --pid=/run/%s.pid 100%% %d', where);
-    assert.deepEqual(expandArgv(argv, { name: 'nginx' }), [
-      'svc',
-      'nginx',
-      '--pid=/run/nginx.pid',
-      '100%',
-      '%d',
-    ]);
+    assert.deepEqual(expandArgv(argv, { name: 'nginx' }), ['svc', 'nginx', '--pid=/run/nginx.pid', '100%', '%d']);
   });
 
   it('does not modify the template it was given', () => {

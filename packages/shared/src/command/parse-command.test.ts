@@ -17,40 +17,19 @@ function parseError(text: string): ConfigError {
 
 describe('parseCommand', () => {
   it('splits on blanks and ignores repeated and surrounding blanks', () => {
-    assert.deepEqual(parseCommand('  systemctl \t restart   nginx ', where), [
-      'systemctl',
-      'restart',
-      'nginx',
-    ]);
+    assert.deepEqual(parseCommand('  systemctl \t restart   nginx ', where), ['systemctl', 'restart', 'nginx']);
   });
 
   it('keeps single-quoted text literal, shell operators included', () => {
-    assert.deepEqual(parseCommand("sh -c 'a; b | c && $(d) `e` > f'", where), [
-      'sh',
-      '-c',
-      'a; b | c && $(d) `e` > f',
-    ]);
+    assert.deepEqual(parseCommand("sh -c 'a; b | c && $(d) `e` > f'", where), ['sh', '-c', 'a; b | c && $(d) `e` > f']);
   });
 
   it('honours the four backslash escapes inside double quotes and keeps other backslashes', () => {
-    assert.deepEqual(parseCommand('echo "a \\"b\\" \\\\ \\$x \\` \\n"', where), [
-      'echo',
-      'a "b" \\ $x ` \\n',
-    ]);
+    assert.deepEqual(parseCommand('echo "a \\"b\\" \\\\ \\$x \\` \\n"', where), ['echo', 'a "b" \\ $x ` \\n']);
   });
 
   it('treats a backslash outside quotes as making the next character literal', () => {
-    assert.deepEqual(parseCommand('find / -name x -exec rm {} \\; my\\ file', where), [
-      'find',
-      '/',
-      '-name',
-      'x',
-      '-exec',
-      'rm',
-      '{}',
-      ';',
-      'my file',
-    ]);
+    assert.deepEqual(parseCommand('find / -name x -exec rm {} \\; my\\ file', where), ['find', '/', '-name', 'x', '-exec', 'rm', '{}', ';', 'my file']);
   });
 
   it('joins adjacent quoted and unquoted parts into one argument and keeps empty quotes', () => {

@@ -3,16 +3,14 @@ import type { CommandSource } from './command.js';
 
 /** The rule named when a command uses shell syntax outside quotes. */
 export const SHELL_OPERATOR_RULE =
-  'commands are not run through a shell; shell operators (; | & > < ` $( ) are not allowed' +
-  " — write `sh -c '...'` explicitly if you need a shell";
+  'commands are not run through a shell; shell operators (; | & > < ` $( ) are not allowed' + " — write `sh -c '...'` explicitly if you need a shell";
 
 const VARIABLE_RULE =
   'commands are not run through a shell; $VARIABLES are not expanded' +
   " — quote a literal $ ('$x' or \\$x), set variables with the process env key," +
   " or write `sh -c '...'` explicitly if you need a shell";
 
-const NEWLINE_RULE =
-  'commands are not run through a shell; a line break outside quotes would start a second command';
+const NEWLINE_RULE = 'commands are not run through a shell; a line break outside quotes would start a second command';
 
 const OPERATORS = new Set([';', '|', '&', '>', '<', '`']);
 

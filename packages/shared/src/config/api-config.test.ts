@@ -67,9 +67,7 @@ describe('[api] settings', () => {
       env: { SMGR_API_ENABLED: 'true', SMGR_API_INSECURE: 'true' },
     });
     assert.equal(cfg.api.enabled, true);
-    const err = configError(() =>
-      loadConfig({ file: writeConfig('[tls]\ninsecure = true\n[api]\nport = 1\ntoken_ttl_days = -1\n'), env: {} }),
-    );
+    const err = configError(() => loadConfig({ file: writeConfig('[tls]\ninsecure = true\n[api]\nport = 1\ntoken_ttl_days = -1\n'), env: {} }));
     const keys = err.details.map((d) => d.key).sort();
     assert.deepEqual(keys, ['api.port', 'api.token_ttl_days']);
   });

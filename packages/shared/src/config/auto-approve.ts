@@ -12,9 +12,7 @@
  *   Labels come from the agent's own config, so a label term trusts the
  *   agent; a host-id term is checked against its certificate's name.
  */
-export type AutoApproveTerm =
-  | { readonly kind: 'host'; readonly pattern: string }
-  | { readonly kind: 'label'; readonly key: string; readonly pattern: string };
+export type AutoApproveTerm = { readonly kind: 'host'; readonly pattern: string } | { readonly kind: 'label'; readonly key: string; readonly pattern: string };
 
 export type AutoApproveRules = readonly AutoApproveTerm[];
 
@@ -43,13 +41,17 @@ export function parseAutoApprove(text: string): AutoApproveRules | undefined {
 
 /** Whether `text` matches the glob `pattern` (`*` any run, `?` one character), whole string. */
 export function globMatches(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
   return re.test(text);
 }
 
 /** Whether a host with these labels is covered by the rules. */
 export function autoApproves(rules: AutoApproveRules, hostId: string, labels: Readonly<Record<string, string>>): boolean {
-  return rules.some((r) =>
-    r.kind === 'host' ? globMatches(r.pattern, hostId) : Object.hasOwn(labels, r.key) && globMatches(r.pattern, labels[r.key]!),
-  );
+  return rules.some((r) => (r.kind === 'host' ? globMatches(r.pattern, hostId) : Object.hasOwn(labels, r.key) && globMatches(r.pattern, labels[r.key]!)));
 }

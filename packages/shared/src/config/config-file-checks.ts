@@ -17,10 +17,8 @@ const API_FIX = "point it at the API's HTTPS certificate or key (PEM), or leave 
  */
 export function checkConfigFiles(sections: readonly EffectiveSection[], role: DaemonRole | undefined): ConfigErrorDetail[] {
   const used = new Map(sectionsUsedBy(sections, role).map((s) => [s.name, s]));
-  const get = (section: string, key: string): EffectiveSetting | undefined =>
-    used.get(section)?.settings.find((s) => s.key === key);
-  const text = (setting: EffectiveSetting | undefined): string =>
-    typeof setting?.value === 'string' ? setting.value : '';
+  const get = (section: string, key: string): EffectiveSetting | undefined => used.get(section)?.settings.find((s) => s.key === key);
+  const text = (setting: EffectiveSetting | undefined): string => (typeof setting?.value === 'string' ? setting.value : '');
   const details: ConfigErrorDetail[] = [];
   const problem = (section: string, setting: EffectiveSetting, rule: string) => {
     const origin = setting.origin ?? { file: 'defaults' };
@@ -42,20 +40,26 @@ export function checkConfigFiles(sections: readonly EffectiveSection[], role: Da
   }
 
   for (const name of used.keys()) {
-    if (name.startsWith('receiver.')) readable(name, 'smtp_ca', 'give the PEM file of the CA that signed the SMTP server certificate, or leave smtp_ca empty to use the system CAs');
+    if (name.startsWith('receiver.'))
+      readable(name, 'smtp_ca', 'give the PEM file of the CA that signed the SMTP server certificate, or leave smtp_ca empty to use the system CAs');
   }
 
   const logFile = get('logging', 'file');
   if (logFile !== undefined && text(logFile) !== '') {
     const why = unwritable(text(logFile), 'file');
     if (why !== undefined) {
-      problem('logging', logFile, `${why}; make its directory writable by the daemon's user (the systemd units allow /var/log/smgr-controller and /var/log/smgr-agent), or leave logging.file empty to log to stdout only`);
+      problem(
+        'logging',
+        logFile,
+        `${why}; make its directory writable by the daemon's user (the systemd units allow /var/log/smgr-controller and /var/log/smgr-agent), or leave logging.file empty to log to stdout only`,
+      );
     }
   }
   const stateDir = get('agent', 'state_dir');
   if (stateDir !== undefined && text(stateDir) !== '') {
     const why = unwritable(text(stateDir), 'directory');
-    if (why !== undefined) problem('agent', stateDir, `${why}; create it writable by the agent's user (the systemd unit's StateDirectory= does), or choose another directory`);
+    if (why !== undefined)
+      problem('agent', stateDir, `${why}; create it writable by the agent's user (the systemd unit's StateDirectory= does), or choose another directory`);
   }
   return details;
 }

@@ -95,7 +95,7 @@ export const GLOBAL_SCHEMA = {
       'controller_order',
       'spread',
       ['spread', 'listed'],
-      'order the agent tries controller addresses in: spread (a per-host order by a hash of host_id and address, so a fleet spreads evenly and a dead controller\'s agents spread over the others) or listed (as written)',
+      "order the agent tries controller addresses in: spread (a per-host order by a hash of host_id and address, so a fleet spreads evenly and a dead controller's agents spread over the others) or listed (as written)",
     ),
     str('host_id', '', 'host id this agent reports (empty: host name)'),
     { key: 'labels', doc: 'labels as k=v,k2=v2 (selectors for rollouts)', default: '', format: Format.labels },
@@ -145,7 +145,11 @@ export const GLOBAL_SCHEMA = {
     str('key', '', 'private key file (PEM); required unless insecure'),
     bool('insecure', false, 'plaintext gRPC without TLS: only for a local demo'),
     str('crl', '', 'certificate revocation list (PEM, from "smgr pki revoke"); re-read when it changes, peers it lists are refused (empty: none)'),
-    str('pin_ca_sha256', '', 'SHA-256 fingerprint of the CA that must have issued the peer certificate, when tls.ca trusts more than one (empty: any CA in tls.ca)'),
+    str(
+      'pin_ca_sha256',
+      '',
+      'SHA-256 fingerprint of the CA that must have issued the peer certificate, when tls.ca trusts more than one (empty: any CA in tls.ca)',
+    ),
   ],
   api: [
     bool('enabled', false, 'serve the HTTP API (operator CLI, CI/CD) on controller.api_listen'),
@@ -193,37 +197,50 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
   seconds('stop_timeout', 10, 'SIGTERM grace before SIGKILL', false),
   str('pidfile', '', 'pid file of the process (empty: find it by name)'),
   str('service_name', '', 'unit / init script name (empty: the process NAME)'),
-  choice(
-    'service_manager',
-    '',
-    ['', ...SERVICE_MANAGERS],
-    `init system for this service: ${SERVICE_MANAGERS.join(', ')} (empty: agent.service_manager)`,
-  ),
+  choice('service_manager', '', ['', ...SERVICE_MANAGERS], `init system for this service: ${SERVICE_MANAGERS.join(', ')} (empty: agent.service_manager)`),
   int('startup_rank', 0, 'order of start (ascending) and stop (descending) among services'),
   seconds('command_timeout', 60, 'time limit of one hook command', true),
   seconds('operation_timeout', 300, 'time limit of a whole operation (restart, start, update)', true),
   bool('watch', false, 'let the agent check this process itself and raise alarms'),
   seconds('watch_interval', 10, 'time between local watch checks', true),
   int('watch_failures', 3, 'consecutive failed watch checks that raise an alarm', 1),
-  str('working_dir', '', 'working directory of hook commands (empty: the agent\'s)'),
+  str('working_dir', '', "working directory of hook commands (empty: the agent's)"),
   str(
     'user',
     '',
     "user (name or uid) that this service's start command and hooks run as (empty: the agent's); only for an agent running as root (in a container or on a SysV host); see docs/agent-privileges.md",
   ),
   str('group', '', "group (name or gid) of this service's commands (empty: the primary group of `user`); needs an agent running as root"),
-  list(
-    'action',
-    'named commands operators may run (smgr action SERVICE NAME): action[] = NAME: command, argv rules as the other hooks (%s is the name)',
-  ),
+  list('action', 'named commands operators may run (smgr action SERVICE NAME): action[] = NAME: command, argv rules as the other hooks (%s is the name)'),
   bool('allow_downgrade', false, 'accept UPDATE to a version older than the one version_command reports (rollbacks of a rollout need it)'),
-  { key: 'max_memory', doc: 'resource rule: memory of the service (RSS of its process tree, or its cgroup\'s memory.current) above this, e.g. 200M or 1.5G (empty: no rule)', default: '', format: Format.size },
-  { key: 'max_cpu', doc: 'resource rule: CPU of the service in percent of one CPU between two samples, e.g. 90% (empty: no rule)', default: '', format: Format.percent },
+  {
+    key: 'max_memory',
+    doc: "resource rule: memory of the service (RSS of its process tree, or its cgroup's memory.current) above this, e.g. 200M or 1.5G (empty: no rule)",
+    default: '',
+    format: Format.size,
+  },
+  {
+    key: 'max_cpu',
+    doc: 'resource rule: CPU of the service in percent of one CPU between two samples, e.g. 90% (empty: no rule)',
+    default: '',
+    format: Format.percent,
+  },
   int('max_open_files', 0, 'resource rule: open files (entries of /proc/PID/fd over the process tree) above this (0: no rule)', 0),
   int('max_children', 0, 'resource rule: processes under the main one (children, grandchildren …) above this (0: no rule)', 0),
   int('resource_checks', 3, 'samples in a row a resource rule must be exceeded before its action runs (one sample per watch round)', 1, 1000),
-  choice('resource_action', 'alarm', RESOURCE_ACTIONS, `what an exceeded resource rule does: ${RESOURCE_ACTIONS.join(', ')} (restart: the agent restarts the service; alarm: raise its alarm, the controller repairs it; event: only record it)`),
-  int('resource_clear_checks', 3, 'samples in a row below the threshold (less resource_clear_margin) before an exceeded rule counts as cleared and may act again', 1, 1000),
+  choice(
+    'resource_action',
+    'alarm',
+    RESOURCE_ACTIONS,
+    `what an exceeded resource rule does: ${RESOURCE_ACTIONS.join(', ')} (restart: the agent restarts the service; alarm: raise its alarm, the controller repairs it; event: only record it)`,
+  ),
+  int(
+    'resource_clear_checks',
+    3,
+    'samples in a row below the threshold (less resource_clear_margin) before an exceeded rule counts as cleared and may act again',
+    1,
+    1000,
+  ),
   int('resource_clear_margin', 10, 'percent of the threshold a value must fall below it to count towards clearing an exceeded rule (hysteresis)', 0, 99),
   {
     key: 'env',
@@ -234,9 +251,7 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
 ];
 
 /** Process keys whose values are commands (read verbatim from config.ini, then parsed into argv). */
-export const COMMAND_KEYS: ReadonlySet<string> = new Set(
-  PROCESS_SCHEMA.filter((s) => s.format === Format.commands).map((s) => s.key),
-);
+export const COMMAND_KEYS: ReadonlySet<string> = new Set(PROCESS_SCHEMA.filter((s) => s.format === Format.commands).map((s) => s.key));
 
 /** `SMGR_<SECTION>_<KEY>`, upper-case. */
 export function envVarName(section: GlobalSection, key: string): string {

@@ -31,10 +31,7 @@ function parseLine(line: string): { key: string; rule: string } | undefined {
  * Runs convict's strict validation and turns its message into details naming
  * where each bad value was set.
  */
-export function convictDetails(
-  conf: { validate(opts: convict.ValidateOptions): unknown },
-  locate: (key: string) => Located,
-): ConfigErrorDetail[] {
+export function convictDetails(conf: { validate(opts: convict.ValidateOptions): unknown }, locate: (key: string) => Located): ConfigErrorDetail[] {
   try {
     conf.validate({ allowed: 'strict' });
     return [];

@@ -14,6 +14,9 @@ test('a typo gets the closest known word; a word far from all gets none', () => 
 
 test('withSuggestion appends "did you mean" only when there is a different close word', () => {
   assert.equal(withSuggestion('unknown key', 'urll', ['url', 'token']), 'unknown key; did you mean url?');
-  assert.equal(withSuggestion('unknown section [tsl]', 'tsl', ['tls'], (w) => `[${w}]`), 'unknown section [tsl]; did you mean [tls]?');
+  assert.equal(
+    withSuggestion('unknown section [tsl]', 'tsl', ['tls'], (w) => `[${w}]`),
+    'unknown section [tsl]; did you mean [tls]?',
+  );
   assert.equal(withSuggestion('unknown key', 'whatever', ['url']), 'unknown key');
 });

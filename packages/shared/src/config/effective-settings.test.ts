@@ -16,7 +16,7 @@ describe('effective settings', () => {
     const file = write(
       'both.ini',
       '[database]\npassword = s3cret\n[monitor]\ncheck_interval = 300\n[redis]\nurl = redis://app:pw@r1:6379/2\n[tls]\ninsecure = true\n' +
-        '[process.default]\nhealth_check_command = pgrep %s\n[process.web]\nenv[] = TOKEN=abc\nstart_command = sh -c \'a; b\'\n',
+        "[process.default]\nhealth_check_command = pgrep %s\n[process.web]\nenv[] = TOKEN=abc\nstart_command = sh -c 'a; b'\n",
     );
     const report = loadConfigReport({ file, env: {} });
     const controller = formatEffectiveSettings(report.sections, 'controller');
@@ -69,6 +69,9 @@ describe('effective settings', () => {
       ],
     );
     assert.match(details[0]?.rule ?? '', /smgr pki init/);
-    assert.deepEqual(checkConfigFiles(report.sections, 'controller').map((d) => d.key), ['tls.cert', 'tls.key', 'logging.file']);
+    assert.deepEqual(
+      checkConfigFiles(report.sections, 'controller').map((d) => d.key),
+      ['tls.cert', 'tls.key', 'logging.file'],
+    );
   });
 });

@@ -156,9 +156,7 @@ const formats: Record<FormatName, convict.Format> = {
   [Format.labels]: {
     validate(x: unknown) {
       if (typeof x !== 'string' || parseLabels(x) === undefined) {
-        fail(
-          'must be a comma-separated list of key=value with distinct keys made of letters, digits, . _ - /',
-        );
+        fail('must be a comma-separated list of key=value with distinct keys made of letters, digits, . _ - /');
       }
     },
   },

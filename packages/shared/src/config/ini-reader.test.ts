@@ -5,9 +5,7 @@ import { readIni } from './ini-reader.js';
 const read = (text: string, verbatim: string[] = []) => readIni(text, { file: 'f.ini', verbatimKeys: new Set(verbatim) });
 const values = (text: string, verbatim: string[] = []) => {
   const doc = read(text, verbatim);
-  return Object.fromEntries(
-    [...doc.sections].map(([name, s]) => [name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]),
-  );
+  return Object.fromEntries([...doc.sections].map(([name, s]) => [name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]));
 };
 
 describe('readIni', () => {
@@ -37,10 +35,9 @@ describe('readIni', () => {
   });
 
   it('reads command keys verbatim except for a shell-style # comment, and key[] lines as a list', () => {
-    assert.deepEqual(
-      values("[p]\ncmd = sh -c 'a; b # x' # comment\ncmd2[] = one\ncmd2[] = two 'q'\n", ['cmd', 'cmd2']),
-      { p: { cmd: "sh -c 'a; b # x'", cmd2: ['one', "two 'q'"] } },
-    );
+    assert.deepEqual(values("[p]\ncmd = sh -c 'a; b # x' # comment\ncmd2[] = one\ncmd2[] = two 'q'\n", ['cmd', 'cmd2']), {
+      p: { cmd: "sh -c 'a; b # x'", cmd2: ['one', "two 'q'"] },
+    });
   });
 
   it('reports a bad header once and skips its keys instead of calling them outside any section', () => {

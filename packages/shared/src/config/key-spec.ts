@@ -11,7 +11,6 @@ export interface KeySpec extends FormatParams {
   readonly sensitive?: boolean;
 }
 
-
 export const str = (key: string, def: string, doc: string, more: Partial<KeySpec> = {}): KeySpec => ({
   key,
   doc,

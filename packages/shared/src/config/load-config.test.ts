@@ -146,10 +146,9 @@ describe('loadConfig', () => {
   });
 
   it('layers a process section over [process.default] over the built-in defaults', () => {
-    const config = load(
-      `[process.default]\nmax_attempts = 5\nrestart_delay = 1.5\n[process.nginx]\nmax_attempts = 7\nservice_name = nginx-main\n${INSECURE}`,
-      { overrides: ['process.nginx.stop_timeout=3', 'process.default.restart_delay=0.25'] },
-    );
+    const config = load(`[process.default]\nmax_attempts = 5\nrestart_delay = 1.5\n[process.nginx]\nmax_attempts = 7\nservice_name = nginx-main\n${INSECURE}`, {
+      overrides: ['process.nginx.stop_timeout=3', 'process.default.restart_delay=0.25'],
+    });
     const nginx = config.processes[0];
     assert.equal(nginx?.maxAttempts, 7);
     assert.equal(nginx?.restartDelayMs, 250);
@@ -161,9 +160,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps dotted process names whole and lists processes in file order', () => {
-    const config = load(
-      `[process.php-fpm7.4]\nmax_attempts = 4\n[process.php-fpm7]\nmax_attempts = 3\n[process.10]\n[process.2]\nwatch = yes\n${INSECURE}`,
-    );
+    const config = load(`[process.php-fpm7.4]\nmax_attempts = 4\n[process.php-fpm7]\nmax_attempts = 3\n[process.10]\n[process.2]\nwatch = yes\n${INSECURE}`);
     assert.deepEqual(
       config.processes.map((p) => [p.name, p.maxAttempts, p.watch]),
       [
@@ -190,17 +187,13 @@ describe('loadConfig', () => {
   it('rejects a non-numeric check_interval naming the key, the value and the rule', () => {
     const file = writeConfig(`[monitor]\ncheck_interval = fast\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
-    assert.deepEqual(err.details, [
-      { file, line: 2, key: 'monitor.check_interval', value: 'fast', rule: 'must be a number > 0' },
-    ]);
+    assert.deepEqual(err.details, [{ file, line: 2, key: 'monitor.check_interval', value: 'fast', rule: 'must be a number > 0' }]);
     assert.ok(err.message.includes('monitor.check_interval'));
     assert.ok(err.message.includes('"fast"'));
   });
 
   it('does not accept numbers and booleans that convict would read leniently', () => {
-    const err = configError(() =>
-      load(`[monitor]\ncheck_interval = 0.5s\nmax_restart_failures = 3.5\n[controller]\ncreate_missing_rows = maybe\n${INSECURE}`),
-    );
+    const err = configError(() => load(`[monitor]\ncheck_interval = 0.5s\nmax_restart_failures = 3.5\n[controller]\ncreate_missing_rows = maybe\n${INSECURE}`));
     assert.deepEqual(
       err.details.map((d) => [d.key, d.value, d.rule]),
       [
@@ -213,9 +206,7 @@ describe('loadConfig', () => {
 
   it('names the environment variable source of a bad value', () => {
     const err = configError(() => load(INSECURE, { env: { SMGR_MONITOR_CHECK_INTERVAL: '0' } }));
-    assert.deepEqual(err.details, [
-      { file: 'environment', key: 'monitor.check_interval', value: '0', rule: 'must be a number > 0' },
-    ]);
+    assert.deepEqual(err.details, [{ file: 'environment', key: 'monitor.check_interval', value: '0', rule: 'must be a number > 0' }]);
   });
 
   it('requires the sections the daemon asks for', () => {
@@ -247,7 +238,7 @@ describe('loadConfig', () => {
         '[process.app]',
         "start_command = sh -c 'a; b # not a comment'  # a comment",
         'stop_command = find /run -name x -exec rm {} \\;',
-        "health_check_command = '/opt/my app/check' \"%s\"",
+        'health_check_command = \'/opt/my app/check\' "%s"',
         'assert_up_command[] = systemctl is-active app',
         'assert_up_command[] = pgrep -x app',
         'env[] = PATH=/usr/bin:/bin',
@@ -300,9 +291,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps secrets out of errors: Redis URL credentials and hook environment values', () => {
-    const err = configError(() =>
-      load(`[redis]\nurl = http://app:hunter2@r:1\n[process.web]\nenv[] = TOKEN=hunter3;x\nenv[] = =bad\n${INSECURE}`),
-    );
+    const err = configError(() => load(`[redis]\nurl = http://app:hunter2@r:1\n[process.web]\nenv[] = TOKEN=hunter3;x\nenv[] = =bad\n${INSECURE}`));
     assert.deepEqual(err.details.find((d) => d.key === 'redis.url')?.value, 'http://app:***@r:1');
     assert.ok(err.details.some((d) => d.key === 'process.web.env'));
     assert.ok(err.details.filter((d) => d.key === 'process.web.env').every((d) => d.value === undefined));
@@ -331,7 +320,7 @@ describe('loadConfig', () => {
         '[tls]                     ; mutual TLS; insecure = true only for a local demo',
         'insecure = true',
         '[process.web]             # a web server',
-        "health_check_command = pgrep -x -- %s  # exact name",
+        'health_check_command = pgrep -x -- %s  # exact name',
         'env[] = A=1',
         'env[] = B=2 ; two lines make a list',
       ].join('\n'),
@@ -436,9 +425,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects malformed command-line overrides', () => {
-    const err = configError(() =>
-      loadConfig({ env: {}, overrides: ['tls.insecure=true', 'monitor', 'process.x=1', 'nope.a=1'] }),
-    );
+    const err = configError(() => loadConfig({ env: {}, overrides: ['tls.insecure=true', 'monitor', 'process.x=1', 'nope.a=1'] }));
     assert.deepEqual(
       err.details.map((d) => [d.file, d.key, d.rule]),
       [

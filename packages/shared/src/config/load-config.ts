@@ -85,18 +85,12 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
   checkTls(globalValues.tls, layers, source, details);
   checkApiTls(globalValues, layers, source, details);
   const namedValues = validateNamed(layers, source, details);
-  const namedConfig = toNamedConfig(
-    namedValues,
-    new Set([...layers.processes.keys()].filter((n) => n !== 'default')),
-    details,
-  );
+  const namedConfig = toNamedConfig(namedValues, new Set([...layers.processes.keys()].filter((n) => n !== 'default')), details);
 
   if (details.length > 0) throw new ConfigError(tidy(details.map(suggestKey)));
 
   const agentServiceManager = globalValues.agent.service_manager as ServiceManagerKind;
-  const [defaults, ...named] = processValues.map(({ name, values }) =>
-    toProcessConfig(name, values, agentServiceManager),
-  );
+  const [defaults, ...named] = processValues.map(({ name, values }) => toProcessConfig(name, values, agentServiceManager));
   const config = deepFreeze({
     source,
     ...toGlobalConfig(globalValues),
@@ -106,9 +100,7 @@ export function loadConfigReport(opts: LoadConfigOptions = {}): ConfigReport {
   });
   const sections: EffectiveSection[] = GLOBAL_SECTIONS.map((section) => ({
     name: section,
-    settings: GLOBAL_SCHEMA[section].map((spec) =>
-      effective(spec.key, globalValues[section][spec.key], layers.globals.get(section)?.get(spec.key)),
-    ),
+    settings: GLOBAL_SCHEMA[section].map((spec) => effective(spec.key, globalValues[section][spec.key], layers.globals.get(section)?.get(spec.key))),
   }));
   for (const [prefix, list] of namedValues) {
     for (const { name, values } of list) {
@@ -148,7 +140,14 @@ function suggestKey(d: ConfigErrorDetail): ConfigErrorDetail {
       : isNamedPrefix(section)
         ? NAMED_SCHEMA[section]
         : [];
-  return { ...d, rule: withSuggestion(d.rule, d.key.slice(dot + 1), known.map((s) => s.key)) };
+  return {
+    ...d,
+    rule: withSuggestion(
+      d.rule,
+      d.key.slice(dot + 1),
+      known.map((s) => s.key),
+    ),
+  };
 }
 
 /** "unknown section [x]", with "did you mean" among the global sections and [process.NAME]. */

@@ -64,18 +64,30 @@ test('receivers, routes, log rules and actions load typed', () => {
   withFile(GOOD, (file) => {
     const c = loadConfig({ file });
     assert.equal(c.notify.groupWaitMs, 5000);
-    assert.deepEqual(c.receivers.map((r) => [r.name, r.type]), [['hook', 'webhook'], ['mail', 'email']]);
+    assert.deepEqual(
+      c.receivers.map((r) => [r.name, r.type]),
+      [
+        ['hook', 'webhook'],
+        ['mail', 'email'],
+      ],
+    );
     assert.deepEqual(c.receivers[1]!.to, ['b@example.org', 'c@example.org']);
     assert.equal(c.receivers[1]!.smtp.security, 'starttls');
     assert.deepEqual(c.routes[0]!.events, ['repair_failed', 'breaker_open']);
     assert.deepEqual(c.routes[0]!.services, ['web-*', 'nginx']);
     assert.deepEqual(c.routes[0]!.labels, { env: 'prod' });
     const web = c.processes.find((p) => p.name === 'web')!;
-    assert.deepEqual(web.actions.map((a) => [a.name, a.command]), [
-      ['clear-cache', ['/usr/bin/app-ctl', 'cache', 'clear', '%s']],
-      ['warm', ['sh', '-c', 'curl -fsS http://127.0.0.1/warm; echo done']],
-    ]);
-    assert.deepEqual(c.logRules.map((r) => [r.name, r.process, r.count, r.windowMs, r.onMatch]), [['errors', 'web', 5, 60_000, 'alarm']]);
+    assert.deepEqual(
+      web.actions.map((a) => [a.name, a.command]),
+      [
+        ['clear-cache', ['/usr/bin/app-ctl', 'cache', 'clear', '%s']],
+        ['warm', ['sh', '-c', 'curl -fsS http://127.0.0.1/warm; echo done']],
+      ],
+    );
+    assert.deepEqual(
+      c.logRules.map((r) => [r.name, r.process, r.count, r.windowMs, r.onMatch]),
+      [['errors', 'web', 5, 60_000, 'alarm']],
+    );
   });
 });
 
@@ -121,7 +133,11 @@ on_match = reboot
 `;
   withFile(bad, (file) => {
     const d = details(file);
-    const has = (re: RegExp) => assert.ok(d.some((x) => re.test(x)), `${re} in\n${d.join('\n')}`);
+    const has = (re: RegExp) =>
+      assert.ok(
+        d.some((x) => re.test(x)),
+        `${re} in\n${d.join('\n')}`,
+      );
     has(/^5 receiver\.hook\.url: http:\/\/ to a host that is not loopback/);
     has(/^3 receiver\.hook\.secret: is required for type = webhook/);
     has(/^6 receiver\.mail\.from: is required for type = email/);
@@ -141,12 +157,15 @@ on_match = reboot
 
 test('an smtp_ca that cannot be read is a file problem of --check-config, naming the receiver', async () => {
   const { checkConfigFiles } = await import('./config-file-checks.js');
-  withFile(`[tls]\ninsecure = true\n[receiver.mail]\ntype = email\nsmtp_host = smtp.example.org\nsmtp_ca = /nonexistent/ca.pem\nfrom = a@example.org\nto = b@example.org\n`, (file) => {
-    const problems = checkConfigFiles(loadConfigReport({ file }).sections, 'controller');
-    assert.equal(problems.length, 1);
-    assert.equal(problems[0]!.key, 'receiver.mail.smtp_ca');
-    assert.equal(problems[0]!.line, 6);
-    assert.match(problems[0]!.rule, /no such file/);
-    assert.deepEqual(checkConfigFiles(loadConfigReport({ file }).sections, 'agent'), []);
-  });
+  withFile(
+    `[tls]\ninsecure = true\n[receiver.mail]\ntype = email\nsmtp_host = smtp.example.org\nsmtp_ca = /nonexistent/ca.pem\nfrom = a@example.org\nto = b@example.org\n`,
+    (file) => {
+      const problems = checkConfigFiles(loadConfigReport({ file }).sections, 'controller');
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0]!.key, 'receiver.mail.smtp_ca');
+      assert.equal(problems[0]!.line, 6);
+      assert.match(problems[0]!.rule, /no such file/);
+      assert.deepEqual(checkConfigFiles(loadConfigReport({ file }).sections, 'agent'), []);
+    },
+  );
 });

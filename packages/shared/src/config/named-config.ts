@@ -122,12 +122,18 @@ export function toNamedConfig(
           problem('receiver', s, 'url', 'http:// to a host that is not loopback sends alerts in clear; use https:// or set allow_plaintext = true');
         }
       }
-      if (type === 'webhook' && v['secret'] === '') problem('receiver', s, 'secret', 'is required for type = webhook (the receiver checks the X-Smgr-Signature made with it)');
+      if (type === 'webhook' && v['secret'] === '')
+        problem('receiver', s, 'secret', 'is required for type = webhook (the receiver checks the X-Smgr-Signature made with it)');
     }
     if (type === 'email') {
       for (const key of ['smtp_host', 'from', 'to']) if (v[key] === '') problem('receiver', s, key, 'is required for type = email');
       if (v['smtp_security'] === 'none' && !plaintextOk && v['smtp_host'] !== '' && !isLoopbackHost(v['smtp_host'] as string)) {
-        problem('receiver', s, 'smtp_security', 'none to a host that is not loopback sends mail and password in clear; use starttls or tls, or set allow_plaintext = true');
+        problem(
+          'receiver',
+          s,
+          'smtp_security',
+          'none to a host that is not loopback sends mail and password in clear; use starttls or tls, or set allow_plaintext = true',
+        );
       }
     }
     receivers.push({

@@ -54,7 +54,12 @@ export const NAMED_SCHEMA = {
     seconds('timeout', 10, 'time limit of one delivery attempt', true),
     str('smtp_host', '', 'email: SMTP server host (required for type = email)'),
     int('smtp_port', 587, 'email: SMTP server port', 1, 65535),
-    choice('smtp_security', 'starttls', SMTP_SECURITY, `email: ${SMTP_SECURITY.join(', ')} (starttls: upgrade required; tls: TLS from the first byte, port 465; none: plaintext, loopback only unless allow_plaintext)`),
+    choice(
+      'smtp_security',
+      'starttls',
+      SMTP_SECURITY,
+      `email: ${SMTP_SECURITY.join(', ')} (starttls: upgrade required; tls: TLS from the first byte, port 465; none: plaintext, loopback only unless allow_plaintext)`,
+    ),
     str('smtp_user', '', 'email: SMTP AUTH user (empty: no authentication)'),
     str('smtp_password', '', 'email: SMTP AUTH password', { sensitive: true }),
     str('smtp_ca', '', 'email: CA file (PEM) that signed the SMTP server certificate (empty: the system CAs)'),

@@ -24,7 +24,18 @@ describe('pgrep checks without -x', () => {
   });
 
   it('leave exact, full-command-line, pid-file and anchored checks and other programs alone', () => {
-    for (const ok of ['pgrep -x -- %s', 'pgrep -x %s', 'pgrep --exact %s', 'pgrep -lx %s', 'pgrep -f "java .*app.jar"', 'pgrep -F /run/a.pid', 'pgrep ^bst2$', 'systemctl is-active %s', 'pgrep', 'sh -c \'unterminated']) {
+    for (const ok of [
+      'pgrep -x -- %s',
+      'pgrep -x %s',
+      'pgrep --exact %s',
+      'pgrep -lx %s',
+      'pgrep -f "java .*app.jar"',
+      'pgrep -F /run/a.pid',
+      'pgrep ^bst2$',
+      'systemctl is-active %s',
+      'pgrep',
+      "sh -c 'unterminated",
+    ]) {
       assert.equal(pgrepFix(ok), undefined, ok);
     }
   });

@@ -19,8 +19,7 @@ export interface ConfigWarning {
 /** Hooks whose success means "the service runs", where a loose match hides a dead service. */
 const CHECK_KEYS = ['health_check_command', 'assert_up_command', 'assert_down_command'];
 
-export const PGREP_PROBLEM =
-  'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)';
+export const PGREP_PROBLEM = 'pgrep without -x matches every process whose name merely contains the pattern (a dead bst2 passes its check while bst20 runs)';
 
 /**
  * Warnings for `pgrep PATTERN` checks without `-x` (seed 002 writes
@@ -82,9 +81,7 @@ export function pgrepFix(command: string): string | undefined {
     else pattern = arg;
   }
   if (pattern === undefined) return undefined;
-  const meant = options.some(
-    (o) => ['--exact', '--full', '--pidfile'].includes(o.split('=')[0] ?? '') || /^-[^-]*[xfF]/.test(o),
-  );
+  const meant = options.some((o) => ['--exact', '--full', '--pidfile'].includes(o.split('=')[0] ?? '') || /^-[^-]*[xfF]/.test(o));
   if (meant || (pattern.startsWith('^') && pattern.endsWith('$'))) return undefined;
   const quote = (a: string) => (/^[\w%@.,:/=+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   const kept = argv.slice(1).filter((a) => a !== '--' && a !== pattern);

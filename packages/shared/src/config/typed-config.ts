@@ -1,14 +1,6 @@
 import { hostname } from 'node:os';
 import type { CommandList } from '../command/index.js';
-import type {
-  LogLevel,
-  ProcessConfig,
-  ResourceAction,
-  RestartStrategy,
-  ServiceAction,
-  ServiceManagerKind,
-  SmgrConfig,
-} from './config-types.js';
+import type { LogLevel, ProcessConfig, ResourceAction, RestartStrategy, ServiceAction, ServiceManagerKind, SmgrConfig } from './config-types.js';
 import type { GlobalSection } from './config-schema.js';
 import { parseHostPortList, parseLabels } from './formats.js';
 import { parseAutoApprove } from './auto-approve.js';

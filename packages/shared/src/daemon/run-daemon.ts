@@ -51,9 +51,7 @@ export async function runDaemon(spec: DaemonSpec, argv = process.argv): Promise<
   const program = new Command(spec.name)
     .description(spec.description)
     .version(SMGR_VERSION, '-V, --version')
-    .addOption(
-      new Option('-c, --config <file>', 'config file (INI in the seed config.ini format, or .json)').env('SMGR_CONFIG'),
-    )
+    .addOption(new Option('-c, --config <file>', 'config file (INI in the seed config.ini format, or .json)').env('SMGR_CONFIG'))
     .option('-s, --set <section.key=value>', 'override one setting; repeatable (beats file and SMGR_* env)', collect, [])
     .option('--check-config', 'validate the configuration, print the effective settings, and exit')
     .addHelpText(
@@ -72,9 +70,7 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
   let report: ConfigReport;
   try {
     if (!opts.config) {
-      throw new ConfigError([
-        { file: 'command line', key: '--config', rule: 'a config file is required: pass --config FILE or set SMGR_CONFIG' },
-      ]);
+      throw new ConfigError([{ file: 'command line', key: '--config', rule: 'a config file is required: pass --config FILE or set SMGR_CONFIG' }]);
     }
     report = loadDaemonConfig(
       {

@@ -5,12 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import {
-  AgentMessageSchema,
-  ControllerMessageSchema,
-  type AgentMessage,
-  type ControllerMessage,
-} from '../gen/smgr/v1/agent_pb.js';
+import { AgentMessageSchema, ControllerMessageSchema, type AgentMessage, type ControllerMessage } from '../gen/smgr/v1/agent_pb.js';
 
 /** Largest frame either side accepts; results carry bounded output tails. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -24,8 +19,7 @@ export const agentServiceDefinition = {
     responseStream: true,
     requestSerialize: (m: AgentMessage): Buffer => Buffer.from(toBinary(AgentMessageSchema, m)),
     requestDeserialize: (b: Buffer): AgentMessage => fromBinary(AgentMessageSchema, b),
-    responseSerialize: (m: ControllerMessage): Buffer =>
-      Buffer.from(toBinary(ControllerMessageSchema, m)),
+    responseSerialize: (m: ControllerMessage): Buffer => Buffer.from(toBinary(ControllerMessageSchema, m)),
     responseDeserialize: (b: Buffer): ControllerMessage => fromBinary(ControllerMessageSchema, b),
     originalName: 'Connect',
   },
@@ -77,11 +71,7 @@ export interface AgentServiceClient extends grpc.Client {
 const ClientCtor = grpc.makeGenericClientConstructor(agentServiceDefinition, 'AgentService');
 
 /** Opens a client channel to one controller address. */
-export function createAgentServiceClient(
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options: grpc.ChannelOptions = {},
-): AgentServiceClient {
+export function createAgentServiceClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): AgentServiceClient {
   return new ClientCtor(address, credentials, {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

@@ -23,7 +23,10 @@ export interface RevocationList {
 
 /** Upper-case hex without separators or leading zeros: how serials are compared everywhere. */
 export function normalizeSerial(serial: string): string {
-  return serial.replace(/[:\s]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
+  return serial
+    .replace(/[:\s]/g, '')
+    .toUpperCase()
+    .replace(/^0+(?=.)/, '');
 }
 
 /** Hex of a DER INTEGER's content bytes, normalised. */

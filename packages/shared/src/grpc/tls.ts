@@ -23,10 +23,7 @@ export function readPem(path: string, key: string, source: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError(
-      [{ file: source, key, value: path, rule: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }],
-      { cause: err },
-    );
+    throw new ConfigError([{ file: source, key, value: path, rule: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }], { cause: err });
   }
 }
 

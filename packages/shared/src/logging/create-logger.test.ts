@@ -141,11 +141,7 @@ describe('createLogger', () => {
 
   it('builds a logger from the [logging] section whose level can be changed at run time', async () => {
     const out = new Lines();
-    const log = await loggerFromConfig(
-      'smgr-agent',
-      { level: 'warn', file: undefined, maxLogSizeBytes: 5120 * 1024, logFilesToKeep: 5 },
-      { destination: out },
-    );
+    const log = await loggerFromConfig('smgr-agent', { level: 'warn', file: undefined, maxLogSizeBytes: 5120 * 1024, logFilesToKeep: 5 }, { destination: out });
     log.info('dropped');
     log.warn('kept');
     log.level = 'debug';

@@ -52,10 +52,7 @@ export async function createLogger(opts: CreateLoggerOptions): Promise<Logger> {
   const format = opts.format ?? (toStdout && process.stdout.isTTY ? 'pretty' : 'json');
   const destination =
     format === 'pretty'
-      ? await createPrettyStream(
-          (text) => (opts.destination ? opts.destination.write(text) : writeSync(1, text)),
-          toStdout && process.stdout.isTTY === true,
-        )
+      ? await createPrettyStream((text) => (opts.destination ? opts.destination.write(text) : writeSync(1, text)), toStdout && process.stdout.isTTY === true)
       : // pino's own stdout writer (fd 1, synchronous): the lines before a process.exit are not lost.
         (opts.destination ?? pino.destination({ dest: 1, sync: true }));
   // Streams take everything and the logger's level filters, so `log.level = 'debug'` works at run time.

@@ -30,10 +30,7 @@ export interface RotatingLogFileOptions {
 export async function openRotatingLogFile(opts: RotatingLogFileOptions): Promise<RotatingFileStream> {
   const fail = (err: unknown): never => {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new ConfigError(
-      [{ file: opts.configSource, key: 'logging.file', value: opts.file, rule: `cannot write the log file (${code})` }],
-      { cause: err },
-    );
+    throw new ConfigError([{ file: opts.configSource, key: 'logging.file', value: opts.file, rule: `cannot write the log file (${code})` }], { cause: err });
   };
   try {
     mkdirSync(dirname(opts.file), { recursive: true });

@@ -51,7 +51,10 @@ export async function issueCert(dir: string, host: string, opts: IssueCertOption
     throw new RefusedError('PKI_BAD_ROLE', `role must be ${CERT_ROLES.join(' or ')} (got ${JSON.stringify(String(opts.role).slice(0, 40))})`);
   }
   if (!HOST_ID_PATTERN.test(host)) {
-    throw new RefusedError('PKI_BAD_NAME', `host id ${JSON.stringify(host.slice(0, 80))} must be letters, digits, '.', '_' or '-' (at most 253), starting with a letter or digit`);
+    throw new RefusedError(
+      'PKI_BAD_NAME',
+      `host id ${JSON.stringify(host.slice(0, 80))} must be letters, digits, '.', '_' or '-' (at most 253), starting with a letter or digit`,
+    );
   }
   const bad = (opts.sans ?? []).find((s) => !isValidSan(s));
   if (bad !== undefined) throw new RefusedError('PKI_BAD_SAN', `subjectAltName ${JSON.stringify(bad.slice(0, 80))} is neither an IP address nor a DNS name`);

@@ -36,7 +36,9 @@ export function pkiCommand(io: PkiIo): Command {
     .option('--force', 'replace an existing CA (every certificate it issued stops being trusted)', false)
     .action(async (dir: string, o: { name: string; days: number; force: boolean }) => {
       const r = await initCa(dir, { commonName: o.name, days: o.days, force: o.force });
-      const caSha256 = createHash('sha256').update(new X509Certificate(readFileSync(r.caCert)).raw).digest('hex');
+      const caSha256 = createHash('sha256')
+        .update(new X509Certificate(readFileSync(r.caCert)).raw)
+        .digest('hex');
       io.out(`${JSON.stringify({ ca: r.caCert, key: r.caKey, commonName: r.commonName, notAfter: r.notAfter.toISOString(), caSha256 })}\n`);
     });
   const roleOption = () =>
@@ -71,14 +73,16 @@ export function pkiCommand(io: PkiIo): Command {
     });
   pki
     .command('revoke')
-    .description('add a certificate to the CA\'s revocation list DIR/crl.pem (set [tls] crl to a copy of it on every host)')
+    .description("add a certificate to the CA's revocation list DIR/crl.pem (set [tls] crl to a copy of it on every host)")
     .argument('<dir>', 'directory holding ca.pem and ca.key')
     .argument('<cert|serial>', 'certificate file issued by this CA, or its serial number in hex')
     .addOption(new Option('--reason <reason>', 'revocation reason').choices(REVOKE_REASONS).default('unspecified'))
     .option('--crl-days <n>', 'days until the list must be re-signed (nextUpdate)', positiveDays, DEFAULT_CRL_DAYS)
     .action(async (dir: string, target: string, o: { reason: RevokeReason; crlDays: number }) => {
       const r = await revokeCert(dir, target, { reason: o.reason, days: o.crlDays });
-      io.out(`${JSON.stringify({ revoked: r.serial, crl: r.crl, listed: r.revoked.length, crlNumber: r.crlNumber, nextUpdate: r.nextUpdate.toISOString() })}\n`);
+      io.out(
+        `${JSON.stringify({ revoked: r.serial, crl: r.crl, listed: r.revoked.length, crlNumber: r.crlNumber, nextUpdate: r.nextUpdate.toISOString() })}\n`,
+      );
     });
   pki
     .command('crl')

@@ -20,7 +20,14 @@ const freshDir = () => join(root, `pki-${++n}`);
 /** Does a TLS handshake with client certificate `client` against a server presenting `server`, both trusting `ca`. */
 async function handshake(ca: string, server: { cert: string; key: string }, client: { cert: string; key: string }, crl?: Buffer): Promise<string | null> {
   const read = (p: string) => readFileSync(p);
-  const srv = tls.createServer({ ca: read(ca), cert: read(server.cert), key: read(server.key), requestCert: true, rejectUnauthorized: true, ...(crl ? { crl } : {}) });
+  const srv = tls.createServer({
+    ca: read(ca),
+    cert: read(server.cert),
+    key: read(server.key),
+    requestCert: true,
+    rejectUnauthorized: true,
+    ...(crl ? { crl } : {}),
+  });
   // node destroys a socket whose certificate fails verification and keeps the reason in authorizationError.
   const serverError = new Promise<string>((resolve) =>
     srv.on('tlsClientError', (err, socket) => resolve(socket.authorizationError ? String(socket.authorizationError) : err.message)),
@@ -32,11 +39,7 @@ async function handshake(ca: string, server: { cert: string; key: string }, clie
   try {
     const sock = tls.connect({ host: '127.0.0.1', port, ca: read(ca), cert: read(client.cert), key: read(client.key), servername: 'ctl1' });
     sock.on('error', () => undefined);
-    const outcome = await Promise.race([
-      once(sock, 'data').then(() => null),
-      serverError,
-      once(sock, 'close').then(() => serverError),
-    ]);
+    const outcome = await Promise.race([once(sock, 'data').then(() => null), serverError, once(sock, 'close').then(() => serverError)]);
     sock.destroy();
     return outcome;
   } finally {

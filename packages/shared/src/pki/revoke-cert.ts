@@ -186,7 +186,10 @@ async function signCrl(dir: string, ca: Ca, entries: Entry[], opts: CrlOptions):
   const signature = sign('sha256', Buffer.from(AsnConvert.serialize(tbs)), key);
   const list = new CertificateList({ tbsCertList: tbs, signatureAlgorithm: algorithm, signature: toArrayBuffer(signature) });
   const der = Buffer.from(AsnConvert.serialize(list));
-  const pem = `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END X509 CRL-----\n`;
+  const pem = `-----BEGIN X509 CRL-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END X509 CRL-----\n`;
   // Written whole and renamed into place: a daemon polling the file never reads half a list.
   const path = crlPath(dir);
   const tmp = `${path}.${process.pid}.tmp`;

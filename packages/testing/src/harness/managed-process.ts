@@ -173,10 +173,10 @@ export class ManagedProcess {
 
   /** The last `n` lines, headed with name, pid and log path, for error messages. */
   tail(n = TAIL_LINES): string {
-    const kept = this.#kept().slice(-n).map((l) => l.line);
-    const state = this.#status
-      ? `exited code=${this.#status.code} signal=${this.#status.signal}`
-      : 'running';
+    const kept = this.#kept()
+      .slice(-n)
+      .map((l) => l.line);
+    const state = this.#status ? `exited code=${this.#status.code} signal=${this.#status.signal}` : 'running';
     return (
       `--- last ${kept.length} lines of ${this.name} (pid ${this.pid ?? '-'}, ${state}, log ${this.logPath}) ---\n` +
       (kept.length ? kept.join('\n') : '(no output)')
@@ -188,12 +188,7 @@ export class ManagedProcess {
    * already written count) for which `pred` is true. Rejects with the output
    * tail if `timeoutMs` passes or the process exits first.
    */
-  waitForLine(
-    pred: LinePredicate,
-    timeoutMs: number,
-    description: string,
-    fromIndex = 0,
-  ): Promise<OutputLine> {
+  waitForLine(pred: LinePredicate, timeoutMs: number, description: string, fromIndex = 0): Promise<OutputLine> {
     const matches = (l: OutputLine): boolean => l.index >= fromIndex && pred(l.line, l.json);
     let already: OutputLine | undefined;
     try {

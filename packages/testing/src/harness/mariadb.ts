@@ -229,9 +229,7 @@ class LocalMariaDb implements MariaDbInstance {
       throw new Error(`mariadb-install-db still running after ${READY_TIMEOUT_MS}ms\n${proc.tail()}`);
     }
     if (exit.code !== 0) {
-      throw new Error(
-        `mariadb-install-db failed (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''})\n${proc.tail()}`,
-      );
+      throw new Error(`mariadb-install-db failed (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''})\n${proc.tail()}`);
     }
   }
 

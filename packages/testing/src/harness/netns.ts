@@ -239,7 +239,7 @@ function routesCover(routes: string, b: number, c: number): boolean {
     const net = (10 << 24) | (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]);
     const ours = (10 << 24) | (b << 16) | (c << 8);
     const mask = len === 0 ? 0 : (~0 << (32 - Math.min(len, 24))) >>> 0;
-    if (len <= 24 && ((net & mask) >>> 0) === ((ours & mask) >>> 0)) return true;
+    if (len <= 24 && (net & mask) >>> 0 === (ours & mask) >>> 0) return true;
   }
   return false;
 }

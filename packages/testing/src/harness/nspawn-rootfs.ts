@@ -182,10 +182,7 @@ async function postInstall(tree: string, key: string, suite: RootfsSuite): Promi
     await rm(join(tree, 'etc', 'systemd', 'system', unit), { force: true });
     await run('ln', ['-s', '/dev/null', join(tree, 'etc', 'systemd', 'system', unit)]);
   }
-  await writeFile(
-    join(tree, 'etc', 'smgr-fleet-rootfs'),
-    `${JSON.stringify({ key, suite, packages: ROOTFS_PACKAGES, builtAt: new Date().toISOString() })}\n`,
-  );
+  await writeFile(join(tree, 'etc', 'smgr-fleet-rootfs'), `${JSON.stringify({ key, suite, packages: ROOTFS_PACKAGES, builtAt: new Date().toISOString() })}\n`);
 }
 
 /**

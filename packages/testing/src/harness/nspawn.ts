@@ -152,14 +152,7 @@ async function launch(
   };
   try {
     for (const sub of ['upper', 'work', 'root']) mkdirSync(join(dir, sub));
-    await execOk('mount', [
-      '-t',
-      'overlay',
-      'overlay',
-      '-o',
-      `lowerdir=${opts.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
-      merged,
-    ]);
+    await execOk('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${opts.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
     await opts.prepare?.(merged);
     nspawn = ManagedProcess.start(
       nspawnBin,
@@ -234,11 +227,7 @@ export async function bootNspawnHost(opts: NspawnHostOptions): Promise<NspawnHos
  * nspawn's (--console=pipe). Register `container.stop()` right away.
  */
 export async function startNspawnContainer(opts: NspawnContainerOptions): Promise<NspawnContainer> {
-  const args = [
-    '--console=pipe',
-    ...(opts.user ? [`--user=${opts.user}`] : []),
-    ...Object.entries(opts.env ?? {}).map(([k, v]) => `--setenv=${k}=${v}`),
-  ];
+  const args = ['--console=pipe', ...(opts.user ? [`--user=${opts.user}`] : []), ...Object.entries(opts.env ?? {}).map(([k, v]) => `--setenv=${k}=${v}`)];
   const { merged, nspawn, leaderPid, teardown } = await launch(opts, args, ['--', ...opts.command]);
   return {
     name: opts.name,
@@ -276,7 +265,7 @@ function nsExec(leaderPid: number, argv: string[], opts: ExecOptions): Promise<E
       ['-t', String(leaderPid), '-a', '--', ...INNER_ENV, ...argv],
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
         if (code === 0 || opts.allowFailure) {
           resolve({ code, stdout, stderr });
           return;
@@ -331,9 +320,7 @@ async function sweepStale(): Promise<void> {
     if (!owner || pidAlive(owner)) continue;
     const dir = join(BASE_DIR, entry);
     for (const pid of pidsUsingRoot(join(dir, 'root'))) killQuietly(pid);
-    await waitFor(() => pidsUsingRoot(join(dir, 'root')).length === 0, { timeoutMs: 15_000, message: `stale host in ${dir} gone` }).catch(
-      () => undefined,
-    );
+    await waitFor(() => pidsUsingRoot(join(dir, 'root')).length === 0, { timeoutMs: 15_000, message: `stale host in ${dir} gone` }).catch(() => undefined);
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   }

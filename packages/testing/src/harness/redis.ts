@@ -170,14 +170,22 @@ class LocalRedis implements RedisInstance {
     const server = ManagedProcess.start(
       this.binary,
       [
-        '--port', String(this.#port),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', this.tmp.path,
-        '--unixsocket', this.socketPath,
-        '--unixsocketperm', '700',
-        '--daemonize', 'no',
+        '--port',
+        String(this.#port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.tmp.path,
+        '--unixsocket',
+        this.socketPath,
+        '--unixsocketperm',
+        '700',
+        '--daemonize',
+        'no',
       ],
       { name: 'redis-server', logDir: this.tmp.path },
     );
@@ -199,9 +207,7 @@ class LocalRedis implements RedisInstance {
     const what = exit
       ? `redis-server exited (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''}) before answering PING`
       : `redis-server did not answer PING on 127.0.0.1:${this.#port} within ${READY_TIMEOUT_MS}ms`;
-    throw new Error(
-      `${what}; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}\n${server.tail(30)}`,
-    );
+    throw new Error(`${what}; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}\n${server.tail(30)}`);
   }
 }
 

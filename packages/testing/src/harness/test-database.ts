@@ -40,10 +40,7 @@ export interface TestDatabase {
  * sql/setup.sql (its statements run through mysql2, `v_process_monitor`
  * replaced by the new name). Call drop() in the test's cleanup.
  */
-export async function createTestDatabase(
-  mysqlServer: MariaDbInstance,
-  opts: TestDatabaseOptions = {},
-): Promise<TestDatabase> {
+export async function createTestDatabase(mysqlServer: MariaDbInstance, opts: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const name = uniqueDatabaseName();
   const login = { host: mysqlServer.host, port: mysqlServer.port, user: mysqlServer.user, password: mysqlServer.password };
   const admin = await mysql.createConnection({ ...login, multipleStatements: true });

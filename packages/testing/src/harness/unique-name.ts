@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
 function slug(label: string, max: number): string {
-  return label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max);
+  return label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, max);
 }
 
 /**

@@ -40,7 +40,8 @@ export async function threeControllers(
   };
   // One at a time: the first one started leads.
   for (const i of opts.start ?? [0, 1, 2]) await start(i);
-  const api = async (i: number) => new ApiClient(`http://127.0.0.1:${await apiPortOf(procs[i]!)}`, await createTokenViaController(configs[i]!, `admin-${i}-${Date.now()}`, 'admin'));
+  const api = async (i: number) =>
+    new ApiClient(`http://127.0.0.1:${await apiPortOf(procs[i]!)}`, await createTokenViaController(configs[i]!, `admin-${i}-${Date.now()}`, 'admin'));
   return { cleanup, env, addrs, configs, procs, start, api };
 }
 
@@ -58,4 +59,3 @@ export async function startAgent(
   cleanup.add(() => agent.stop(), `agent ${hostId}`);
   return agent;
 }
-

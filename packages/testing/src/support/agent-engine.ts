@@ -8,15 +8,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import {
-  create,
-  createLogger,
-  JobRequestSchema,
-  loadConfig,
-  type Operation,
-  type JobResult,
-  type SmgrConfig,
-} from '@smgr/shared';
+import { create, createLogger, JobRequestSchema, loadConfig, type Operation, type JobResult, type SmgrConfig } from '@smgr/shared';
 import { createEngine, type EngineHooks, type HeldServices, type JobRunner } from '@smgr/agent';
 import { makeTempDir, type Cleanup } from '../harness/index.js';
 type Value = string | number | boolean | readonly string[];

@@ -187,10 +187,13 @@ export async function assertEachRepairedExactlyOnce(env: ChaosEnv, ids: number[]
   for (const r of outcomes) assert.deepEqual([Number(r.n), Number(r.ok)], [1, 1], `incident ${r.incident_id}: one outcome, succeeded`);
   const open = await env.db.query('SELECT id FROM smgr_incidents WHERE open_key IS NOT NULL');
   assert.deepEqual(open, [], 'no incident left open');
-  await waitFor(async () => {
-    const c = await queueCounts(env);
-    return c.waiting + c.active + c.delayed + c.prioritized === 0 ? c : null;
-  }, { timeoutMs: 15_000, message: 'repair queue drained' });
+  await waitFor(
+    async () => {
+      const c = await queueCounts(env);
+      return c.waiting + c.active + c.delayed + c.prioritized === 0 ? c : null;
+    },
+    { timeoutMs: 15_000, message: 'repair queue drained' },
+  );
 }
 
 /** The repair queue's job counts, read with BullMQ from the test process. */
@@ -267,7 +270,10 @@ export async function slowRepairScenario(
       services: Object.fromEntries(services.map((s) => [s.name, slowService(s, opts.preRestartSeconds)])),
     }),
   );
-  const ids = await addProcesses(env.db, services.map((s) => s.name));
+  const ids = await addProcesses(
+    env.db,
+    services.map((s) => s.name),
+  );
   return {
     env,
     services,
@@ -293,4 +299,3 @@ export function slowService(s: CountingService, preRestartSeconds: number): Sect
 function sameSet(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
-

@@ -169,11 +169,7 @@ export function fleetService(dir: string): Record<string, string | number | bool
  * with its own state dir and its own copy of the service's files, plus
  * viewer/operator/admin tokens.
  */
-export async function startFleet(
-  cleanup: Cleanup,
-  deps: { mysql: MariaDbInstance; redis: RedisInstance },
-  opts: FleetOptions,
-): Promise<Fleet> {
+export async function startFleet(cleanup: Cleanup, deps: { mysql: MariaDbInstance; redis: RedisInstance }, opts: FleetOptions): Promise<Fleet> {
   const tmp = await makeTempDir('fleet');
   cleanup.add(() => tmp.remove(), 'fleet temp dir');
   const db = await createTestDatabase(deps.mysql);
@@ -279,13 +275,7 @@ export async function waitForConnected(fleet: Fleet, hostIds: string[], timeoutM
 }
 
 /** Polls a rollout until `pred` holds; returns its last view. */
-export async function waitForRollout(
-  api: ApiClient,
-  id: number,
-  pred: (r: any) => boolean,
-  message: string,
-  timeoutMs = 60_000,
-): Promise<any> {
+export async function waitForRollout(api: ApiClient, id: number, pred: (r: any) => boolean, message: string, timeoutMs = 60_000): Promise<any> {
   let last: any = null;
   return waitFor(
     async () => {

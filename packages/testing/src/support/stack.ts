@@ -53,11 +53,7 @@ export interface Stack {
   waitForAlarm(processId: number, alarma: 0 | 1, timeoutMs?: number): Promise<{ alarma: number; notes: string | null }>;
 }
 
-export async function startStack(
-  cleanup: Cleanup,
-  deps: { mysql: MariaDbInstance; redis: RedisInstance },
-  opts: StackOptions,
-): Promise<Stack> {
+export async function startStack(cleanup: Cleanup, deps: { mysql: MariaDbInstance; redis: RedisInstance }, opts: StackOptions): Promise<Stack> {
   const tmp = await makeTempDir('stack');
   cleanup.add(() => tmp.remove(), 'temp dir');
   const db = await createTestDatabase(deps.mysql);
@@ -78,21 +74,26 @@ export async function startStack(
     await writeFile(agentConfig, JSON.stringify({ ...agentBase, process: opts.services }, null, 2));
   } else {
     agentConfig = join(tmp.path, 'agent.ini');
-    await writeFile(agentConfig, ini(agentSections({ controller: `127.0.0.1:${grpcPort}`, hostId, stateDir: join(tmp.path, 'agent-state'), services: opts.services, sections: agentExtra })));
+    await writeFile(
+      agentConfig,
+      ini(
+        agentSections({ controller: `127.0.0.1:${grpcPort}`, hostId, stateDir: join(tmp.path, 'agent-state'), services: opts.services, sections: agentExtra }),
+      ),
+    );
   }
 
   const controller = startController(controllerConfig);
   cleanup.add(() => controller.stop(), 'controller');
   await waitForLog(controller, 'controller running', 30_000);
-  const agent = startAgent(agentConfig, 'agent', { ...(opts.agentCwd ? { cwd: opts.agentCwd } : {}), ...(opts.agentPrefix ? { prefix: opts.agentPrefix } : {}) });
+  const agent = startAgent(agentConfig, 'agent', {
+    ...(opts.agentCwd ? { cwd: opts.agentCwd } : {}),
+    ...(opts.agentPrefix ? { prefix: opts.agentPrefix } : {}),
+  });
   cleanup.add(() => agent.stop(), 'agent');
   await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === hostId);
 
   const status = async (processId: number) => {
-    const rows = await db.query<{ alarma: number; notes: string | null }>(
-      'SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = ?',
-      [processId],
-    );
+    const rows = await db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = ?', [processId]);
     if (!rows[0]) throw new Error(`no STATUS_PROCESS row ${processId}`);
     return rows[0];
   };

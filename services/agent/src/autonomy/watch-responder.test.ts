@@ -5,7 +5,13 @@ import { create, createLogger, JobResultSchema, Outcome, type AgentEvent, type P
 import { LocalCircuitBreaker } from './local-circuit-breaker.js';
 import { AUTONOMOUS_REPAIR, WATCH_FAILED, WatchResponder } from './watch-responder.js';
 
-const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 't',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 const svc = { name: 'web', watchFailures: 2 } as ProcessConfig;
 
 function responder(opts: { downSince: number | null; autonomyAfterMs?: number; repairOk?: boolean; now?: number }) {
@@ -35,7 +41,10 @@ test('with the controller connected a failing service is reported once per faili
   const { r, published, repairs } = responder({ downSince: null });
   await r.onFailing(svc, 2, undefined);
   await r.onFailing(svc, 3, undefined);
-  assert.deepEqual(published.map((e) => [e.kind, e.service, e.failures]), [[WATCH_FAILED, 'web', 2]]);
+  assert.deepEqual(
+    published.map((e) => [e.kind, e.service, e.failures]),
+    [[WATCH_FAILED, 'web', 2]],
+  );
   r.onRecovered(svc);
   await r.onFailing(svc, 2, undefined);
   assert.equal(published.length, 2, 'a new spell is reported again');
@@ -53,7 +62,10 @@ test('a controller away for less than autonomy_after is waited for; after it, th
   late.published.push(early.published[0]!);
   await late.r.onFailing(svc, 3, undefined);
   assert.equal(late.repairs(), 1);
-  assert.deepEqual(late.published.map((e) => e.kind), [AUTONOMOUS_REPAIR]);
+  assert.deepEqual(
+    late.published.map((e) => e.kind),
+    [AUTONOMOUS_REPAIR],
+  );
   assert.equal(late.superseded[0]?.kind, WATCH_FAILED);
   assert.match(late.published[0]!.message, /^repaired on the agent's own, controller unreachable for 40 s: restarted$/);
   assert.equal(late.published[0]!.result?.jobId, 'auto-1');
@@ -72,10 +84,13 @@ test('the local circuit breaker stops autonomous repairs after max_restart_failu
   await r.onFailing(svc, 3, undefined);
   await r.onFailing(svc, 4, undefined);
   assert.equal(repairs(), 2, 'the third is blocked by the open breaker');
-  assert.deepEqual(published.map((e) => [e.kind, e.result?.outcome]), [
-    [AUTONOMOUS_REPAIR, Outcome.FAILED],
-    [AUTONOMOUS_REPAIR, Outcome.FAILED],
-  ]);
+  assert.deepEqual(
+    published.map((e) => [e.kind, e.result?.outcome]),
+    [
+      [AUTONOMOUS_REPAIR, Outcome.FAILED],
+      [AUTONOMOUS_REPAIR, Outcome.FAILED],
+    ],
+  );
 });
 
 test('a successful repair by anyone ends the spell: a failure right after it is reported again (no lost repair)', async () => {
@@ -86,10 +101,13 @@ test('a successful repair by anyone ends the spell: a failure right after it is 
   // The controller's RESTART job succeeded; no watch check passed in between.
   r.endSpell('web');
   await r.onFailing(svc, 2, undefined);
-  assert.deepEqual(published.map((e) => [e.kind, e.failures]), [
-    [WATCH_FAILED, 2],
-    [WATCH_FAILED, 2],
-  ]);
+  assert.deepEqual(
+    published.map((e) => [e.kind, e.failures]),
+    [
+      [WATCH_FAILED, 2],
+      [WATCH_FAILED, 2],
+    ],
+  );
 });
 
 test('a spell nobody repairs is reported again after the repeat interval', async () => {
@@ -111,12 +129,26 @@ test('a spell nobody repairs is reported again after the repeat interval', async
   await r.onFailing(svc, 3, undefined);
   now += 1_000;
   await r.onFailing(svc, 4, undefined);
-  assert.deepEqual(published.map((e) => e.failures), [2, 4]);
+  assert.deepEqual(
+    published.map((e) => e.failures),
+    [2, 4],
+  );
 });
 
 test('a failure found by an event says so in the report, after the check that confirmed it', async () => {
   const { r, published } = responder({ downSince: null });
-  const record = { name: 'watch_check', argv: [], exitCode: 1, signal: '', ok: false, timedOut: false, startedAtMs: 0, durationMs: 1, outputTail: '', error: '' };
+  const record = {
+    name: 'watch_check',
+    argv: [],
+    exitCode: 1,
+    signal: '',
+    ok: false,
+    timedOut: false,
+    startedAtMs: 0,
+    durationMs: 1,
+    outputTail: '',
+    error: '',
+  };
   await r.onFailing(svc, 1, record, { source: 'dbus', detail: 'systemd reported web.service failed/failed over D-Bus', conclusive: true });
   assert.equal(published[0]?.message, 'failed 1 watch checks in a row (exit 1; systemd reported web.service failed/failed over D-Bus)');
 });

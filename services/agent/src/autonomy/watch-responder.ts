@@ -73,7 +73,10 @@ export class WatchResponder {
     if (!decision.allowed) {
       if (!this.blockedLogged.has(service.name)) {
         this.blockedLogged.add(service.name);
-        this.log.warn({ service: service.name, openUntil: new Date(decision.openUntil).toISOString() }, 'autonomous repair blocked by the local circuit breaker');
+        this.log.warn(
+          { service: service.name, openUntil: new Date(decision.openUntil).toISOString() },
+          'autonomous repair blocked by the local circuit breaker',
+        );
       }
       this.report(service, failures, last, why);
       return;

@@ -8,7 +8,13 @@ import { create, createLogger, AgentEventSchema, type AgentEvent } from '@smgr/s
 import { EventOutbox } from './event-outbox.js';
 import { EventDelivery } from './event-delivery.js';
 
-const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 't',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 const event = (id: string) => create(AgentEventSchema, { eventId: id, kind: 'watch_failed', service: 's', atMs: 1n });
 
 function setup(t: { after(fn: () => void): void }) {
@@ -50,7 +56,10 @@ test('an event leaves the outbox only when acknowledged; unacknowledged ones are
   s.delivery.publish(event('a'));
   s.delivery.publish(event('b'));
   s.delivery.ack('a');
-  assert.deepEqual(s.outbox.list().map((e) => e.eventId), ['b']);
+  assert.deepEqual(
+    s.outbox.list().map((e) => e.eventId),
+    ['b'],
+  );
   t.mock.timers.tick(29);
   assert.equal(s.sent.filter((id) => id === 'b').length, 1, 'not sent again before resendAfterMs');
   t.mock.timers.tick(51);
@@ -68,5 +77,8 @@ test('after a reconnect every pending event is sent again, and a new agent proce
   s.delivery.disconnected();
   s.delivery.connected();
   assert.deepEqual(s.sent, ['a', 'a']);
-  assert.deepEqual(new EventOutbox(s.dir, 10).list().map((e) => e.eventId), ['a']);
+  assert.deepEqual(
+    new EventOutbox(s.dir, 10).list().map((e) => e.eventId),
+    ['a'],
+  );
 });

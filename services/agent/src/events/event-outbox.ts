@@ -114,7 +114,9 @@ export class EventOutbox {
   private compact(): void {
     const tmp = `${this.path}.tmp`;
     this.file.close();
-    const body = this.list().map((e) => `E ${e.eventId} ${encode(e)}\n`).join('');
+    const body = this.list()
+      .map((e) => `E ${e.eventId} ${encode(e)}\n`)
+      .join('');
     writePrivateFileSync(tmp, body);
     const fd = openSync(tmp, 'r');
     try {

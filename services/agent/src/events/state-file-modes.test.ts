@@ -8,7 +8,7 @@ import { EventOutbox } from './event-outbox.js';
 import { JobJournal } from '../jobs/job-journal.js';
 import { HeldServices } from '../watch/held-services.js';
 
-test('the agent\'s state files are owner-only under a permissive umask, and an old world-readable journal is narrowed', (t) => {
+test("the agent's state files are owner-only under a permissive umask, and an old world-readable journal is narrowed", (t) => {
   const root = mkdtempSync(join(tmpdir(), 'smgr-state-modes-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const old = process.umask(0o022);

@@ -29,7 +29,10 @@ test('a process killed after the view was taken is not returned from it', async 
     await new Promise((r) => setTimeout(r, 10));
   }
   const found = await findProcessesByName(name);
-  assert.deepEqual(found.map((p) => p.pid), [child.pid]);
+  assert.deepEqual(
+    found.map((p) => p.pid),
+    [child.pid],
+  );
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   // Whatever the view's age, the dead process is filtered out.

@@ -4,7 +4,6 @@ import { basename } from 'node:path';
 import type { ProcessConfig } from '@smgr/shared';
 import { COMM_MAX, commForName, ProcessNames } from './process-names.js';
 
-
 /** One live process as /proc shows it. */
 export interface ProcInfo {
   pid: number;
@@ -265,10 +264,7 @@ export function isAlive(pid: number): boolean {
  * still alive after SIGKILL, and those the agent may not signal at all (EPERM:
  * another user's process, see docs/agent-privileges.md).
  */
-export async function terminate(
-  procs: ProcInfo[],
-  graceMs: number,
-): Promise<{ killed: number[]; survivors: number[]; denied: number[] }> {
+export async function terminate(procs: ProcInfo[], graceMs: number): Promise<{ killed: number[]; survivors: number[]; denied: number[] }> {
   const denied = new Set<number>();
   const send = (p: ProcInfo, sig: NodeJS.Signals) => {
     const target = p.pgid === p.pid && p.pgid !== process.pid && p.pgid > 1 ? -p.pid : p.pid;

@@ -55,6 +55,12 @@ test('an agent that is not root refuses user and group with a config error namin
 
 test('an unknown user or group is a config error naming the key', (t) => {
   const files = etc(t);
-  assert.throws(() => resolveRunAs(svc({ user: 'nosuch' }), { agentUid: 0, files }), (err: unknown) => err instanceof ConfigError && err.details[0]!.key === 'process.web.user' && /no such user/.test(err.details[0]!.rule));
-  assert.throws(() => resolveRunAs(svc({ user: 'app', group: 'nosuch' }), { agentUid: 0, files }), (err: unknown) => err instanceof ConfigError && err.details[0]!.key === 'process.web.group' && /no such group/.test(err.details[0]!.rule));
+  assert.throws(
+    () => resolveRunAs(svc({ user: 'nosuch' }), { agentUid: 0, files }),
+    (err: unknown) => err instanceof ConfigError && err.details[0]!.key === 'process.web.user' && /no such user/.test(err.details[0]!.rule),
+  );
+  assert.throws(
+    () => resolveRunAs(svc({ user: 'app', group: 'nosuch' }), { agentUid: 0, files }),
+    (err: unknown) => err instanceof ConfigError && err.details[0]!.key === 'process.web.group' && /no such group/.test(err.details[0]!.rule),
+  );
 });

@@ -55,10 +55,14 @@ export function resolveRunAs(
       },
     ]);
   }
-  const passwd = readEntries(files.passwd).map(parsePasswd).filter((e): e is PasswdEntry => e !== undefined);
+  const passwd = readEntries(files.passwd)
+    .map(parsePasswd)
+    .filter((e): e is PasswdEntry => e !== undefined);
   let entry: PasswdEntry | undefined;
   if (service.user !== undefined) {
-    entry = NUMERIC.test(service.user) ? (passwd.find((e) => e.uid === Number(service.user)) ?? numericOnly(Number(service.user))) : passwd.find((e) => e.name === service.user);
+    entry = NUMERIC.test(service.user)
+      ? (passwd.find((e) => e.uid === Number(service.user)) ?? numericOnly(Number(service.user)))
+      : passwd.find((e) => e.name === service.user);
     if (!entry) {
       throw new ConfigError([{ file, key: `${section}.user`, value: service.user, rule: `no such user in ${files.passwd}: create it, or write its uid` }]);
     }
@@ -87,7 +91,10 @@ export function checkRunAs(processes: readonly ProcessConfig[], opts: { agentUid
 }
 
 /** spawn() options that run a command as `runAs`, and the environment that goes with it. */
-export function runAsSpawnOptions(runAs: RunAs | undefined, env: Record<string, string> | undefined): { uid?: number; gid?: number; env?: Record<string, string> } {
+export function runAsSpawnOptions(
+  runAs: RunAs | undefined,
+  env: Record<string, string> | undefined,
+): { uid?: number; gid?: number; env?: Record<string, string> } {
   if (!runAs) return env ? { env } : {};
   const base = env ?? (process.env as Record<string, string>);
   return { uid: runAs.uid, gid: runAs.gid, env: { ...base, HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } };

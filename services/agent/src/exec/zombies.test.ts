@@ -55,7 +55,17 @@ test('a zombie is not running for the built-in check, the process table or a pid
   assert.equal(isAlive(pid), false);
 
   const pgrep = spawnSync('pgrep', ['-x', '--', name], { encoding: 'utf8' });
-  assert.equal(pgrep.status, 0, `procps pgrep -x matches the zombie; state now ${(() => { try { return stateOf(pid); } catch { return 'gone'; } })()} ${spawnSync('ps', ['-o', 'pid,ppid,stat,comm', '-p', String(pid)], { encoding: 'utf8' }).stdout} ${pgrep.stderr}`);
+  assert.equal(
+    pgrep.status,
+    0,
+    `procps pgrep -x matches the zombie; state now ${(() => {
+      try {
+        return stateOf(pid);
+      } catch {
+        return 'gone';
+      }
+    })()} ${spawnSync('ps', ['-o', 'pid,ppid,stat,comm', '-p', String(pid)], { encoding: 'utf8' }).stdout} ${pgrep.stderr}`,
+  );
   assert.equal(pgrep.stdout.trim(), String(pid));
   const live = spawnSync('pgrep', ['-x', '-r', 'D,R,S,T,t', '--', name], { encoding: 'utf8' });
   assert.equal(live.status, 1, `pgrep -r D,R,S,T,t does not: ${live.stdout}${live.stderr}`);

@@ -83,10 +83,17 @@ test("a zombie that libuv waits for is left to libuv, which still reports the ch
   const end = Date.now() + 10_000;
   while (stat(pid)?.state !== 'Z' && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   assert.equal(stat(pid)?.state, 'Z', 'the child is a zombie before libuv ran');
-  assert.ok(zombieChildren()?.some((z) => z.pid === pid), 'and listed as a zombie child');
+  assert.ok(
+    zombieChildren()?.some((z) => z.pid === pid),
+    'and listed as a zombie child',
+  );
   assert.equal(isSpawnedChild(pid), true);
   const reaped = reaper.reapNow();
-  assert.deepEqual(reaped.filter((r) => r.pid === pid), [], 'not reaped by the reaper');
+  assert.deepEqual(
+    reaped.filter((r) => r.pid === pid),
+    [],
+    'not reaped by the reaper',
+  );
   assert.equal(await exited, 7);
   assert.equal(isSpawnedChild(pid), false, 'forgotten after its exit event');
 });
@@ -117,7 +124,9 @@ test('without the addon it reaps nothing and says why', () => {
   });
   assert.equal(r.start(), 'off');
   assert.deepEqual(r.reapNow(), []);
-  assert.ok(lines.some((l) => l.msg === 'cannot reap orphaned processes: their zombies will stay until the agent exits' && /addon is missing/.test(String(l.err))));
+  assert.ok(
+    lines.some((l) => l.msg === 'cannot reap orphaned processes: their zombies will stay until the agent exits' && /addon is missing/.test(String(l.err))),
+  );
 });
 
 test.after(() => reaper.stop());

@@ -180,7 +180,10 @@ export class OrphanReaper {
     process.on('SIGCHLD', this.onSigchld);
     this.timer = setInterval(() => this.reapNow(), this.opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
     this.timer.unref();
-    this.log.info({ role, pid: this.pid }, role === 'init' ? 'PID 1 of this PID namespace: reaping every orphan' : 'child subreaper: reaping orphaned daemons the agent started');
+    this.log.info(
+      { role, pid: this.pid },
+      role === 'init' ? 'PID 1 of this PID namespace: reaping every orphan' : 'child subreaper: reaping orphaned daemons the agent started',
+    );
     // Orphans adopted before the listener existed.
     this.reapNow();
     return role;

@@ -43,7 +43,10 @@ export class JobJournal {
 
   /** Ids of the most recent finished jobs, newest last. */
   recentIds(limit = 100): string[] {
-    return [...this.entries.values()].filter((e) => e.state === 'done').slice(-limit).map((e) => e.id);
+    return [...this.entries.values()]
+      .filter((e) => e.state === 'done')
+      .slice(-limit)
+      .map((e) => e.id);
   }
 
   /**
@@ -97,9 +100,7 @@ export class JobJournal {
 
   private compact(): void {
     const tmp = `${this.path}.tmp`;
-    const body = [...this.entries.values()]
-      .map((e) => (e.state === 'done' ? `D ${e.id} ${e.data}` : `S ${e.id}`))
-      .join('\n');
+    const body = [...this.entries.values()].map((e) => (e.state === 'done' ? `D ${e.id} ${e.data}` : `S ${e.id}`)).join('\n');
     this.file.close();
     writePrivateFileSync(tmp, body ? `${body}\n` : '');
     renameSync(tmp, this.path);

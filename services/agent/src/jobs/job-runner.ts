@@ -1,14 +1,4 @@
-import {
-  create,
-  JobRequestSchema,
-  JobResultSchema,
-  Operation,
-  Outcome,
-  type JobRequest,
-  type JobResult,
-  type Logger,
-  type ProcessConfig,
-} from '@smgr/shared';
+import { create, JobRequestSchema, JobResultSchema, Operation, Outcome, type JobRequest, type JobResult, type Logger, type ProcessConfig } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import { toStepResult } from '../exec/to-step-result.js';
 import type { OperationResult } from '../lifecycle/operation-result.js';
@@ -91,9 +81,7 @@ export class JobRunner {
       return Promise.resolve(create(JobResultSchema, { ...known.result, replayed: true }));
     }
     if (known?.state === 'started') {
-      return Promise.resolve(
-        this.refuse(req, Outcome.FAILED, 'the agent restarted while this job ran; its outcome is unknown and it is not run twice'),
-      );
+      return Promise.resolve(this.refuse(req, Outcome.FAILED, 'the agent restarted while this job ran; its outcome is unknown and it is not run twice'));
     }
     const problem = this.validate(req);
     if (problem) {
@@ -178,7 +166,16 @@ export class JobRunner {
     });
     for (const s of r.steps) {
       log.info(
-        { step: s.name, argv: s.argv, exitCode: s.exitCode, signal: s.signal || undefined, timedOut: s.timedOut, durationMs: s.durationMs, ok: s.ok, error: s.error || undefined },
+        {
+          step: s.name,
+          argv: s.argv,
+          exitCode: s.exitCode,
+          signal: s.signal || undefined,
+          timedOut: s.timedOut,
+          durationMs: s.durationMs,
+          ok: s.ok,
+          error: s.error || undefined,
+        },
         'step finished',
       );
     }
@@ -199,7 +196,10 @@ export class JobRunner {
     const started = Date.now();
     await this.opts.journal.markStarted(req.jobId);
     const log = this.log.child({ jobId: req.jobId, service: ALL_SERVICES });
-    const budget = this.deadlineFor(req, [...this.services.values()].reduce((sum, s) => sum + s.operationTimeoutMs, 0));
+    const budget = this.deadlineFor(
+      req,
+      [...this.services.values()].reduce((sum, s) => sum + s.operationTimeoutMs, 0),
+    );
     const until = Date.now() + budget;
     const summary = await this.byRank(req, log, {
       deadlineMs: (s) => Math.min(s.operationTimeoutMs, until - Date.now()),
@@ -244,7 +244,12 @@ export class JobRunner {
     let blockedBy: ProcessConfig | null = null;
     for (const service of ordered) {
       if (blockedBy) {
-        outcomes.push({ service: service.name, ok: false, message: `not started: ${blockedBy.name} (rank ${blockedBy.startupRank}) failed to start`, version: '' });
+        outcomes.push({
+          service: service.name,
+          ok: false,
+          message: `not started: ${blockedBy.name} (rank ${blockedBy.startupRank}) failed to start`,
+          version: '',
+        });
         continue;
       }
       const skipped = opts.skip?.(service);
@@ -276,7 +281,10 @@ export class JobRunner {
       steps,
       services: outcomes,
     };
-    log[summary.ok ? 'info' : 'warn']({ operation: Operation[req.operation], ok: summary.ok, durationMs: Date.now() - started, message: summary.message }, 'job finished');
+    log[summary.ok ? 'info' : 'warn'](
+      { operation: Operation[req.operation], ok: summary.ok, durationMs: Date.now() - started, message: summary.message },
+      'job finished',
+    );
     return summary;
   }
 

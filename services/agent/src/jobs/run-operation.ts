@@ -57,7 +57,8 @@ export async function runOperation(input: OperationInput): Promise<OperationResu
         return await updateService(input.strategy, ctx, input.version);
       case Operation.ACTION: {
         const action = input.service.actions.find((a) => a.name === input.action);
-        if (!action) return { ok: false, message: `action ${input.action ?? ''} is not defined for ${input.service.name}`, strategy: '', attempts: 0, steps: [] };
+        if (!action)
+          return { ok: false, message: `action ${input.action ?? ''} is not defined for ${input.service.name}`, strategy: '', attempts: 0, steps: [] };
         return await runAction(ctx, action);
       }
       default:

@@ -59,8 +59,7 @@ export async function runHook(ctx: OperationContext, name: string, hook: Command
 }
 
 /** "exit 1", "timed out", "killed by SIGKILL" or the spawn error. */
-export const describeRecord = (r: CommandRecord): string =>
-  r.error || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
+export const describeRecord = (r: CommandRecord): string => r.error || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
 
 /** The last non-empty output line, cut for a one-line message. */
 export const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.trim().slice(0, 120) ?? '';

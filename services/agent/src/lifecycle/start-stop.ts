@@ -59,7 +59,13 @@ export async function stopService(strategy: RestartStrategy, ctx: OperationConte
   const after = await retryCheck(ctx, (limit) => assertDown(ctx, strategy, limit));
   steps.push(...after.steps);
   if (!after.ok) {
-    return { ok: false, message: `stopped by ${stop.strategy} strategy but still up after ${after.tries} ${after.tries === 1 ? 'check' : 'checks'}`, strategy: stop.strategy, attempts: 1, steps };
+    return {
+      ok: false,
+      message: `stopped by ${stop.strategy} strategy but still up after ${after.tries} ${after.tries === 1 ? 'check' : 'checks'}`,
+      strategy: stop.strategy,
+      attempts: 1,
+      steps,
+    };
   }
   return { ok: true, message: `stopped by ${stop.strategy} strategy`, strategy: stop.strategy, attempts: 1, steps };
 }

@@ -86,7 +86,10 @@ export async function updateService(strategy: RestartStrategy, ctx: OperationCon
       if (ctx.deadline.expired()) return fail(`${why}; ${deadlineMessage(ctx, name)}; the service is left stopped`);
       const back = await startService(strategy, ctx);
       steps.push(...back.steps);
-      return fail(`${why}; ${back.ok ? 'the service was started again on the previous installation' : `starting it again failed too: ${back.message}`}`, back.strategy);
+      return fail(
+        `${why}; ${back.ok ? 'the service was started again on the previous installation' : `starting it again failed too: ${back.message}`}`,
+        back.strategy,
+      );
     }
   }
 

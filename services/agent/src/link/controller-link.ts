@@ -239,7 +239,10 @@ export class ControllerLink {
     this.addressIndex = code === 'REBALANCE' && current !== 0 ? 0 : current + 1;
     const delay = Math.floor(Math.random() * Math.min(MOVE_JITTER_MS, this.opts.reconnectMaxDelayMs));
     this.setState('backoff');
-    this.log.info({ address, code, reason: why, next: this.opts.addresses[this.addressIndex % n], retryInMs: delay }, 'controller sent this agent elsewhere; moving');
+    this.log.info(
+      { address, code, reason: why, next: this.opts.addresses[this.addressIndex % n], retryInMs: delay },
+      'controller sent this agent elsewhere; moving',
+    );
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

@@ -8,7 +8,13 @@ import { createLogger, type AgentEvent, type LogRuleConfig } from '@smgr/shared'
 import { LogWatch } from './log-watch.js';
 import { RuleMatcher } from './rule-matcher.js';
 
-const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 't',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 
 const rule = (file: string, over: Partial<LogRuleConfig> = {}): LogRuleConfig => ({
   name: 'errors',

@@ -99,7 +99,10 @@ export class LogWatch {
     const r = t.rule;
     const alarm = r.onMatch === 'alarm';
     const message = `log rule ${r.name}: ${t.matches} line(s) matching in ${Math.round(r.windowMs / 100) / 10} s in ${t.file}: ${t.line}`;
-    this.log.warn({ rule: r.name, service: r.process, file: t.file, matches: t.matches, action: r.onMatch }, alarm ? 'log rule raises the alarm' : 'log rule matched');
+    this.log.warn(
+      { rule: r.name, service: r.process, file: t.file, matches: t.matches, action: r.onMatch },
+      alarm ? 'log rule raises the alarm' : 'log rule matched',
+    );
     this.opts.publish(
       create(AgentEventSchema, {
         eventId: `${alarm ? 'log-alarm' : 'log-match'}-${randomUUID()}`,

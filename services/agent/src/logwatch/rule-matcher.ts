@@ -18,7 +18,8 @@ export interface RuleTrigger {
  */
 const BUILTIN_REDACTIONS: readonly { pattern: string; replacement: string }[] = [
   {
-    pattern: '(?i)(pass(?:word)?|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|session)(["\']?\\s*[=:]\\s*)("[^"]*"|\'[^\']*\'|[^\\s,;&]+)',
+    pattern:
+      '(?i)(pass(?:word)?|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|session)(["\']?\\s*[=:]\\s*)("[^"]*"|\'[^\']*\'|[^\\s,;&]+)',
     replacement: '$1$2***',
   },
   { pattern: '(?i)(authorization\\s*[=:]\\s*)(?:(?:bearer|basic)\\s+)?[^\\s,;]+', replacement: '$1***' },
@@ -72,5 +73,8 @@ function clipBytes(s: string, max: number): string {
   const b = Buffer.from(s, 'utf8');
   if (b.length <= max) return s;
   // Cut on a character boundary, and say it was cut.
-  return `${b.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '')}…`;
+  return `${b
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}…`;
 }

@@ -4,7 +4,13 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@smgr/shared';
 import { IdleTrim } from './idle-trim.js';
 
-const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 't',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('one collection after a burst, once the work has stopped for afterMs; none without work', async () => {
@@ -23,7 +29,7 @@ test('one collection after a burst, once the work has stopped for afterMs; none 
   assert.equal(collections, 1, 'stop cancels a pending trim');
 });
 
-test('the default collector is V8\'s full GC and returns heap a burst left behind', async () => {
+test("the default collector is V8's full GC and returns heap a burst left behind", async () => {
   const trim = new IdleTrim({ log, afterMs: 1 });
   let garbage: unknown[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `x${i}` }));
   assert.ok(garbage.length > 0);

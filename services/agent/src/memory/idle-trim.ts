@@ -78,7 +78,12 @@ export class IdleTrim {
     const after = process.memoryUsage();
     const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
     this.log.info(
-      { workItems: this.work, durationMs: Date.now() - started, heapMiB: [mib(before.heapTotal), mib(after.heapTotal)], rssMiB: [mib(before.rss), mib(after.rss)] },
+      {
+        workItems: this.work,
+        durationMs: Date.now() - started,
+        heapMiB: [mib(before.heapTotal), mib(after.heapTotal)],
+        rssMiB: [mib(before.rss), mib(after.rss)],
+      },
       'memory trimmed after a burst',
     );
     this.work = 0;

@@ -22,7 +22,10 @@ const recordingProbe = (answer: { ok: boolean; output: string }) => {
 
 describe('service manager detection', () => {
   test('a host booted with systemd is detected as systemd even when service and rc-service exist', () => {
-    assert.equal(detectServiceManager(host(['/run/systemd/system', '/run/openrc'], { service: '/usr/sbin/service', 'rc-service': '/sbin/rc-service' })), 'systemd');
+    assert.equal(
+      detectServiceManager(host(['/run/systemd/system', '/run/openrc'], { service: '/usr/sbin/service', 'rc-service': '/sbin/rc-service' })),
+      'systemd',
+    );
   });
 
   test('OpenRC needs both rc-service on the PATH and /run/openrc', () => {
@@ -95,7 +98,13 @@ describe('OpenRC', () => {
     const m = new OpenRcManager(recordingProbe({ ok: true, output: '' }).probe);
     assert.deepEqual(m.argv('restart', 'sshd'), ['rc-service', 'sshd', 'restart']);
     assert.deepEqual(m.argv('status', 'sshd'), ['rc-service', 'sshd', 'status']);
-    assert.deepEqual(new OpenRcManager(recordingProbe({ ok: true, output: '' }).probe, ['sudo', '-n']).argv('stop', 'sshd'), ['sudo', '-n', 'rc-service', 'sshd', 'stop']);
+    assert.deepEqual(new OpenRcManager(recordingProbe({ ok: true, output: '' }).probe, ['sudo', '-n']).argv('stop', 'sshd'), [
+      'sudo',
+      '-n',
+      'rc-service',
+      'sshd',
+      'stop',
+    ]);
   });
 
   test('a unit exists when rc-service --exists succeeds', async () => {

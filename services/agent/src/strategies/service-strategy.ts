@@ -44,7 +44,9 @@ export class ServiceStrategy implements RestartStrategy {
     const out = lastLine(r.outputTail);
     return {
       ok: r.ok,
-      message: r.ok ? `${this.manager!.name} ${action} ${unitOf(ctx)}` : `${this.manager!.name} ${action} ${unitOf(ctx)} failed (${describeRecord(r)})${out ? `: ${out}` : ''}`,
+      message: r.ok
+        ? `${this.manager!.name} ${action} ${unitOf(ctx)}`
+        : `${this.manager!.name} ${action} ${unitOf(ctx)} failed (${describeRecord(r)})${out ? `: ${out}` : ''}`,
       strategy: this.name,
       steps: [r],
     };

@@ -54,7 +54,10 @@ export function readCgroupUsage(dir: string): CgroupUsage | null {
     cpuUsec = undefined;
   }
   return {
-    pids: procs.split('\n').filter((l) => l !== '').map(Number),
+    pids: procs
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number),
     memoryBytes: readNumber(`${dir}/memory.current`),
     cpuUsec,
     tasks: readNumber(`${dir}/pids.current`),

@@ -32,7 +32,13 @@ const sample = (rssMiB: number, over: Partial<UsageSample> = {}): UsageSample =>
   ...over,
 });
 const kinds = (book: ResourceRuleBook, r: ResourceRules, values: number[], over: Partial<UsageSample> = {}) =>
-  values.map((v) => book.evaluate(r, sample(v, over)).map((x) => x.kind).join(',') || '-');
+  values.map(
+    (v) =>
+      book
+        .evaluate(r, sample(v, over))
+        .map((x) => x.kind)
+        .join(',') || '-',
+  );
 
 test('a value above the limit for `checks` samples in a row is exceeded once, and stays so while it stays high', () => {
   const book = new ResourceRuleBook();
@@ -68,7 +74,14 @@ test('cpu, open files and children are rules of their own; an unknown value (fir
   const book = new ResourceRuleBook();
   const r = rules({ maxMemoryBytes: 0, maxCpuPercent: 90, maxOpenFiles: 10, maxChildren: 2, checks: 1 });
   const v = book.evaluate(r, sample(1, { cpuPercent: 95, openFiles: 11, processes: 4 }));
-  assert.deepEqual(v.map((x) => [x.kind, x.rule, x.value]), [['exceeded', 'cpu', 95], ['exceeded', 'open_files', 11], ['exceeded', 'children', 3]]);
+  assert.deepEqual(
+    v.map((x) => [x.kind, x.rule, x.value]),
+    [
+      ['exceeded', 'cpu', 95],
+      ['exceeded', 'open_files', 11],
+      ['exceeded', 'children', 3],
+    ],
+  );
   const book2 = new ResourceRuleBook();
   assert.deepEqual(book2.evaluate(r, sample(1, { cpuPercent: undefined, openFiles: undefined, processes: 1 })), []);
 });

@@ -11,7 +11,9 @@ import { parseProcStat } from './proc-usage.js';
 import { readCgroupUsage, unitCgroupDir } from './cgroup-usage.js';
 
 function service(name: string, keys: Record<string, string> = {}): ProcessConfig {
-  const cfg = loadConfig({ overrides: ['tls.insecure=true', ...Object.entries({ restart_strategy: 'process', ...keys }).map(([k, v]) => `process.${name}.${k}=${v}`)] });
+  const cfg = loadConfig({
+    overrides: ['tls.insecure=true', ...Object.entries({ restart_strategy: 'process', ...keys }).map(([k, v]) => `process.${name}.${k}=${v}`)],
+  });
   return cfg.processes[0]!;
 }
 

@@ -81,9 +81,10 @@ export class ResourceSampler {
   }
 
   private sampleOne(s: ProcessConfig, names: () => ProcessNames, now: number): UsageSample {
-    const cgroup = s.restartStrategy !== 'process' && s.serviceManager !== 'sysv' && s.serviceManager !== 'openrc' && s.serviceManager !== 'none'
-      ? unitCgroupDir(s.serviceName ?? s.name, this.cgroupRoot)
-      : null;
+    const cgroup =
+      s.restartStrategy !== 'process' && s.serviceManager !== 'sysv' && s.serviceManager !== 'openrc' && s.serviceManager !== 'none'
+        ? unitCgroupDir(s.serviceName ?? s.name, this.cgroupRoot)
+        : null;
     const measured = cgroup ? this.fromCgroup(cgroup) : this.fromProc(s, names);
     const prev = this.previous.get(s.name) ?? { main: null, lastRunning: null, cpuSeconds: 0, atMs: now, restarts: 0 };
     const main = measured ? `${measured.mainPid}:${measured.startTicks}` : null;

@@ -4,7 +4,13 @@ import { Writable } from 'node:stream';
 import { createLogger, type ProcessConfig } from '@smgr/shared';
 import { ServiceWatcher, type WatchCheck } from './service-watcher.js';
 
-const log = await createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+const log = await createLogger({
+  name: 't',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+  maxLogSizeBytes: 1 << 20,
+  logFilesToKeep: 1,
+});
 const svc = (name: string) => ({ name, watchIntervalMs: 20, watchFailures: 3 }) as ProcessConfig;
 
 /**
@@ -97,10 +103,14 @@ test('endSpell (a repair by anyone) restarts the count, so the next failure reac
   w.start();
   await drive(t, () => finished);
   w.stop();
-  assert.deepEqual(failing, [
-    ['c', 3],
-    ['c', 3],
-  ], 'without endSpell the second spell would go on counting (4, 5, 6) and never be a new report');
+  assert.deepEqual(
+    failing,
+    [
+      ['c', 3],
+      ['c', 3],
+    ],
+    'without endSpell the second spell would go on counting (4, 5, 6) and never be a new report',
+  );
 });
 
 test('a check that was running when an operation started or ended is dropped', async (t) => {

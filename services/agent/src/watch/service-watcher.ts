@@ -230,9 +230,7 @@ export class ServiceWatcher {
       if (trigger) this.log.info({ service: s.name, detectedBy: trigger.source, detail: trigger.detail }, 'watch check triggered by an event');
       const now = Date.now();
       const known =
-        !real &&
-        this.opts.knownUp?.(s) === true &&
-        now - (this.lastRealCheck.get(s.name) ?? -Infinity) < (this.opts.verifyKnownUpMs ?? VERIFY_KNOWN_UP_MS);
+        !real && this.opts.knownUp?.(s) === true && now - (this.lastRealCheck.get(s.name) ?? -Infinity) < (this.opts.verifyKnownUpMs ?? VERIFY_KNOWN_UP_MS);
       if (!known) this.lastRealCheck.set(s.name, now);
       const r: WatchCheck = known ? { ok: true, record: undefined } : await this.opts.check(s, round);
       if ((this.epochs.get(s.name) ?? 0) !== epoch) {

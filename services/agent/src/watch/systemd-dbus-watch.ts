@@ -175,7 +175,8 @@ export class SystemdDbusWatch {
         continue;
       }
       const path: unknown = reply.body[0];
-      if (typeof path !== 'string' || !path.startsWith('/org/freedesktop/systemd1/unit/')) throw new Error(`systemd answered LoadUnit(${t.unit}) with no unit path`);
+      if (typeof path !== 'string' || !path.startsWith('/org/freedesktop/systemd1/unit/'))
+        throw new Error(`systemd answered LoadUnit(${t.unit}) with no unit path`);
       if (t.onlyIfLoaded) {
         const load = await this.call(bus, path, PROPERTIES, 'Get', 'ss', [UNIT, 'LoadState']);
         const v = load.body[0] as { value?: unknown } | undefined;
@@ -256,7 +257,15 @@ export class SystemdDbusWatch {
     return this.call(bus, '/org/freedesktop/DBus', DBUS, 'AddMatch', 's', [rule], DBUS);
   }
 
-  private async call(bus: MessageBus, path: string, iface: string, member: string, signature = '', body: unknown[] = [], destination = SYSTEMD): Promise<Message> {
+  private async call(
+    bus: MessageBus,
+    path: string,
+    iface: string,
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+    destination = SYSTEMD,
+  ): Promise<Message> {
     const reply = await this.withTimeout(bus.call(new Message({ destination, path, interface: iface, member, signature, body })), `${iface}.${member}`);
     if (!reply) throw new Error(`${member}: no reply`);
     return reply;
@@ -276,7 +285,7 @@ export class SystemdDbusWatch {
 }
 
 /** The socket under a dbus-next bus (a private field of the pinned version), for its close event. */
-function socketOf(bus: MessageBus): NodeJS.EventEmitter & { destroy(): void } | undefined {
+function socketOf(bus: MessageBus): (NodeJS.EventEmitter & { destroy(): void }) | undefined {
   const stream = (bus as unknown as { _connection?: { stream?: unknown } })._connection?.stream;
   return stream && typeof (stream as { destroy?: unknown }).destroy === 'function' ? (stream as NodeJS.EventEmitter & { destroy(): void }) : undefined;
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { ProcessConfig } from '@smgr/shared';
 import { parseUnitStateChange, systemdUnitName, unitWatchTargets } from './systemd-units.js';
 
-const svc = (name: string, more: Partial<ProcessConfig>) => ({ name, watch: true, restartStrategy: 'service', serviceManager: 'auto', serviceName: name, ...more }) as ProcessConfig;
+const svc = (name: string, more: Partial<ProcessConfig>) =>
+  ({ name, watch: true, restartStrategy: 'service', serviceManager: 'auto', serviceName: name, ...more }) as ProcessConfig;
 const v = (value: unknown, signature = 's') => ({ signature, value });
 
 test('unit names get .service unless they already name a unit type', () => {
@@ -24,11 +25,14 @@ test('only watched service/auto services under systemd are followed, auto ones o
     svc('forced', { serviceManager: 'systemd' }),
     svc('bad', { serviceName: '-bad' }),
   ];
-  assert.deepEqual(unitWatchTargets(services, () => 'systemd'), [
-    { service: 'web', unit: 'web.service', onlyIfLoaded: false },
-    { service: 'app', unit: 'app-main.service', onlyIfLoaded: true },
-    { service: 'forced', unit: 'forced.service', onlyIfLoaded: false },
-  ]);
+  assert.deepEqual(
+    unitWatchTargets(services, () => 'systemd'),
+    [
+      { service: 'web', unit: 'web.service', onlyIfLoaded: false },
+      { service: 'app', unit: 'app-main.service', onlyIfLoaded: true },
+      { service: 'forced', unit: 'forced.service', onlyIfLoaded: false },
+    ],
+  );
   assert.deepEqual(
     unitWatchTargets(services, () => 'sysv').map((t) => t.service),
     ['forced'],
@@ -50,7 +54,11 @@ test('PropertiesChanged bodies: the Unit interface with a known ActiveState, any
     settled: false,
   });
   assert.equal(parseUnitStateChange(['org.freedesktop.systemd1.Unit', { ActiveState: v('active'), SubState: v('running') }, []])?.down, false);
-  assert.equal(parseUnitStateChange(['org.freedesktop.systemd1.Unit', { ActiveState: v('inactive'), SubState: v('dead\u001b[31m') }, []])?.subState, '', 'an odd SubState is dropped, not logged');
+  assert.equal(
+    parseUnitStateChange(['org.freedesktop.systemd1.Unit', { ActiveState: v('inactive'), SubState: v('dead\u001b[31m') }, []])?.subState,
+    '',
+    'an odd SubState is dropped, not logged',
+  );
   for (const body of [
     ['org.freedesktop.systemd1.Service', { ActiveState: v('failed') }, []],
     ['org.freedesktop.systemd1.Unit', { SubState: v('failed') }, []],

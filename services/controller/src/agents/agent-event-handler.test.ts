@@ -10,7 +10,13 @@ let log: Logger;
 
 const servers = useServers({ redis: false });
 before(async () => {
-  log = await createLogger({ name: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+  log = await createLogger({
+    name: 'test',
+    level: 'silent',
+    destination: new Writable({ write: (_c, _e, done) => done() }),
+    maxLogSizeBytes: 1 << 20,
+    logFilesToKeep: 1,
+  });
 });
 
 /** A migrated database and a handler on it; `managing` is what the registry says about who manages what. */
@@ -28,7 +34,16 @@ async function setup(
       hostsManaging: (s) => opts.managing?.[s] ?? [],
       get: (h) => {
         const names = opts.declared?.[h];
-        return names ? { hostId: h, labels: {}, agentVersion: 't', connected: true, lastSeen: 0, services: names.map((name) => ({ name, restartStrategy: 'process', startupRank: 0, watched: true })) } : undefined;
+        return names
+          ? {
+              hostId: h,
+              labels: {},
+              agentVersion: 't',
+              connected: true,
+              lastSeen: 0,
+              services: names.map((name) => ({ name, restartStrategy: 'process', startupRank: 0, watched: true })),
+            }
+          : undefined;
       },
     },
     claims: { isApproved: async (h, s) => !(opts.unapproved ?? []).includes(`${s}@${h}`) },
@@ -45,7 +60,14 @@ async function addRow(db: TestDatabase, id: number, name: string, alarma = 0): P
 }
 
 const watchFailed = (service: string, eventId = `watch_failed-${service}-1`): AgentEvent =>
-  create(AgentEventSchema, { eventId, kind: 'watch_failed', service, atMs: BigInt(Date.now()), message: 'failed 3 watch checks in a row (exit 1)', failures: 3 });
+  create(AgentEventSchema, {
+    eventId,
+    kind: 'watch_failed',
+    service,
+    atMs: BigInt(Date.now()),
+    message: 'failed 3 watch checks in a row (exit 1)',
+    failures: 3,
+  });
 
 const repair = (service: string, outcome: Outcome, eventId = `autonomous_repair-${service}-1`): AgentEvent =>
   create(AgentEventSchema, {
@@ -65,11 +87,19 @@ const repair = (service: string, outcome: Outcome, eventId = `autonomous_repair-
     }),
   });
 
-const status = async (db: TestDatabase, id: number) => (await db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = ?', [id]))[0];
+const status = async (db: TestDatabase, id: number) =>
+  (await db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = ?', [id]))[0];
 const events = (db: TestDatabase) =>
-  db.query<{ kind: string; process_id: number | null; host_id: string; service: string; outcome: string | null; job_id: string | null; message: string; detail: string }>(
-    'SELECT kind, process_id, host_id, service, outcome, job_id, message, detail FROM smgr_events ORDER BY id',
-  );
+  db.query<{
+    kind: string;
+    process_id: number | null;
+    host_id: string;
+    service: string;
+    outcome: string | null;
+    job_id: string | null;
+    message: string;
+    detail: string;
+  }>('SELECT kind, process_id, host_id, service, outcome, job_id, message, detail FROM smgr_events ORDER BY id');
 
 describe('watch_failed', () => {
   test('raises the alarm on the name@host row with a note, and records the event', async (t) => {
@@ -124,7 +154,7 @@ describe('watch_failed', () => {
     await handler.handle('web1', watchFailed('nginx'));
     await handler.handle('web1', watchFailed('redis'));
     assert.equal((await status(db, 1))?.alarma, 1);
-    assert.equal((await status(db, 2))?.alarma, 0, 'redis runs on two hosts: its plain row is not this host\'s');
+    assert.equal((await status(db, 2))?.alarma, 0, "redis runs on two hosts: its plain row is not this host's");
     const [, second] = await events(db);
     assert.match(second?.message ?? '', /no PROCESE row matched redis@web1 \(no alarm raised; add a name@host row or set controller\.create_missing_rows\)$/);
   });
@@ -134,7 +164,13 @@ describe('watch_failed', () => {
     await addRow(db, 7, 'something-else');
     await handler.handle('web1', watchFailed('nginx'));
     const rows = await db.query<{ process_id: number; process_name: string }>('SELECT process_id, process_name FROM PROCESE ORDER BY process_id');
-    assert.deepEqual(rows.map((r) => [r.process_id, r.process_name]), [[7, 'something-else'], [8, 'nginx@web1']]);
+    assert.deepEqual(
+      rows.map((r) => [r.process_id, r.process_name]),
+      [
+        [7, 'something-else'],
+        [8, 'nginx@web1'],
+      ],
+    );
     assert.equal((await status(db, 8))?.alarma, 1);
 
     const other = await setup(t);
@@ -146,7 +182,11 @@ describe('watch_failed', () => {
 
 describe('events for a service the host holds no approved claim on', () => {
   test('raise no alarm, note no row, create none, and stay in the history', async (t) => {
-    const { db, handler } = await setup(t, { createMissingRows: true, managing: { nginx: ['rogue'] }, unapproved: ['nginx@rogue', 'mysql@rogue', 'app@rogue'] });
+    const { db, handler } = await setup(t, {
+      createMissingRows: true,
+      managing: { nginx: ['rogue'] },
+      unapproved: ['nginx@rogue', 'mysql@rogue', 'app@rogue'],
+    });
     await addRow(db, 1, 'nginx');
     await addRow(db, 2, 'app@rogue');
     await handler.handle('rogue', watchFailed('nginx'));
@@ -177,7 +217,10 @@ describe('autonomous_repair', () => {
     assert.equal(e?.kind, 'autonomous_repair');
     assert.equal(e?.outcome, 'succeeded');
     assert.equal(e?.job_id, 'auto-1');
-    assert.deepEqual(JSON.parse(e!.detail).result.steps.map((x: { name: string }) => x.name), ['start']);
+    assert.deepEqual(
+      JSON.parse(e!.detail).result.steps.map((x: { name: string }) => x.name),
+      ['start'],
+    );
   });
 
   test('a failed repair raises the alarm so the controller takes over', async (t) => {
@@ -212,12 +255,20 @@ describe('create_missing_rows against a hostile agent', () => {
   test('creates rows only for services the host declared, with plain names, at most the hourly bound per host', async (t) => {
     let now = Date.parse('2026-06-01T00:00:00Z');
     const declared = ['undeclared-not', 'bad name', ...Array.from({ length: 12 }, (_, i) => `svc${i}`)];
-    const { db, handler } = await setup(t, { createMissingRows: true, declared: { web1: declared.filter((n) => n !== 'undeclared-not') }, now: () => new Date(now) });
+    const { db, handler } = await setup(t, {
+      createMissingRows: true,
+      declared: { web1: declared.filter((n) => n !== 'undeclared-not') },
+      now: () => new Date(now),
+    });
     await handler.handle('web1', watchFailed('mysql'));
     await handler.handle('web1', watchFailed('bad name', 'watch_failed-bad-1'));
     for (let i = 0; i < 12; i++) await handler.handle('web1', watchFailed(`svc${i}`));
     const names = async () => (await db.query<{ process_name: string }>('SELECT process_name FROM PROCESE ORDER BY process_id')).map((r) => r.process_name);
-    assert.deepEqual(await names(), Array.from({ length: 10 }, (_, i) => `svc${i}@web1`), 'not mysql (undeclared), not "bad name", and 10 at most');
+    assert.deepEqual(
+      await names(),
+      Array.from({ length: 10 }, (_, i) => `svc${i}@web1`),
+      'not mysql (undeclared), not "bad name", and 10 at most',
+    );
     assert.equal((await events(db)).length, 14, 'every event is still in the history');
     now += 3_600_000;
     await handler.handle('web1', watchFailed('svc11', 'watch_failed-svc11-2'));

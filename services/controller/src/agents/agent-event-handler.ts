@@ -133,8 +133,8 @@ export class AgentEventHandler {
         : resource !== undefined
           ? `${event.service} on ${hostId}: ${event.message}`
           : event.kind === AUTONOMOUS_REPAIR
-          ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
-          : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
+            ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
+            : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
 
     let match: RowMatch = known && approved ? await this.findRows(c, hostId, event.service) : null;
     if (!match && raise && approved && this.opts.createMissingRows) match = await this.createRow(c, hostId, event.service, summary);
@@ -209,7 +209,6 @@ export class AgentEventHandler {
     this.log.warn({ hostId, service, processId: id, processName: name }, 'PROCESE row created for a failing watched service');
     return { processIds: [id], via: 'created' };
   }
-
 }
 
 /** The stored form of an event: its identity, the failing check, and the repair's steps. */
@@ -221,7 +220,14 @@ function eventDetail(e: AgentEvent, match: RowMatch): unknown {
     message: e.message,
     failures: e.failures || undefined,
     resource: e.resource
-      ? { rule: e.resource.rule, value: e.resource.value, limit: e.resource.limit, checks: e.resource.checks, action: e.resource.action, mainPid: e.resource.mainPid }
+      ? {
+          rule: e.resource.rule,
+          value: e.resource.value,
+          limit: e.resource.limit,
+          checks: e.resource.checks,
+          action: e.resource.action,
+          mainPid: e.resource.mainPid,
+        }
       : undefined,
     // Log rules: bounded here, the agent is not trusted to.
     severity: ['info', 'warning', 'critical'].includes(e.severity) ? e.severity : undefined,

@@ -44,16 +44,7 @@ export class AgentStore {
   /** Many registrations in one statement: a reconnect storm of thousands of agents must not be thousands of writes. */
   async upsertConnectedMany(agents: readonly AgentInfo[], controllerId: string, at: Date): Promise<void> {
     if (agents.length === 0) return;
-    const rows = agents.map((a) => [
-      a.hostId,
-      JSON.stringify(a.labels),
-      a.agentVersion,
-      JSON.stringify(a.services),
-      1,
-      controllerId,
-      at,
-      at,
-    ]);
+    const rows = agents.map((a) => [a.hostId, JSON.stringify(a.labels), a.agentVersion, JSON.stringify(a.services), 1, controllerId, at, at]);
     await this.pool.query(
       `INSERT INTO smgr_agents (host_id, labels, agent_version, services, connected, controller_id, connected_at, last_seen)
        VALUES ?
@@ -66,11 +57,7 @@ export class AgentStore {
   /** Marks hosts down, unless another controller has registered them since. */
   async markDisconnectedMany(hostIds: readonly string[], controllerId: string, at: Date): Promise<void> {
     if (hostIds.length === 0) return;
-    await this.pool.query('UPDATE smgr_agents SET connected = 0, last_seen = ? WHERE host_id IN (?) AND controller_id = ?', [
-      at,
-      hostIds,
-      controllerId,
-    ]);
+    await this.pool.query('UPDATE smgr_agents SET connected = 0, last_seen = ? WHERE host_id IN (?) AND controller_id = ?', [at, hostIds, controllerId]);
   }
 
   /** On becoming the active controller: no agent is connected to anyone until it says Hello here. */

@@ -74,11 +74,7 @@ export function decideClaim(q: ClaimQuestion): ClaimDecision {
  * service named, as `salt-key` wants rejected keys named), reject takes every
  * claim not already rejected.
  */
-export function claimsToChange(
-  claims: ReadonlyMap<string, ClaimState>,
-  action: 'approve' | 'reject',
-  service?: string,
-): string[] | undefined {
+export function claimsToChange(claims: ReadonlyMap<string, ClaimState>, action: 'approve' | 'reject', service?: string): string[] | undefined {
   if (service !== undefined) return claims.has(service) ? [service] : undefined;
   const target: ClaimState = action === 'approve' ? 'approved' : 'rejected';
   return [...claims.entries()]

@@ -72,10 +72,14 @@ export class ClaimStore {
   /** An operator's decision on some of a host's claims. */
   async setState(hostId: string, services: readonly string[], state: ClaimState, reason: string, by: string, at: Date): Promise<void> {
     if (services.length === 0) return;
-    await this.pool.query(
-      'UPDATE smgr_host_claims SET state = ?, reason = ?, decided_by = ?, updated_at = ? WHERE host_id = ? AND service IN (?)',
-      [state, cut(reason, 255), cut(by, 64), at, hostId, services],
-    );
+    await this.pool.query('UPDATE smgr_host_claims SET state = ?, reason = ?, decided_by = ?, updated_at = ? WHERE host_id = ? AND service IN (?)', [
+      state,
+      cut(reason, 255),
+      cut(by, 64),
+      at,
+      hostId,
+      services,
+    ]);
   }
 
   /** Deletes a host's claims (forgetting a host, inside the caller's transaction). */

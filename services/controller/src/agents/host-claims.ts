@@ -66,7 +66,16 @@ export class HostClaims {
     if ((await store.isEmpty()) && registry.all().some((a) => a.services.length > 0)) {
       const at = this.now();
       const rows = registry.all().flatMap((a) =>
-        a.services.map((s): ClaimRow => ({ hostId: a.hostId, service: s.name, state: 'approved', reason: 'held before host claims existed (upgrade)', decidedBy: 'upgrade', updatedAt: at })),
+        a.services.map(
+          (s): ClaimRow => ({
+            hostId: a.hostId,
+            service: s.name,
+            state: 'approved',
+            reason: 'held before host claims existed (upgrade)',
+            decidedBy: 'upgrade',
+            updatedAt: at,
+          }),
+        ),
       );
       await store.insertMany(rows);
       this.log.warn({ claims: rows.length, hosts: registry.all().length }, 'host claims introduced: every service known agents declare approved as it stands');
@@ -78,7 +87,10 @@ export class HostClaims {
 
   /** Reads decisions made on other controllers every refreshEveryMs. */
   start(): void {
-    this.timer = setInterval(() => void this.refresh().catch((err) => this.log.debug({ err: (err as Error).message }, 'claims refresh failed')), this.opts.refreshEveryMs ?? 2_000);
+    this.timer = setInterval(
+      () => void this.refresh().catch((err) => this.log.debug({ err: (err as Error).message }, 'claims refresh failed')),
+      this.opts.refreshEveryMs ?? 2_000,
+    );
     this.timer.unref();
   }
 
@@ -212,16 +224,21 @@ export class HostClaims {
   }
 
   private kick(): void {
-    this.deciding = this.deciding.then(() => this.decideQueued()).catch((err) => {
-      this.log.warn({ err: (err as Error).message, unsaved: this.unsaved.length, queued: this.queued.size }, 'could not decide or save host claims; will retry');
-      if (!this.stopped && !this.retry) {
-        this.retry = setTimeout(() => {
-          this.retry = null;
-          this.kick();
-        }, RETRY_MS);
-        this.retry.unref();
-      }
-    });
+    this.deciding = this.deciding
+      .then(() => this.decideQueued())
+      .catch((err) => {
+        this.log.warn(
+          { err: (err as Error).message, unsaved: this.unsaved.length, queued: this.queued.size },
+          'could not decide or save host claims; will retry',
+        );
+        if (!this.stopped && !this.retry) {
+          this.retry = setTimeout(() => {
+            this.retry = null;
+            this.kick();
+          }, RETRY_MS);
+          this.retry.unref();
+        }
+      });
   }
 
   private async decideQueued(): Promise<void> {
@@ -236,7 +253,13 @@ export class HostClaims {
         const info = registry.get(h);
         if (!info) continue;
         for (const service of registry.undecided(h)) {
-          this.record(info, service, plain.has(service), registry.hostsManaging(service).filter((x) => x !== h), at);
+          this.record(
+            info,
+            service,
+            plain.has(service),
+            registry.hostsManaging(service).filter((x) => x !== h),
+            at,
+          );
         }
       }
     }

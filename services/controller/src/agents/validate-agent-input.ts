@@ -81,7 +81,8 @@ export function validateHello(h: Hello): string | null {
   if (labelBytes > AGENT_LIMITS.labelsJsonBytes) return `labels take ${labelBytes} bytes (> ${AGENT_LIMITS.labelsJsonBytes})`;
   if (h.services.length > AGENT_LIMITS.services) return `too many services (${h.services.length} > ${AGENT_LIMITS.services})`;
   for (const s of h.services) {
-    const bad = badText('service name', s.name, AGENT_LIMITS.serviceName, false) ?? badText(`restart_strategy of ${s.name}`, s.restartStrategy, AGENT_LIMITS.strategy);
+    const bad =
+      badText('service name', s.name, AGENT_LIMITS.serviceName, false) ?? badText(`restart_strategy of ${s.name}`, s.restartStrategy, AGENT_LIMITS.strategy);
     if (bad) return bad;
   }
   if (h.recentJobIds.length > AGENT_LIMITS.recentJobIds) return `too many recent_job_ids (${h.recentJobIds.length} > ${AGENT_LIMITS.recentJobIds})`;
@@ -129,7 +130,11 @@ export function validateUsageReport(r: ServiceUsageReport): string | null {
     if (u.cpuPercent !== undefined && !(Number.isFinite(u.cpuPercent) && u.cpuPercent >= 0 && u.cpuPercent <= USAGE_BOUNDS.cpuPercent)) {
       return `cpu_percent of ${q(u.service)} must be a number from 0 to ${USAGE_BOUNDS.cpuPercent}`;
     }
-    for (const [name, n] of [['threads', u.threads], ['open_files', u.openFiles ?? 0], ['processes', u.processes]] as const) {
+    for (const [name, n] of [
+      ['threads', u.threads],
+      ['open_files', u.openFiles ?? 0],
+      ['processes', u.processes],
+    ] as const) {
       if (n > USAGE_BOUNDS.count) return `${name} of ${q(u.service)} is implausible (${n})`;
     }
     if (u.uptimeMs < 0n || u.uptimeMs > USAGE_BOUNDS.uptimeMs) return `uptime_ms of ${q(u.service)} is out of range`;
@@ -145,7 +150,9 @@ export function validateJobResult(r: JobResult): string | null {
     badText('service', r.service, AGENT_LIMITS.serviceName) ??
     badText('strategy', r.strategy, AGENT_LIMITS.strategy) ??
     badText('version', r.version, AGENT_LIMITS.version) ??
-    r.services.map((s) => badText(`service`, s.service, AGENT_LIMITS.serviceName) ?? badText(`version of ${s.service}`, s.version, AGENT_LIMITS.version)).find((p) => p !== null) ??
+    r.services
+      .map((s) => badText(`service`, s.service, AGENT_LIMITS.serviceName) ?? badText(`version of ${s.service}`, s.version, AGENT_LIMITS.version))
+      .find((p) => p !== null) ??
     null
   );
 }
@@ -162,7 +169,13 @@ export function refusedResult(r: JobResult, problem: string): JobResult {
     message: `result refused by the controller: ${problem}`,
     strategy: r.strategy.length <= AGENT_LIMITS.strategy && !CONTROL_RE.test(r.strategy) ? r.strategy : '',
     version: '',
-    services: r.services.map((s) => ({ ...s, outcome: Outcome.FAILED, service: s.service.slice(0, AGENT_LIMITS.serviceName), version: '', message: 'refused' })),
+    services: r.services.map((s) => ({
+      ...s,
+      outcome: Outcome.FAILED,
+      service: s.service.slice(0, AGENT_LIMITS.serviceName),
+      version: '',
+      message: 'refused',
+    })),
   };
 }
 

@@ -7,12 +7,15 @@ const db = { host: 'db.example.org', port: 3306, user: 'smgr', password: 'x', da
 
 describe('databaseSsl', () => {
   it('refuses plaintext to a host that is not loopback, naming database.ssl_ca and database.allow_plaintext', () => {
-    assert.throws(() => databaseSsl(db, 'f.ini'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.details[0]?.key, 'database.ssl_ca');
-      assert.match(err.message, /not loopback.*database\.allow_plaintext = true/);
-      return true;
-    });
+    assert.throws(
+      () => databaseSsl(db, 'f.ini'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.details[0]?.key, 'database.ssl_ca');
+        assert.match(err.message, /not loopback.*database\.allow_plaintext = true/);
+        return true;
+      },
+    );
   });
 
   it('allows plaintext on loopback, over a socket, or when allow_plaintext is set', () => {
@@ -24,7 +27,10 @@ describe('databaseSsl', () => {
 
   it('names the missing half of a client certificate and an unreadable CA file', () => {
     assert.throws(() => databaseSsl({ ...db, sslCert: '/c.pem' }), /database\.ssl_ca/);
-    assert.throws(() => databaseSsl({ ...db, sslCa: '/nonexistent/ca.pem' }), (err: unknown) => err instanceof ConfigError && /database\.ssl_ca.*ENOENT/.test(err.message));
+    assert.throws(
+      () => databaseSsl({ ...db, sslCa: '/nonexistent/ca.pem' }),
+      (err: unknown) => err instanceof ConfigError && /database\.ssl_ca.*ENOENT/.test(err.message),
+    );
   });
 
   it('maps a refused server certificate to a ConfigError and leaves outages alone', () => {

@@ -22,7 +22,14 @@ export function databaseSsl(db: SmgrConfig['database'], source = 'config'): mysq
   const ca = db.sslCa ?? '';
   if (ca === '') {
     if (db.sslCert || db.sslKey) {
-      throw new ConfigError([{ file: source, key: 'database.ssl_ca', value: '', rule: 'must be set when database.ssl_cert or database.ssl_key is (TLS needs the CA that signed the server)' }]);
+      throw new ConfigError([
+        {
+          file: source,
+          key: 'database.ssl_ca',
+          value: '',
+          rule: 'must be set when database.ssl_cert or database.ssl_key is (TLS needs the CA that signed the server)',
+        },
+      ]);
     }
     if (!db.socket && !isLoopbackHost(db.host) && db.allowPlaintext !== true) {
       throw new ConfigError([
@@ -72,7 +79,8 @@ export function databaseTlsError(err: unknown, db: SmgrConfig['database'], sourc
   const e = err as { code?: string; message?: string; cause?: { code?: string } } | null;
   const code = [e?.code, e?.cause?.code].find((c): c is string => c !== undefined && TLS_VERIFY_CODES.has(c));
   // Some paths lose node's code (a pooled connection, a wrapped handshake error); the message still says it.
-  const byMessage = !code && /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate has expired|Hostname\/IP does not match/i.test(e?.message ?? '');
+  const byMessage =
+    !code && /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate has expired|Hostname\/IP does not match/i.test(e?.message ?? '');
   if (!code && !byMessage) return null;
   const what =
     code === 'HANDSHAKE_NO_SSL_SUPPORT'

@@ -113,7 +113,14 @@ export class DeliveryWorker {
     if (left <= 0) throw failWith('EXPIRED', `the asker stopped waiting for ${spec.jobId} before it could be sent`);
     if (!this.opts.jobs.isConnected(hostId)) throw failWith('HOST_GONE', `${hostId} is not connected to ${this.opts.controllerId}`);
     this.log.debug({ jobId: spec.jobId, hostId, from }, 'delivering a job for another controller');
-    const s: JobSpec = { jobId: spec.jobId, operation: spec.operation as Operation, service: spec.service, version: spec.version, ...(spec.action ? { action: spec.action } : {}), deadlineMs: spec.deadlineMs };
+    const s: JobSpec = {
+      jobId: spec.jobId,
+      operation: spec.operation as Operation,
+      service: spec.service,
+      version: spec.version,
+      ...(spec.action ? { action: spec.action } : {}),
+      deadlineMs: spec.deadlineMs,
+    };
     try {
       const result = await this.opts.jobs.runJob(hostId, s, left, { leaveOnDisconnect: true });
       return Buffer.from(toBinary(JobResultSchema, result)).toString('base64');
@@ -173,7 +180,14 @@ export class DeliveryClient {
     await t.ready;
     const data: DeliveryData = {
       hostId,
-      spec: { jobId: spec.jobId, operation: spec.operation, service: spec.service, version: spec.version ?? '', ...(spec.action ? { action: spec.action } : {}), deadlineMs: spec.deadlineMs ?? 0 },
+      spec: {
+        jobId: spec.jobId,
+        operation: spec.operation,
+        service: spec.service,
+        version: spec.version ?? '',
+        ...(spec.action ? { action: spec.action } : {}),
+        deadlineMs: spec.deadlineMs ?? 0,
+      },
       notAfter,
       from: this.opts.controllerId,
     };
@@ -240,7 +254,7 @@ function asDeliveryError(err: unknown, hostId: string, owner: string): Error {
   const message = (err as Error).message ?? String(err);
   const m = /^([A-Z_]+): ([\s\S]*)$/.exec(message);
   if (m) return new UnavailableError(m[1]!, m[2]!, { context: { hostId, owner } });
-  if (/timed out before finishing/.test(message)) return new UnavailableError('JOB_TIMEOUT', `no result from ${hostId} (through ${owner}) in time`, { context: { hostId, owner } });
+  if (/timed out before finishing/.test(message))
+    return new UnavailableError('JOB_TIMEOUT', `no result from ${hostId} (through ${owner}) in time`, { context: { hostId, owner } });
   return new UnavailableError('DELIVERY_FAILED', message, { context: { hostId, owner } });
 }
-

@@ -135,7 +135,10 @@ export class FleetView {
     const asked = this.opts.local.moveAgents(n);
     this.moved += asked.length;
     if (asked.length > 0) {
-      this.log.info({ asked: asked.length, hosts: asked.slice(0, 10), controllers: live.map((c) => `${c.id}:${c.agents}`) }, 'asked agents to move to rebalance the fleet');
+      this.log.info(
+        { asked: asked.length, hosts: asked.slice(0, 10), controllers: live.map((c) => `${c.id}:${c.agents}`) },
+        'asked agents to move to rebalance the fleet',
+      );
     }
   }
 }

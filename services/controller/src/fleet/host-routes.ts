@@ -189,7 +189,12 @@ export class HostRoutes {
     try {
       await this.release(hosts);
       const r = this.opts.redis;
-      await r.multi().zrem(`${this.keyPrefix}:controllers`, this.opts.controllerId).hdel(`${this.keyPrefix}:counts`, this.opts.controllerId).del(this.members(this.opts.controllerId)).exec();
+      await r
+        .multi()
+        .zrem(`${this.keyPrefix}:controllers`, this.opts.controllerId)
+        .hdel(`${this.keyPrefix}:counts`, this.opts.controllerId)
+        .del(this.members(this.opts.controllerId))
+        .exec();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove this controller from the fleet registry; its entries lapse after the ttl');
     }
@@ -239,7 +244,17 @@ export class HostRoutes {
       const lost: string[] = [];
       for (let i = 0; i < hosts.length; i += CHUNK) {
         const chunk = hosts.slice(i, i + CHUNK);
-        lost.push(...((await redis.eval(REFRESH, chunk.length, ...chunk.map((h) => this.route(h)), controllerId, ttlMs, this.members(controllerId), ...chunk)) as string[]));
+        lost.push(
+          ...((await redis.eval(
+            REFRESH,
+            chunk.length,
+            ...chunk.map((h) => this.route(h)),
+            controllerId,
+            ttlMs,
+            this.members(controllerId),
+            ...chunk,
+          )) as string[]),
+        );
       }
       if (lost.length > 0) this.log.info({ hosts: lost.slice(0, 20), count: lost.length }, 'hosts routed to another controller meanwhile');
       await this.beat();

@@ -9,7 +9,11 @@ function deadPid(): number {
   return r.pid!;
 }
 
-const withPid = (token: string, pid: number) => token.split('#').map((p, i) => (i === 4 ? String(pid) : p)).join('#');
+const withPid = (token: string, pid: number) =>
+  token
+    .split('#')
+    .map((p, i) => (i === 4 ? String(pid) : p))
+    .join('#');
 
 test('a holder token names the controller, host, boot, PID namespace and PID', () => {
   const h = parseHolder(currentHolder('ctl#1'));
@@ -24,9 +28,15 @@ test('only a holder on this boot and PID namespace whose PID is gone counts as d
   assert.equal(holderIsDeadHere(withPid(mine, 1)), false, 'PID 1 is alive');
   const dead = withPid(mine, deadPid());
   assert.equal(holderIsDeadHere(dead), true);
-  const otherBoot = dead.split('#').map((p, i) => (i === 2 ? '0000000000000000' : p)).join('#');
+  const otherBoot = dead
+    .split('#')
+    .map((p, i) => (i === 2 ? '0000000000000000' : p))
+    .join('#');
   assert.equal(holderIsDeadHere(otherBoot), false, 'another machine or boot proves nothing');
-  const otherNs = dead.split('#').map((p, i) => (i === 3 ? '1' : p)).join('#');
+  const otherNs = dead
+    .split('#')
+    .map((p, i) => (i === 3 ? '1' : p))
+    .join('#');
   assert.equal(holderIsDeadHere(otherNs), false, 'another PID namespace proves nothing');
   assert.equal(holderIsDeadHere('garbage'), false);
 });

@@ -10,7 +10,11 @@ import { spawnSync } from 'node:child_process';
 /** The PID of a process that has exited. */
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 /** `token` with its PID field replaced. */
-const withPid = (token: string, pid: number) => token.split('#').map((p, i) => (i === 4 ? String(pid) : p)).join('#');
+const withPid = (token: string, pid: number) =>
+  token
+    .split('#')
+    .map((p, i) => (i === 4 ? String(pid) : p))
+    .join('#');
 
 const log = pino({ level: 'silent' });
 
@@ -18,7 +22,15 @@ const servers = useServers({ redis: false });
 
 /** A pool on `db` as a controller would open it. */
 function poolFor(db: TestDatabase): DbPool {
-  return createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  return createDbPool({
+    host: servers.mysql.host,
+    port: servers.mysql.port,
+    user: servers.mysql.user,
+    password: servers.mysql.password,
+    database: db.name,
+    connectionLimit: 2,
+    socket: undefined,
+  });
 }
 
 async function setup(t: { after(fn: () => unknown): void }) {
@@ -73,7 +85,7 @@ describe('LeaderLease', () => {
     assert.deepEqual(b.roles, ['active']);
   });
 
-  test('a released lease is taken at the standby\'s next attempt, and the old holder reports no further change', async (t) => {
+  test("a released lease is taken at the standby's next attempt, and the old holder reports no further change", async (t) => {
     const { lease } = await setup(t);
     const a = lease('ctl-a', 60_000);
     const b = lease('ctl-b', 60_000);
@@ -96,11 +108,13 @@ describe('LeaderLease', () => {
     await waitFor(() => fresh.l.role === 'active', { timeoutMs: 10_000, message: 'new holder active after expiry' });
   });
 
-  test('a controller restarted on the same machine takes its dead predecessor\'s lease at once', async (t) => {
+  test("a controller restarted on the same machine takes its dead predecessor's lease at once", async (t) => {
     const { lease, db } = await setup(t);
     const next = lease('ctl-a', 60_000);
     const predecessor = withPid(next.l.holder, deadPid());
-    await db.exec("INSERT INTO smgr_leases (name, holder, acquired_at, expires_at) VALUES ('controller', ?, NOW(3), NOW(3) + INTERVAL 60 SECOND)", [predecessor]);
+    await db.exec("INSERT INTO smgr_leases (name, holder, acquired_at, expires_at) VALUES ('controller', ?, NOW(3), NOW(3) + INTERVAL 60 SECOND)", [
+      predecessor,
+    ]);
     await next.l.start();
     assert.equal(next.l.role, 'active', 'no 60 s wait');
   });
@@ -109,7 +123,9 @@ describe('LeaderLease', () => {
     const { lease, db } = await setup(t);
     const other = lease('ctl-b', 60_000);
     // Same machine, a process that is alive (this one, under another token).
-    await db.exec("INSERT INTO smgr_leases (name, holder, acquired_at, expires_at) VALUES ('controller', ?, NOW(3), NOW(3) + INTERVAL 60 SECOND)", [withPid(other.l.holder, 1)]);
+    await db.exec("INSERT INTO smgr_leases (name, holder, acquired_at, expires_at) VALUES ('controller', ?, NOW(3), NOW(3) + INTERVAL 60 SECOND)", [
+      withPid(other.l.holder, 1),
+    ]);
     await other.l.start();
     assert.equal(other.l.role, 'standby');
   });

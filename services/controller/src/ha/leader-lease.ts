@@ -67,16 +67,10 @@ export class LeaderLease {
 
   /** Expires the lease of a holder that is provably dead (see holder-identity.ts). */
   private async expireDeadHolder(): Promise<void> {
-    const [rows] = await this.opts.pool.query<RowDataPacket[]>(
-      'SELECT holder FROM smgr_leases WHERE name = ? AND expires_at >= NOW(3)',
-      [this.name],
-    );
+    const [rows] = await this.opts.pool.query<RowDataPacket[]>('SELECT holder FROM smgr_leases WHERE name = ? AND expires_at >= NOW(3)', [this.name]);
     const holder = rows[0]?.holder as string | undefined;
     if (holder === undefined || !holderIsDeadHere(holder)) return;
-    await this.opts.pool.query('UPDATE smgr_leases SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE name = ? AND holder = ?', [
-      this.name,
-      holder,
-    ]);
+    await this.opts.pool.query('UPDATE smgr_leases SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE name = ? AND holder = ?', [this.name, holder]);
     this.log.info({ previous: holder }, 'lease of a dead controller on this machine expired early');
   }
 

@@ -6,14 +6,21 @@ import { LogThrottle } from './log-throttle.js';
 test('a token bucket allows its burst, refuses the excess, and refills at its rate per key', () => {
   let now = 0;
   const b = new TokenBuckets({ capacity: 3, refillPerSecond: 2, now: () => now });
-  assert.deepEqual([1, 2, 3, 4].map(() => b.take('h1')), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => b.take('h1')),
+    [true, true, true, false],
+  );
   assert.equal(b.take('h2'), true, 'another host has its own bucket');
   now = 499;
   assert.equal(b.take('h1'), false, 'less than one token after 0.499 s at 2/s');
   now = 500;
   assert.equal(b.take('h1'), true);
   now = 100_000;
-  assert.deepEqual([1, 2, 3, 4].map(() => b.take('h1')), [true, true, true, false], 'never more than the capacity saved up');
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => b.take('h1')),
+    [true, true, true, false],
+    'never more than the capacity saved up',
+  );
 });
 
 test('a log throttle lets one line per key per interval through and counts the rest', () => {

@@ -5,15 +5,7 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { loadConfig, Outcome } from '@smgr/shared';
-import {
-  useServers,
-  createTestDatabase,
-  freePort,
-  makeTempDir,
-  uniquePrefix,
-  useCleanup,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, createTestDatabase, freePort, makeTempDir, uniquePrefix, useCleanup, waitFor } from '@smgr/testing';
 import { SimAgents, succeeded } from '@smgr/testing/sim-agents';
 import { Controller } from '../controller.js';
 import { ControllerMetrics } from './controller-metrics.js';

@@ -7,7 +7,9 @@ import { migrations } from './index.js';
 const ROOT = join(import.meta.dirname, '../../../..');
 
 test('sql/grants.sql grants the controller account every table a migration creates', () => {
-  const created = new Set(migrations.flatMap((m) => m.statements.flatMap((sql) => [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (smgr_\w+)/g)].map((x) => x[1]!))));
+  const created = new Set(
+    migrations.flatMap((m) => m.statements.flatMap((sql) => [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (smgr_\w+)/g)].map((x) => x[1]!))),
+  );
   const grants = readFileSync(join(ROOT, 'sql/grants.sql'), 'utf8');
   const granted = new Set([...grants.matchAll(/^GRANT [^;]*\bCREATE\b[^;]* ON v_process_monitor\.(smgr_\w+) TO/gm)].map((x) => x[1]!));
   const missing = [...created].filter((t) => !granted.has(t));

@@ -10,5 +10,15 @@ import { notifications } from './0009-notifications.js';
 import { consoleSessions } from './0010-console-sessions.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, agentEvents, haLease, apiAndRollouts, agentEventsByService, hostClaims, operations, notifications, consoleSessions];
+export const migrations: readonly Migration[] = [
+  initial,
+  agentEvents,
+  haLease,
+  apiAndRollouts,
+  agentEventsByService,
+  hostClaims,
+  operations,
+  notifications,
+  consoleSessions,
+];
 export type { Migration } from './migration.js';

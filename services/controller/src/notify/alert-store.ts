@@ -82,10 +82,7 @@ export class AlertStore {
 
   /** Alerts firing now (GET /v1/notify/alerts), newest first. */
   async firing(limit = 1000): Promise<AlertRow[]> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT * FROM smgr_notify_alerts WHERE state = 'firing' ORDER BY fired_at DESC LIMIT ?`,
-      [limit],
-    );
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM smgr_notify_alerts WHERE state = 'firing' ORDER BY fired_at DESC LIMIT ?`, [limit]);
     return rows.map(toAlert);
   }
 
@@ -122,10 +119,7 @@ export class AlertStore {
   }
 
   async setCursor(source: string, lastId: number): Promise<void> {
-    await this.pool.query('INSERT INTO smgr_notify_cursor (source, last_id) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id)', [
-      source,
-      lastId,
-    ]);
+    await this.pool.query('INSERT INTO smgr_notify_cursor (source, last_id) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id)', [source, lastId]);
   }
 }
 

@@ -17,9 +17,15 @@ const row = (over: Partial<EventRowView>): EventRowView => ({
 
 test('a failed repair fires repair_failed for the process on its host, and breaker_open when the breaker opened', () => {
   const s = classifyEvent(row({}));
-  assert.deepEqual(s.filter((x) => x.op === 'fire').map((x) => x.op === 'fire' && x.key), ['repair_failed:3:web1']);
+  assert.deepEqual(
+    s.filter((x) => x.op === 'fire').map((x) => x.op === 'fire' && x.key),
+    ['repair_failed:3:web1'],
+  );
   const opened = classifyEvent(row({ message: 'circuit open until 2026-01-01 00:00:00Z; repair failed on web1: x' }));
-  assert.deepEqual(opened.filter((x) => x.op === 'fire').map((x) => x.op === 'fire' && x.key), ['repair_failed:3:web1', 'breaker_open:3:web1']);
+  assert.deepEqual(
+    opened.filter((x) => x.op === 'fire').map((x) => x.op === 'fire' && x.key),
+    ['repair_failed:3:web1', 'breaker_open:3:web1'],
+  );
 });
 
 test('a successful repair resolves what the process had, and the watch alarm of that host service', () => {

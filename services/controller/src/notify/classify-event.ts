@@ -80,7 +80,8 @@ export function classifyEvent(e: EventRowView): Signal[] {
         return [fire(`watch_alarm:${e.hostId}:${e.service}`, 'watch_alarm', 'warning', e.message)];
       }
       if (kind === 'log_match' && e.hostId) {
-        const sev = typeof e.detail?.['severity'] === 'string' && SEVERITIES.has(e.detail['severity'] as string) ? (e.detail['severity'] as Severity) : 'warning';
+        const sev =
+          typeof e.detail?.['severity'] === 'string' && SEVERITIES.has(e.detail['severity'] as string) ? (e.detail['severity'] as Severity) : 'warning';
         return [fire(`log_pattern:${e.hostId}:${e.service ?? ''}:${e.id}`, 'log_pattern', sev, e.message, false)];
       }
       return [];

@@ -49,10 +49,26 @@ export function readCertificates(file: string): X509Certificate[] {
  * will stop the next start). Keys name the file and the certificate, so a
  * renewed certificate resolves the old alert.
  */
-export function certExpirySignals(files: Readonly<Record<string, string>>, now: number, warnDays: number, controllerId: string): { signals: Signal[]; keys: string[] } {
+export function certExpirySignals(
+  files: Readonly<Record<string, string>>,
+  now: number,
+  warnDays: number,
+  controllerId: string,
+): { signals: Signal[]; keys: string[] } {
   const signals: Signal[] = [];
   const fire = (key: string, message: string, critical: boolean) =>
-    signals.push({ op: 'fire', key, event: 'cert_expiry', severity: critical ? 'critical' : 'warning', resolvable: true, processId: null, hostId: controllerId, service: null, message, at: new Date(now) });
+    signals.push({
+      op: 'fire',
+      key,
+      event: 'cert_expiry',
+      severity: critical ? 'critical' : 'warning',
+      resolvable: true,
+      processId: null,
+      hostId: controllerId,
+      service: null,
+      message,
+      at: new Date(now),
+    });
   for (const [setting, file] of Object.entries(files)) {
     if (file === '') continue;
     let certs: X509Certificate[];
@@ -68,7 +84,11 @@ export function certExpirySignals(files: Readonly<Record<string, string>>, now: 
       if (left > warnDays) continue;
       const subject = c.subject.replace(/\n/g, ', ');
       const text = left <= 0 ? `expired on ${new Date(until).toISOString()}` : `expires in ${left.toFixed(1)} days (${new Date(until).toISOString()})`;
-      fire(`cert_expiry:${file}:${c.fingerprint256.slice(0, 32)}`, `${setting} (${file}, ${subject}) ${text}; renew it (smgr pki renew) and send SIGHUP`, left <= 2);
+      fire(
+        `cert_expiry:${file}:${c.fingerprint256.slice(0, 32)}`,
+        `${setting} (${file}, ${subject}) ${text}; renew it (smgr pki renew) and send SIGHUP`,
+        left <= 2,
+      );
     }
   }
   return { signals, keys: signals.map((s) => (s.op === 'fire' ? s.key : '')) };

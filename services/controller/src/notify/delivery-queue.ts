@@ -122,6 +122,9 @@ export class DeliveryWorker {
       this.opts.metrics.deliverySeconds.observe({ receiver: m.receiver }, Number(process.hrtime.bigint() - t0) / 1e9);
     }
     this.opts.metrics.deliveries.inc({ receiver: m.receiver, outcome: 'delivered' });
-    this.log.info({ receiver: m.receiver, messageId: m.id, status: m.status, event: m.event, count: m.count, attempt: job.attemptsMade + 1 }, 'notification delivered');
+    this.log.info(
+      { receiver: m.receiver, messageId: m.id, status: m.status, event: m.event, count: m.count, attempt: job.attemptsMade + 1 },
+      'notification delivered',
+    );
   }
 }

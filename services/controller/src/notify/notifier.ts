@@ -187,7 +187,13 @@ export class Notifier {
       pending,
       cfg.routes,
       { labelsOf: (h) => labels.get(h), soundOf: (p) => sound.has(p) },
-      { now, groupWaitMs: cfg.notify.groupWaitMs, sendResolved: cfg.notify.sendResolved, maxListed: cfg.notify.maxAlertsListed, controllerId: cfg.controller.id },
+      {
+        now,
+        groupWaitMs: cfg.notify.groupWaitMs,
+        sendResolved: cfg.notify.sendResolved,
+        maxListed: cfg.notify.maxAlertsListed,
+        controllerId: cfg.controller.id,
+      },
     );
     // Enqueued before marked: a crash in between re-plans the same messages, whose ids make the re-add a no-op.
     await enqueueMessages(this.queue, plan.messages, cfg.notify);
@@ -214,7 +220,9 @@ export class Notifier {
     const sender = this.senders.get(receiver);
     if (!r || !sender) {
       const known = this.opts.config.receivers.map((x) => x.name);
-      throw new NotFoundError(`no [receiver.${receiver}] in ${this.opts.config.source}${known.length ? `; receivers: ${known.join(', ')}` : '; no receivers are configured'}`);
+      throw new NotFoundError(
+        `no [receiver.${receiver}] in ${this.opts.config.source}${known.length ? `; receivers: ${known.join(', ')}` : '; no receivers are configured'}`,
+      );
     }
     const at = new Date();
     const message: NotificationMessage = {
@@ -225,7 +233,18 @@ export class Notifier {
       severity: 'info',
       hostId: null,
       count: 1,
-      alerts: [{ key: 'test', event: 'log_pattern', severity: 'info', hostId: null, service: null, message: `test message requested by ${by}`, firedAt: at.toISOString(), resolvedAt: null }],
+      alerts: [
+        {
+          key: 'test',
+          event: 'log_pattern',
+          severity: 'info',
+          hostId: null,
+          service: null,
+          message: `test message requested by ${by}`,
+          firedAt: at.toISOString(),
+          resolvedAt: null,
+        },
+      ],
       title: `[TEST] smgr notification test for receiver ${receiver}`,
       createdAt: at.toISOString(),
       controllerId: this.opts.config.controller.id,
@@ -241,7 +260,9 @@ export class Notifier {
   }
 
   /** Alerts firing now, for the API. */
-  async firingAlerts(): Promise<{ key: string; event: string; severity: string; hostId: string | null; service: string | null; message: string; firedAt: string; notified: boolean }[]> {
+  async firingAlerts(): Promise<
+    { key: string; event: string; severity: string; hostId: string | null; service: string | null; message: string; firedAt: string; notified: boolean }[]
+  > {
     return (await this.store.firing()).map((a) => ({
       key: a.key,
       event: a.event,

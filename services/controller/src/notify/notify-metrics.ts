@@ -13,7 +13,12 @@ export class NotifyMetrics {
 
   constructor(registry: Registry, sources: { firing(): Promise<number>; queue(): Promise<Record<string, number>> }) {
     const registers = [registry];
-    this.deliveries = new Counter({ name: 'smgr_notify_deliveries_total', help: 'notification delivery attempts by receiver and outcome (delivered, retry, dead_letter)', labelNames: ['receiver', 'outcome'], registers });
+    this.deliveries = new Counter({
+      name: 'smgr_notify_deliveries_total',
+      help: 'notification delivery attempts by receiver and outcome (delivered, retry, dead_letter)',
+      labelNames: ['receiver', 'outcome'],
+      registers,
+    });
     this.deliverySeconds = new Histogram({
       name: 'smgr_notify_delivery_seconds',
       help: 'time of one delivery attempt, by receiver',
@@ -21,7 +26,12 @@ export class NotifyMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.messages = new Counter({ name: 'smgr_notify_messages_total', help: 'notification messages enqueued, by status (firing, resolved)', labelNames: ['status'], registers });
+    this.messages = new Counter({
+      name: 'smgr_notify_messages_total',
+      help: 'notification messages enqueued, by status (firing, resolved)',
+      labelNames: ['status'],
+      registers,
+    });
     this.firing = new Gauge({
       name: 'smgr_notify_alerts_firing',
       help: 'alerts firing now (smgr_notify_alerts)',

@@ -21,7 +21,13 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     throw new DeliveryError(`POST ${new URL(url).origin} failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`, true);
@@ -38,7 +44,12 @@ export class WebhookSender implements ReceiverSender {
   async send(m: NotificationMessage): Promise<void> {
     const body = JSON.stringify({ version: 1, ...m });
     const ts = String(Math.floor(Date.now() / 1000));
-    await post(this.r.url, body, { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signWebhook(this.r.secret, ts, body), [DELIVERY_HEADER]: m.id }, this.r.timeoutMs);
+    await post(
+      this.r.url,
+      body,
+      { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signWebhook(this.r.secret, ts, body), [DELIVERY_HEADER]: m.id },
+      this.r.timeoutMs,
+    );
   }
 }
 

@@ -122,13 +122,7 @@ export class OperationRunner {
     log.info({ operation: req.operation, service: req.service, ...summary }, 'operation finished');
   }
 
-  private async runHost(
-    id: string,
-    req: OperationRequest,
-    h: { hostId: string; jobId: string },
-    by: string,
-    log: Logger,
-  ): Promise<HostOutcomeRecord['state']> {
+  private async runHost(id: string, req: OperationRequest, h: { hostId: string; jobId: string }, by: string, log: Logger): Promise<HostOutcomeRecord['state']> {
     const started = Date.now();
     let record: HostOutcomeRecord;
     if (!this.opts.jobs.isConnected(h.hostId)) {
@@ -188,7 +182,13 @@ async function recordEvent(pool: DbPool, req: OperationRequest, h: { hostId: str
       strategy: r.strategy.slice(0, 32),
       durationMs: Math.round(r.durationMs),
       message: `${req.operation}${req.version ? ` ${req.version}` : ''}${req.action ? ` ${req.action}` : ''} by ${by}: ${r.message}`.slice(0, 1024),
-      detail: { operation: req.operation, version: req.version ?? null, ...(req.action ? { action: req.action } : {}), by, ...(r.failure ? { failure: r.failure } : {}) },
+      detail: {
+        operation: req.operation,
+        version: req.version ?? null,
+        ...(req.action ? { action: req.action } : {}),
+        by,
+        ...(r.failure ? { failure: r.failure } : {}),
+      },
     },
   ]);
 }

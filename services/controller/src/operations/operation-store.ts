@@ -55,10 +55,11 @@ export class OperationStore {
   }
 
   async hostStarted(id: string, hostId: string, now = new Date()): Promise<void> {
-    await this.pool.query(
-      `UPDATE smgr_operation_hosts SET state = 'running', started_at = ? WHERE operation_id = ? AND host_id = ? AND state = 'pending'`,
-      [now, id, hostId],
-    );
+    await this.pool.query(`UPDATE smgr_operation_hosts SET state = 'running', started_at = ? WHERE operation_id = ? AND host_id = ? AND state = 'pending'`, [
+      now,
+      id,
+      hostId,
+    ]);
   }
 
   async hostFinished(id: string, hostId: string, o: HostOutcomeRecord, now = new Date()): Promise<void> {
@@ -123,10 +124,10 @@ export class OperationStore {
   async prune(before: Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const [rows] = await this.pool.query<RowDataPacket[]>(
-        `SELECT id FROM smgr_operations WHERE finished_at < ? ORDER BY finished_at LIMIT ?`,
-        [before, PRUNE_BATCH],
-      );
+      const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT id FROM smgr_operations WHERE finished_at < ? ORDER BY finished_at LIMIT ?`, [
+        before,
+        PRUNE_BATCH,
+      ]);
       if (rows.length === 0) return total;
       const ids = rows.map((r) => String(r.id));
       await withTransaction(this.pool, async (c) => {

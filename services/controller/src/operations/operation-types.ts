@@ -19,15 +19,7 @@ export const OPERATION_STATES: readonly OperationState[] = ['running', 'succeede
  * interrupted (the controller stopped before the answer came).
  */
 export type HostOperationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'refused' | 'unavailable' | 'interrupted';
-export const HOST_OPERATION_STATES: readonly HostOperationState[] = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'refused',
-  'unavailable',
-  'interrupted',
-];
+export const HOST_OPERATION_STATES: readonly HostOperationState[] = ['pending', 'running', 'succeeded', 'failed', 'refused', 'unavailable', 'interrupted'];
 
 export interface HostOperationView {
   hostId: string;

@@ -61,7 +61,7 @@ const incident = (processId: number): Incident => ({
   lastMessage: null,
 });
 
-test('a repair finishing between the poller\'s two reads never opens a second incident for the same occurrence', async () => {
+test("a repair finishing between the poller's two reads never opens a second incident for the same occurrence", async () => {
   const db = new TwoTables();
   db.alarmed.add(7);
   db.open.set(7, incident(7));

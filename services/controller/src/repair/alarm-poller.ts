@@ -216,7 +216,16 @@ export class AlarmPoller {
       );
       for (const w of claimed) {
         this.log.info(
-          { processId: w.inc.processId, incidentId: w.inc.id, hostId: w.hostId, service: w.service, via: w.via, jobId: w.jobId, attempt: w.inc.attempts + 1, trial: w.trial },
+          {
+            processId: w.inc.processId,
+            incidentId: w.inc.id,
+            hostId: w.hostId,
+            service: w.service,
+            via: w.via,
+            jobId: w.jobId,
+            attempt: w.inc.attempts + 1,
+            trial: w.trial,
+          },
           'repair dispatched',
         );
       }

@@ -36,6 +36,9 @@ test('a failed batch rejects each of its items, and the next batch runs normally
     return items;
   });
   const failed = await Promise.allSettled([b.submit(1), b.submit(2)]);
-  assert.deepEqual(failed.map((f) => f.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    failed.map((f) => f.status),
+    ['rejected', 'rejected'],
+  );
   assert.equal(await b.submit(3), 3);
 });

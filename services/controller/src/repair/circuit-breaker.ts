@@ -15,9 +15,7 @@ export interface BreakerState {
   openUntil: number | null;
 }
 
-export type BreakerDecision =
-  | { allowed: true; trial: boolean }
-  | { allowed: false; openUntil: number };
+export type BreakerDecision = { allowed: true; trial: boolean } | { allowed: false; openUntil: number };
 
 export interface CircuitBreakerOptions {
   maxFailures: number;

@@ -70,7 +70,6 @@ const toIncident = (r: IncidentRow): Incident => ({
   lastMessage: r.last_message,
 });
 
-
 /** All of the controller's reads and writes of alarms, incidents, events and breakers. */
 /** The retention job's batch delete (retention/event-retention.ts): incidents closed before `?`, at most `?` rows. */
 export const DELETE_OLD_INCIDENTS_SQL = 'DELETE FROM smgr_incidents WHERE closed_at < ? AND open_key IS NULL ORDER BY closed_at LIMIT ?';
@@ -111,10 +110,9 @@ export class IncidentStore {
     if (alarms.length === 0) return 0;
     const at = this.now();
     const values = alarms.map((a) => [a.processId, a.processName, 'pending', a.processId, at]);
-    const [res] = await this.pool.query<ResultSetHeader>(
-      'INSERT IGNORE INTO smgr_incidents (process_id, process_name, state, open_key, opened_at) VALUES ?',
-      [values],
-    );
+    const [res] = await this.pool.query<ResultSetHeader>('INSERT IGNORE INTO smgr_incidents (process_id, process_name, state, open_key, opened_at) VALUES ?', [
+      values,
+    ]);
     return res.affectedRows;
   }
 
@@ -162,11 +160,7 @@ export class IncidentStore {
   /** Postpones a pending incident, noting why on the seed row when the reason changed. */
   async postpone(inc: Incident, until: Date, reason: string, event?: EventRecord): Promise<void> {
     await withTransaction(this.pool, async (c) => {
-      await c.query('UPDATE smgr_incidents SET next_attempt_at = ?, last_message = ? WHERE id = ?', [
-        until,
-        clip(reason),
-        inc.id,
-      ]);
+      await c.query('UPDATE smgr_incidents SET next_attempt_at = ?, last_message = ? WHERE id = ?', [until, clip(reason), inc.id]);
       if (inc.lastMessage !== clip(reason)) {
         await this.writeNote(c, inc.processId, reason);
         if (event) await this.insertEvent(c, event);
@@ -210,10 +204,7 @@ export class IncidentStore {
 
   /** Explicit placement rows for a process (smgr_placement). */
   async placementRows(processId: number): Promise<{ hostId: string; service: string | null }[]> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT host_id, service FROM smgr_placement WHERE process_id = ? ORDER BY host_id',
-      [processId],
-    );
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT host_id, service FROM smgr_placement WHERE process_id = ? ORDER BY host_id', [processId]);
     return rows.map((r) => ({ hostId: r.host_id as string, service: (r.service as string | null) ?? null }));
   }
 
@@ -264,8 +255,6 @@ export class IncidentStore {
   private async insertEvent(c: Queryable, e: EventRecord): Promise<void> {
     await insertEvents(c, this.now(), [e]);
   }
-
-
 }
 
 type Queryable = Pick<PoolConnection, 'query'>;

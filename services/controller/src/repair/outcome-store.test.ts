@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup, } from '@smgr/testing';
+import { useServers, createTestDatabase, useCleanup } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { IncidentStore, type Incident } from './incident-store.js';
@@ -14,7 +14,15 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({
+    host: servers.mysql.host,
+    port: servers.mysql.port,
+    user: servers.mysql.user,
+    password: servers.mysql.password,
+    database: db.name,
+    connectionLimit: 2,
+    socket: undefined,
+  });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
@@ -52,7 +60,9 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
   ]);
   assert.deepEqual(written, [true, true, false, false]);
 
-  const status = await db.query<{ process_id: number; alarma: number; notes: string | null }>('SELECT process_id, alarma, notes FROM STATUS_PROCESS ORDER BY process_id');
+  const status = await db.query<{ process_id: number; alarma: number; notes: string | null }>(
+    'SELECT process_id, alarma, notes FROM STATUS_PROCESS ORDER BY process_id',
+  );
   assert.deepEqual(status, [
     { process_id: 1, alarma: 0, notes: '2026-11-22 10:00:00Z restarted 1' },
     { process_id: 2, alarma: 1, notes: '2026-11-22 10:00:00Z repair failed 2 after 2' },
@@ -77,15 +87,31 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
     [[2, 2, '2026-11-22T10:01:00.000Z']],
     'the failure counted on top of the stored one and opened the breaker; the success on a closed breaker wrote no row',
   );
-  const events = await db.query<{ process_id: number; outcome: string }>("SELECT process_id, outcome FROM smgr_events WHERE kind = 'repair' ORDER BY process_id");
-  assert.deepEqual(events.map((e) => [e.process_id, e.outcome]), [[1, 'succeeded'], [2, 'failed']]);
+  const events = await db.query<{ process_id: number; outcome: string }>(
+    "SELECT process_id, outcome FROM smgr_events WHERE kind = 'repair' ORDER BY process_id",
+  );
+  assert.deepEqual(
+    events.map((e) => [e.process_id, e.outcome]),
+    [
+      [1, 'succeeded'],
+      [2, 'failed'],
+    ],
+  );
 });
 
 test('a success whose service the agent already reported failing again after the repair leaves the alarm raised', async (t) => {
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({
+    host: servers.mysql.host,
+    port: servers.mysql.port,
+    user: servers.mysql.user,
+    password: servers.mysql.password,
+    database: db.name,
+    connectionLimit: 2,
+    socket: undefined,
+  });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");
@@ -111,10 +137,17 @@ test('a success whose service the agent already reported failing again after the
     jobId: inc.jobId!,
     success: true,
     finishedOnAgent: { hostId: 'h1', service: `s${inc.processId}`, atMs: finished, sentAtMs: sent },
-    decide: () => ({ note: 'restarted', breaker: breaker.onSuccess(), retryAt: null, event: { kind: 'repair', processId: inc.processId, outcome: 'succeeded', message: 'restarted' } }),
+    decide: () => ({
+      note: 'restarted',
+      breaker: breaker.onSuccess(),
+      retryAt: null,
+      event: { kind: 'repair', processId: inc.processId, outcome: 'succeeded', message: 'restarted' },
+    }),
   });
   assert.deepEqual(await new OutcomeStore(pool, () => new Date('2026-11-22T10:00:01Z')).record([ok(a!), ok(b!), ok(c!), ok(d!)]), [true, true, true, true]);
-  const status = await db.query<{ process_id: number; alarma: number; notes: string }>('SELECT process_id, alarma, notes FROM STATUS_PROCESS ORDER BY process_id');
+  const status = await db.query<{ process_id: number; alarma: number; notes: string }>(
+    'SELECT process_id, alarma, notes FROM STATUS_PROCESS ORDER BY process_id',
+  );
   assert.deepEqual(
     status.map((s) => [s.process_id, s.alarma, s.notes]),
     [
@@ -126,5 +159,9 @@ test('a success whose service the agent already reported failing again after the
     'only s1 failed again after its repair (s2 before it; the s3 report is from another host; s4 arrived before the job was sent)',
   );
   const states = await db.query<{ state: string }>('SELECT state FROM smgr_incidents ORDER BY process_id');
-  assert.deepEqual(states.map((s) => s.state), ['resolved', 'resolved', 'resolved', 'resolved'], 'the poller opens a new incident for the raised alarm');
+  assert.deepEqual(
+    states.map((s) => s.state),
+    ['resolved', 'resolved', 'resolved', 'resolved'],
+    'the poller opens a new incident for the raised alarm',
+  );
 });

@@ -50,10 +50,7 @@ export class OutcomeStore {
     return withTransaction(this.pool, async (c) => {
       const at = this.now();
       const ids = [...new Set(outcomes.map((o) => o.inc.id))];
-      const [owned] = await c.query<RowDataPacket[]>(
-        "SELECT id, job_id FROM smgr_incidents WHERE id IN (?) AND state = 'dispatched' FOR UPDATE",
-        [ids],
-      );
+      const [owned] = await c.query<RowDataPacket[]>("SELECT id, job_id FROM smgr_incidents WHERE id IN (?) AND state = 'dispatched' FOR UPDATE", [ids]);
       const currentJob = new Map(owned.map((r) => [Number(r.id), r.job_id as string]));
       // The first outcome for an incident's current job wins; a duplicate in the same batch gets false.
       const written = outcomes.map((o) => {
@@ -105,12 +102,7 @@ export class OutcomeStore {
         decided.map((x) => x.o.inc.id),
       );
       const alarma = cases(ok, (x) => (failedAgain.has(x.o) ? 1 : 0), 'process_id', 'alarma');
-      const notes = cases(
-        decided,
-        (x) => formatNote(at, failedAgain.has(x.o) ? `failed again after repair; ${x.d.note}` : x.d.note),
-        'process_id',
-        'notes',
-      );
+      const notes = cases(decided, (x) => formatNote(at, failedAgain.has(x.o) ? `failed again after repair; ${x.d.note}` : x.d.note), 'process_id', 'notes');
       await writeOutcomes(
         c,
         decided.map((x) => x.o.inc.processId),
@@ -118,9 +110,7 @@ export class OutcomeStore {
         ok.length ? alarma : null,
       );
       // The common case, a success on a closed breaker, changes nothing there.
-      const changed = decided.filter(
-        (x) => x.d.breaker.consecutiveFailures !== x.before.consecutiveFailures || x.d.breaker.openUntil !== x.before.openUntil,
-      );
+      const changed = decided.filter((x) => x.d.breaker.consecutiveFailures !== x.before.consecutiveFailures || x.d.breaker.openUntil !== x.before.openUntil);
       if (changed.length > 0) {
         await c.query(
           `INSERT INTO smgr_breakers (process_id, host_id, consecutive_failures, open_until) VALUES ?
@@ -177,5 +167,4 @@ export class OutcomeStore {
     }
     return out;
   }
-
 }

@@ -3,13 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type JobRequest, type Logger } from '@smgr/shared';
-import {
-  useServers,
-  createTestDatabase,
-  uniquePrefix,
-  useCleanup,
-  waitFor,
-} from '@smgr/testing';
+import { useServers, createTestDatabase, uniquePrefix, useCleanup, waitFor } from '@smgr/testing';
 import { SimAgents } from '@smgr/testing/sim-agents';
 import { migrate } from '../db/migrator.js';
 import { IncidentStore } from './incident-store.js';
@@ -26,10 +20,16 @@ let log: Logger;
 
 const servers = useServers();
 before(async () => {
-  log = await createLogger({ name: 'test', level: process.env.T_DEBUG ? 'debug' : 'silent', destination: process.env.T_DEBUG ? process.stdout : new Writable({ write: (_c, _e, done) => done() }), maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+  log = await createLogger({
+    name: 'test',
+    level: process.env.T_DEBUG ? 'debug' : 'silent',
+    destination: process.env.T_DEBUG ? process.stdout : new Writable({ write: (_c, _e, done) => done() }),
+    maxLogSizeBytes: 1 << 20,
+    logFilesToKeep: 1,
+  });
 });
 
-test('a repair job rewritten in Redis to another host and service restarts what its incident row says, on the incident\'s host', async (t) => {
+test("a repair job rewritten in Redis to another host and service restarts what its incident row says, on the incident's host", async (t) => {
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
@@ -66,7 +66,7 @@ test('a repair job rewritten in Redis to another host and service restarts what 
   await waitFor(() => gateway.connectedCount() === 2, { timeoutMs: 10_000, message: 'both agents connected' });
 
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'nginx@web1')");
-  await db.exec("INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 1, 0, NULL)");
+  await db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 1, 0, NULL)');
   await db.exec(
     `INSERT INTO smgr_incidents (process_id, process_name, service, host_id, state, open_key, attempts, job_id, opened_at)
      VALUES (1, 'nginx@web1', 'nginx', 'web1', 'dispatched', 1, 1, 'repair-1-1', NOW(3))`,
@@ -77,7 +77,9 @@ test('a repair job rewritten in Redis to another host and service restarts what 
   const queue = createRepairQueue(queueConn, prefix);
   cleanup.add(() => queue.close(), 'queue');
   // What someone with write access to Redis puts there: the right job id, another host and service.
-  await enqueueRepairs(queue, [{ jobId: 'repair-1-1', data: { incidentId: id, processId: 1, processName: 'nginx@web1', service: 'payroll', hostId: 'evil', attempt: 1 } }]);
+  await enqueueRepairs(queue, [
+    { jobId: 'repair-1-1', data: { incidentId: id, processId: 1, processName: 'nginx@web1', service: 'payroll', hostId: 'evil', attempt: 1 } },
+  ]);
 
   const workerConn = createRedisConnection(servers.redis.url, { maxRetriesPerRequest: null });
   cleanup.add(() => workerConn.quit(), 'worker redis');
@@ -98,5 +100,8 @@ test('a repair job rewritten in Redis to another host and service restarts what 
     timeoutMs: 15_000,
     message: 'alarm cleared by the repair',
   });
-  assert.deepEqual(jobs.map((j) => [j.hostId, j.req.service]), [['web1', 'nginx']]);
+  assert.deepEqual(
+    jobs.map((j) => [j.hostId, j.req.service]),
+    [['web1', 'nginx']],
+  );
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup, } from '@smgr/testing';
+import { useServers, createTestDatabase, useCleanup } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { EventRetention } from './event-retention.js';
@@ -13,7 +13,15 @@ test('a sweep deletes events and closed incidents older than the retention, in b
   const cleanup = useCleanup(t);
   const db = await createTestDatabase(servers.mysql);
   cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({ host: servers.mysql.host, port: servers.mysql.port, user: servers.mysql.user, password: servers.mysql.password, database: db.name, connectionLimit: 2, socket: undefined });
+  const pool = createDbPool({
+    host: servers.mysql.host,
+    port: servers.mysql.port,
+    user: servers.mysql.user,
+    password: servers.mysql.password,
+    database: db.name,
+    connectionLimit: 2,
+    socket: undefined,
+  });
   cleanup.add(() => pool.end(), 'pool');
   await migrate(pool, log);
 
@@ -44,8 +52,16 @@ test('a sweep deletes events and closed incidents older than the retention, in b
   assert.deepEqual(await retention.sweep(), { events: 12_001, incidents: 1, agentEvents: 1, audit: 1 });
   assert.deepEqual(await db.query('SELECT message FROM smgr_events'), [{ message: 'recent' }]);
   const left = await db.query<{ process_id: number }>('SELECT process_id FROM smgr_incidents ORDER BY process_id');
-  assert.deepEqual(left.map((r) => r.process_id), [2, 3], 'the recent closed incident and the old open one stay');
+  assert.deepEqual(
+    left.map((r) => r.process_id),
+    [2, 3],
+    'the recent closed incident and the old open one stay',
+  );
   assert.deepEqual(await db.query('SELECT event_id FROM smgr_agent_events'), [{ event_id: 'new-1' }]);
-  assert.deepEqual(await db.query('SELECT target FROM smgr_audit ORDER BY id'), [{ target: 'kept' }, { target: 'recent' }], 'audit rows follow their own retention');
+  assert.deepEqual(
+    await db.query('SELECT target FROM smgr_audit ORDER BY id'),
+    [{ target: 'kept' }, { target: 'recent' }],
+    'audit rows follow their own retention',
+  );
   assert.deepEqual(await retention.sweep(), { events: 0, incidents: 0, agentEvents: 0, audit: 0 }, 'a second sweep finds nothing');
 });

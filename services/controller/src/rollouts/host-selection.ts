@@ -25,12 +25,7 @@ const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeri
  * @throws RefusedError `HOST_NOT_MANAGING` (a named host does not manage the service),
  *   `SELECTOR_EMPTY` (nothing matches), `HOSTS_DISCONNECTED` (with `requireConnected`)
  */
-export function selectHosts(
-  dir: HostDirectory,
-  service: string,
-  selector: HostSelector,
-  opts: { requireConnected: boolean },
-): string[] {
+export function selectHosts(dir: HostDirectory, service: string, selector: HostSelector, opts: { requireConnected: boolean }): string[] {
   const managing = new Set(dir.hostsManaging(service));
   if (managing.size === 0) {
     throw new NotFoundError(`no agent manages service ${JSON.stringify(service)}`, { context: { service } });
@@ -44,11 +39,9 @@ export function selectHosts(
     }
     const foreign = chosen.filter((h) => !managing.has(h));
     if (foreign.length > 0) {
-      throw new RefusedError(
-        'HOST_NOT_MANAGING',
-        `host(s) ${foreign.join(', ')} do not manage service ${JSON.stringify(service)}`,
-        { context: { hosts: foreign, service } },
-      );
+      throw new RefusedError('HOST_NOT_MANAGING', `host(s) ${foreign.join(', ')} do not manage service ${JSON.stringify(service)}`, {
+        context: { hosts: foreign, service },
+      });
     }
   } else {
     chosen = [...managing].sort(naturalOrder);

@@ -88,10 +88,7 @@ export class RolloutEngine {
     );
     const draft = buildRollout(req, hosts, { createdBy, now: this.now(), defaultJobTimeoutMs: this.opts.defaultJobTimeoutMs });
     const created = await this.store.create(draft);
-    this.log.info(
-      { rolloutId: created.rollout.id, service: req.service, version: req.version, hosts: hosts.length, by: createdBy },
-      'rollout created',
-    );
+    this.log.info({ rolloutId: created.rollout.id, service: req.service, version: req.version, hosts: hosts.length, by: createdBy }, 'rollout created');
     this.drive(created);
     return created;
   }

@@ -123,7 +123,10 @@ describe('rollout state machine', () => {
     // No host of a batch starts before the previous batch is healthy.
     for (const h of s.hosts) {
       const earlier = s.hosts.filter((x) => x.batch < h.batch);
-      assert.ok(earlier.every((x) => (x.finishedAt ?? Infinity) <= (h.startedAt ?? -1)), `${h.hostId} started after earlier batches finished`);
+      assert.ok(
+        earlier.every((x) => (x.finishedAt ?? Infinity) <= (h.startedAt ?? -1)),
+        `${h.hostId} started after earlier batches finished`,
+      );
     }
   });
 
@@ -131,7 +134,10 @@ describe('rollout state machine', () => {
     const { s } = simulate(snapshot(4, { canary: 1, batchCount: 2, autoPromote: false }));
     assert.equal(s.rollout.state, 'awaiting_promotion');
     assert.deepEqual(states(s), { h1: 'healthy', h2: 'pending', h3: 'pending', h4: 'pending' });
-    assert.throws(() => applyCommand(s, 'resume', 5), (e: unknown) => e instanceof RefusedError && e.code === 'INVALID_TRANSITION');
+    assert.throws(
+      () => applyCommand(s, 'resume', 5),
+      (e: unknown) => e instanceof RefusedError && e.code === 'INVALID_TRANSITION',
+    );
     const promoted = applyCommand(s, 'promote', s.rollout.updatedAt + 1, 'alice');
     assert.equal(promoted.rollout.state, 'running');
     assert.match(promoted.rollout.message, /promoted by alice/);
@@ -165,7 +171,10 @@ describe('rollout state machine', () => {
       h7: 'skipped',
       h8: 'skipped',
     });
-    assert.ok([...log.installed.entries()].every(([, v]) => v === 'v1'), 'every host runs v1 again');
+    assert.ok(
+      [...log.installed.entries()].every(([, v]) => v === 'v1'),
+      'every host runs v1 again',
+    );
     const rollbackJobs = log.jobs.filter((j) => j.endsWith(':rollback'));
     assert.equal(rollbackJobs.length, 5);
     assert.ok(!log.jobs.slice(log.jobs.indexOf(rollbackJobs[0]!)).some((j) => j.endsWith(':probe')), 'no health gate during rollback');
@@ -201,15 +210,20 @@ describe('rollout state machine', () => {
   });
 
   it('counts a host reporting another version than the target as unhealthy', () => {
-    const stale = (_h: string, kind: RolloutJobKind): HostJobOutcome | undefined =>
-      kind === 'probe' ? { ok: true, version: 'v1', message: 'up' } : undefined;
+    const stale = (_h: string, kind: RolloutJobKind): HostJobOutcome | undefined => (kind === 'probe' ? { ok: true, version: 'v1', message: 'up' } : undefined);
     const { s } = simulate(snapshot(1, { healthyDeadlineMs: 2_500 }), stale);
     assert.equal(s.rollout.state, 'halted');
     assert.match(s.hosts[0]!.message, /reports version v1, expected v2/);
   });
 
   it('does not update a host already on the target version but still checks its health', () => {
-    const log: SimLog = { jobs: [], installed: new Map([['h1', 'v2'], ['h2', 'v1']]) };
+    const log: SimLog = {
+      jobs: [],
+      installed: new Map([
+        ['h1', 'v2'],
+        ['h2', 'v1'],
+      ]),
+    };
     const { s } = simulate(snapshot(2), undefined, { log });
     assert.equal(s.rollout.state, 'succeeded');
     assert.deepEqual(updatesInOrder(log), ['h2']);

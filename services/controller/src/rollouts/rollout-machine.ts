@@ -229,7 +229,10 @@ function advanceRollback(s: RolloutSnapshot, now: number): void {
     finish(
       s,
       'rollback_failed',
-      `${failed.length} host(s) could not be rolled back (${failed.map((h) => h.hostId).slice(0, 5).join(', ')}); ${back} rolled back`,
+      `${failed.length} host(s) could not be rolled back (${failed
+        .map((h) => h.hostId)
+        .slice(0, 5)
+        .join(', ')}); ${back} rolled back`,
       now,
     );
   } else {
@@ -242,13 +245,7 @@ function advanceRollback(s: RolloutSnapshot, now: number): void {
  * that has moved on in the meantime only updates its recorded version and
  * message.
  */
-export function applyResult(
-  input: RolloutSnapshot,
-  hostId: string,
-  kind: RolloutJobKind,
-  outcome: HostJobOutcome,
-  now: number,
-): RolloutSnapshot {
+export function applyResult(input: RolloutSnapshot, hostId: string, kind: RolloutJobKind, outcome: HostJobOutcome, now: number): RolloutSnapshot {
   const s = clone(input);
   const h = s.hosts.find((x) => x.hostId === hostId);
   if (!h) return s;

@@ -53,11 +53,7 @@ function invalid(field: string, rule: string): never {
  * depends on the selection (canary < hosts) and on several fields at once.
  * @throws RefusedError `INVALID_ROLLOUT` naming the field
  */
-export function buildRollout(
-  req: RolloutRequest,
-  hosts: string[],
-  ctx: { createdBy: string; now: number; defaultJobTimeoutMs: number },
-): RolloutSnapshot {
+export function buildRollout(req: RolloutRequest, hosts: string[], ctx: { createdBy: string; now: number; defaultJobTimeoutMs: number }): RolloutSnapshot {
   if (!new RegExp(VERSION_PATTERN).test(req.version)) invalid('version', `must match ${VERSION_PATTERN}`);
   const batchSize = req.batchSize ?? ROLLOUT_DEFAULTS.batchSize;
   const maxFailures = req.maxFailures ?? ROLLOUT_DEFAULTS.maxFailures;

@@ -2,16 +2,7 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { RefusedError } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { isActive } from './rollout-machine.js';
-import type {
-  HostState,
-  PausableState,
-  Rollout,
-  RolloutHost,
-  RolloutSnapshot,
-  RolloutJobKind,
-  RolloutSpec,
-  RolloutState,
-} from './rollout-types.js';
+import type { HostState, PausableState, Rollout, RolloutHost, RolloutSnapshot, RolloutJobKind, RolloutSpec, RolloutState } from './rollout-types.js';
 import type { StepFailure } from '../history/result-detail.js';
 import { withTransaction } from '../db/transaction.js';
 import { insertEvents } from '../history/event-store.js';
@@ -148,10 +139,7 @@ export class RolloutStore {
   async load(id: number): Promise<RolloutSnapshot | null> {
     const [rows] = await this.pool.query<RowDataPacket[]>('SELECT * FROM smgr_rollouts WHERE id = ?', [id]);
     if (!rows[0]) return null;
-    const [hostRows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT * FROM smgr_rollout_hosts WHERE rollout_id = ? ORDER BY position',
-      [id],
-    );
+    const [hostRows] = await this.pool.query<RowDataPacket[]>('SELECT * FROM smgr_rollout_hosts WHERE rollout_id = ? ORDER BY position', [id]);
     return { rollout: toRollout(rows[0]), hosts: hostRows.map(toHost) };
   }
 
@@ -217,7 +205,12 @@ export class RolloutStore {
     return new Map(
       rows.map((r) => [
         String(r.host_id),
-        { job: r.job_kind as RolloutJobKind, step: String(r.step), exitCode: r.exit_code === null ? -1 : Number(r.exit_code), outputTail: String(r.output_tail ?? '') },
+        {
+          job: r.job_kind as RolloutJobKind,
+          step: String(r.step),
+          exitCode: r.exit_code === null ? -1 : Number(r.exit_code),
+          outputTail: String(r.output_tail ?? ''),
+        },
       ]),
     );
   }
@@ -233,7 +226,6 @@ export class RolloutStore {
       { context: { service, activeRolloutId: other ? Number(other.id) : null } },
     );
   }
-
 }
 
 type Queryable = Pick<PoolConnection, 'query'>;
@@ -269,13 +261,7 @@ function sameRollout(a: Rollout, b: Rollout): boolean {
 }
 
 /** Rollout history in smgr_events (kind 'rollout'), next to repairs: one place to read what happened. */
-async function insertEvent(
-  c: Queryable,
-  r: Rollout,
-  h: RolloutHost | null,
-  message: string,
-  detail: unknown,
-): Promise<void> {
+async function insertEvent(c: Queryable, r: Rollout, h: RolloutHost | null, message: string, detail: unknown): Promise<void> {
   // smgr_events.outcome is VARCHAR(16); the full state is in the message.
   const state: string = h ? h.state : r.state;
   const outcome = state === 'awaiting_promotion' ? 'awaiting_promote' : state;

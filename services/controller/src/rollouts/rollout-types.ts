@@ -78,13 +78,7 @@ export const ROLLOUT_STATES: readonly RolloutState[] = [
 ];
 
 /** States that hold the service's single active-rollout slot. */
-export const ACTIVE_STATES: ReadonlySet<RolloutState> = new Set([
-  'running',
-  'awaiting_promotion',
-  'paused',
-  'halted',
-  'rolling_back',
-]);
+export const ACTIVE_STATES: ReadonlySet<RolloutState> = new Set(['running', 'awaiting_promotion', 'paused', 'halted', 'rolling_back']);
 
 /** A state a paused rollout returns to on resume. */
 export type PausableState = 'running' | 'awaiting_promotion' | 'rolling_back';

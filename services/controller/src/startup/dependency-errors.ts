@@ -78,18 +78,39 @@ export function mysqlConfigError(err: unknown, dep: Dependency, db: SmgrConfig['
       );
     case 'ER_DBACCESS_DENIED_ERROR':
       return new ConfigError(
-        [{ file: dep.source, key: 'database.database', value: db.database, rule: `${at} denies database.user access to it (${said}); grant it or fix database.user` }],
+        [
+          {
+            file: dep.source,
+            key: 'database.database',
+            value: db.database,
+            rule: `${at} denies database.user access to it (${said}); grant it or fix database.user`,
+          },
+        ],
         { cause: err },
       );
     case 'ER_BAD_DB_ERROR':
       return new ConfigError(
-        [{ file: dep.source, key: 'database.database', value: db.database, rule: `${at} has no such database; create it (sql/setup.sql) or fix database.database` }],
+        [
+          {
+            file: dep.source,
+            key: 'database.database',
+            value: db.database,
+            rule: `${at} has no such database; create it (sql/setup.sql) or fix database.database`,
+          },
+        ],
         { cause: err },
       );
     case 'ER_TABLEACCESS_DENIED_ERROR':
     case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
       return new ConfigError(
-        [{ file: dep.source, key: 'database.user', value: db.user, rule: `${at} denies a privilege smgr needs (${said}); grant it on database.database (sql/grants.sql lists them)` }],
+        [
+          {
+            file: dep.source,
+            key: 'database.user',
+            value: db.user,
+            rule: `${at} denies a privilege smgr needs (${said}); grant it on database.database (sql/grants.sql lists them)`,
+          },
+        ],
         { cause: err },
       );
     default:
@@ -103,7 +124,13 @@ export function redisConfigError(err: unknown, dep: Dependency): ConfigError | u
   if (!/^(NOAUTH|WRONGPASS)\b/.test(message) && !/invalid (username-)?password/i.test(message)) return undefined;
   const what = message.startsWith('NOAUTH') ? 'requires a password and redis.url gives none' : 'refused the user or password in redis.url';
   return new ConfigError(
-    [{ file: dep.source, key: 'redis.url', rule: `Redis at ${dep.address} ${what}; put them in the URL (redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port)` }],
+    [
+      {
+        file: dep.source,
+        key: 'redis.url',
+        rule: `Redis at ${dep.address} ${what}; put them in the URL (redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port)`,
+      },
+    ],
     { cause: err },
   );
 }
