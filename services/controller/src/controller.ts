@@ -156,6 +156,8 @@ export class Controller {
     };
     const queueConn = redisFor();
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix);
+    // A BullMQ Queue re-emits its connection's errors (a closed connection at stop, Redis gone): never unhandled.
+    this.queue.on('error', (err) => this.log.warn({ err: err.message, queue: 'repair' }, 'repair queue connection error'));
 
     const breaker = new CircuitBreaker({
       maxFailures: cfg.monitor.maxRestartFailures,

@@ -235,6 +235,7 @@ export class DeliveryClient {
     if (!t) {
       const name = deliveryQueueName(owner);
       const queue = new Queue<DeliveryData, string>(name, { connection: this.opts.connection, prefix: this.opts.prefix });
+      queue.on('error', (err) => this.log.debug({ err: err.message, owner }, 'delivery queue error'));
       const conn = this.opts.newRedis();
       const events = new QueueEvents(name, { connection: conn, prefix: this.opts.prefix });
       events.on('error', (err) => this.log.debug({ err: err.message, owner }, 'delivery events error'));

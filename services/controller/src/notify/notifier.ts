@@ -64,6 +64,7 @@ export class Notifier {
     this.log = opts.log.child({ component: 'notify' });
     this.store = new AlertStore(opts.pool);
     this.queue = createNotifyQueue(opts.queueConnection, opts.config.redis.prefix);
+    this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'notify queue connection error'));
     for (const r of opts.config.receivers) this.senders.set(r.name, createSender(r));
     this.metrics = new NotifyMetrics(opts.registry, {
       firing: async () => {
