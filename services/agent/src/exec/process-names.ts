@@ -58,7 +58,7 @@ export class ProcessNames {
       if (first < 48 || first > 57) continue;
       const pid = Number(entry);
       if (pid === process.pid) continue;
-      const stat = readStat(entry);
+      const stat = readProcStat(entry, 'latin1');
       if (stat === null) continue;
       const close = stat.lastIndexOf(')');
       const state = stat.charAt(close + 2);
@@ -92,10 +92,11 @@ function readArgv(pid: number): string[] | null {
   }
 }
 
-/** The start of /proc/PID/stat holds pid, (comm) and state; 512 bytes always cover them. */
-const statBuffer = Buffer.alloc(512);
+/** Every read of /proc/PID/stat goes through this one buffer: no allocation or fstat per process. */
+const statBuffer = Buffer.alloc(4096);
 
-function readStat(pid: string): string | null {
+/** /proc/PID/stat as text (null when the process is gone); the process table and the name index share it. */
+export function readProcStat(pid: number | string, encoding: 'utf8' | 'latin1' = 'utf8'): string | null {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/stat`, 'r');
@@ -104,7 +105,7 @@ function readStat(pid: string): string | null {
   }
   try {
     const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-    return statBuffer.toString('latin1', 0, n);
+    return statBuffer.toString(encoding, 0, n);
   } catch {
     return null;
   } finally {

@@ -1,8 +1,8 @@
-import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ProcessConfig } from '@smgr/shared';
-import { COMM_MAX, commForName, ProcessNames } from './process-names.js';
+import { COMM_MAX, commForName, ProcessNames, readProcStat } from './process-names.js';
 
 /** One live process as /proc shows it. */
 export interface ProcInfo {
@@ -109,26 +109,6 @@ export function sharedProcessNames(): ProcessNames {
   return names.index;
 }
 
-/** Every pass reads each /proc/PID/stat into this one buffer: no allocation or fstat per process. */
-const statBuffer = Buffer.alloc(4096);
-
-function readStatSync(pid: number): string | null {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-    return statBuffer.toString('utf8', 0, n);
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Command lines by pid, kept while the process keeps its start time and
  * name (an exec changes the name): a pass reads /proc/PID/cmdline only for
@@ -144,7 +124,7 @@ function runKey(stat: string, comm: string): string {
 }
 
 function readProcSync(pid: number, seen?: Map<number, { key: string; argv: string[] }>): ProcInfo | null {
-  const text = readStatSync(pid);
+  const text = readProcStat(pid);
   if (text === null) return null;
   const stat = parseStat(pid, text);
   if (!stat) return null;
