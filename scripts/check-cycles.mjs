@@ -96,9 +96,11 @@ function connect(v) {
       scc.push(w);
     } while (w !== v);
     if (scc.length > 1) {
+      // Sorted before the example edges are listed: the report does not depend on the order dpdm read the files in.
+      scc.sort();
       const inside = new Set(scc);
       const why = scc.flatMap((a) => [...(edges.get(a) ?? [])].filter(([b]) => inside.has(b)).map(([, e]) => `    ${e}`));
-      problems.push(`folder cycle: ${scc.sort().join(' <-> ')}\n${why.join('\n')}`);
+      problems.push(`folder cycle: ${scc.join(' <-> ')}\n${why.join('\n')}`);
     }
   }
 }
