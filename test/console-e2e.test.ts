@@ -287,7 +287,10 @@ describe('the web console in headless Chromium', () => {
   test('sign-out ends the session: the old cookie is refused afterwards', async () => {
     const before = (await context.cookies(fleet.api.url)).find((c) => c.name === 'smgr_session')!;
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API token').waitFor();
+    // The sign-in form and its reason, not getByLabel('API token') alone: the tokens page's
+    // section is labelled "API tokens", which a loose label match finds before sign-out ends.
+    await page.getByText('Signed out.').waitFor();
+    await page.getByLabel('API token', { exact: true }).waitFor();
     assert.equal(
       (await context.cookies(fleet.api.url)).find((c) => c.name === 'smgr_session'),
       undefined,
