@@ -15,6 +15,7 @@ import { AlarmPoller } from './repair/alarm-poller.js';
 import { RepairWorker } from './repair/repair-worker.js';
 import { CircuitBreaker } from './repair/circuit-breaker.js';
 import { createRepairQueue, type RepairJobData } from './repair/repair-queue.js';
+import { closeQuietly, logQueueError } from './db/bullmq.js';
 import { createRedisConnection } from './db/redis-connection.js';
 import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
 import { ControllerMetrics } from './metrics/controller-metrics.js';
@@ -155,9 +156,7 @@ export class Controller {
       return r;
     };
     const queueConn = redisFor();
-    this.queue = createRepairQueue(queueConn, cfg.redis.prefix);
-    // A BullMQ Queue re-emits its connection's errors (a closed connection at stop, Redis gone): never unhandled.
-    this.queue.on('error', (err) => this.log.warn({ err: err.message, queue: 'repair' }, 'repair queue connection error'));
+    this.queue = createRepairQueue(queueConn, cfg.redis.prefix, logQueueError(this.log, 'warn', 'repair queue connection error', { queue: 'repair' }));
 
     const breaker = new CircuitBreaker({
       maxFailures: cfg.monitor.maxRestartFailures,
@@ -408,7 +407,7 @@ export class Controller {
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
       ['notify queue', () => this.notifier?.close()],
-      ['queue', () => this.queue?.close()],
+      ['queue', async () => this.queue && closeQuietly(this.queue)],
       ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],
     ]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
+import { closeQuietly, logQueueError, openQueue, runWorker } from '../db/bullmq.js';
 import type { Redis } from 'ioredis';
 import { fromBinary, toBinary, JobResultSchema, Operation, UnavailableError, type JobResult, type Logger } from '@smgr/shared';
 import type { AgentJobs, JobSpec } from '../agents/agent-jobs.js';
@@ -89,15 +90,15 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    void this.worker.run();
+    runWorker(this.worker, logQueueError(this.log, 'debug', 'delivery worker loop ended at close'));
   }
 
   /** Takes no new deliveries; those in flight get `graceMs`, then their hosts' results are no longer awaited here. Idempotent. */
   stop(graceMs = 3_000): Promise<void> {
     this.closing ??= (async () => {
-      const closed = this.worker.close();
+      const closed = closeQuietly(this.worker);
       const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
-      if ((await Promise.race([closed.then(() => 'ok' as const), timer])) === 'late') await this.worker.close(true).catch(() => undefined);
+      if ((await Promise.race([closed.then(() => 'ok' as const), timer])) === 'late') await closeQuietly(this.worker, true).catch(() => undefined);
     })().catch((err) => this.log.warn({ err }, 'delivery worker close failed'));
     return this.closing;
   }
@@ -225,7 +226,7 @@ export class DeliveryClient {
     this.stopped = true;
     const all = [...this.targets.values()];
     this.targets.clear();
-    await Promise.allSettled(all.flatMap((t) => [t.queue.close(), t.events.close()]));
+    await Promise.allSettled(all.flatMap((t) => [closeQuietly(t.queue), closeQuietly(t.events)]));
     // QueueEvents leaves a connection it was given open.
     for (const t of all) t.conn.disconnect();
   }
@@ -234,8 +235,12 @@ export class DeliveryClient {
     let t = this.targets.get(owner);
     if (!t) {
       const name = deliveryQueueName(owner);
-      const queue = new Queue<DeliveryData, string>(name, { connection: this.opts.connection, prefix: this.opts.prefix });
-      queue.on('error', (err) => this.log.debug({ err: err.message, owner }, 'delivery queue error'));
+      const queue = openQueue<DeliveryData, string>(
+        name,
+        this.opts.connection,
+        this.opts.prefix,
+        logQueueError(this.log, 'debug', 'delivery queue error', { owner }),
+      );
       const conn = this.opts.newRedis();
       const events = new QueueEvents(name, { connection: conn, prefix: this.opts.prefix });
       events.on('error', (err) => this.log.debug({ err: err.message, owner }, 'delivery events error'));

@@ -1,4 +1,5 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
+import { closeQuietly, logQueueError, openQueue, runWorker } from '../db/bullmq.js';
 import type { Logger, NotifyConfig } from '@smgr/shared';
 import type { NotificationMessage } from './alert-types.js';
 import { DeliveryError, type ReceiverSender } from './receiver-sender.js';
@@ -22,8 +23,8 @@ export interface DeadLetter {
   failedAt: string | null;
 }
 
-export function createNotifyQueue(connection: ConnectionOptions, prefix: string): Queue<DeliveryJobData> {
-  return new Queue<DeliveryJobData>(NOTIFY_QUEUE, { connection, prefix });
+export function createNotifyQueue(connection: ConnectionOptions, prefix: string, onError: (err: Error) => void): Queue<DeliveryJobData> {
+  return openQueue<DeliveryJobData>(NOTIFY_QUEUE, connection, prefix, onError);
 }
 
 /** Adds messages; the job id is the message id, so the same message added twice is delivered once. */
@@ -101,11 +102,11 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    void this.worker.run();
+    runWorker(this.worker, logQueueError(this.log, 'debug', 'notify worker loop ended at close'));
   }
 
   async stop(): Promise<void> {
-    await this.worker.close();
+    await closeQuietly(this.worker);
   }
 
   private async deliver(job: Job<DeliveryJobData>): Promise<void> {

@@ -7,6 +7,7 @@ import { AlertStore } from './alert-store.js';
 import type { AlertRow, NotificationMessage } from './alert-types.js';
 import { classifyEvent, type EventRowView } from './classify-event.js';
 import { agentDownSignals, certExpirySignals } from './condition-checks.js';
+import { closeQuietly, logQueueError } from '../db/bullmq.js';
 import { createNotifyQueue, deadLetters, DeliveryWorker, enqueueMessages, type DeadLetter, type DeliveryJobData } from './delivery-queue.js';
 import { planDispatch } from './dispatch-plan.js';
 import { NotifyMetrics } from './notify-metrics.js';
@@ -63,8 +64,7 @@ export class Notifier {
   constructor(private readonly opts: NotifierOptions) {
     this.log = opts.log.child({ component: 'notify' });
     this.store = new AlertStore(opts.pool);
-    this.queue = createNotifyQueue(opts.queueConnection, opts.config.redis.prefix);
-    this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'notify queue connection error'));
+    this.queue = createNotifyQueue(opts.queueConnection, opts.config.redis.prefix, logQueueError(this.log, 'warn', 'notify queue connection error'));
     for (const r of opts.config.receivers) this.senders.set(r.name, createSender(r));
     this.metrics = new NotifyMetrics(opts.registry, {
       firing: async () => {
@@ -115,7 +115,7 @@ export class Notifier {
   /** Idempotent: stops everything and closes the queue and SMTP pools. */
   async close(): Promise<void> {
     await this.deactivate();
-    await this.queue.close();
+    await closeQuietly(this.queue);
     for (const s of this.senders.values()) s.close?.();
   }
 

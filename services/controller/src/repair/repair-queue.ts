@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Queue, ConnectionOptions } from 'bullmq';
+import { openQueue } from '../db/bullmq.js';
 
 export const REPAIR_QUEUE = 'smgr-repairs';
 
@@ -25,8 +26,8 @@ export const REPAIR_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
 
-export function createRepairQueue(connection: ConnectionOptions, prefix: string): Queue<RepairJobData> {
-  return new Queue<RepairJobData>(REPAIR_QUEUE, { connection, prefix });
+export function createRepairQueue(connection: ConnectionOptions, prefix: string, onError: (err: Error) => void): Queue<RepairJobData> {
+  return openQueue<RepairJobData>(REPAIR_QUEUE, connection, prefix, onError);
 }
 
 /** Adds repair jobs in bulk (one round trip per 500); BullMQ ignores an add whose job id already exists. */

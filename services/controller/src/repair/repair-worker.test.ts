@@ -74,7 +74,7 @@ test("a repair job rewritten in Redis to another host and service restarts what 
   const [{ id }] = (await db.query<{ id: number }>('SELECT id FROM smgr_incidents')) as [{ id: number }];
   const queueConn = createRedisConnection(servers.redis.url);
   cleanup.add(() => queueConn.quit(), 'queue redis');
-  const queue = createRepairQueue(queueConn, prefix);
+  const queue = createRepairQueue(queueConn, prefix, () => undefined);
   cleanup.add(() => queue.close(), 'queue');
   // What someone with write access to Redis puts there: the right job id, another host and service.
   await enqueueRepairs(queue, [

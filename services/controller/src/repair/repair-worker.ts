@@ -7,6 +7,7 @@ import type { JobSender } from '../agents/agent-jobs.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
+import { closeQuietly, logQueueError, runWorker } from '../db/bullmq.js';
 import { noteTimestamp } from '../alarms/notes.js';
 import { Batcher } from './batcher.js';
 import { resultDetail } from '../history/result-detail.js';
@@ -71,7 +72,7 @@ export class RepairWorker {
   }
 
   start(): void {
-    void this.worker.run();
+    runWorker(this.worker, logQueueError(this.log, 'debug', 'repair worker loop ended at close'));
   }
 
   /**
@@ -83,12 +84,12 @@ export class RepairWorker {
    */
   async stop(graceMs = 3_000, handBack: () => void = () => undefined): Promise<void> {
     this.closing ??= (async () => {
-      const closed = this.worker.close().catch((err) => this.log.warn({ err }, 'repair worker close failed'));
+      const closed = closeQuietly(this.worker).catch((err) => this.log.warn({ err }, 'repair worker close failed'));
       if (await settlesWithin(closed, graceMs)) return;
       handBack();
       if (await settlesWithin(closed, 2_000)) return;
       this.log.warn('jobs still running after hand-back; leaving them to stalled-job recovery');
-      await this.worker.close(true).catch(() => undefined);
+      await closeQuietly(this.worker, true).catch(() => undefined);
     })();
     return this.closing;
   }
