@@ -59,10 +59,8 @@ export class ProcessNames {
       const pid = Number(entry);
       if (pid === process.pid) continue;
       const stat = readProcStat(entry, 'latin1');
-      if (stat === null) continue;
+      if (stat === null || isDeadState(statState(stat))) continue;
       const close = stat.lastIndexOf(')');
-      const state = stat.charAt(close + 2);
-      if (state === 'Z' || state === 'X') continue;
       // latin1 keeps every byte; comm is compared as the UTF-8 bytes it is.
       const comm = Buffer.from(stat.slice(stat.indexOf('(') + 1, close), 'latin1').toString('utf8');
       const list = byComm.get(comm);
@@ -92,23 +90,56 @@ function readArgv(pid: number): string[] | null {
   }
 }
 
-/** Every read of /proc/PID/stat goes through this one buffer: no allocation or fstat per process. */
-const statBuffer = Buffer.alloc(4096);
+/** Every small /proc read (stat, children lists) goes through this one buffer: no allocation or fstat per file. */
+const procBuffer = Buffer.alloc(4096);
 
-/** /proc/PID/stat as text (null when the process is gone); the process table and the name index share it. */
-export function readProcStat(pid: number | string, encoding: 'utf8' | 'latin1' = 'utf8'): string | null {
+/**
+ * A small /proc file as text, or null when it cannot be read (the process is
+ * gone, another user's): open, one read into the shared buffer, close. A stat
+ * line is a few hundred bytes (comm is at most 64).
+ */
+export function readProcFile(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): string | null {
   let fd: number;
   try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
+    fd = openSync(path, 'r');
   } catch {
     return null;
   }
   try {
-    const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-    return statBuffer.toString(encoding, 0, n);
+    const n = readSync(fd, procBuffer, 0, procBuffer.length, 0);
+    return procBuffer.toString(encoding, 0, n);
   } catch {
     return null;
   } finally {
     closeSync(fd);
   }
+}
+
+/** /proc/PID/stat as text (null when the process is gone); every reader of stat in the agent uses it. */
+export function readProcStat(pid: number | string, encoding: 'utf8' | 'latin1' = 'utf8', root = '/proc'): string | null {
+  return readProcFile(`${root}/${pid}/stat`, encoding);
+}
+
+/** A /proc/PID/stat line split: comm, and the fields after it. */
+export interface ProcStatFields {
+  comm: string;
+  /** fields[0] is the state (field 3 of proc(5)); field N of proc(5) is fields[N - 3]. */
+  fields: string[];
+}
+
+/** Splits a stat line; comm may contain spaces and ") ", so fields start after the last ')'. null without one. */
+export function parseStat(text: string): ProcStatFields | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  return { comm: text.slice(text.indexOf('(') + 1, close), fields: text.slice(close + 2).split(' ') };
+}
+
+/** The state letter of a stat line (field 3 of proc(5)), without splitting the rest. */
+export function statState(text: string): string {
+  return text.charAt(text.lastIndexOf(')') + 2);
+}
+
+/** Whether a state letter (fields[0]) is a zombie or a dead process: neither runs. */
+export function isDeadState(state: string | undefined): boolean {
+  return state === 'Z' || state === 'X';
 }

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ProcessConfig } from '@smgr/shared';
-import { COMM_MAX, commForName, ProcessNames, readProcStat } from './process-names.js';
+import { COMM_MAX, commForName, isDeadState, parseStat, ProcessNames, readProcStat, statState } from './process-names.js';
 
 /** One live process as /proc shows it. */
 export interface ProcInfo {
@@ -16,13 +16,10 @@ export interface ProcInfo {
 }
 
 /** Parses /proc/PID/stat; null for zombies and unreadable entries. */
-function parseStat(pid: number, stat: string): Omit<ProcInfo, 'argv'> | null {
-  // comm is in parentheses and may itself contain ") ": split at the last one.
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return null;
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const fields = stat.slice(close + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return null;
+function toProcInfo(pid: number, stat: string): Omit<ProcInfo, 'argv'> | null {
+  const parsed = parseStat(stat);
+  if (parsed === null || isDeadState(parsed.fields[0])) return null;
+  const { comm, fields } = parsed;
   return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), sid: Number(fields[3]), comm };
 }
 
@@ -30,7 +27,7 @@ const splitCmdline = (cmdline: string) => cmdline.split('\0').filter((s, i, a) =
 
 async function readProc(pid: number): Promise<ProcInfo | null> {
   try {
-    const stat = parseStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
+    const stat = toProcInfo(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
     if (!stat) return null;
     return { ...stat, argv: splitCmdline(await readFile(`/proc/${pid}/cmdline`, 'utf8')) };
   } catch {
@@ -126,7 +123,7 @@ function runKey(stat: string, comm: string): string {
 function readProcSync(pid: number, seen?: Map<number, { key: string; argv: string[] }>): ProcInfo | null {
   const text = readProcStat(pid);
   if (text === null) return null;
-  const stat = parseStat(pid, text);
+  const stat = toProcInfo(pid, text);
   if (!stat) return null;
   const key = runKey(text, stat.comm);
   let cached = argvCache.get(pid);
@@ -216,25 +213,18 @@ export async function findProcessByPidfile(path: string): Promise<ProcInfo[]> {
 export function snapshotProcesses(): Omit<ProcInfo, 'argv'>[] {
   const out: Omit<ProcInfo, 'argv'>[] = [];
   for (const pid of numericEntries(readdirSync('/proc'))) {
-    try {
-      const info = parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      if (info) out.push(info);
-    } catch {
-      // exited while we looked
-    }
+    // null: exited while we looked
+    const stat = readProcStat(pid);
+    const info = stat === null ? null : toProcInfo(pid, stat);
+    if (info) out.push(info);
   }
   return out;
 }
 
 /** True while the process exists and is not a zombie waiting to be reaped. */
 export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const stat = readProcStat(pid);
+  return stat !== null && !isDeadState(statState(stat));
 }
 
 /**

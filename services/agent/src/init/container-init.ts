@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readProcStat, statState } from '../exec/process-names.js';
 import { join } from 'node:path';
 import { Operation, type Logger, type ProcessConfig, type SmgrConfig } from '@smgr/shared';
 import type { JobRunner } from '../jobs/job-runner.js';
@@ -176,12 +177,9 @@ function livingOthers(): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z') out.push(Number(entry));
-    } catch {
-      // gone
-    }
+    const stat = readProcStat(entry);
+    // gone (null) or a zombie: not living
+    if (stat !== null && statState(stat) !== 'Z') out.push(Number(entry));
   }
   return out;
 }

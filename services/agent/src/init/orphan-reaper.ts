@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { parseStat, readProcStat } from '../exec/process-names.js';
 import { constants } from 'node:os';
 import { loadReaper, type ReaperBinding } from '@smgr/reaper';
 import type { Logger } from '@smgr/shared';
@@ -92,14 +93,10 @@ export function zombieChildren(proc = '/proc', self = process.pid): ZombieChild[
 }
 
 function readStat(proc: string, pid: number): { comm: string; state: string; ppid: number } | null {
-  try {
-    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const [state, ppid] = stat.slice(close + 2).split(' ');
-    return { comm: stat.slice(stat.indexOf('(') + 1, close), state: state ?? '', ppid: Number(ppid) };
-  } catch {
-    return null;
-  }
+  const text = readProcStat(pid, 'utf8', proc);
+  const stat = text === null ? null : parseStat(text);
+  if (stat === null) return null;
+  return { comm: stat.comm, state: stat.fields[0] ?? '', ppid: Number(stat.fields[1]) };
 }
 
 /**

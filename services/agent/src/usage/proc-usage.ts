@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { isDeadState, parseStat, readProcFile, readProcStat } from '../exec/process-names.js';
 
 /**
  * What a process costs, read from /proc: the fields of /proc/PID/stat the
@@ -53,43 +54,16 @@ export function procUnits(root = '/proc'): ProcUnits {
   return units;
 }
 
-/** One buffer for every small /proc read: a stat line is a few hundred bytes (comm is at most 64). */
-const buffer = Buffer.alloc(4096);
-
-/**
- * A small /proc file as latin1 text, or null: open, one read, close (no
- * fstat and no new buffer per file, as readFileSync would do; a sampling
- * round reads a handful of these per service).
- */
-function readSmall(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    return buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** /proc/PID/stat of a live process; null when it is gone, a zombie, or unreadable. */
-export function readProcStat(pid: number, root = '/proc'): ProcStat | null {
-  const text = readSmall(`${root}/${pid}/stat`);
+export function readUsageStat(pid: number, root = '/proc'): ProcStat | null {
+  const text = readProcStat(pid, 'latin1', root);
   return text === null ? null : parseProcStat(pid, text);
 }
 
 /** Parses one /proc/PID/stat line (comm may contain spaces and parentheses: fields start after the last ')'). */
 export function parseProcStat(pid: number, text: string): ProcStat | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  // f[0] is field 3 (state) of proc(5); field N is f[N - 3].
-  const f = text.slice(close + 2).split(' ');
-  if (f.length < 22 || f[0] === 'Z' || f[0] === 'X') return null;
+  const f = parseStat(text)?.fields;
+  if (f === undefined || f.length < 22 || isDeadState(f[0])) return null;
   return {
     pid,
     ppid: Number(f[1]),
@@ -117,7 +91,7 @@ export function childrenOf(pid: number, root = '/proc', threads = 0): number[] {
   }
   const out: number[] = [];
   for (const tid of tasks) {
-    const text = readSmall(`${root}/${pid}/task/${tid}/children`);
+    const text = readProcFile(`${root}/${pid}/task/${tid}/children`, 'latin1');
     if (text === null) continue;
     for (const c of text.split(' ')) if (c !== '' && c !== '\n') out.push(Number(c));
   }
@@ -167,7 +141,7 @@ export function treeUsage(roots: readonly number[], opts: { root?: string; pageS
     const pid = queue.shift()!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    const stat = readProcStat(pid, root);
+    const stat = readUsageStat(pid, root);
     if (!stat) continue;
     usage.pids.push(pid);
     usage.rssBytes += stat.rssPages * opts.pageSize;
@@ -190,7 +164,7 @@ export function treeUsage(roots: readonly number[], opts: { root?: string; pageS
 export function mainPidOf(candidates: readonly number[], root = '/proc'): { pid: number; startTicks: number } | null {
   // One candidate is the main process: its start time comes from the tree walk that reads its stat anyway.
   if (candidates.length === 1) return { pid: candidates[0]!, startTicks: -1 };
-  const stats = candidates.map((pid) => readProcStat(pid, root)).filter((s): s is ProcStat => s !== null);
+  const stats = candidates.map((pid) => readUsageStat(pid, root)).filter((s): s is ProcStat => s !== null);
   const mine = new Set(stats.map((s) => s.pid));
   const tops = stats.filter((s) => !mine.has(s.ppid));
   const pick = (tops.length > 0 ? tops : stats).sort((a, b) => a.startTicks - b.startTicks || a.pid - b.pid)[0];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ProcessConfig } from '@smgr/shared';
 import type { ProcessNames } from '../exec/process-names.js';
-import { mainPidOf, procUnits, readProcStat, treeUsage, type ProcUnits } from './proc-usage.js';
+import { mainPidOf, procUnits, readUsageStat, treeUsage, type ProcUnits } from './proc-usage.js';
 import { readCgroupUsage, unitCgroupDir } from './cgroup-usage.js';
 
 /** One service's cost at one moment. */
@@ -168,7 +168,7 @@ interface Measured {
 function pidFromFile(path: string): number[] {
   try {
     const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 1 && readProcStat(pid) !== null ? [pid] : [];
+    return Number.isInteger(pid) && pid > 1 && readUsageStat(pid) !== null ? [pid] : [];
   } catch {
     return [];
   }
