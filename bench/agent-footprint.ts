@@ -25,20 +25,17 @@
  * Needs `npx turbo run build` first. Target (issue 3): <= 55 MB RSS and
  * <= 0.2 % of a core after 5 minutes idle with 20 services checked every 10 s.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import { build } from 'esbuild';
-import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
+import { ManagedProcess } from '@smgr/testing';
+import { agentBenchStack, CLK_TCK, cpuTicks, machineInfo, positiveNumbers, startSleepServices, watchingAgentIni, withCleanup } from './agent-bench-support.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
 const SAMPLE_EVERY_MS = 5_000;
-/** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
-const CLK_TCK = 100;
 
 const { values: args } = parseArgs({
   options: {
@@ -50,20 +47,19 @@ const { values: args } = parseArgs({
   },
   strict: true,
 });
-const seconds = Number(args.seconds);
-const serviceCount = Number(args.services);
-const watchInterval = Number(args['watch-interval']);
+const {
+  seconds,
+  services: serviceCount,
+  'watch-interval': watchInterval,
+} = positiveNumbers({
+  seconds: args.seconds,
+  services: args.services,
+  'watch-interval': args['watch-interval'],
+});
 const variantNames = args.variants
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
-for (const [k, v] of [
-  ['seconds', seconds],
-  ['services', serviceCount],
-  ['watch-interval', watchInterval],
-] as const) {
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
-}
 
 interface Variant {
   name: string;
@@ -89,17 +85,6 @@ function pssKiB(pid: number): number {
   } catch {
     return NaN;
   }
-}
-
-/** utime+stime and cutime+cstime, in clock ticks. */
-function cpuTicks(pid: number): { own: number; children: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  // After the comm field: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12) cutime(13) cstime(14)
-  return { own: f[11]! + f[12]!, children: f[13]! + f[14]! };
 }
 
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
@@ -147,58 +132,9 @@ function variantSpecs(names: string[], tuned: string[]): { name: string; base: s
 }
 
 async function main(): Promise<void> {
-  const cleanup = new Cleanup();
-  const stopAll = () => cleanup.run().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
-  try {
-    const tmp = await makeTempDir('footprint');
-    cleanup.add(() => tmp.remove(), 'temp dir');
-    const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-    cleanup.add(() => mysql.stop(), 'mariadb');
-    cleanup.add(() => redis.stop(), 'redis');
-    const db = await createTestDatabase(mysql);
-    cleanup.add(() => db.drop(), 'database');
-
-    // The services: /bin/sleep under unique names, so `pgrep -x NAME` finds exactly one each.
-    const tag = randomBytes(3).toString('hex');
-    const names: string[] = [];
-    for (let i = 0; i < serviceCount; i++) {
-      const name = `fp${tag}-${String(i).padStart(2, '0')}`;
-      const path = join(tmp.path, name);
-      await copyFile('/bin/sleep', path);
-      const p = ManagedProcess.start(path, ['infinity'], { name, logDir: tmp.path });
-      cleanup.add(() => p.stop('SIGKILL'), name);
-      names.push(name);
-    }
-
-    const grpcPort = await freePort();
-    const controllerIni = join(tmp.path, 'controller.ini');
-    await writeFile(
-      controllerIni,
-      [
-        '[database]',
-        `host = ${mysql.host}`,
-        `port = ${mysql.port}`,
-        `user = ${mysql.user}`,
-        `password = ${mysql.password}`,
-        `database = ${db.name}`,
-        '[redis]',
-        `url = ${redis.url}`,
-        `prefix = ${uniquePrefix('fp')}`,
-        '[controller]',
-        `grpc_listen = 127.0.0.1:${grpcPort}`,
-        '[tls]',
-        'insecure = true',
-        '[logging]',
-        'level = warn',
-        '',
-      ].join('\n'),
-    );
-    const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], {
-      name: 'controller',
-      logDir: tmp.path,
-    });
-    cleanup.add(() => controller.stop(), 'controller');
+  await withCleanup(async (cleanup) => {
+    const { tmp, grpcPort } = await agentBenchStack(cleanup, 'footprint');
+    const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'fp');
 
     const variants: Variant[] = [];
     const tuned = args['tuned-flags'].split(/\s+/).filter(Boolean);
@@ -216,23 +152,8 @@ async function main(): Promise<void> {
     for (const variant of variants) {
       const slug = variant.name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
       const ini = join(tmp.path, `agent-${slug}.ini`);
-      const lines = [
-        '[agent]',
-        `controller = 127.0.0.1:${grpcPort}`,
-        `host_id = fp-${slug}`,
-        `state_dir = ${join(tmp.path, `state-${slug}`)}`,
-        '[tls]',
-        'insecure = true',
-        '[logging]',
-        'level = info',
-        '[process.default]',
-        'restart_strategy = process',
-        'watch = true',
-        `watch_interval = ${watchInterval}`,
-        ...names.flatMap((n) => [`[process.${n}]`, `start_command = ${join(tmp.path, n)} infinity`]),
-        '',
-      ];
-      await writeFile(ini, lines.join('\n'));
+      const stateDir = join(tmp.path, `state-${slug}`);
+      await writeFile(ini, watchingAgentIni({ grpcPort, hostId: `fp-${slug}`, stateDir, dir: tmp.path, names, watchInterval, level: 'info' }));
       const proc = ManagedProcess.start(process.execPath, [...variant.argv, '--config', ini], { name: `agent-${slug}`, logDir: tmp.path });
       cleanup.add(() => proc.stop(), `agent ${variant.name}`);
       agents.push({ variant, proc });
@@ -286,19 +207,12 @@ async function main(): Promise<void> {
       };
     });
 
-    const cpu = cpus();
     process.stdout.write(
       `${JSON.stringify(
         {
           bench: 'agent-footprint',
           at: new Date().toISOString(),
-          machine: {
-            cpus: cpu.length,
-            model: cpu[0]?.model ?? 'unknown',
-            memoryMiB: Math.round(totalmem() / 1048576),
-            node: process.version,
-            kernel: release(),
-          },
+          machine: machineInfo(),
           setup: {
             services: serviceCount,
             watchIntervalSeconds: watchInterval,
@@ -313,9 +227,7 @@ async function main(): Promise<void> {
         2,
       )}\n`,
     );
-  } finally {
-    await stopAll();
-  }
+  });
 }
 
 await main();

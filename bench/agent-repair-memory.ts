@@ -27,9 +27,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import mysql from 'mysql2/promise';
-import { createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
-import { AGENT_MAIN, CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
+import type mysql from 'mysql2/promise';
+import { makeTempDir, ManagedProcess } from '@smgr/testing';
+import { AGENT_MAIN, ini } from '@smgr/testing/smgr';
+import { repairBackend } from './agent-bench-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -145,31 +146,7 @@ async function main(): Promise<void> {
       list.push(n);
     }
     names = new Set(list);
-    const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-    cleanups.push(
-      () => db.stop(),
-      () => redis.stop(),
-    );
-    const database = await createTestDatabase(db);
-    cleanups.push(() => database.drop());
-    const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
-    cleanups.push(() => pool.end());
-    const grpcPort = await freePort();
-    const cconf = join(tmp.path, 'controller.ini');
-    await writeFile(
-      cconf,
-      ini({
-        database: { host: db.host, port: db.port, user: db.user, password: db.password, database: database.name },
-        monitor: { check_interval: 0.2 },
-        redis: { url: redis.url, prefix: uniquePrefix('repmem') },
-        controller: { id: 'ctl-repmem', grpc_listen: `127.0.0.1:${grpcPort}` },
-        tls: { insecure: true },
-        logging: { level: 'info' },
-      }),
-    );
-    const controller = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', cconf], { name: 'controller', logDir: tmp.path, maxLines: 500 });
-    cleanups.push(() => controller.stop('SIGTERM', 5_000).catch(() => controller.stop('SIGKILL')));
-    await controller.waitForLine((_, j) => j?.msg === 'controller running', 120_000, 'controller running');
+    const { pool, grpcPort } = await repairBackend(tmp.path, 'repmem', cleanups, 500);
     const ids = list.map((_, i) => i + 1);
     await pool.query('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [ids.map((id, i) => [id, list[i]])]);
     await pool.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound) VALUES ?', [ids.map((id) => [id, 0, 0])]);

@@ -34,9 +34,10 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import mysql from 'mysql2/promise';
-import { createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix, type TempDir } from '@smgr/testing';
-import { AGENT_MAIN, CONTROLLER_MAIN, ini, ROOT } from '@smgr/testing/smgr';
+import type mysql from 'mysql2/promise';
+import { makeTempDir, ManagedProcess, type TempDir } from '@smgr/testing';
+import { AGENT_MAIN, ini, ROOT } from '@smgr/testing/smgr';
+import { cpuTicks, repairBackend } from './agent-bench-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -167,12 +168,7 @@ function rssMiB(pid: number): number {
 
 /** utime+stime of a process in seconds. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return (f[11]! + f[12]!) / CLK_TCK;
+  return cpuTicks(pid).own / CLK_TCK;
 }
 
 function percentile(samples: readonly number[], p: number): number {
@@ -331,30 +327,7 @@ let smgrShared: SmgrShared | null = null;
 
 async function smgrBackend(dir: string): Promise<SmgrShared> {
   if (smgrShared) return smgrShared;
-  const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  cleanups.push(
-    () => db.stop(),
-    () => redis.stop(),
-  );
-  const database = await createTestDatabase(db);
-  cleanups.push(() => database.drop());
-  const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
-  cleanups.push(() => pool.end());
-  const grpcPort = await freePort();
-  const conf = join(dir, 'controller.ini');
-  await writeFile(
-    conf,
-    ini({
-      database: { host: db.host, port: db.port, user: db.user, password: db.password, database: database.name },
-      monitor: { check_interval: 0.2 },
-      redis: { url: redis.url, prefix: uniquePrefix('peers') },
-      controller: { id: 'ctl-peers', grpc_listen: `127.0.0.1:${grpcPort}` },
-      tls: { insecure: true },
-      logging: { level: 'info' },
-    }),
-  );
-  const c = spawnTracked(process.execPath, [CONTROLLER_MAIN, '--config', conf], 'controller', dir);
-  await c.waitForLine((_, j) => j?.msg === 'controller running', 120_000, 'controller running');
+  const { pool, grpcPort, controller: c } = await repairBackend(dir, 'peers', cleanups);
   smgrShared = { pool, grpcPort, controllerPid: c.pid!, controller: c, nextId: 1 };
   return smgrShared;
 }

@@ -22,20 +22,17 @@
  *
  * Needs `npx turbo run build` first.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@smgr/shared';
-import { Cleanup, createTestDatabase, freePort, makeTempDir, ManagedProcess, startMariaDb, startRedis, uniquePrefix } from '@smgr/testing';
+import { ManagedProcess } from '@smgr/testing';
+import { agentBenchStack, CLK_TCK, cpuTicks, machineInfo, positiveNumbers, startSleepServices, watchingAgentIni, withCleanup } from './agent-bench-support.js';
 import { ResourceSampler } from '../services/agent/dist/usage/resource-sampler.js';
 import { ProcessNames } from '../services/agent/dist/exec/process-names.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-/** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
-const CLK_TCK = 100;
 const TARGET_EXTRA_PERCENT = 0.05;
 
 const { values: args } = parseArgs({
@@ -47,28 +44,12 @@ const { values: args } = parseArgs({
   },
   strict: true,
 });
-const seconds = Number(args.seconds);
-const serviceCount = Number(args.services);
-const watchInterval = Number(args['watch-interval']);
-const microRounds = Number(args['micro-rounds']);
-for (const [k, v] of [
-  ['seconds', seconds],
-  ['services', serviceCount],
-  ['watch-interval', watchInterval],
-  ['micro-rounds', microRounds],
-] as const) {
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
-}
-
-/** utime+stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return f[11]! + f[12]!;
-}
+const {
+  seconds,
+  services: serviceCount,
+  'watch-interval': watchInterval,
+  'micro-rounds': microRounds,
+} = positiveNumbers({ seconds: args.seconds, services: args.services, 'watch-interval': args['watch-interval'], 'micro-rounds': args['micro-rounds'] });
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -87,83 +68,18 @@ function microBench(names: string[]): { msPerRound: number; percentOfOneCoreAtIn
 }
 
 async function main(): Promise<void> {
-  const cleanup = new Cleanup();
-  const stopAll = () => cleanup.run().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
-  try {
-    const tmp = await makeTempDir('service-cost');
-    cleanup.add(() => tmp.remove(), 'temp dir');
-    const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-    cleanup.add(() => mysql.stop(), 'mariadb');
-    cleanup.add(() => redis.stop(), 'redis');
-    const db = await createTestDatabase(mysql);
-    cleanup.add(() => db.drop(), 'database');
-
-    const tag = randomBytes(3).toString('hex');
-    const names: string[] = [];
-    for (let i = 0; i < serviceCount; i++) {
-      const name = `sc${tag}-${String(i).padStart(2, '0')}`;
-      const path = join(tmp.path, name);
-      await copyFile('/bin/sleep', path);
-      const p = ManagedProcess.start(path, ['infinity'], { name, logDir: tmp.path });
-      cleanup.add(() => p.stop('SIGKILL'), name);
-      names.push(name);
-    }
-
-    const grpcPort = await freePort();
-    const controllerIni = join(tmp.path, 'controller.ini');
-    await writeFile(
-      controllerIni,
-      [
-        '[database]',
-        `host = ${mysql.host}`,
-        `port = ${mysql.port}`,
-        `user = ${mysql.user}`,
-        `password = ${mysql.password}`,
-        `database = ${db.name}`,
-        '[redis]',
-        `url = ${redis.url}`,
-        `prefix = ${uniquePrefix('sc')}`,
-        '[controller]',
-        `grpc_listen = 127.0.0.1:${grpcPort}`,
-        '[tls]',
-        'insecure = true',
-        '[logging]',
-        'level = warn',
-        '',
-      ].join('\n'),
-    );
-    const controller = ManagedProcess.start(process.execPath, [join(ROOT, 'services/controller/dist/main.js'), '--config', controllerIni], {
-      name: 'controller',
-      logDir: tmp.path,
-    });
-    cleanup.add(() => controller.stop(), 'controller');
+  await withCleanup(async (cleanup) => {
+    const { tmp, grpcPort } = await agentBenchStack(cleanup, 'service-cost');
+    const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'sc');
 
     const agents: { reporting: boolean; proc: ManagedProcess }[] = [];
     for (const reporting of [true, false]) {
       const slug = reporting ? 'reporting' : 'silent';
       const ini = join(tmp.path, `agent-${slug}.ini`);
-      await writeFile(
-        ini,
-        [
-          '[agent]',
-          `controller = 127.0.0.1:${grpcPort}`,
-          `host_id = sc-${slug}`,
-          `state_dir = ${join(tmp.path, `state-${slug}`)}`,
-          `service_usage = ${reporting}`,
-          '[tls]',
-          'insecure = true',
-          '[logging]',
-          // debug for both (the same logging on each side): the reporting agent logs each report it sends, which is how the bench counts rounds.
-          'level = debug',
-          '[process.default]',
-          'restart_strategy = process',
-          'watch = true',
-          `watch_interval = ${watchInterval}`,
-          ...names.flatMap((n) => [`[process.${n}]`, `start_command = ${join(tmp.path, n)} infinity`]),
-          '',
-        ].join('\n'),
-      );
+      const stateDir = join(tmp.path, `state-${slug}`);
+      // debug for both (the same logging on each side): the reporting agent logs each report it sends, which is how the bench counts rounds.
+      const agent = { service_usage: reporting };
+      await writeFile(ini, watchingAgentIni({ grpcPort, hostId: `sc-${slug}`, stateDir, dir: tmp.path, names, watchInterval, level: 'debug', agent }));
       const proc = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', ini], {
         name: `agent-${slug}`,
         logDir: tmp.path,
@@ -178,28 +94,23 @@ async function main(): Promise<void> {
     process.stderr.write(`service-cost: 2 agents, ${serviceCount} services, watch every ${watchInterval} s; measuring ${seconds} s\n`);
     const load = { start: loadavg() };
     const start = Date.now();
-    const first = agents.map((a) => cpuTicks(a.proc.pid!));
+    const first = agents.map((a) => cpuTicks(a.proc.pid!).own);
     const reportsBefore = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length;
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const windowS = (Date.now() - start) / 1000;
-    const used = agents.map((a, i) => (cpuTicks(a.proc.pid!) - first[i]!) / CLK_TCK);
+    const used = agents.map((a, i) => (cpuTicks(a.proc.pid!).own - first[i]!) / CLK_TCK);
     const reports = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length - reportsBefore;
     const pct = used.map((s) => round3((s / windowS) * 100));
     const extra = round3(pct[0]! - pct[1]!);
     const micro = microBench(names);
 
-    const cpu = cpus();
     process.stdout.write(
       `${JSON.stringify(
         {
           bench: 'service-cost',
           at: new Date().toISOString(),
           machine: {
-            cpus: cpu.length,
-            model: cpu[0]?.model ?? 'unknown',
-            memoryMiB: Math.round(totalmem() / 1048576),
-            node: process.version,
-            kernel: release(),
+            ...machineInfo(),
             loadAverage: { start: load.start.map(round3), end: loadavg().map(round3) },
           },
           setup: { services: serviceCount, watchIntervalSeconds: watchInterval, windowSeconds: Math.round(windowS * 10) / 10, reportsInWindow: reports },
@@ -217,9 +128,7 @@ async function main(): Promise<void> {
         2,
       )}\n`,
     );
-  } finally {
-    await stopAll();
-  }
+  });
 }
 
 await main();

@@ -4,9 +4,9 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { findBinary } from './binaries.js';
-import { freePort } from './free-port.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
+import { ExternalServer, exitText, parseServerUrl, ThrowawayServer } from './throwaway-server.js';
 
 /** A MariaDB server for tests: a throwaway one, or the one `SMGR_TEST_MYSQL_URL` names. */
 export interface MariaDbInstance {
@@ -61,67 +61,38 @@ export interface MariaDbOptions {
   tls?: { ca: string; cert: string; key: string };
 }
 
-class ExternalMariaDb implements MariaDbInstance {
-  readonly external = true;
-  readonly pid = undefined;
-  readonly dir = undefined;
-  readonly socketPath = undefined;
-
+class ExternalMariaDb extends ExternalServer implements MariaDbInstance {
   private constructor(
     readonly url: string,
     readonly host: string,
     readonly port: number,
     readonly user: string,
     readonly password: string,
-  ) {}
+  ) {
+    super('MariaDB comes from SMGR_TEST_MYSQL_URL');
+  }
 
   static fromUrl(raw: string): ExternalMariaDb {
-    let u: URL;
-    try {
-      u = new URL(raw);
-    } catch {
-      throw new Error(`SMGR_TEST_MYSQL_URL is not a URL (expected mysql://user:pass@host:port)`);
-    }
-    if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
-      throw new Error(`SMGR_TEST_MYSQL_URL must start with mysql:// (got ${u.protocol}//)`);
-    }
+    const u = parseServerUrl('SMGR_TEST_MYSQL_URL', raw, ['mysql:', 'mariadb:'], 'mysql://user:pass@host:port');
     const host = u.hostname || '127.0.0.1';
     const port = u.port ? Number(u.port) : 3306;
     const user = decodeURIComponent(u.username || 'root');
     const password = decodeURIComponent(u.password);
     return new ExternalMariaDb(mysqlUrl(host, port, user, password), host, port, user, password);
   }
-
-  async stop(): Promise<void> {}
-  async stopServer(): Promise<void> {
-    throw notOurs();
-  }
-  async killServer(): Promise<void> {
-    throw notOurs();
-  }
-  async startServer(): Promise<void> {
-    throw notOurs();
-  }
 }
 
-function notOurs(): Error {
-  return new Error('MariaDB comes from SMGR_TEST_MYSQL_URL and cannot be stopped or started; skip when instance.external');
-}
-
-class LocalMariaDb implements MariaDbInstance {
-  readonly external = false;
-  readonly host = '127.0.0.1';
+class LocalMariaDb extends ThrowawayServer implements MariaDbInstance {
   readonly user = 'smgr_test';
   readonly password = randomBytes(9).toString('base64url');
-  #port = 0;
-  #server: ManagedProcess | undefined;
-  #stopped = false;
 
   private constructor(
-    private readonly tmp: TempDir,
-    private readonly binary: string,
+    tmp: TempDir,
+    binary: string,
     private readonly opts: MariaDbOptions = {},
-  ) {}
+  ) {
+    super(tmp, binary, SHUTDOWN_TIMEOUT_MS);
+  }
 
   static async create(opts: MariaDbOptions = {}): Promise<LocalMariaDb> {
     const mariadbd = findBinary(['mariadbd', 'mysqld'], 'mariadb-server');
@@ -131,7 +102,7 @@ class LocalMariaDb implements MariaDbInstance {
     try {
       await mkdir(db.#paths.tmp);
       await db.#install(installDb);
-      await db.#firstStart();
+      await db.startOnFreePort(START_ATTEMPTS, async () => /Bind on TCP\/IP port|Address already in use/i.test(await tailOf(db.#paths.errLog, 200)));
       await db.#createUser();
     } catch (err) {
       await db.stop().catch(() => undefined);
@@ -140,49 +111,11 @@ class LocalMariaDb implements MariaDbInstance {
     return db;
   }
 
-  get port(): number {
-    return this.#port;
-  }
   get url(): string {
-    return mysqlUrl(this.host, this.#port, this.user, this.password);
-  }
-  get pid(): number | undefined {
-    return this.#server?.running ? this.#server.pid : undefined;
-  }
-  get dir(): string {
-    return this.tmp.path;
+    return mysqlUrl(this.host, this.port, this.user, this.password);
   }
   get socketPath(): string {
     return this.#paths.socket;
-  }
-
-  async stopServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await server?.stop('SIGTERM', SHUTDOWN_TIMEOUT_MS);
-  }
-
-  async killServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await server?.kill9();
-    await server?.stop();
-  }
-
-  async startServer(): Promise<void> {
-    if (this.#stopped) throw new Error('startServer() after stop(): the datadir is gone');
-    if (this.#server?.running) return;
-    await this.#spawnAndWait();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    try {
-      await this.stopServer();
-    } finally {
-      await this.tmp.remove();
-    }
   }
 
   /**
@@ -229,26 +162,11 @@ class LocalMariaDb implements MariaDbInstance {
       throw new Error(`mariadb-install-db still running after ${READY_TIMEOUT_MS}ms\n${proc.tail()}`);
     }
     if (exit.code !== 0) {
-      throw new Error(`mariadb-install-db failed (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''})\n${proc.tail()}`);
+      throw new Error(`mariadb-install-db failed: ${exitText(exit)}\n${proc.tail()}`);
     }
   }
 
-  /** A port found free can be taken before mariadbd binds it; then try another. */
-  async #firstStart(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      this.#port = await freePort();
-      try {
-        await this.#spawnAndWait();
-        return;
-      } catch (err) {
-        const log = await tailOf(this.#paths.errLog, 200);
-        const portTaken = /Bind on TCP\/IP port|Address already in use/i.test(log);
-        if (!portTaken || attempt >= START_ATTEMPTS) throw err;
-      }
-    }
-  }
-
-  async #spawnAndWait(): Promise<void> {
+  protected async spawnAndWait(): Promise<void> {
     const p = this.#paths;
     const root = process.getuid?.() === 0;
     const server = ManagedProcess.start(
@@ -258,7 +176,7 @@ class LocalMariaDb implements MariaDbInstance {
         `--datadir=${p.data}`,
         `--socket=${p.socket}`,
         `--pid-file=${p.pidFile}`,
-        `--port=${this.#port}`,
+        `--port=${this.port}`,
         '--bind-address=127.0.0.1',
         // mariadbd refuses to run as root unless told to; as anyone else --user is meaningless.
         ...(root ? ['--user=root'] : []),
@@ -272,34 +190,22 @@ class LocalMariaDb implements MariaDbInstance {
       ],
       { name: 'mariadbd', logDir: this.tmp.path },
     );
-    this.#server = server;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-      if (!server.running) break;
-      try {
-        await ping({ host: this.host, port: this.#port, user: 'root', password: '' });
-        return;
-      } catch (err) {
-        lastError = err;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const exit = server.exitStatus;
-    await server.stop('SIGTERM', 5_000);
-    this.#server = undefined;
-    const what = exit
-      ? `mariadbd exited (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''}) before accepting connections`
-      : `mariadbd did not accept connections on 127.0.0.1:${this.#port} within ${READY_TIMEOUT_MS}ms`;
-    throw new Error(
-      `${what}; last connect error: ${lastError instanceof Error ? lastError.message : String(lastError)}\n` +
-        `--- tail of ${p.errLog} ---\n${await tailOf(p.errLog, 30)}\n${server.tail(10)}`,
-    );
+    this.server = server;
+    await this.waitReady(server, () => ping({ host: this.host, port: this.port, user: 'root', password: '' }), {
+      timeoutMs: READY_TIMEOUT_MS,
+      everyMs: 50,
+      failure: async (exit, lastError) => {
+        const what = exit
+          ? `mariadbd ${exitText(exit)} before accepting connections`
+          : `mariadbd did not accept connections on 127.0.0.1:${this.port} within ${READY_TIMEOUT_MS}ms`;
+        return `${what}; last connect error: ${lastError}\n--- tail of ${p.errLog} ---\n${await tailOf(p.errLog, 30)}\n${server.tail(10)}`;
+      },
+    });
   }
 
   /** A password-protected TCP user, so tests exercise the same login path as deployments. */
   async #createUser(): Promise<void> {
-    const conn = await mysql.createConnection({ host: this.host, port: this.#port, user: 'root', password: '' });
+    const conn = await mysql.createConnection({ host: this.host, port: this.port, user: 'root', password: '' });
     try {
       await conn.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [this.user, this.password]);
       await conn.query(`GRANT ALL PRIVILEGES ON *.* TO ?@'%' WITH GRANT OPTION`, [this.user]);

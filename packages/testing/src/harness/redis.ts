@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
-import { freePort } from './free-port.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
+import { ExternalServer, exitText, parseServerUrl, ThrowawayServer } from './throwaway-server.js';
 
 /** A Redis server for tests: a throwaway one, or the one `SMGR_TEST_REDIS_URL` names. */
 export interface RedisInstance {
@@ -33,6 +33,7 @@ export interface RedisInstance {
 }
 
 const READY_TIMEOUT_MS = 10_000;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
 
 /**
@@ -46,74 +47,32 @@ export async function startRedis(): Promise<RedisInstance> {
   return LocalRedis.create();
 }
 
-class ExternalRedis implements RedisInstance {
-  readonly external = true;
-  readonly pid = undefined;
-  readonly dir = undefined;
-  readonly socketPath = undefined;
-
+class ExternalRedis extends ExternalServer implements RedisInstance {
   private constructor(
     readonly url: string,
     readonly host: string,
     readonly port: number,
-  ) {}
+  ) {
+    super('Redis comes from SMGR_TEST_REDIS_URL');
+  }
 
   static fromUrl(raw: string): ExternalRedis {
-    let u: URL;
-    try {
-      u = new URL(raw);
-    } catch {
-      throw new Error('SMGR_TEST_REDIS_URL is not a URL (expected redis://host:port)');
-    }
-    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-      throw new Error(`SMGR_TEST_REDIS_URL must start with redis:// (got ${u.protocol}//)`);
-    }
+    const u = parseServerUrl('SMGR_TEST_REDIS_URL', raw, ['redis:', 'rediss:'], 'redis://host:port');
     return new ExternalRedis(raw, u.hostname || '127.0.0.1', u.port ? Number(u.port) : 6379);
   }
-
-  async stop(): Promise<void> {}
-  async stopServer(): Promise<void> {
-    throw notOurs();
-  }
-  async killServer(): Promise<void> {
-    throw notOurs();
-  }
-  async startServer(): Promise<void> {
-    throw notOurs();
-  }
 }
 
-function notOurs(): Error {
-  return new Error('Redis comes from SMGR_TEST_REDIS_URL and cannot be stopped or started; skip when instance.external');
-}
-
-class LocalRedis implements RedisInstance {
-  readonly external = false;
-  readonly host = '127.0.0.1';
-  #port = 0;
-  #server: ManagedProcess | undefined;
-  #stopped = false;
-
-  private constructor(
-    private readonly tmp: TempDir,
-    private readonly binary: string,
-  ) {}
+class LocalRedis extends ThrowawayServer implements RedisInstance {
+  private constructor(tmp: TempDir, binary: string) {
+    super(tmp, binary, SHUTDOWN_TIMEOUT_MS);
+  }
 
   static async create(): Promise<LocalRedis> {
     const binary = findBinary(['redis-server'], 'redis-server');
     const tmp = await makeTempDir('redis');
     const redis = new LocalRedis(tmp, binary);
     try {
-      for (let attempt = 1; ; attempt++) {
-        redis.#port = await freePort();
-        try {
-          await redis.#spawnAndWait();
-          break;
-        } catch (err) {
-          // The free port was taken before redis bound it: try another.
-          if (!/Address already in use/i.test(String(err)) || attempt >= START_ATTEMPTS) throw err;
-        }
-      }
+      await redis.startOnFreePort(START_ATTEMPTS, async (err) => /Address already in use/i.test(String(err)));
     } catch (err) {
       await redis.stop().catch(() => undefined);
       throw err;
@@ -121,57 +80,19 @@ class LocalRedis implements RedisInstance {
     return redis;
   }
 
-  get port(): number {
-    return this.#port;
-  }
   get url(): string {
-    return `redis://${this.host}:${this.#port}`;
-  }
-  get pid(): number | undefined {
-    return this.#server?.running ? this.#server.pid : undefined;
-  }
-  get dir(): string {
-    return this.tmp.path;
+    return `redis://${this.host}:${this.port}`;
   }
   get socketPath(): string {
     return join(this.tmp.path, 'redis.sock');
   }
 
-  async stopServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await server?.stop('SIGTERM', 10_000);
-  }
-
-  async killServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await server?.kill9();
-    await server?.stop();
-  }
-
-  async startServer(): Promise<void> {
-    if (this.#stopped) throw new Error('startServer() after stop()');
-    if (this.#server?.running) return;
-    await this.#spawnAndWait();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    try {
-      await this.stopServer();
-    } finally {
-      await this.tmp.remove();
-    }
-  }
-
-  async #spawnAndWait(): Promise<void> {
+  protected async spawnAndWait(): Promise<void> {
     const server = ManagedProcess.start(
       this.binary,
       [
         '--port',
-        String(this.#port),
+        String(this.port),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -189,25 +110,17 @@ class LocalRedis implements RedisInstance {
       ],
       { name: 'redis-server', logDir: this.tmp.path },
     );
-    this.#server = server;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let lastError: unknown;
-    while (Date.now() < deadline && server.running) {
-      try {
-        await ping(this.host, this.#port);
-        return;
-      } catch (err) {
-        lastError = err;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const exit = server.exitStatus;
-    await server.stop('SIGTERM', 5_000);
-    this.#server = undefined;
-    const what = exit
-      ? `redis-server exited (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''}) before answering PING`
-      : `redis-server did not answer PING on 127.0.0.1:${this.#port} within ${READY_TIMEOUT_MS}ms`;
-    throw new Error(`${what}; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}\n${server.tail(30)}`);
+    this.server = server;
+    await this.waitReady(server, () => ping(this.host, this.port), {
+      timeoutMs: READY_TIMEOUT_MS,
+      everyMs: 10,
+      failure: (exit, lastError) => {
+        const what = exit
+          ? `redis-server ${exitText(exit)} before answering PING`
+          : `redis-server did not answer PING on 127.0.0.1:${this.port} within ${READY_TIMEOUT_MS}ms`;
+        return `${what}; last error: ${lastError}\n${server.tail(30)}`;
+      },
+    });
   }
 }
 

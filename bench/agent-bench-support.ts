@@ -1,0 +1,184 @@
+/**
+ * Shared parts of the agent benchmarks (agent-footprint, service-cost,
+ * agent-vs-peers, agent-repair-memory): argument checks, what /proc says a
+ * process costs, copies of /bin/sleep as services, a controller for agents
+ * to connect to, and the machine block of the JSON report.
+ */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import {
+  Cleanup,
+  createTestDatabase,
+  databaseSection,
+  freePort,
+  makeTempDir,
+  ManagedProcess,
+  startMariaDb,
+  startRedis,
+  uniquePrefix,
+  type TempDir,
+} from '@smgr/testing';
+import { CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
+
+/** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
+export const CLK_TCK = 100;
+
+/** The named arguments as numbers; throws unless each is a positive number. */
+export function positiveNumbers<K extends string>(args: Record<K, string>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of Object.keys(args) as K[]) {
+    const v = Number(args[k]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** utime+stime (own) and cutime+cstime (children) of a process, in clock ticks. */
+export function cpuTicks(pid: number): { own: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  // After the comm field: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12) cutime(13) cstime(14)
+  return { own: f[11]! + f[12]!, children: f[13]! + f[14]! };
+}
+
+/** What every report says of the machine it ran on. */
+export function machineInfo(): { cpus: number; model: string; memoryMiB: number; node: string; kernel: string } {
+  const cpu = cpus();
+  return { cpus: cpu.length, model: cpu[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 1048576), node: process.version, kernel: release() };
+}
+
+/**
+ * Runs a bench's body with one Cleanup that runs at the end, on failure and
+ * on SIGINT (exit 130).
+ */
+export async function withCleanup(body: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  const stopAll = () => cleanup.run().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    await body(cleanup);
+  } finally {
+    await stopAll();
+  }
+}
+
+/** A temp dir, MariaDB, Redis, a database and a controller (plaintext gRPC) for the agents of a bench. */
+export interface AgentBenchStack {
+  tmp: TempDir;
+  grpcPort: number;
+}
+
+/** Starts what `AgentBenchStack` says; everything is stopped by `cleanup`. `label` names the temp dir and the Redis prefix. */
+export async function agentBenchStack(cleanup: Cleanup, label: string): Promise<AgentBenchStack> {
+  const tmp = await makeTempDir(label);
+  cleanup.add(() => tmp.remove(), 'temp dir');
+  const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+  cleanup.add(() => mysql.stop(), 'mariadb');
+  cleanup.add(() => redis.stop(), 'redis');
+  const db = await createTestDatabase(mysql);
+  cleanup.add(() => db.drop(), 'database');
+  const grpcPort = await freePort();
+  const controllerIni = join(tmp.path, 'controller.ini');
+  await writeFile(
+    controllerIni,
+    ini({
+      database: databaseSection(mysql, db.name),
+      redis: { url: redis.url, prefix: uniquePrefix(label.slice(0, 8)) },
+      controller: { grpc_listen: `127.0.0.1:${grpcPort}` },
+      tls: { insecure: true },
+      logging: { level: 'warn' },
+    }),
+  );
+  const controller = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', controllerIni], { name: 'controller', logDir: tmp.path });
+  cleanup.add(() => controller.stop(), 'controller');
+  return { tmp, grpcPort };
+}
+
+/**
+ * `count` running services: copies of /bin/sleep under unique names
+ * (`PREFIXtag-NN`), so `pgrep -x NAME` finds exactly one each. Returns the
+ * names; each copy is at `dir/NAME`.
+ */
+export async function startSleepServices(cleanup: Cleanup, dir: string, count: number, prefix: string): Promise<string[]> {
+  const tag = randomBytes(3).toString('hex');
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `${prefix}${tag}-${String(i).padStart(2, '0')}`;
+    const path = join(dir, name);
+    await copyFile('/bin/sleep', path);
+    const p = ManagedProcess.start(path, ['infinity'], { name, logDir: dir });
+    cleanup.add(() => p.stop('SIGKILL'), name);
+    names.push(name);
+  }
+  return names;
+}
+
+/** The INI lines of an agent watching `names` (copies of /bin/sleep in `dir`) every `watchInterval` seconds. */
+export function watchingAgentIni(o: {
+  grpcPort: number;
+  hostId: string;
+  stateDir: string;
+  dir: string;
+  names: readonly string[];
+  watchInterval: number;
+  level: string;
+  agent?: Record<string, string | number | boolean>;
+}): string {
+  return ini({
+    agent: { controller: `127.0.0.1:${o.grpcPort}`, host_id: o.hostId, state_dir: o.stateDir, ...o.agent },
+    tls: { insecure: true },
+    logging: { level: o.level },
+    'process.default': { restart_strategy: 'process', watch: true, watch_interval: o.watchInterval },
+    ...Object.fromEntries(o.names.map((n) => [`process.${n}`, { start_command: `${join(o.dir, n)} infinity` }])),
+  });
+}
+
+/** What `repairBackend` started: a pool on the controller's database, its gRPC port, the controller. */
+export interface RepairBackend {
+  pool: mysql.Pool;
+  grpcPort: number;
+  controller: ManagedProcess;
+}
+
+/**
+ * MariaDB, Redis, a database (and a pool on it) and a controller that polls
+ * alarms every 0.2 s, for benches that time repairs. Each thing started is
+ * pushed onto `cleanups` (run in reverse by the caller); resolves once the
+ * controller logged "controller running".
+ */
+export async function repairBackend(dir: string, label: string, cleanups: (() => Promise<unknown>)[], maxLines = 2_000): Promise<RepairBackend> {
+  const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
+  cleanups.push(
+    () => db.stop(),
+    () => redis.stop(),
+  );
+  const database = await createTestDatabase(db);
+  cleanups.push(() => database.drop());
+  const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
+  cleanups.push(() => pool.end());
+  const grpcPort = await freePort();
+  const conf = join(dir, 'controller.ini');
+  await writeFile(
+    conf,
+    ini({
+      database: databaseSection(db, database.name),
+      monitor: { check_interval: 0.2 },
+      redis: { url: redis.url, prefix: uniquePrefix(label) },
+      controller: { id: `ctl-${label}`, grpc_listen: `127.0.0.1:${grpcPort}` },
+      tls: { insecure: true },
+      logging: { level: 'info' },
+    }),
+  );
+  const controller = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', conf], { name: 'controller', logDir: dir, maxLines });
+  cleanups.push(() => controller.stop('SIGTERM', 5_000).catch(() => controller.stop('SIGKILL')));
+  await controller.waitForLine((_, j) => j?.msg === 'controller running', 120_000, 'controller running');
+  return { pool, grpcPort, controller };
+}

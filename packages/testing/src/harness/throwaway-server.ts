@@ -1,0 +1,150 @@
+import type { ExitStatus, ManagedProcess } from './managed-process.js';
+import { freePort } from './free-port.js';
+import type { TempDir } from './temp-dir.js';
+
+/**
+ * What MariaDB and Redis for tests share: a server named by an environment
+ * variable (used as is, never stopped), or a throwaway one in a temp dir on
+ * a free port on 127.0.0.1 that chaos tests stop, kill and start again.
+ */
+
+/** A server named by an environment variable: it is not ours to stop or start. */
+export abstract class ExternalServer {
+  readonly external = true;
+  readonly pid = undefined;
+  readonly dir = undefined;
+  readonly socketPath = undefined;
+
+  /** `what` names the server and its variable for the error: "Redis comes from SMGR_TEST_REDIS_URL". */
+  protected constructor(private readonly what: string) {}
+
+  async stop(): Promise<void> {}
+  async stopServer(): Promise<void> {
+    throw this.#notOurs();
+  }
+  async killServer(): Promise<void> {
+    throw this.#notOurs();
+  }
+  async startServer(): Promise<void> {
+    throw this.#notOurs();
+  }
+
+  #notOurs(): Error {
+    return new Error(`${this.what} and cannot be stopped or started; skip when instance.external`);
+  }
+}
+
+/** A parsed server URL from an environment variable, or a plain error naming it. */
+export function parseServerUrl(variable: string, raw: string, protocols: readonly string[], expected: string): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`${variable} is not a URL (expected ${expected})`);
+  }
+  if (!protocols.includes(u.protocol)) throw new Error(`${variable} must start with ${protocols[0]}// (got ${u.protocol}//)`);
+  return u;
+}
+
+/** "exited (code=1 signal=null ENOENT)": how a server's exit reads in an error. */
+export function exitText(exit: ExitStatus): string {
+  return `exited (code=${exit.code} signal=${exit.signal}${exit.error ? ` ${exit.error.message}` : ''})`;
+}
+
+/** A throwaway server: one process at a time, in a temp dir removed by stop(). */
+export abstract class ThrowawayServer {
+  readonly external = false;
+  readonly host = '127.0.0.1';
+  protected currentPort = 0;
+  protected server: ManagedProcess | undefined;
+  #stopped = false;
+
+  protected constructor(
+    protected readonly tmp: TempDir,
+    protected readonly binary: string,
+    /** How long a graceful stopServer() waits before SIGKILL. */
+    private readonly shutdownMs: number,
+  ) {}
+
+  /** Starts the server process on `currentPort` and resolves once it answers; throws (with the server stopped) when it does not. */
+  protected abstract spawnAndWait(): Promise<void>;
+
+  get port(): number {
+    return this.currentPort;
+  }
+  get pid(): number | undefined {
+    return this.server?.running ? this.server.pid : undefined;
+  }
+  get dir(): string {
+    return this.tmp.path;
+  }
+
+  async stopServer(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await server?.stop('SIGTERM', this.shutdownMs);
+  }
+
+  async killServer(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await server?.kill9();
+    await server?.stop();
+  }
+
+  async startServer(): Promise<void> {
+    if (this.#stopped) throw new Error(`startServer() after stop(): ${this.tmp.path} is gone`);
+    if (this.server?.running) return;
+    await this.spawnAndWait();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    try {
+      await this.stopServer();
+    } finally {
+      await this.tmp.remove();
+    }
+  }
+
+  /** A port found free can be taken before the server binds it; then try another, up to `attempts` times. */
+  protected async startOnFreePort(attempts: number, portTaken: (err: unknown) => Promise<boolean>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.currentPort = await freePort();
+      try {
+        await this.spawnAndWait();
+        return;
+      } catch (err) {
+        if (attempt >= attempts || !(await portTaken(err))) throw err;
+      }
+    }
+  }
+
+  /**
+   * Polls `ready` every `everyMs` until it resolves, `server` exits or
+   * `timeoutMs` passes. On failure stops the server and throws what
+   * `failure` says, given how it ended and the last error of `ready`.
+   */
+  protected async waitReady(
+    server: ManagedProcess,
+    ready: () => Promise<void>,
+    o: { timeoutMs: number; everyMs: number; failure: (exit: ExitStatus | undefined, lastError: string) => Promise<string> | string },
+  ): Promise<void> {
+    const deadline = Date.now() + o.timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline && server.running) {
+      try {
+        await ready();
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+      await new Promise((r) => setTimeout(r, o.everyMs));
+    }
+    const exit = server.exitStatus;
+    await server.stop('SIGTERM', 5_000);
+    this.server = undefined;
+    throw new Error(await o.failure(exit, lastError instanceof Error ? lastError.message : String(lastError)));
+  }
+}
