@@ -4,25 +4,15 @@
  * process costs, copies of /bin/sleep as services, a controller for agents
  * to connect to, and the machine block of the JSON report.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import mysql from 'mysql2/promise';
-import {
-  Cleanup,
-  createTestDatabase,
-  databaseSection,
-  freePort,
-  makeTempDir,
-  ManagedProcess,
-  startMariaDb,
-  startRedis,
-  uniquePrefix,
-  type TempDir,
-} from '@smgr/testing';
-import { CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
+import type mysql from 'mysql2/promise';
+import { Cleanup, ManagedProcess, type TempDir } from '@smgr/testing';
+import { ini } from '@smgr/testing/smgr';
+import { benchStack } from './controller-bench-support.js';
 
 /** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
 export const CLK_TCK = 100;
@@ -70,36 +60,18 @@ export async function withCleanup(body: (cleanup: Cleanup) => Promise<void>): Pr
   }
 }
 
-/** A temp dir, MariaDB, Redis, a database and a controller (plaintext gRPC) for the agents of a bench. */
+/** A temp dir, MariaDB, Redis, a database and a running controller (plaintext gRPC) for the agents of a bench. */
 export interface AgentBenchStack {
   tmp: TempDir;
   grpcPort: number;
 }
 
-/** Starts what `AgentBenchStack` says; everything is stopped by `cleanup`. `label` names the temp dir and the Redis prefix. */
-export async function agentBenchStack(cleanup: Cleanup, label: string): Promise<AgentBenchStack> {
-  const tmp = await makeTempDir(label);
-  cleanup.add(() => tmp.remove(), 'temp dir');
-  const [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  cleanup.add(() => mysql.stop(), 'mariadb');
-  cleanup.add(() => redis.stop(), 'redis');
-  const db = await createTestDatabase(mysql);
-  cleanup.add(() => db.drop(), 'database');
-  const grpcPort = await freePort();
-  const controllerIni = join(tmp.path, 'controller.ini');
-  await writeFile(
-    controllerIni,
-    ini({
-      database: databaseSection(mysql, db.name),
-      redis: { url: redis.url, prefix: uniquePrefix(label.slice(0, 8)) },
-      controller: { grpc_listen: `127.0.0.1:${grpcPort}` },
-      tls: { insecure: true },
-      logging: { level: 'warn' },
-    }),
-  );
-  const controller = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', controllerIni], { name: 'controller', logDir: tmp.path });
-  cleanup.add(() => controller.stop(), 'controller');
-  return { tmp, grpcPort };
+/** Starts what `AgentBenchStack` says (benchStack of controller-bench-support); everything is stopped by `cleanup`. */
+export async function agentBenchStack(cleanup: Cleanup): Promise<AgentBenchStack> {
+  const stack = await benchStack();
+  cleanup.add(() => stack.stop(), 'mariadb, redis, controller');
+  await stack.startController();
+  return { tmp: stack.tmp, grpcPort: stack.grpcPort };
 }
 
 /**
@@ -150,35 +122,13 @@ export interface RepairBackend {
 
 /**
  * MariaDB, Redis, a database (and a pool on it) and a controller that polls
- * alarms every 0.2 s, for benches that time repairs. Each thing started is
- * pushed onto `cleanups` (run in reverse by the caller); resolves once the
- * controller logged "controller running".
+ * alarms every 0.2 s, for benches that time repairs. Its stop is pushed onto
+ * `cleanups` (run in reverse by the caller); resolves once the controller
+ * logged "controller running".
  */
-export async function repairBackend(dir: string, label: string, cleanups: (() => Promise<unknown>)[], maxLines = 2_000): Promise<RepairBackend> {
-  const [db, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  cleanups.push(
-    () => db.stop(),
-    () => redis.stop(),
-  );
-  const database = await createTestDatabase(db);
-  cleanups.push(() => database.drop());
-  const pool = mysql.createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: database.name, connectionLimit: 2 });
-  cleanups.push(() => pool.end());
-  const grpcPort = await freePort();
-  const conf = join(dir, 'controller.ini');
-  await writeFile(
-    conf,
-    ini({
-      database: databaseSection(db, database.name),
-      monitor: { check_interval: 0.2 },
-      redis: { url: redis.url, prefix: uniquePrefix(label) },
-      controller: { id: `ctl-${label}`, grpc_listen: `127.0.0.1:${grpcPort}` },
-      tls: { insecure: true },
-      logging: { level: 'info' },
-    }),
-  );
-  const controller = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', conf], { name: 'controller', logDir: dir, maxLines });
-  cleanups.push(() => controller.stop('SIGTERM', 5_000).catch(() => controller.stop('SIGKILL')));
-  await controller.waitForLine((_, j) => j?.msg === 'controller running', 120_000, 'controller running');
-  return { pool, grpcPort, controller };
+export async function repairBackend(label: string, cleanups: (() => Promise<unknown>)[]): Promise<RepairBackend> {
+  const stack = await benchStack({ monitor: { check_interval: 0.2 }, controller: { id: `ctl-${label}` } });
+  cleanups.push(() => stack.stop());
+  const controller = await stack.startController();
+  return { pool: stack.pool, grpcPort: stack.grpcPort, controller };
 }

@@ -133,7 +133,7 @@ function variantSpecs(names: string[], tuned: string[]): { name: string; base: s
 
 async function main(): Promise<void> {
   await withCleanup(async (cleanup) => {
-    const { tmp, grpcPort } = await agentBenchStack(cleanup, 'footprint');
+    const { tmp, grpcPort } = await agentBenchStack(cleanup);
     const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'fp');
 
     const variants: Variant[] = [];

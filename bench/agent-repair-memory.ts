@@ -146,7 +146,7 @@ async function main(): Promise<void> {
       list.push(n);
     }
     names = new Set(list);
-    const { pool, grpcPort } = await repairBackend(tmp.path, 'repmem', cleanups, 500);
+    const { pool, grpcPort } = await repairBackend('repmem', cleanups);
     const ids = list.map((_, i) => i + 1);
     await pool.query('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [ids.map((id, i) => [id, list[i]])]);
     await pool.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound) VALUES ?', [ids.map((id) => [id, 0, 0])]);

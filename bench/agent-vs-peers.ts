@@ -325,9 +325,9 @@ interface SmgrShared {
 }
 let smgrShared: SmgrShared | null = null;
 
-async function smgrBackend(dir: string): Promise<SmgrShared> {
+async function smgrBackend(): Promise<SmgrShared> {
   if (smgrShared) return smgrShared;
-  const { pool, grpcPort, controller: c } = await repairBackend(dir, 'peers', cleanups);
+  const { pool, grpcPort, controller: c } = await repairBackend('peers', cleanups);
   smgrShared = { pool, grpcPort, controllerPid: c.pid!, controller: c, nextId: 1 };
   return smgrShared;
 }
@@ -338,7 +338,7 @@ const smgr: ToolDef = {
     return `smgr ${JSON.parse(readFileSync(join(ROOT, 'services/agent/package.json'), 'utf8')).version} (${process.execPath} ${AGENT_FLAGS.join(' ')} services/agent/dist/main.js)`;
   },
   async start(label, names, bin, dir) {
-    const shared = await smgrBackend(dir);
+    const shared = await smgrBackend();
     const ids = names.map(() => shared.nextId++);
     await shared.pool.query('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [ids.map((id, i) => [id, names[i]])]);
     await shared.pool.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound) VALUES ?', [ids.map((id) => [id, 0, 0])]);

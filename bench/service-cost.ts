@@ -69,7 +69,7 @@ function microBench(names: string[]): { msPerRound: number; percentOfOneCoreAtIn
 
 async function main(): Promise<void> {
   await withCleanup(async (cleanup) => {
-    const { tmp, grpcPort } = await agentBenchStack(cleanup, 'service-cost');
+    const { tmp, grpcPort } = await agentBenchStack(cleanup);
     const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'sc');
 
     const agents: { reporting: boolean; proc: ManagedProcess }[] = [];

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, type NspawnHost, type RootfsSuite } from '@smgr/testing';
-import { outputTail, runPlaybook } from './support/playbook.js';
+import { outputTail, runPlaybook, writeInventory } from './support/playbook.js';
 
 const LONG = { timeout: 15 * 60_000 };
 /** Has a unit file, listed: the agent may restart it. */
@@ -54,16 +54,7 @@ for (const { suite, name, systemd } of SUITES) {
       await host.systemctl('daemon-reload');
       await host.systemctl('start', `${KEPT}.service`, `${REMOVED}.service`);
 
-      const inventory = join(tmp.path, 'inventory.json');
-      await writeFile(
-        inventory,
-        JSON.stringify({
-          all: {
-            vars: { ansible_python_interpreter: '/usr/bin/python3', ansible_become_method: 'su' },
-            hosts: { [name]: { ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: host.leaderPid } },
-          },
-        }),
-      );
+      const inventory = await writeInventory(join(tmp.path, 'inventory.json'), { [name]: host.leaderPid });
       const vars = join(tmp.path, 'vars.json');
       await writeFile(
         vars,

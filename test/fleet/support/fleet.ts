@@ -6,30 +6,27 @@
  * playbooks' job. Everything is registered with the given Cleanup.
  */
 import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
   bootNspawnHost,
   createNetLab,
-  createTestDatabase,
   ensureRootfs,
   makeTempDir,
-  startMariaDb,
-  startRedis,
   uniquePrefix,
   type Cleanup,
   type NetHost,
   type NspawnHost,
   type TestDatabase,
 } from '@smgr/testing';
+import { LAB_SOCKETS, startLabServers } from './lab-servers.js';
+import { LAB_INVENTORY_VARS, nsenterHost } from './playbook.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
 
-/** Where the controller host sees the test's database servers. */
-const LAB_SOCKETS = { mysql: '/run/smgr-lab/mysqld.sock', redis: '/run/smgr-lab/redis.sock' };
 export const GRPC_PORT = 7443;
 export const API_PORT = 7080;
 
@@ -91,16 +88,7 @@ export async function startFleet(cleanup: Cleanup, opts: FleetOptions): Promise<
     }
   });
 
-  const mysql = await startMariaDb();
-  cleanup.add(() => mysql.stop(), 'mariadb');
-  const redis = await startRedis();
-  cleanup.add(() => redis.stop(), 'redis');
-  if (!mysql.socketPath || !redis.socketPath) throw new Error('the fleet test needs throwaway servers (unset SMGR_TEST_MYSQL_URL / SMGR_TEST_REDIS_URL)');
-  // The controller runs as its unprivileged user inside its host; the test's
-  // own Redis only listens on this socket and loopback of this machine.
-  await chmod(redis.socketPath, 0o666);
-  const db = await createTestDatabase(mysql);
-  cleanup.add(() => db.drop(), 'fleet database');
+  const { mysql, db, binds } = await startLabServers(cleanup, 'the fleet test');
 
   const lab = await createNetLab('fleet');
   cleanup.add(() => lab.stop(), 'netlab');
@@ -122,27 +110,20 @@ export async function startFleet(cleanup: Cleanup, opts: FleetOptions): Promise<
     return { name: net.name, net, host };
   };
   const { ctl, agents } = await timed('boot', async () => {
-    const c = await boot(ctlNet, [
-      { source: mysql.socketPath!, target: LAB_SOCKETS.mysql },
-      { source: redis.socketPath!, target: LAB_SOCKETS.redis },
-    ]);
+    const c = await boot(ctlNet, binds);
     const a: FleetHost[] = [];
     for (const net of agentNets) a.push(await boot(net));
     return { ctl: c, agents: a };
   });
 
-  const nsenter = (h: FleetHost) => ({ ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: h.host.leaderPid });
+  const nsenter = (h: FleetHost) => nsenterHost(h.host.leaderPid);
   const inventory = join(dir, 'inventory.yml');
   await writeFile(
     inventory,
     JSON.stringify(
       {
         all: {
-          vars: {
-            ansible_python_interpreter: '/usr/bin/python3',
-            // nsenter enters as root already; the hosts have no sudo, and su from root asks nothing.
-            ansible_become_method: 'su',
-          },
+          vars: LAB_INVENTORY_VARS,
         },
         smgr_controllers: { hosts: { ctl: nsenter(ctl) } },
         smgr_agents: { hosts: Object.fromEntries(agents.map((a) => [a.name, { ...nsenter(a), smgr_agent_labels: { fleet: 'test', host: a.name } }])) },

@@ -4,10 +4,24 @@
  * community.docker.nsenter connection (nsenter into each host's init), so no
  * packet goes to a namespace address.
  */
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ManagedProcess } from '@smgr/testing';
 
 export const ANSIBLE_DIR = resolve(import.meta.dirname, '../../../deploy/ansible');
+
+/** The inventory variables of every lab: nsenter enters as root already; the hosts have no sudo, and su from root asks nothing. */
+export const LAB_INVENTORY_VARS = { ansible_python_interpreter: '/usr/bin/python3', ansible_become_method: 'su' };
+
+/** An nspawn host's inventory entry: the community.docker.nsenter connection into its init. */
+export const nsenterHost = (leaderPid: number) => ({ ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: leaderPid });
+
+/** Writes an inventory of `hosts` (name: leader pid) at `path` (JSON, which ansible reads as YAML). */
+export async function writeInventory(path: string, hosts: Record<string, number>): Promise<string> {
+  const all = { vars: LAB_INVENTORY_VARS, hosts: Object.fromEntries(Object.entries(hosts).map(([name, pid]) => [name, nsenterHost(pid)])) };
+  await writeFile(path, JSON.stringify({ all }));
+  return path;
+}
 
 /** One host's line of the PLAY RECAP. */
 export interface HostRecap {

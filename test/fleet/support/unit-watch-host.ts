@@ -8,27 +8,15 @@
  * Everything is registered with the given Cleanup.
  */
 import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  bootNspawnHost,
-  createNetLab,
-  createTestDatabase,
-  ensureRootfs,
-  makeTempDir,
-  startMariaDb,
-  startRedis,
-  uniquePrefix,
-  type Cleanup,
-  type NspawnHost,
-  type TestDatabase,
-} from '@smgr/testing';
-import { outputTail, runPlaybook } from './playbook.js';
+import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, uniquePrefix, type Cleanup, type NspawnHost, type TestDatabase } from '@smgr/testing';
+import { LAB_SOCKETS, startLabServers } from './lab-servers.js';
+import { outputTail, runPlaybook, writeInventory } from './playbook.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
-const SOCKETS = { mysql: '/run/smgr-lab/mysqld.sock', redis: '/run/smgr-lab/redis.sock' };
 export const SVC = 'dbussvc';
 export const UNIT = `${SVC}.service`;
 export const AGENT_UNIT = 'smgr-agent.service';
@@ -85,14 +73,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   });
   const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
 
-  const mysql = await startMariaDb();
-  c.add(() => mysql.stop(), 'mariadb');
-  const redis = await startRedis();
-  c.add(() => redis.stop(), 'redis');
-  if (!mysql.socketPath || !redis.socketPath) throw new Error('this test needs throwaway servers (unset SMGR_TEST_MYSQL_URL / SMGR_TEST_REDIS_URL)');
-  await chmod(redis.socketPath, 0o666);
-  const db = await createTestDatabase(mysql);
-  c.add(() => db.drop(), 'database');
+  const { mysql, db, binds } = await startLabServers(c, 'this test');
 
   const lab = await createNetLab(opts.name.replace(/^smgr-/, ''));
   c.add(() => lab.stop(), 'netlab');
@@ -101,11 +82,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
     name: opts.name,
     rootfs: rootfs.path,
     netnsPath: net.nsPath,
-    binds: [
-      { source: artifact, target: '/opt/smgr/current', readOnly: true },
-      { source: mysql.socketPath, target: SOCKETS.mysql },
-      { source: redis.socketPath, target: SOCKETS.redis },
-    ],
+    binds: [{ source: artifact, target: '/opt/smgr/current', readOnly: true }, ...binds],
   });
   c.add(() => host.stop(), 'nspawn host');
 
@@ -118,16 +95,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
 
   // The agent's user and its polkit rule, as site.yml makes them.
   await host.exec(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'smgr-agent']);
-  const inventory = join(tmp.path, 'inventory.json');
-  await writeFile(
-    inventory,
-    JSON.stringify({
-      all: {
-        vars: { ansible_python_interpreter: '/usr/bin/python3', ansible_become_method: 'su' },
-        hosts: { d1: { ansible_connection: 'community.docker.nsenter', ansible_nsenter_pid: host.leaderPid } },
-      },
-    }),
-  );
+  const inventory = await writeInventory(join(tmp.path, 'inventory.json'), { d1: host.leaderPid });
   const vars = join(tmp.path, 'vars.json');
   await writeFile(
     vars,
@@ -144,7 +112,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
 
   // The controller, as root in a transient unit (it is not what this test is about).
   await host.exec(['tee', '/etc/smgr/controller.ini'], {
-    input: `[database]\nsocket = ${SOCKETS.mysql}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}\n\n[redis]\nurl = unix://${SOCKETS.redis}\nprefix = ${uniquePrefix('dbusw')}\n\n[monitor]\ncheck_interval = 0.2\nretry_delay = 5\n\n[controller]\ngrpc_listen = 127.0.0.1:7443\nheartbeat_interval = 1\nagent_ttl = 5\n\n[tls]\ninsecure = true\n\n[logging]\nlevel = debug\n`,
+    input: `[database]\nsocket = ${LAB_SOCKETS.mysql}\nuser = ${mysql.user}\npassword = ${mysql.password}\ndatabase = ${db.name}\n\n[redis]\nurl = unix://${LAB_SOCKETS.redis}\nprefix = ${uniquePrefix('dbusw')}\n\n[monitor]\ncheck_interval = 0.2\nretry_delay = 5\n\n[controller]\ngrpc_listen = 127.0.0.1:7443\nheartbeat_interval = 1\nagent_ttl = 5\n\n[tls]\ninsecure = true\n\n[logging]\nlevel = debug\n`,
   });
   await host.exec([
     'systemd-run',

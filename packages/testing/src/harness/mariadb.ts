@@ -6,36 +6,18 @@ import mysql from 'mysql2/promise';
 import { findBinary } from './binaries.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
-import { ExternalServer, exitText, parseServerUrl, ThrowawayServer } from './throwaway-server.js';
+import { ExternalServer, exitText, parseServerUrl, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
 
-/** A MariaDB server for tests: a throwaway one, or the one `SMGR_TEST_MYSQL_URL` names. */
-export interface MariaDbInstance {
+/**
+ * A MariaDB server for tests: a throwaway one, or the one `SMGR_TEST_MYSQL_URL`
+ * names. stopServer() keeps the datadir; after killServer() InnoDB recovers
+ * on the next startServer(). Log in on the socket as `user`/`password`.
+ */
+export interface MariaDbInstance extends ServerInstance {
   /** `mysql://user:password@127.0.0.1:port` (no database; see createTestDatabase). */
   readonly url: string;
-  readonly host: string;
-  readonly port: number;
   readonly user: string;
   readonly password: string;
-  /** True when the server came from `SMGR_TEST_MYSQL_URL`: it cannot be stopped, so chaos tests should skip. */
-  readonly external: boolean;
-  /** PID of the running mariadbd, undefined when stopped or external. */
-  readonly pid: number | undefined;
-  /** The temp dir holding datadir, socket, err.log; undefined when external. */
-  readonly dir: string | undefined;
-  /**
-   * The server's UNIX socket (log in as `user`/`password`); undefined when
-   * external. A daemon inside a network namespace reaches the server through
-   * it, since the socket is a file and files are shared across namespaces.
-   */
-  readonly socketPath: string | undefined;
-  /** Stops the server (by PID) and removes its temp dir. Idempotent; a no-op when external. */
-  stop(): Promise<void>;
-  /** Graceful shutdown (SIGTERM, SIGKILL after 30 s), keeping the datadir for startServer(). */
-  stopServer(): Promise<void>;
-  /** SIGKILL the server, as a crash: InnoDB recovers on the next startServer(). */
-  killServer(): Promise<void>;
-  /** Starts the server again on the same port and datadir and waits until it accepts connections. */
-  startServer(): Promise<void>;
 }
 
 /** How long a server may take to accept connections (first start after install, or a restart with recovery). */

@@ -3,33 +3,17 @@ import { join } from 'node:path';
 import { findBinary } from './binaries.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
-import { ExternalServer, exitText, parseServerUrl, ThrowawayServer } from './throwaway-server.js';
+import { ExternalServer, exitText, parseServerUrl, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
 
-/** A Redis server for tests: a throwaway one, or the one `SMGR_TEST_REDIS_URL` names. */
-export interface RedisInstance {
+/**
+ * A Redis server for tests: a throwaway one, or the one `SMGR_TEST_REDIS_URL`
+ * names. With `--save ''` all data is gone after stopServer()/startServer(),
+ * as after a real Redis restart without persistence; the socket is used as
+ * `unix://<socketPath>`.
+ */
+export interface RedisInstance extends ServerInstance {
   /** `redis://127.0.0.1:port` */
   readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  /** True when the server came from `SMGR_TEST_REDIS_URL`: it cannot be stopped, so chaos tests should skip. */
-  readonly external: boolean;
-  /** PID of the running redis-server, undefined when stopped or external. */
-  readonly pid: number | undefined;
-  /** The temp dir (redis `--dir`, log); undefined when external. */
-  readonly dir: string | undefined;
-  /**
-   * The server's UNIX socket; undefined when external. Daemons inside a
-   * network namespace use it as `unix://<socketPath>` (see netns.ts).
-   */
-  readonly socketPath: string | undefined;
-  /** Stops the server (by PID) and removes its temp dir. Idempotent; a no-op when external. */
-  stop(): Promise<void>;
-  /** SIGTERM (SIGKILL after 10 s). With `--save ''` all data is gone on the next start, as after a real Redis restart without persistence. */
-  stopServer(): Promise<void>;
-  /** SIGKILL the server, as a crash. */
-  killServer(): Promise<void>;
-  /** Starts the server again on the same port and waits until PING answers. */
-  startServer(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 10_000;

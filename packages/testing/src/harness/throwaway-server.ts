@@ -8,6 +8,33 @@ import type { TempDir } from './temp-dir.js';
  * a free port on 127.0.0.1 that chaos tests stop, kill and start again.
  */
 
+/** What a test sees of a server, MariaDB or Redis: a throwaway one or the one an environment variable names. */
+export interface ServerInstance {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** True when the server came from the environment variable: it cannot be stopped, so chaos tests should skip. */
+  readonly external: boolean;
+  /** PID of the running server, undefined when stopped or external. */
+  readonly pid: number | undefined;
+  /** The temp dir (data, socket, logs); undefined when external. */
+  readonly dir: string | undefined;
+  /**
+   * The server's UNIX socket; undefined when external. A daemon inside a
+   * network namespace reaches the server through it, since the socket is a
+   * file and files are shared across namespaces (see netns.ts).
+   */
+  readonly socketPath: string | undefined;
+  /** Stops the server (by PID) and removes its temp dir. Idempotent; a no-op when external. */
+  stop(): Promise<void>;
+  /** Graceful shutdown (SIGTERM, then SIGKILL after a bound), keeping the temp dir for startServer(). */
+  stopServer(): Promise<void>;
+  /** SIGKILL the server, as a crash. */
+  killServer(): Promise<void>;
+  /** Starts the server again on the same port (and data) and waits until it answers. */
+  startServer(): Promise<void>;
+}
+
 /** A server named by an environment variable: it is not ours to stop or start. */
 export abstract class ExternalServer {
   readonly external = true;
