@@ -23,4 +23,4 @@ export {
   type Sections,
 } from './config.js';
 export { silentLogger } from './logger.js';
-export { useTestDatabase } from './test-db.js';
+export { useTestDatabase, useTestPool } from './test-db.js';

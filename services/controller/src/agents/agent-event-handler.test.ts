@@ -2,7 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { create, createLogger, AgentEventSchema, JobResultSchema, Outcome, type AgentEvent, type Logger } from '@smgr/shared';
-import { useServers, createTestDatabase, useCleanup, type TestDatabase } from '@smgr/testing';
+import { useServers, useTestDatabase, type TestDatabase } from '@smgr/testing';
 import { migrate } from '../db/migrator.js';
 import { AgentEventHandler } from './agent-event-handler.js';
 
@@ -24,9 +24,7 @@ async function setup(
   t: { after(fn: () => unknown): void },
   opts: { createMissingRows?: boolean; managing?: Record<string, string[]>; declared?: Record<string, string[]>; unapproved?: string[]; now?: () => Date } = {},
 ) {
-  const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop());
+  const db = await useTestDatabase(t, servers.mysql);
   await migrate(db.pool as never, log);
   const handler = new AgentEventHandler({
     pool: db.pool as never,

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup, waitFor, type TestDatabase } from '@smgr/testing';
+import { databaseSettings, useServers, useTestDatabase, useCleanup, waitFor, type TestDatabase } from '@smgr/testing';
 import { createDbPool, type DbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { LeaderLease, type LeaseRole } from './leader-lease.js';
@@ -22,21 +22,12 @@ const servers = useServers({ redis: false });
 
 /** A pool on `db` as a controller would open it. */
 function poolFor(db: TestDatabase): DbPool {
-  return createDbPool({
-    host: servers.mysql.host,
-    port: servers.mysql.port,
-    user: servers.mysql.user,
-    password: servers.mysql.password,
-    database: db.name,
-    connectionLimit: 2,
-    socket: undefined,
-  });
+  return createDbPool(databaseSettings(servers.mysql, db.name));
 }
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop(), 'database');
+  const db = await useTestDatabase(t, servers.mysql);
   const pools: DbPool[] = [];
   const leases: LeaderLease[] = [];
   cleanup.add(async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup } from '@smgr/testing';
+import { useServers, useTestPool } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { IncidentStore, type Incident } from './incident-store.js';
@@ -11,19 +11,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 const servers = useServers({ redis: false });
 
 test('outcomes recorded in one batch: each incident once, duplicates and stale jobs write nothing, breakers and notes per process', async (t) => {
-  const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({
-    host: servers.mysql.host,
-    port: servers.mysql.port,
-    user: servers.mysql.user,
-    password: servers.mysql.password,
-    database: db.name,
-    connectionLimit: 2,
-    socket: undefined,
-  });
-  cleanup.add(() => pool.end(), 'pool');
+  const { db, pool } = await useTestPool(t, servers.mysql, createDbPool);
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
   await db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma) VALUES (1, 1), (2, 1), (3, 1)');
@@ -100,19 +88,7 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
 });
 
 test('a success whose service the agent already reported failing again after the repair leaves the alarm raised', async (t) => {
-  const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({
-    host: servers.mysql.host,
-    port: servers.mysql.port,
-    user: servers.mysql.user,
-    password: servers.mysql.password,
-    database: db.name,
-    connectionLimit: 2,
-    socket: undefined,
-  });
-  cleanup.add(() => pool.end(), 'pool');
+  const { db, pool } = await useTestPool(t, servers.mysql, createDbPool);
   await migrate(pool, pino({ level: 'silent' }));
   await db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");
   await db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma) VALUES (1, 1), (2, 1), (3, 1), (4, 1)');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type JobRequest, type Logger } from '@smgr/shared';
-import { useServers, createTestDatabase, uniquePrefix, useCleanup, waitFor } from '@smgr/testing';
+import { useServers, useTestDatabase, uniquePrefix, useCleanup, waitFor } from '@smgr/testing';
 import { SimAgents } from '@smgr/testing/sim-agents';
 import { migrate } from '../db/migrator.js';
 import { IncidentStore } from './incident-store.js';
@@ -31,8 +31,7 @@ before(async () => {
 
 test("a repair job rewritten in Redis to another host and service restarts what its incident row says, on the incident's host", async (t) => {
   const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop(), 'database');
+  const db = await useTestDatabase(t, servers.mysql);
   const pool = db.pool as never;
   await migrate(pool, log);
   const prefix = uniquePrefix('rw');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { useServers, createTestDatabase, useCleanup } from '@smgr/testing';
+import { useServers, useTestPool } from '@smgr/testing';
 import { createDbPool } from '../db/pool.js';
 import { migrate } from '../db/migrator.js';
 import { EventRetention } from './event-retention.js';
@@ -10,19 +10,7 @@ const log = pino({ level: 'silent' });
 const servers = useServers({ redis: false });
 
 test('a sweep deletes events and closed incidents older than the retention, in batches, and keeps everything newer or open', async (t) => {
-  const cleanup = useCleanup(t);
-  const db = await createTestDatabase(servers.mysql);
-  cleanup.add(() => db.drop(), 'database');
-  const pool = createDbPool({
-    host: servers.mysql.host,
-    port: servers.mysql.port,
-    user: servers.mysql.user,
-    password: servers.mysql.password,
-    database: db.name,
-    connectionLimit: 2,
-    socket: undefined,
-  });
-  cleanup.add(() => pool.end(), 'pool');
+  const { db, pool } = await useTestPool(t, servers.mysql, createDbPool);
   await migrate(pool, log);
 
   const now = Date.parse('2026-06-01T00:00:00Z');
