@@ -1,17 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { create, createLogger, JobResultSchema, Outcome, type AgentEvent, type ProcessConfig } from '@smgr/shared';
+import { create, JobResultSchema, Outcome, type AgentEvent, type ProcessConfig } from '@smgr/shared';
 import { LocalCircuitBreaker } from './local-circuit-breaker.js';
 import { AUTONOMOUS_REPAIR, WATCH_FAILED, WatchResponder } from './watch-responder.js';
+import { silentLogger } from '@smgr/testing';
 
-const log = await createLogger({
-  name: 't',
-  level: 'silent',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-  maxLogSizeBytes: 1 << 20,
-  logFilesToKeep: 1,
-});
+const log = silentLogger();
 const svc = { name: 'web', watchFailures: 2 } as ProcessConfig;
 
 function responder(opts: { downSince: number | null; autonomyAfterMs?: number; repairOk?: boolean; now?: number }) {

@@ -3,18 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { create, createLogger, AgentEventSchema, type AgentEvent } from '@smgr/shared';
+import { create, AgentEventSchema, type AgentEvent } from '@smgr/shared';
 import { EventOutbox } from './event-outbox.js';
 import { EventDelivery } from './event-delivery.js';
+import { silentLogger } from '@smgr/testing';
 
-const log = await createLogger({
-  name: 't',
-  level: 'silent',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-  maxLogSizeBytes: 1 << 20,
-  logFilesToKeep: 1,
-});
+const log = silentLogger();
 const event = (id: string) => create(AgentEventSchema, { eventId: id, kind: 'watch_failed', service: 's', atMs: 1n });
 
 function setup(t: { after(fn: () => void): void }) {

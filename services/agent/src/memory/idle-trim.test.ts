@@ -1,16 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { createLogger } from '@smgr/shared';
 import { IdleTrim } from './idle-trim.js';
+import { silentLogger } from '@smgr/testing';
 
-const log = await createLogger({
-  name: 't',
-  level: 'silent',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-  maxLogSizeBytes: 1 << 20,
-  logFilesToKeep: 1,
-});
+const log = silentLogger();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('one collection after a burst, once the work has stopped for afterMs; none without work', async () => {

@@ -1,16 +1,10 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { createLogger, type ProcessConfig } from '@smgr/shared';
+import type { ProcessConfig } from '@smgr/shared';
 import { ServiceWatcher, type WatchCheck } from './service-watcher.js';
+import { silentLogger } from '@smgr/testing';
 
-const log = await createLogger({
-  name: 't',
-  level: 'silent',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-  maxLogSizeBytes: 1 << 20,
-  logFilesToKeep: 1,
-});
+const log = silentLogger();
 const svc = (name: string) => ({ name, watchIntervalMs: 20, watchFailures: 3 }) as ProcessConfig;
 
 /**
