@@ -1,7 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentEventSchema, fromBinary, mkdirPrivateSync, toBinary, writePrivateFileSync, type AgentEvent } from '@smgr/shared';
-import { DurableAppend } from '../state/durable-append.js';
+import { DurableAppend, readJournal } from '../state/durable-append.js';
 
 const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toString('base64');
 
@@ -85,15 +85,7 @@ export class EventOutbox {
   }
 
   private load(): void {
-    let text = '';
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch {
-      return;
-    }
-    for (const line of text.split('\n')) {
-      const [kind, id, data] = line.split(' ');
-      if (!id) continue;
+    for (const { kind, id, data } of readJournal(this.path)) {
       this.lines++;
       if (kind === 'A') {
         this.pending.delete(id);

@@ -1,7 +1,7 @@
-import { readFileSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
-import { DurableAppend } from '../state/durable-append.js';
+import { DurableAppend, readJournal } from '../state/durable-append.js';
 
 type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
 /**
@@ -73,15 +73,7 @@ export class JobJournal {
   }
 
   private load(): void {
-    let text = '';
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch {
-      return;
-    }
-    for (const line of text.split('\n')) {
-      const [kind, id, data] = line.split(' ');
-      if (!id) continue;
+    for (const { kind, id, data } of readJournal(this.path)) {
       try {
         if (kind === 'S') this.entries.set(id, { id, state: 'started' });
         else if (kind === 'D' && data) {

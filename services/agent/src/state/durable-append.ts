@@ -1,4 +1,4 @@
-import { closeSync, fsync, fsyncSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, readFileSync, writeSync } from 'node:fs';
 import { openPrivateSync } from '@smgr/shared';
 
 /**
@@ -60,4 +60,27 @@ export class DurableAppend {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** One line of a journal a DurableAppend writes: `KIND ID [DATA]`. */
+export interface JournalRecord {
+  kind: string;
+  id: string;
+  data: string | undefined;
+}
+
+/** The records of the journal at `path` in file order (lines without an id skipped); none when it cannot be read. */
+export function readJournal(path: string): JournalRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: JournalRecord[] = [];
+  for (const line of text.split('\n')) {
+    const [kind = '', id, data] = line.split(' ');
+    if (id) out.push({ kind, id, data });
+  }
+  return out;
 }
