@@ -1,24 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitFor, type ManagedProcess, useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
 import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('active-active controllers: joining and taking over', () => {
   test('a controller that joins takes its share of agents gradually, a bounded number per second', async (t) => {
-    const { cleanup, env, addrs, procs, start } = await threeControllers(t, { mysql, redis }, 'aa-join', { start: [0, 1] });
+    const { cleanup, env, addrs, procs, start } = await threeControllers(t, servers, 'aa-join', { start: [0, 1] });
     const [c1, c2] = [procs[0]!, procs[1]!];
     // Three hosts prefer c3 (down): they wait on c1. One host each prefers c1 and c2.
     const plan: [string, number[]][] = [
@@ -76,7 +69,7 @@ describe('active-active controllers: joining and taking over', () => {
   });
 
   test('the leader is killed mid-rollout: another controller takes the lease and resumes the rollout, installing nothing twice', async (t) => {
-    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-roll', { more: { controller: { lease_ttl: 2 } } });
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, servers, 'aa-roll', { more: { controller: { lease_ttl: 2 } } });
     const c1 = procs[0]!;
     const service = `aarol${Math.random().toString(16).slice(2, 6)}`;
     const hostIds = ['aa-r1', 'aa-r2', 'aa-r3'];

@@ -1,22 +1,15 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMariaDb, startRedis, waitFor, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitFor, type ManagedProcess, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { addProcesses, assertEachRepairedExactlyOnce, countingServices, countLogs, raiseAlarms, slowService, waitAllCleared } from '@smgr/testing/chaos';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('active-active controllers: every controller serves agents, the leader repairs through them', () => {
   test('repairs and operations are delivered by the controller that holds the host, and any API answers for the whole fleet', async (t) => {
-    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-route');
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, servers, 'aa-route');
     const [c1, c2, c3] = [procs[0]!, procs[1]!, procs[2]!];
     assert.ok(
       c1.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'active'),
@@ -72,7 +65,7 @@ describe('active-active controllers: every controller serves agents, the leader 
   });
 
   test('the controller holding a host is SIGKILLed mid-repair: the agent moves, the repair follows it, the service starts exactly once', async (t) => {
-    const { cleanup, env, addrs, procs } = await threeControllers(t, { mysql, redis }, 'aa-kill');
+    const { cleanup, env, addrs, procs } = await threeControllers(t, servers, 'aa-kill');
     const [c1, c2, c3] = [procs[0]!, procs[1]!, procs[2]!];
     const services = await countingServices(cleanup, env, `aak${Math.random().toString(16).slice(2, 6)}-`, 2);
     // Held by c2 (not the leader); when c2 dies, c3 is next.

@@ -4,23 +4,13 @@
  * controller records what the agent did, and the API and /metrics show
  * what the service costs.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import {
-  makeTempDir,
-  ManagedProcess,
-  startMariaDb,
-  startRedis,
-  useCleanup,
-  waitFor,
-  type Cleanup,
-  type MariaDbInstance,
-  type RedisInstance,
-} from '@smgr/testing';
+import { makeTempDir, ManagedProcess, useCleanup, waitFor, type Cleanup, useServers } from '@smgr/testing';
 import { ROOT, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { startStack, type Stack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
@@ -30,15 +20,7 @@ const HOG = join(ROOT, 'test/fixtures/memory-hog.mjs');
 const LIMIT_MIB = 160;
 const BIG_MIB = 240;
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 /** A memory hog service under a unique name, its size file at 0 MiB, and the agent's section for it. */
 async function hog(cleanup: Cleanup, rules: Record<string, string | number>) {
@@ -69,16 +51,12 @@ async function stackWithHog(cleanup: Cleanup, h: Awaited<ReturnType<typeof hog>>
   const first = ManagedProcess.start(process.execPath, ['--expose-gc', HOG, h.name, h.sizeFile], { name: h.name });
   cleanup.add(() => first.stop());
   const [pid] = await waitFor(() => (findPids(h.name).length === 1 ? findPids(h.name) : null), { timeoutMs: 15_000, message: `${h.name} running` });
-  const stack = await startStack(
-    cleanup,
-    { mysql, redis },
-    {
-      services: { [h.name]: h.section },
-      controller: { ...TEST_API_SETTINGS },
-      // A report every round, so the test sees each one.
-      agent: { usage_report_interval: h.section.watch_interval },
-    },
-  );
+  const stack = await startStack(cleanup, servers, {
+    services: { [h.name]: h.section },
+    controller: { ...TEST_API_SETTINGS },
+    // A report every round, so the test sees each one.
+    agent: { usage_report_interval: h.section.watch_interval },
+  });
   await stack.addProcess(1, h.name);
   const api = new ApiClient(`http://127.0.0.1:${await apiPortOf(stack.controller)}`, await createTokenViaController(stack.controllerConfig, 'ops', 'viewer'));
   return { stack, api, pid: pid! };

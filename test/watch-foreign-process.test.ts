@@ -5,26 +5,18 @@
  * watch_interval, by the built-in name check or by `pidfile =`, and the
  * ordinary alarm path repairs them.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { makeTempDir, useCleanup, waitFor, useServers } from '@smgr/testing';
 import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 /** Starts `path infinity` detached (own session, no pipes): it outlives nothing of ours and is no child of the agent. */
 function startDetached(path: string): number {
@@ -51,17 +43,13 @@ describe('watch mode on processes the agent did not start', () => {
     await waitFor(() => findPids(byName).length === 1 && findPids(byPidfile).length === 1, { timeoutMs: 5_000, message: 'both running' });
 
     const common = { restart_strategy: 'process', watch: true, watch_interval: 0.5, watch_failures: 2, restart_delay: 0.2 };
-    const stack = await startStack(
-      cleanup,
-      { mysql, redis },
-      {
-        services: {
-          [byName]: { ...common, start_command: named.start },
-          // Its start command writes the pidfile, as a daemon does.
-          [byPidfile]: { ...common, pidfile, start_command: `/bin/sh -c 'echo $$ > ${pidfile}; exec ${pidded.path} infinity'` },
-        },
+    const stack = await startStack(cleanup, servers, {
+      services: {
+        [byName]: { ...common, start_command: named.start },
+        // Its start command writes the pidfile, as a daemon does.
+        [byPidfile]: { ...common, pidfile, start_command: `/bin/sh -c 'echo $$ > ${pidfile}; exec ${pidded.path} infinity'` },
       },
-    );
+    });
     await stack.addProcess(1, byName);
     await stack.addProcess(2, byPidfile);
     // The watch has seen both alive before they are killed (no failure is counted yet).

@@ -6,25 +6,17 @@
  * service, so a second start of any service (a duplicate repair, a repair
  * raced by the exit-triggered check and a round) shows as a second line.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, ManagedProcess, startMariaDb, startRedis, useCleanup, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { makeTempDir, ManagedProcess, useCleanup, waitFor, useServers } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { installSleeper } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
 import { findPids, killAll } from '@smgr/testing/procs';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 const SERVICES = 20;
 const WATCH_INTERVAL_S = 1;
@@ -59,14 +51,10 @@ describe('a mass failure of watched services', () => {
         max_attempts: 2,
       };
     }
-    const stack = await startStack(
-      cleanup,
-      { mysql, redis },
-      {
-        services,
-        controller: { monitor: { retry_delay: 1 }, logging: { level: 'info' } },
-      },
-    );
+    const stack = await startStack(cleanup, servers, {
+      services,
+      controller: { monitor: { retry_delay: 1 }, logging: { level: 'info' } },
+    });
     for (const [i, name] of names.entries()) await stack.addProcess(i + 1, name);
     await waitFor(() => names.every((n) => findPids(n).length === 1), { timeoutMs: 10_000, message: 'every service running' });
 

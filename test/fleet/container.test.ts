@@ -17,19 +17,9 @@ import { execFile } from 'node:child_process';
 import { appendFile, chmod, chown, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
-import {
-  createNetLab,
-  ensureRootfs,
-  startMariaDb,
-  startNspawnContainer,
-  startRedis,
-  useCleanup,
-  waitFor,
-  type MariaDbInstance,
-  type RedisInstance,
-} from '@smgr/testing';
+import { createNetLab, ensureRootfs, startNspawnContainer, useCleanup, waitFor, useServers } from '@smgr/testing';
 import { chaosEnv, controllerSections, startDaemon, writeIni } from '@smgr/testing/chaos';
 import { execForm, healthcheck, keyValues, readContainerfile } from '@smgr/testing/containerfile';
 import { writeDaemonizingService } from '@smgr/testing/daemonizing';
@@ -55,22 +45,15 @@ const IMAGE = {
   uid: Number(/^SMGR_UID=(\d+)$/.exec(recipe.find((i) => i.keyword === 'ARG' && i.args.startsWith('SMGR_UID='))!.args)![1]),
 };
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 test('in an nspawn container without systemd the agent, PID 1 as the Containerfile runs it, repairs a killed daemon, leaves no zombie, and stops by descending rank at SIGTERM with exit 0', {
   timeout: 900_000,
 }, async (t) => {
-  if (mysql.external || redis.external) return t.skip("needs the throwaway servers' UNIX sockets");
+  if (servers.mysql.external || servers.redis.external) return t.skip("needs the throwaway servers' UNIX sockets");
   const c = useCleanup(t);
   const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
-  const env = await chaosEnv(c, mysql, redis, 'container');
+  const env = await chaosEnv(c, servers.mysql, servers.redis, 'container');
   const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(env.dir, 'artifact')], {
     cwd: ROOT,
     timeout: 300_000,
