@@ -15,6 +15,7 @@ import {
   startDaemon,
   waitAllCleared,
   writeIni,
+  startControllerAndAgent,
 } from '@smgr/testing/chaos';
 import { waitFor } from '@smgr/testing';
 
@@ -25,12 +26,7 @@ describe('controller crash and stop during repairs', () => {
     const cleanup = useCleanup(t);
     const sc = await slowRepairScenario(cleanup, servers, { label: 'kill9', n: 5, preRestartSeconds: 2, grpcPort: await freePort() });
     const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
-    const first = startDaemon('controller', ctlConfig, 'controller-1');
-    cleanup.add(() => first.stop(), 'controller 1');
-    await waitForLog(first, 'controller running', 30_000);
-    const agent = startDaemon('agent', agentConfig, 'agent');
-    cleanup.add(() => agent.stop(), 'agent');
-    await waitForLog(first, 'agent connected', 20_000);
+    const { controller: first, agent } = await startControllerAndAgent(cleanup, ctlConfig, agentConfig, 'controller-1');
 
     await raiseAlarms(env.db, ids);
     await waitForLog(agent, 'job started', 20_000);
@@ -50,12 +46,7 @@ describe('controller crash and stop during repairs', () => {
     const cleanup = useCleanup(t);
     const sc = await slowRepairScenario(cleanup, servers, { label: 'term', n: 3, preRestartSeconds: 6, grpcPort: await freePort() });
     const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
-    const first = startDaemon('controller', ctlConfig, 'controller-1');
-    cleanup.add(() => first.stop(), 'controller 1');
-    await waitForLog(first, 'controller running', 30_000);
-    const agent = startDaemon('agent', agentConfig, 'agent');
-    cleanup.add(() => agent.stop(), 'agent');
-    await waitForLog(first, 'agent connected', 20_000);
+    const { controller: first, agent } = await startControllerAndAgent(cleanup, ctlConfig, agentConfig, 'controller-1');
 
     await raiseAlarms(env.db, ids);
     await waitForLog(agent, 'job started', 20_000);
@@ -101,12 +92,7 @@ describe('controller crash and stop during repairs', () => {
     const [brokenId, healthyId] = await addProcesses(env.db, ['broken', healthy!.name]);
     const repairs = async () =>
       Number((await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM smgr_events WHERE kind = 'repair' AND process_id = ?", [brokenId]))[0]?.n);
-    const first = startDaemon('controller', ctlConfig, 'controller-1');
-    cleanup.add(() => first.stop(), 'controller 1');
-    await waitForLog(first, 'controller running', 30_000);
-    const agent = startDaemon('agent', agentConfig, 'agent');
-    cleanup.add(() => agent.stop(), 'agent');
-    await waitForLog(first, 'agent connected', 20_000);
+    const { controller: first } = await startControllerAndAgent(cleanup, ctlConfig, agentConfig, 'controller-1');
 
     await raiseAlarms(env.db, [brokenId!]);
     const opened = await waitFor(

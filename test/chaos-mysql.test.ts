@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { useServers, freePort, useCleanup } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from '@smgr/testing/chaos';
+import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, waitAllCleared, startControllerAndAgent } from '@smgr/testing/chaos';
 
 const servers = useServers();
 
@@ -11,12 +11,7 @@ test('MySQL stopped for 20 s while repairs run: every alarm is cleared once the 
   if (servers.mysql.external) return t.skip('SMGR_TEST_MYSQL_URL: the server cannot be stopped');
   const cleanup = useCleanup(t);
   const sc = await slowRepairScenario(cleanup, servers, { label: 'mysql', n: 4, preRestartSeconds: 3, grpcPort: await freePort() });
-  const controller = startDaemon('controller', sc.controllerConfig, 'controller');
-  cleanup.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
-  const agent = startDaemon('agent', sc.agentConfig, 'agent');
-  cleanup.add(() => agent.stop(), 'agent');
-  await waitForLog(controller, 'agent connected', 20_000);
+  const { controller, agent } = await startControllerAndAgent(cleanup, sc.controllerConfig, sc.agentConfig, 'controller');
 
   await raiseAlarms(sc.env.db, sc.ids);
   await waitForLog(agent, 'job started', 20_000);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { useServers, freePort, useCleanup } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, startDaemon, waitAllCleared } from '@smgr/testing/chaos';
+import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, waitAllCleared, startControllerAndAgent } from '@smgr/testing/chaos';
 
 const servers = useServers();
 
@@ -12,12 +12,7 @@ test('Redis restarting empty while repairs run loses no alarm and runs no repair
   const cleanup = useCleanup(t);
   // Repairs take 8 s at the agent: the controller reconciles (every 5 s) while they still run.
   const sc = await slowRepairScenario(cleanup, servers, { label: 'redis', n: 4, preRestartSeconds: 8, grpcPort: await freePort() });
-  const controller = startDaemon('controller', sc.controllerConfig, 'controller');
-  cleanup.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
-  const agent = startDaemon('agent', sc.agentConfig, 'agent');
-  cleanup.add(() => agent.stop(), 'agent');
-  await waitForLog(controller, 'agent connected', 20_000);
+  const { controller, agent } = await startControllerAndAgent(cleanup, sc.controllerConfig, sc.agentConfig, 'controller');
 
   await raiseAlarms(sc.env.db, sc.ids);
   await waitForLog(agent, 'job started', 20_000);

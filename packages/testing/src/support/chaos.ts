@@ -20,7 +20,7 @@ import {
   type RedisInstance,
   type TestDatabase,
 } from '../harness/index.js';
-import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, ini } from './smgr.js';
+import { AGENT_MAIN, CONTROLLER_MAIN, ROOT, ini, waitForLog } from './smgr.js';
 import { findPids, killAll } from './procs.js';
 
 export type { Section, Sections } from '../config.js';
@@ -88,6 +88,26 @@ export async function writeIni(env: ChaosEnv, file: string, sections: Sections):
 export function startDaemon(kind: 'controller' | 'agent', config: string, name: string, host?: NetHost): ManagedProcess {
   const args = [kind === 'controller' ? CONTROLLER_MAIN : AGENT_MAIN, '--config', config];
   return host ? host.spawn(process.execPath, args, { name }) : ManagedProcess.start(process.execPath, args, { name });
+}
+
+/**
+ * A controller on `controllerConfig` and, once it runs, an agent on
+ * `agentConfig`; resolves when the controller logged the agent connected.
+ * Both are stopped by `cleanup`.
+ */
+export async function startControllerAndAgent(
+  cleanup: Cleanup,
+  controllerConfig: string,
+  agentConfig: string,
+  controllerName = 'controller',
+): Promise<{ controller: ManagedProcess; agent: ManagedProcess }> {
+  const controller = startDaemon('controller', controllerConfig, controllerName);
+  cleanup.add(() => controller.stop(), controllerName);
+  await waitForLog(controller, 'controller running', 30_000);
+  const agent = startDaemon('agent', agentConfig, 'agent');
+  cleanup.add(() => agent.stop(), 'agent');
+  await waitForLog(controller, 'agent connected', 20_000);
+  return { controller, agent };
 }
 
 /** A service binary that appends the PID of each of its starts to `<path>.starts`. */
