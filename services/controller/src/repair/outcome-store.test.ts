@@ -7,6 +7,7 @@ import { migrate } from '../db/migrator.js';
 import { IncidentStore, type Incident } from './incident-store.js';
 import { OutcomeStore, type OutcomeToRecord } from './outcome-store.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { decideRepair } from './repair-decision.js';
 
 const servers = useServers({ redis: false });
 
@@ -29,15 +30,11 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
     inc,
     jobId,
     success,
+    // The worker's own policy: what the store applies is what production decides.
     decide: (before) => {
-      const next = success ? breaker.onSuccess() : breaker.onFailure(before, now);
-      const note = success ? `restarted ${inc.processId}` : `repair failed ${inc.processId} after ${next.consecutiveFailures}`;
-      return {
-        note,
-        breaker: next,
-        retryAt: success ? null : new Date(now + 10_000),
-        event: { kind: 'repair', processId: inc.processId, incidentId: inc.id, jobId, outcome: success ? 'succeeded' : 'failed', message: note },
-      };
+      const attempt = { success, summary: success ? `restarted ${inc.processId}` : 'exit 1', outcome: success ? 'succeeded' : 'failed' };
+      const d = decideRepair({ attempt, hostId: 'h1', before, breaker, now, retryDelayMs: 10_000 });
+      return { ...d, event: { kind: 'repair', processId: inc.processId, incidentId: inc.id, jobId, outcome: attempt.outcome, message: d.note } };
     },
   });
   const written = await new OutcomeStore(pool, () => new Date('2026-11-22T10:00:00Z')).record([
@@ -53,7 +50,7 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
   );
   assert.deepEqual(status, [
     { process_id: 1, alarma: 0, notes: '2026-11-22 10:00:00Z restarted 1' },
-    { process_id: 2, alarma: 1, notes: '2026-11-22 10:00:00Z repair failed 2 after 2' },
+    { process_id: 2, alarma: 1, notes: '2026-11-22 10:00:00Z circuit open until 2026-11-22 10:01:00Z; repair failed on h1: exit 1' },
     { process_id: 3, alarma: 1, notes: null },
   ]);
   const states = await db.query<{ process_id: number; state: string; open_key: number | null; next_attempt_at: Date | null }>(
@@ -63,7 +60,8 @@ test('outcomes recorded in one batch: each incident once, duplicates and stale j
     states.map((s) => [s.process_id, s.state, s.open_key, s.next_attempt_at?.toISOString() ?? null]),
     [
       [1, 'resolved', null, null],
-      [2, 'pending', 2, '2026-11-22T10:00:10.000Z'],
+      // The failure opened the breaker: the retry waits for it to close.
+      [2, 'pending', 2, '2026-11-22T10:01:00.000Z'],
       [3, 'dispatched', 3, null],
     ],
   );

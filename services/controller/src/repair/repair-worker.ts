@@ -1,5 +1,5 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Operation, Outcome, type JobResult, type Logger } from '@smgr/shared';
+import { Operation, type JobResult, type Logger } from '@smgr/shared';
 import type { BreakerState } from './circuit-breaker.js';
 import type { Incident, IncidentStore } from './incident-store.js';
 import type { OutcomeStore, OutcomeToRecord } from './outcome-store.js';
@@ -8,7 +8,7 @@ import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { REPAIR_QUEUE, repairBackoff, type RepairJobData } from './repair-queue.js';
 import { closeQuietly, logQueueError, runWorker } from '../db/bullmq.js';
-import { noteTimestamp } from '../alarms/notes.js';
+import { decideRepair, repairAttempt } from './repair-decision.js';
 import { Batcher } from './batcher.js';
 import { resultDetail } from '../history/result-detail.js';
 
@@ -124,10 +124,9 @@ export class RepairWorker {
       }
       error = (err as Error).message;
     }
-    const success = result?.outcome === Outcome.SUCCEEDED;
+    const attempt = repairAttempt(result, error);
+    const { success, summary, outcome } = attempt;
     const now = Date.now();
-    const summary = result ? result.message || Outcome[result.outcome] : (error ?? 'no result');
-    const outcome = success ? 'succeeded' : result ? (Outcome[result.outcome] ?? 'failed').toLowerCase() : 'no_result';
     let breaker = this.opts.breaker.onSuccess();
     const written = await this.outcomes.submit({
       inc,
@@ -145,13 +144,10 @@ export class RepairWorker {
           }
         : {}),
       decide: (before: BreakerState) => {
-        breaker = success ? this.opts.breaker.onSuccess() : this.opts.breaker.onFailure(before, now);
-        let note = success ? summary : `repair failed on ${d.hostId}: ${summary}`;
-        if (!success && breaker.openUntil !== null) note = `circuit open until ${noteTimestamp(new Date(breaker.openUntil))}; ${note}`;
+        const decision = decideRepair({ attempt, hostId: d.hostId, before, breaker: this.opts.breaker, now, retryDelayMs: this.opts.retryDelayMs });
+        breaker = decision.breaker;
         return {
-          note,
-          breaker,
-          retryAt: success ? null : new Date(Math.max(now + this.opts.retryDelayMs, breaker.openUntil ?? 0)),
+          ...decision,
           event: {
             kind: 'repair',
             processId: d.processId,
@@ -162,7 +158,7 @@ export class RepairWorker {
             outcome,
             strategy: result?.strategy ?? null,
             durationMs: result ? Number(result.durationMs) : now - started,
-            message: note,
+            message: decision.note,
             detail: result ? resultDetail(result) : { error },
           },
         };
