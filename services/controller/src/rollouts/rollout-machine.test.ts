@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RefusedError } from '@smgr/shared';
 import { advance, applyCommand, applyResult, wantedJobs } from './rollout-machine.js';
+import { pendingHost } from './rollout-request.js';
 import { assignBatches, resolveCount } from './rollout-sizes.js';
 import type { HostJobOutcome, RolloutJobKind, RolloutSnapshot, RolloutSpec } from './rollout-types.js';
 
@@ -45,23 +46,7 @@ function snapshot(hostCount: number, over: Partial<RolloutSpec> = {}): RolloutSn
       finishedAt: null,
       message: '',
     },
-    hosts: batches.map((batch, i) => ({
-      hostId: `h${i + 1}`,
-      position: i,
-      batch,
-      state: 'pending',
-      previousVersion: null,
-      currentVersion: null,
-      updateSent: false,
-      startedAt: null,
-      updatedAt: null,
-      healthySince: null,
-      deadlineAt: null,
-      finishedAt: null,
-      probes: 0,
-      rollbackAttempts: 0,
-      message: '',
-    })),
+    hosts: batches.map((batch, i) => pendingHost(`h${i + 1}`, i, batch)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { RefusedError } from '@smgr/shared';
 import { assignBatches, resolveCount } from './rollout-sizes.js';
-import type { CountOrPercent, RolloutSnapshot, RolloutSpec } from './rollout-types.js';
+import type { CountOrPercent, RolloutHost, RolloutSnapshot, RolloutSpec } from './rollout-types.js';
 
 /** A rollout as asked for through the API (durations in seconds, as an operator writes them). */
 export interface RolloutRequest {
@@ -105,22 +105,27 @@ export function buildRollout(req: RolloutRequest, hosts: string[], ctx: { create
       finishedAt: null,
       message: canary > 0 ? `updating ${canary} canary host(s)` : 'updating batch 0',
     },
-    hosts: hosts.map((hostId, i) => ({
-      hostId,
-      position: i,
-      batch: batches[i]!,
-      state: 'pending',
-      previousVersion: null,
-      currentVersion: null,
-      updateSent: false,
-      startedAt: null,
-      updatedAt: null,
-      healthySince: null,
-      deadlineAt: null,
-      finishedAt: null,
-      probes: 0,
-      rollbackAttempts: 0,
-      message: '',
-    })),
+    hosts: hosts.map((hostId, i) => pendingHost(hostId, i, batches[i]!)),
+  };
+}
+
+/** A host of a new rollout: at `position` in the order, in `batch`, nothing done yet. */
+export function pendingHost(hostId: string, position: number, batch: number): RolloutHost {
+  return {
+    hostId,
+    position,
+    batch,
+    state: 'pending',
+    previousVersion: null,
+    currentVersion: null,
+    updateSent: false,
+    startedAt: null,
+    updatedAt: null,
+    healthySince: null,
+    deadlineAt: null,
+    finishedAt: null,
+    probes: 0,
+    rollbackAttempts: 0,
+    message: '',
   };
 }
