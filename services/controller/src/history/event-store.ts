@@ -91,5 +91,51 @@ export async function listEvents(pool: DbPool, q: EventQuery): Promise<RowDataPa
   return rows;
 }
 
+/** One smgr_events row as the API and the console feed show it; `detail` parsed from its JSON. */
+export interface EventView {
+  id: number;
+  at: string;
+  kind: string;
+  processId: number | null;
+  incidentId: number | null;
+  hostId: string | null;
+  service: string | null;
+  jobId: string | null;
+  outcome: string | null;
+  strategy: string | null;
+  durationMs: number | null;
+  message: string;
+  detail: unknown;
+}
+
+/** An smgr_events row (listEvents, or the feed's own read) as an EventView. */
+export function eventView(r: RowDataPacket): EventView {
+  return {
+    id: Number(r.id),
+    at: (r.at as Date).toISOString(),
+    kind: String(r.kind),
+    processId: r.process_id === null ? null : Number(r.process_id),
+    incidentId: r.incident_id === null ? null : Number(r.incident_id),
+    hostId: (r.host_id as string | null) ?? null,
+    service: (r.service as string | null) ?? null,
+    jobId: (r.job_id as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    strategy: (r.strategy as string | null) ?? null,
+    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    message: String(r.message),
+    detail: parseDetail(r.detail),
+  };
+}
+
+/** A detail column's JSON; text that does not parse as itself; null when there is none. */
+function parseDetail(text: unknown): unknown {
+  if (typeof text !== 'string') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /** The retention job's batch delete (event-retention.ts): events older than `?`, at most `?` rows. */
 export const DELETE_OLD_EVENTS_SQL = 'DELETE FROM smgr_events WHERE at < ? ORDER BY at LIMIT ?';

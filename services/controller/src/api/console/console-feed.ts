@@ -6,6 +6,7 @@ import type { AgentInfo } from '../../agents/agent-info.js';
 import { roleAllows, type Role } from '../auth/roles.js';
 import { redactForViewer } from '../routes/redact.js';
 import { FeedBuffer, type FeedEvent, type FeedTopic } from './feed-buffer.js';
+import { eventView } from '../../history/event-store.js';
 
 /** Bounds of the live feed; every one has a default. */
 export interface ConsoleFeedOptions {
@@ -279,30 +280,4 @@ export class ConsoleFeed {
       }
     }
   }
-}
-
-function eventView(r: RowDataPacket) {
-  let detail: unknown = null;
-  if (typeof r.detail === 'string') {
-    try {
-      detail = JSON.parse(r.detail);
-    } catch {
-      detail = r.detail;
-    }
-  }
-  return {
-    id: Number(r.id),
-    at: (r.at as Date).toISOString(),
-    kind: String(r.kind),
-    processId: r.process_id === null ? null : Number(r.process_id),
-    incidentId: r.incident_id === null ? null : Number(r.incident_id),
-    hostId: (r.host_id as string | null) ?? null,
-    service: (r.service as string | null) ?? null,
-    jobId: (r.job_id as string | null) ?? null,
-    outcome: (r.outcome as string | null) ?? null,
-    strategy: (r.strategy as string | null) ?? null,
-    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-    message: String(r.message),
-    detail,
-  };
 }

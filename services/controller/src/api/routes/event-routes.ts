@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
 import { roleAllows } from '../auth/roles.js';
-import { listEvents } from '../../history/event-store.js';
+import { eventView, listEvents } from '../../history/event-store.js';
 import { redactForViewer } from './redact.js';
 
 interface EventQuery {
@@ -13,15 +13,6 @@ interface EventQuery {
   processId?: number;
   since?: string;
   beforeId?: number;
-}
-
-function parseDetail(text: unknown): unknown {
-  if (typeof text !== 'string') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /** GET /v1/events (viewer; argv and output tails for operator and admin only): the smgr_events history, newest first. */
@@ -53,21 +44,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const full = req.principal !== null && roleAllows(req.principal.role, 'operator');
       const rows = await listEvents(deps.pool, q);
       return {
-        events: rows.map((r) => ({
-          id: Number(r.id),
-          at: (r.at as Date).toISOString(),
-          kind: r.kind as string,
-          processId: r.process_id === null ? null : Number(r.process_id),
-          incidentId: r.incident_id === null ? null : Number(r.incident_id),
-          hostId: (r.host_id as string | null) ?? null,
-          service: (r.service as string | null) ?? null,
-          jobId: (r.job_id as string | null) ?? null,
-          outcome: (r.outcome as string | null) ?? null,
-          strategy: (r.strategy as string | null) ?? null,
-          durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-          message: r.message as string,
-          detail: full ? parseDetail(r.detail) : redactForViewer(parseDetail(r.detail)),
-        })),
+        events: rows.map((r) => {
+          const v = eventView(r);
+          return full ? v : { ...v, detail: redactForViewer(v.detail) };
+        }),
       };
     },
   );
