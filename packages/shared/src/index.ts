@@ -14,5 +14,6 @@ export { createSdNotifier, watchdogInterval } from './daemon/sd-notify.js';
 export type { SdNotifier, SdNotifierOptions } from './daemon/sd-notify.js';
 export { SMGR_VERSION } from './version.js';
 export * from './files/index.js';
+export type { HostUsageView, ServiceUsageView } from './api/usage-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { HostUsageView } from '@smgr/shared';
 import { CliContext, type CliIo } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
-import { USAGE_HEADER, usageCells, type HostUsageView } from '../format/usage.js';
+import { USAGE_HEADER, usageCells } from '../format/usage.js';
 
 interface ClaimView {
   service: string;

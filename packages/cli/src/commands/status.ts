@@ -3,8 +3,7 @@ import type { CliContext, CliIo } from '../context.js';
 import { CliContext as Ctx } from '../context.js';
 import { runOperation, withWaitOptions } from './operations.js';
 import { withSelector } from './selectors.js';
-import { formatBytes } from '@smgr/shared';
-import type { HostUsageView } from '../format/usage.js';
+import { formatBytes, type HostUsageView } from '@smgr/shared';
 
 interface StatusBody {
   controllerId: string;

@@ -1,27 +1,4 @@
-import { formatBytes } from '@smgr/shared';
-
-/** One service's cost as GET /v1/usage returns it. */
-export interface ServiceUsageView {
-  service: string;
-  running: boolean;
-  source: string;
-  mainPid: number;
-  rssBytes: number;
-  cpuPercent: number | null;
-  threads: number;
-  openFiles: number | null;
-  processes: number;
-  uptimeSeconds: number;
-  restarts: number;
-  sampledAt: string;
-}
-
-export interface HostUsageView {
-  hostId: string;
-  connected: boolean;
-  receivedAt: string | null;
-  services: ServiceUsageView[];
-}
+import { formatBytes, type ServiceUsageView } from '@smgr/shared';
 
 /** "45s", "12m", "3h05m", "4d07h": an uptime at a glance. */
 export function shortDuration(seconds: number): string {

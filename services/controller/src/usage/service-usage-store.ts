@@ -1,23 +1,6 @@
-import type { ServiceUsage, ServiceUsageReport } from '@smgr/shared';
+import type { ServiceUsage, ServiceUsageReport, ServiceUsageView } from '@smgr/shared';
 
-/** One service's cost as the API and /metrics show it (numbers, not bigints). */
-export interface ServiceUsageView {
-  service: string;
-  running: boolean;
-  /** 'proc' (the main process and every process under it) or 'cgroup' (the systemd unit's cgroup). */
-  source: string;
-  mainPid: number;
-  rssBytes: number;
-  /** Percent of one CPU since the previous sample; null on the first sample of a main process. */
-  cpuPercent: number | null;
-  threads: number;
-  /** null when the agent may not read the processes' fd lists. */
-  openFiles: number | null;
-  processes: number;
-  uptimeSeconds: number;
-  restarts: number;
-  sampledAt: string;
-}
+export type { ServiceUsageView };
 
 /** The latest report of one host. */
 export interface HostUsage {
