@@ -6,7 +6,7 @@
 // single "# pass N / # fail N" summary, and its exit code is ours.
 //
 //   node scripts/run-tests.mjs                          every test
-//   node scripts/run-tests.mjs test/harness.test.ts     just that file
+//   node scripts/run-tests.mjs test/harness-servers.test.ts     just that file
 //   node scripts/run-tests.mjs services/agent test/alarm   files under a dir / whose path contains the text
 //   node scripts/run-tests.mjs --test-name-pattern=breaker   arguments starting with -- go to node
 //

@@ -11,18 +11,8 @@ import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { killAll } from '@smgr/testing/procs';
+import { killAll, isAlive } from '@smgr/testing/procs';
 import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
-
-/** True while /proc/PID exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
 
 const killPids = (pids: number[]) => {
   for (const pid of pids) {
@@ -77,10 +67,10 @@ wait`,
     assert.equal(step.exitCode, -1);
     assert.match(step.error, /^timed out after 1000 ms; killed the process tree \(pid [\d,]+\)$/);
     assert.equal(r.outcome, Outcome.FAILED);
-    await waitFor(() => pids.every((p) => !alive(p)), {
+    await waitFor(() => pids.every((p) => !isAlive(p)), {
       timeoutMs: 5_000,
       message: 'every process of the tree gone',
-      context: () => pids.filter(alive).join(','),
+      context: () => pids.filter(isAlive).join(','),
     });
   });
 
@@ -131,7 +121,7 @@ wait`,
     assert.equal(r.steps[0]!.timedOut, false);
     assert.equal(r.steps[0]!.outputTail, 'started\n');
     const [bg] = await pidsIn(pidFile);
-    assert.equal(alive(bg!), true, 'what a command leaves running on purpose is not killed');
+    assert.equal(isAlive(bg!), true, 'what a command leaves running on purpose is not killed');
   });
 });
 

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess, waitFor } from '@smgr/testing';
 import { ROOT } from '@smgr/testing/smgr';
+import { isAlive } from '@smgr/testing/procs';
 
 // The tests share the checkout's .demo/, so they run one after another (node:test's default within a file).
 const DEMO_DIR = join(ROOT, '.demo');
@@ -23,16 +24,6 @@ test('the README demo repairs its sample service end to end and exits 0 (npm run
   assert.equal(existsSync(DEMO_DIR), false, '.demo/ (with its admin token) is removed');
 });
 
-/** True while `pid` exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} stops every process the demo started, by PID, and removes .demo/ with its admin token`, async (t) => {
     const demo = ManagedProcess.start(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo.ts')], { name: `demo-${signal}`, cwd: ROOT });
@@ -51,7 +42,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     };
     const servers = /MariaDB pid (\d+), Redis pid (\d+)/.exec(out);
     if (servers) Object.assign(pids, { mariadb: Number(servers[1]), redis: Number(servers[2]) });
-    for (const [name, pid] of Object.entries(pids)) assert.ok(alive(pid), `${name} (pid ${pid}) runs before the signal`);
+    for (const [name, pid] of Object.entries(pids)) assert.ok(isAlive(pid), `${name} (pid ${pid}) runs before the signal`);
     assert.ok(existsSync(join(DEMO_DIR, 'token')), 'the admin token is in .demo/ while the demo runs');
 
     process.kill(demo.pid!, signal);
@@ -59,7 +50,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     assert.ok(status, `the demo did not exit within 60 s of ${signal}:\n${demo.tail(40)}`);
     assert.equal(status.code, 0, demo.tail(40));
     for (const [name, pid] of Object.entries(pids)) {
-      await waitFor(() => !alive(pid), { timeoutMs: 10_000, message: `${name} (pid ${pid}) gone after ${signal}` });
+      await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, message: `${name} (pid ${pid}) gone after ${signal}` });
     }
     assert.equal(existsSync(DEMO_DIR), false, '.demo/ is removed');
   });

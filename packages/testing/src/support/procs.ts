@@ -1,5 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** True while /proc/PID exists and is not a zombie (or dead): a reaped or zombie PID has stopped doing anything. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * PIDs whose kernel comm is exactly `name` (test-side check, independent of
  * the agent's code). A shell service that forks (e.g. `sleep` in a loop) has,
