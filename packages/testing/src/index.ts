@@ -24,3 +24,4 @@ export {
 } from './config.js';
 export { silentLogger } from './logger.js';
 export { useTestDatabase, useTestPool } from './test-db.js';
+export { thrownBy } from './thrown.js';

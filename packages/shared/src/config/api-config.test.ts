@@ -1,21 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useIniDir } from '@smgr/testing';
+import { thrownBy, useIniDir } from '@smgr/testing';
 import { ConfigError } from '../errors/index.js';
 import { loadConfig } from './index.js';
 
 const dir = useIniDir('smgr-api-config-');
 const writeConfig = (text: string): string => dir.write(text);
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
 describe('[api] settings', () => {
   it('leaves the API off by default, with a 5 minute operation timeout and tokens that never expire', () => {

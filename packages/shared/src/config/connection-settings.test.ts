@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useIniDir } from '@smgr/testing';
+import { thrownBy, useIniDir } from '@smgr/testing';
 import { ConfigError } from '../errors/index.js';
 import { loadConfig, type SmgrConfig } from './index.js';
 
@@ -10,15 +10,7 @@ function load(text: string): SmgrConfig {
   return loadConfig({ file: dir.write(`${text}\n[tls]\ninsecure = true\n`), env: {} });
 }
 
-function configError(text: string): ConfigError {
-  try {
-    load(text);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const configError = (text: string): ConfigError => thrownBy(() => load(text), ConfigError);
 
 describe('connection settings: database socket, Redis URL forms, controller lease', () => {
   it('database.socket is undefined unless set, and then holds the socket path', () => {
