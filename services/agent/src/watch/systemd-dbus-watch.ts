@@ -295,19 +295,3 @@ function errText(err: unknown): string {
   if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
   return String(err);
 }
-
-/**
- * The agent's D-Bus watch for its config, or null when there is nothing to
- * follow: agent.systemd_dbus = false, or no watched service runs under
- * systemd with restart_strategy service or auto.
- */
-export function systemdDbusWatchFor(
-  config: { agent: { systemdDbus: boolean }; processes: readonly ProcessConfig[] },
-  log: Logger,
-  onDown: (e: UnitDown) => void,
-  detected: () => ServiceManagerName | 'none' = () => detectServiceManager(),
-): SystemdDbusWatch | null {
-  if (!config.agent.systemdDbus) return null;
-  const targets = unitWatchTargets(config.processes, detected);
-  return targets.length > 0 ? new SystemdDbusWatch({ targets, onDown, log }) : null;
-}
