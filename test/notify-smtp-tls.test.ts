@@ -35,12 +35,16 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-const smgr = (args: string[], token: string) =>
-  run(process.execPath, [CLI, ...args], { HOME: fleet.dir, SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: token });
+const smgr = (args: string[], token: string) => run(process.execPath, [CLI, ...args], { HOME: fleet.dir, SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: token });
 
 /** Every form of the password a log could leak: as is, and inside AUTH PLAIN / LOGIN base64. */
 function secretForms(pw: string): string[] {
-  return [pw, Buffer.from(pw).toString('base64'), Buffer.from(`\0${USER}\0${pw}`).toString('base64'), Buffer.from(`${USER}\0${USER}\0${pw}`).toString('base64')];
+  return [
+    pw,
+    Buffer.from(pw).toString('base64'),
+    Buffer.from(`\0${USER}\0${pw}`).toString('base64'),
+    Buffer.from(`${USER}\0${USER}\0${pw}`).toString('base64'),
+  ];
 }
 
 before(async () => {

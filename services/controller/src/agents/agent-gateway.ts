@@ -485,4 +485,3 @@ export class AgentGateway implements SessionTable {
 
 /** Streams this gateway refused itself (their end is expected, not worth a second log line). */
 const refused = new WeakSet<AgentStream>();
-

@@ -19,7 +19,12 @@ export class EmailSender implements ReceiverSender {
       ignoreTLS: s.security === 'none',
       ...(s.user === '' ? {} : { auth: { user: s.user, pass: s.password } }),
       // The server's name is checked against its certificate (an IP against its IP SANs); SNI takes names only (RFC 6066).
-      tls: { ...(s.ca === '' ? {} : { ca: readFileSync(s.ca) }), ...(isIP(s.host) ? {} : { servername: s.host }), rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+      tls: {
+        ...(s.ca === '' ? {} : { ca: readFileSync(s.ca) }),
+        ...(isIP(s.host) ? {} : { servername: s.host }),
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+      },
       connectionTimeout: r.timeoutMs,
       greetingTimeout: r.timeoutMs,
       socketTimeout: r.timeoutMs,
