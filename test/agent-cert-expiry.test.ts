@@ -101,7 +101,7 @@ test('an agent certificate expiring within cert_warn_days raises cert_expiry for
   assert.equal(firing.body.hostId, 'h-soon');
   assert.equal(firing.body.count, 1);
   assert.equal(firing.body.alerts[0].severity, 'warning');
-  assert.match(firing.body.alerts[0].message, /client certificate of agent h-soon expires in [23]\.\d days .*smgr pki renew h-soon/);
+  assert.match(firing.body.alerts[0].message, /client certificate of agent h-soon expires in [23]\.\d days .*smgr pki renew DIR h-soon/);
   const metrics = String((await fleet.api.get('/metrics')).body);
   assert.match(metrics, /^smgr_agent_certs_expiring 1$/m);
   // A second later: still the one message (deduplicated), nothing for h-fine.

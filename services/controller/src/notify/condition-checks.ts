@@ -124,7 +124,7 @@ export function agentCertSignals(agents: readonly AgentCertificate[], now: numbe
       processId: null,
       hostId: a.hostId,
       service: null,
-      message: `the client certificate of agent ${a.hostId} ${text}; renew it (smgr pki renew ${a.hostId}), install it on the host and send the agent SIGHUP`,
+      message: `the client certificate of agent ${a.hostId} ${text}; renew it (smgr pki renew DIR ${a.hostId}), copy it to the host and send the agent SIGHUP`,
       at: new Date(now),
     });
   }
