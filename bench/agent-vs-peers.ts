@@ -58,7 +58,8 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const WATCH_REPAIR = args['watch-repair'];
-if (WATCH_REPAIR !== 'controller' && WATCH_REPAIR !== 'agent') throw new Error(`--watch-repair must be controller or agent, not ${JSON.stringify(WATCH_REPAIR)}`);
+if (WATCH_REPAIR !== 'controller' && WATCH_REPAIR !== 'agent')
+  throw new Error(`--watch-repair must be controller or agent, not ${JSON.stringify(WATCH_REPAIR)}`);
 const SERVICES = Number(args.services);
 const KILLS = Number(args.kills ?? (quick ? 5 : 20));
 const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));
@@ -669,7 +670,14 @@ async function main(): Promise<void> {
         idleSettleSeconds: IDLE_SETTLE_S,
         pollEveryMs: { upTo20Victims: POLL_MS, more: 25 },
         clockTicksPerSecond: CLK_TCK,
-        smgr: { restart_strategy: 'process', watch_interval: 1, watch_failures: 1, watch_repair: WATCH_REPAIR, check_interval: 0.2, agentNodeFlags: AGENT_FLAGS },
+        smgr: {
+          restart_strategy: 'process',
+          watch_interval: 1,
+          watch_failures: 1,
+          watch_repair: WATCH_REPAIR,
+          check_interval: 0.2,
+          agentNodeFlags: AGENT_FLAGS,
+        },
         supervisord: { autorestart: true, startsecs: 0 },
         monit: { daemon: 1, check: 'process … matching + start program' },
         backMeans: 'kernel start time of the new process (/proc/PID/stat starttime, 10 ms ticks) minus the moment right before kill(2)',

@@ -84,8 +84,7 @@ async function killEach(names: string[]): Promise<Map<string, number>> {
   return before;
 }
 
-const allBackUnderNewPids = (names: string[], before: Map<string, number>) =>
-  names.every((n) => findPids(n).length === 1 && findPids(n)[0] !== before.get(n));
+const allBackUnderNewPids = (names: string[], before: Map<string, number>) => names.every((n) => findPids(n).length === 1 && findPids(n)[0] !== before.get(n));
 
 describe('a mass failure of watched services', () => {
   test('20 services killed at once are each started exactly once, every alarm is cleared and all run again', { timeout: 240_000 }, async (t) => {
@@ -129,7 +128,9 @@ describe('a mass failure of watched services', () => {
     );
   });
 
-  test('watch_repair = agent: 20 services killed at once are each started once by the agent, no alarm is raised, each repair is in the history', { timeout: 240_000 }, async (t) => {
+  test('watch_repair = agent: 20 services killed at once are each started once by the agent, no alarm is raised, each repair is in the history', {
+    timeout: 240_000,
+  }, async (t) => {
     const cleanup = useCleanup(t);
     const { stack, names, counters } = await massStack(cleanup, SERVICES, { watch_repair: 'agent' });
     const before = await killEach(names);
@@ -158,7 +159,9 @@ describe('a mass failure of watched services', () => {
     }
   });
 
-  test('watch_repair = agent: a service that keeps dying is repaired here 5 times a minute, then the controller takes over and repairs it', { timeout: 240_000 }, async (t) => {
+  test('watch_repair = agent: a service that keeps dying is repaired here 5 times a minute, then the controller takes over and repairs it', {
+    timeout: 240_000,
+  }, async (t) => {
     const cleanup = useCleanup(t);
     const { stack, names, counters } = await massStack(cleanup, 1, { watch_repair: 'agent' });
     const [name] = names as [string];

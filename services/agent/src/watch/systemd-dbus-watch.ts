@@ -1,9 +1,7 @@
 import { DBusError, Message, MessageType, sessionBus, type MessageBus } from 'dbus-next';
-import type { Logger, ProcessConfig } from '@smgr/shared';
+import type { Logger } from '@smgr/shared';
 import { jitteredBackoff } from '../link/backoff.js';
-import { detectServiceManager } from '../service-managers/detect-service-manager.js';
-import type { ServiceManagerName } from '../service-managers/service-manager.js';
-import { parseUnitStateChange, unitWatchTargets, type UnitStateChange, type UnitWatchTarget } from './systemd-units.js';
+import { parseUnitStateChange, type UnitStateChange, type UnitWatchTarget } from './systemd-units.js';
 
 /** The system bus, unless DBUS_SYSTEM_BUS_ADDRESS says otherwise (as libdbus and sd-bus read it). */
 export const DEFAULT_SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
