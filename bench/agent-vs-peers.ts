@@ -22,7 +22,7 @@
  *   4. RSS of each supervisor process: fresh, after the failures, after 60 s idle;
  *   5. idle CPU (% of one core, utime+stime) over a window, 20 services watched.
  *
- *   node --import tsx bench/agent-vs-peers.ts [--quick] [--mass 200] [--kills K] [--rounds R]
+ *   node --import tsx bench/agent-vs-peers.ts [--quick] [--mass 200] [--kills K] [--rounds R] [--watch-repair controller|agent]
  *
  * Needs `npm run build` first; installs nothing (apt-get install -y monit supervisor).
  * A missing peer is reported and the others still run.
@@ -47,18 +47,26 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     services: { type: 'string', default: '20' },
     'idle-seconds': { type: 'string' },
+    // Quiet time before the idle window: smgr's agent runs one full GC 10 s after a burst goes quiet (memory/idle-trim.ts), a one-off, not idle work.
+    'idle-settle-seconds': { type: 'string', default: '12' },
     // The packaged smgr-agent launcher's node flags (scripts/package.mjs).
     'agent-flags': { type: 'string', default: '--lite-mode --no-expose-wasm --max-semi-space-size=1' },
     tools: { type: 'string', default: 'smgr,supervisord,monit' },
+    // process.watch_repair of smgr's services: controller (report → alarm → repair job) or agent (restart at once, then report).
+    'watch-repair': { type: 'string', default: 'controller' },
   },
   strict: true,
 });
 const quick = args.quick;
+const WATCH_REPAIR = args['watch-repair'];
+if (WATCH_REPAIR !== 'controller' && WATCH_REPAIR !== 'agent')
+  throw new Error(`--watch-repair must be controller or agent, not ${JSON.stringify(WATCH_REPAIR)}`);
 const SERVICES = Number(args.services);
 const KILLS = Number(args.kills ?? (quick ? 5 : 20));
 const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));
 const MASS = args.mass === undefined ? 0 : Number(args.mass);
 const IDLE_S = Number(args['idle-seconds'] ?? (quick ? 15 : 60));
+const IDLE_SETTLE_S = Number(args['idle-settle-seconds']);
 const AGENT_FLAGS = args['agent-flags'].split(/\s+/).filter(Boolean);
 const TOOLS = args.tools.split(',').map((s) => s.trim());
 for (const [k, v] of Object.entries({ services: SERVICES, kills: KILLS, rounds: ROUNDS, 'idle-seconds': IDLE_S })) {
@@ -349,7 +357,7 @@ const smgr: ToolDef = {
         agent: { controller: `127.0.0.1:${shared.grpcPort}`, host_id: label, state_dir: join(dir, `${label}-state`) },
         tls: { insecure: true },
         logging: { level: 'info' },
-        'process.default': { restart_strategy: 'process', watch: true, watch_interval: 1, watch_failures: 1 },
+        'process.default': { restart_strategy: 'process', watch: true, watch_interval: 1, watch_failures: 1, watch_repair: WATCH_REPAIR },
         ...Object.fromEntries(names.map((n) => [`process.${n}`, { start_command: `${join(bin, n)} infinity` }])),
       }),
     );
@@ -594,7 +602,8 @@ async function main(): Promise<void> {
     const rssAfterFailures = Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
 
     // --- (5) idle CPU with SERVICES watched, and (4) RSS after 60 s idle
-    progress(`idle window ${IDLE_S} s`);
+    progress(`settling ${IDLE_SETTLE_S} s, then an idle window of ${IDLE_S} s`);
+    await sleep(IDLE_SETTLE_S * 1000);
     const cpu0 = [...main].map(([t, inst]) => [t, inst.measured.map((m) => cpuSeconds(m.pid))] as const);
     const t0 = nowMs();
     await sleep(IDLE_S * 1000);
@@ -631,9 +640,17 @@ async function main(): Promise<void> {
         burstRounds: ROUNDS,
         mass: MASS || null,
         idleWindowSeconds: round1(windowS),
+        idleSettleSeconds: IDLE_SETTLE_S,
         pollEveryMs: { upTo20Victims: POLL_MS, more: 25 },
         clockTicksPerSecond: CLK_TCK,
-        smgr: { restart_strategy: 'process', watch_interval: 1, watch_failures: 1, check_interval: 0.2, agentNodeFlags: AGENT_FLAGS },
+        smgr: {
+          restart_strategy: 'process',
+          watch_interval: 1,
+          watch_failures: 1,
+          watch_repair: WATCH_REPAIR,
+          check_interval: 0.2,
+          agentNodeFlags: AGENT_FLAGS,
+        },
         supervisord: { autorestart: true, startsecs: 0 },
         monit: { daemon: 1, check: 'process … matching + start program' },
         backMeans: 'kernel start time of the new process (/proc/PID/stat starttime, 10 ms ticks) minus the moment right before kill(2)',

@@ -13,7 +13,11 @@
  * "log rule matched") against those expected; bytes skipped because the
  * reader fell behind ("skipped to its end" warnings).
  *
- *   node --import tsx bench/logwatch-throughput.ts [--rate 10] [--seconds 30] [--node-flags="--max-semi-space-size=1"]
+ *   node --import tsx bench/logwatch-throughput.ts [--rate 10] [--seconds 30] [--variant dist|shipped] [--node-flags="--max-semi-space-size=1"]
+ *
+ * --variant dist (default) runs services/agent/dist/main.js with --node-flags;
+ * shipped runs the esbuild bundle as scripts/package.mjs makes it, with the
+ * packaged agent's node flags (SHIPPED_FLAGS) unless --node-flags is given.
  *
  * Needs `npx turbo run build` first.
  */
@@ -22,16 +26,55 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
 import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLK_TCK = 100;
 const { values: args } = parseArgs({
-  options: { rate: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, 'node-flags': { type: 'string', default: '' } },
+  options: {
+    rate: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '30' },
+    variant: { type: 'string', default: 'dist' },
+    'node-flags': { type: 'string' },
+  },
   strict: true,
 });
 const rateMBs = Number(args.rate);
-const nodeFlags = args['node-flags'].split(' ').filter(Boolean);
+/** The agent's node flags in scripts/package.mjs (its systemd unit runs the bundle with them). */
+const SHIPPED_FLAGS = '--lite-mode --no-expose-wasm --max-semi-space-size=1';
+const variant = args.variant;
+if (variant !== 'dist' && variant !== 'shipped') throw new Error('--variant is dist or shipped');
+const nodeFlags = (args['node-flags'] ?? (variant === 'shipped' ? SHIPPED_FLAGS : '')).split(' ').filter(Boolean);
+
+/** The esbuild bundle with the options of scripts/package.mjs (as bench/agent-footprint.ts makes it). */
+async function bundleAgent(dir: string): Promise<string> {
+  const outfile = join(dir, 'lib', 'smgr-agent.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'error',
+    // dbus-next's optional extras, as in scripts/package.mjs.
+    external: ['x11', 'usocket'],
+    banner: {
+      js: [
+        "import { createRequire as __smgrCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __smgrFileURLToPath } from 'node:url';",
+        "import { dirname as __smgrDirname } from 'node:path';",
+        'const require = __smgrCreateRequire(import.meta.url);',
+        'const __filename = __smgrFileURLToPath(import.meta.url);',
+        'const __dirname = __smgrDirname(__filename);',
+      ].join('\n'),
+    },
+  });
+  return outfile;
+}
 const seconds = Number(args.seconds);
 const SLICE_MS = 50;
 const MATCH_EVERY = 1_000;
@@ -78,7 +121,8 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const agent = ManagedProcess.start(process.execPath, [...nodeFlags, join(ROOT, 'services/agent/dist/main.js'), '--config', config], {
+    const entry = variant === 'shipped' ? await bundleAgent(dir.path) : join(ROOT, 'services/agent/dist/main.js');
+    const agent = ManagedProcess.start(process.execPath, [...nodeFlags, entry, '--config', config], {
       name: 'agent-logbench',
       maxLines: 100_000,
     });
@@ -143,7 +187,7 @@ async function main(): Promise<void> {
         node: process.version,
         loadavg: loadavg(),
       },
-      settings: { nodeFlags, rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
+      settings: { variant, nodeFlags, rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
       written: {
         bytes: written,
         MB: Math.round((written / 2 ** 20) * 10) / 10,

@@ -22,7 +22,8 @@ import type { JobRunner, OperationNotice } from './jobs/job-runner.js';
 import { createEngine } from './engine.js';
 import { ServiceWatcher } from './watch/service-watcher.js';
 import { pidfileCheck } from './watch/pidfile-check.js';
-import { systemdDbusWatchFor, type SystemdDbusWatch } from './watch/systemd-dbus-watch.js';
+import type { SystemdDbusWatch } from './watch/systemd-dbus-watch.js';
+import { systemdDbusWatchFor } from './watch/unit-watch-for.js';
 import { buildEnv } from './jobs/run-operation.js';
 import { checkHealth } from './lifecycle/checks.js';
 import { Deadline } from './lifecycle/deadline.js';
@@ -30,8 +31,9 @@ import { EventOutbox } from './events/event-outbox.js';
 import { EventDelivery } from './events/event-delivery.js';
 import { LocalCircuitBreaker } from './autonomy/local-circuit-breaker.js';
 import { WatchResponder } from './autonomy/watch-responder.js';
-import { LogWatch } from './logwatch/log-watch.js';
+import type { LogWatch } from './logwatch/log-watch.js';
 import { checkRunAs } from './exec/run-as.js';
+import { ResourceSampler } from './usage/resource-sampler.js';
 import { ResourceMonitor } from './usage/resource-monitor.js';
 import { ContainerInit } from './init/container-init.js';
 import { trackSpawnedChildren } from './init/spawned-children.js';
@@ -70,13 +72,14 @@ export class Agent {
   private readonly runner: JobRunner;
   private readonly journal: JobJournal;
   private readonly watcher: ServiceWatcher;
-  private readonly unitWatch: SystemdDbusWatch | null;
+  private unitWatch: SystemdDbusWatch | null = null;
   private readonly responder: WatchResponder;
   private readonly delivery: EventDelivery;
   private readonly resources: ResourceMonitor;
   private readonly init: ContainerInit;
   /** [log_rule.NAME] sections: log lines that raise an alarm or send an event. */
-  private readonly logWatch: LogWatch;
+  /** Made in start(), and only with log rules: re2js and the followers cost memory an agent without rules does not pay. */
+  private logWatch: LogWatch | null = null;
   private readonly log: Logger;
   private readonly trim: IdleTrim;
   private stopped = false;
@@ -107,7 +110,6 @@ export class Agent {
       send: (event) => this.link.send({ case: 'event', value: event }),
       log: this.log,
     });
-    this.logWatch = new LogWatch({ rules: cfg.logRules, publish: (e) => this.delivery.publish(e), log: this.log });
     const responder = (this.responder = new WatchResponder({
       autonomyAfterMs: cfg.agent.autonomyAfterMs,
       downSince: () => this.link.downSince,
@@ -126,6 +128,7 @@ export class Agent {
       restart: (s) => this.runner.handle(create(JobRequestSchema, { jobId: `resource-${randomUUID()}`, operation: Operation.RESTART, service: s.name })),
       publish: (e) => this.delivery.publish(e),
       send: (report) => this.link.send({ case: 'usage', value: report }),
+      sampler: new ResourceSampler({ knownPids: (service) => started.pids(service) }),
       log: this.log,
     });
     // Built once per service: a check every few seconds need not copy the environment each time.
@@ -158,14 +161,6 @@ export class Agent {
       onRecovered: (s) => responder.onRecovered(s),
       log: this.log,
     });
-    // systemd units of watched services: a unit that goes down is checked at once (polling stays the fallback).
-    this.unitWatch = systemdDbusWatchFor(cfg, this.log, (e) =>
-      this.watcher.checkNow(e.service, {
-        source: 'dbus',
-        detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`,
-        conclusive: e.settled,
-      }),
-    );
     this.link = new ControllerLink({
       addresses: controllerOrder(cfg.agent.hostId, cfg.agent.controllers, cfg.agent.controllerOrder),
       credentials: this.credentials(),
@@ -244,9 +239,25 @@ export class Agent {
     this.init.start();
     this.link.start();
     this.watcher.start();
-    this.unitWatch?.start();
     this.resources.start();
-    this.logWatch.start();
+    // systemd units of watched services: a unit that goes down is checked at once (polling stays the fallback).
+    const unitWatch = await systemdDbusWatchFor(cfg, this.log, (e) =>
+      this.watcher.checkNow(e.service, {
+        source: 'dbus',
+        detail: `systemd reported ${e.unit} ${e.activeState}/${e.subState} over D-Bus`,
+        conclusive: e.settled,
+      }),
+    );
+    const logWatch =
+      cfg.logRules.length > 0
+        ? new (await import('./logwatch/log-watch.js')).LogWatch({ rules: cfg.logRules, publish: (e) => this.delivery.publish(e), log: this.log })
+        : null;
+    // A stop that came while the modules loaded: nothing more starts.
+    if (this.stopped) return;
+    this.unitWatch = unitWatch;
+    this.unitWatch?.start();
+    this.logWatch = logWatch;
+    this.logWatch?.start();
   }
 
   async stop(): Promise<void> {
@@ -258,7 +269,7 @@ export class Agent {
     this.unitWatch?.stop();
     this.resources.stop();
     this.trim.stop();
-    await this.logWatch.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'log rules did not stop cleanly'));
+    await this.logWatch?.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'log rules did not stop cleanly'));
     this.delivery.stop();
     this.link.stop();
     // Container mode: the services, by descending startup_rank; as PID 1, everything left.

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import type { ConfigKeyDoc, ContainerModeSetting, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind } from './config-types.js';
+import type { ConfigKeyDoc, ContainerModeSetting, LogLevel, ResourceAction, RestartStrategy, ServiceManagerKind, WatchRepair } from './config-types.js';
 import { Format } from './formats.js';
 import { bool, choice, command, int, list, seconds, str, type KeySpec } from './key-spec.js';
 import { NAMED_SCHEMA, NOTIFY_SCHEMA, isNamedPrefix, type NamedPrefix } from './named-schema.js';
@@ -7,6 +7,7 @@ import { NAMED_SCHEMA, NOTIFY_SCHEMA, isNamedPrefix, type NamedPrefix } from './
 export type { KeySpec } from './key-spec.js';
 
 export const RESTART_STRATEGIES: readonly RestartStrategy[] = ['service', 'process', 'auto'];
+export const WATCH_REPAIRS: readonly WatchRepair[] = ['controller', 'agent'];
 export const SERVICE_MANAGERS: readonly ServiceManagerKind[] = ['auto', 'systemd', 'sysv', 'openrc', 'none'];
 export const RESOURCE_ACTIONS: readonly ResourceAction[] = ['restart', 'alarm', 'event'];
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -204,6 +205,12 @@ export const PROCESS_SCHEMA: readonly KeySpec[] = [
   bool('watch', false, 'let the agent check this process itself and raise alarms'),
   seconds('watch_interval', 10, 'time between local watch checks', true),
   int('watch_failures', 3, 'consecutive failed watch checks that raise an alarm', 1),
+  choice(
+    'watch_repair',
+    'controller',
+    WATCH_REPAIRS,
+    'who repairs a watched service that fails: controller (the agent reports, the controller raises the alarm and orders the repair) or agent (the agent restarts it at once under its local circuit breaker, at most 5 times a minute, and reports the result for the history; a failed or throttled repair raises the alarm)',
+  ),
   str('working_dir', '', "working directory of hook commands (empty: the agent's)"),
   str(
     'user',

@@ -8,6 +8,8 @@ import type { LogRuleAction, NotifyEvent, ReceiverType, Severity, SmtpSecurity }
  * it, else process).
  */
 export type RestartStrategy = 'service' | 'process' | 'auto';
+/** Who repairs a watched service that fails (process.watch_repair). */
+export type WatchRepair = 'controller' | 'agent';
 
 /** Which init system runs services on a host; `auto` detects it, `none` has no services. */
 export type ServiceManagerKind = 'auto' | 'systemd' | 'sysv' | 'openrc' | 'none';
@@ -222,6 +224,8 @@ export interface ProcessConfig {
   readonly watch: boolean;
   readonly watchIntervalMs: number;
   readonly watchFailures: number;
+  /** controller: report, the controller raises the alarm and orders the repair; agent: restart here at once, then report. */
+  readonly watchRepair: WatchRepair;
   readonly workingDir: string | undefined;
   /** User (name or uid) the start command and hooks run as; undefined: the agent's own. */
   readonly user: string | undefined;

@@ -44,4 +44,5 @@ export type {
   ServiceManagerKind,
   SmgrConfig,
   TlsConfig,
+  WatchRepair,
 } from './config-types.js';

@@ -37,7 +37,12 @@ export const NOTIFY_SCHEMA: readonly KeySpec[] = [
   seconds('group_wait', 10, 'how long alerts of one group (receiver, event, host) are gathered before one message is sent', false),
   bool('send_resolved', true, 'send a resolve message when every alert of a notified group has cleared'),
   seconds('agent_down_after', 60, 'an agent disconnected this long raises agent_disconnected', true),
-  int('cert_warn_days', 14, 'cert_expiry fires when a controller certificate (tls.cert, tls.ca, api.cert) expires within this many days', 1),
+  int(
+    'cert_warn_days',
+    14,
+    'cert_expiry fires when a controller certificate (tls.cert, tls.ca, api.cert) or the client certificate an agent presented at its last Hello expires within this many days',
+    1,
+  ),
   seconds('check_interval', 2, 'time between checks for new events, down agents and certificates', true),
   int('max_attempts', 8, 'delivery attempts of one message before it becomes a dead letter', 1, 100),
   seconds('retry_backoff', 5, 'delay before the second attempt; doubled for each further one', true),

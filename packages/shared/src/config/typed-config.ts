@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { CommandList } from '../command/index.js';
-import type { LogLevel, ProcessConfig, ResourceAction, RestartStrategy, ServiceAction, ServiceManagerKind, SmgrConfig } from './config-types.js';
+import type { LogLevel, ProcessConfig, ResourceAction, RestartStrategy, ServiceAction, ServiceManagerKind, SmgrConfig, WatchRepair } from './config-types.js';
 import type { GlobalSection } from './config-schema.js';
 import { parseHostPortList, parseLabels } from './formats.js';
 import { parseAutoApprove } from './auto-approve.js';
@@ -187,6 +187,7 @@ export function toProcessConfig(name: string, values: Values, agentServiceManage
     watch: p.bool('watch'),
     watchIntervalMs: p.ms('watch_interval'),
     watchFailures: p.number('watch_failures'),
+    watchRepair: p.string('watch_repair') as WatchRepair,
     workingDir: p.optional('working_dir'),
     user: p.optional('user'),
     group: p.optional('group'),

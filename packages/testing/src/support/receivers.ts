@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import { freePort, ManagedProcess, waitFor, type Cleanup } from '../harness/index.js';
 
 export interface Delivery {
@@ -101,6 +102,26 @@ export class SmtpReceiver {
   static async start(cleanup: Cleanup, extraArgs: string[] = []): Promise<SmtpReceiver> {
     const port = await freePort();
     const proc = ManagedProcess.start('/usr/bin/python3', ['-u', '-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, ...extraArgs], { name: 'aiosmtpd' });
+    return SmtpReceiver.ready(cleanup, proc, port);
+  }
+
+  /**
+   * aiosmtpd (aiosmtpd-tls.py) that requires STARTTLS with `cert`/`key` and
+   * AUTH as `user`/`password` before it takes a mail; it prints
+   * "AUTH <mechanism> accepted|refused" for every attempt.
+   */
+  static async startTls(cleanup: Cleanup, opts: { cert: string; key: string; user: string; password: string }): Promise<SmtpReceiver> {
+    const port = await freePort();
+    const script = join(import.meta.dirname, 'aiosmtpd-tls.py');
+    const proc = ManagedProcess.start(
+      '/usr/bin/python3',
+      ['-u', script, '--listen', `127.0.0.1:${port}`, '--cert', opts.cert, '--key', opts.key, '--user', opts.user],
+      { name: 'aiosmtpd-tls', env: { SMTP_TEST_PASSWORD: opts.password } },
+    );
+    return SmtpReceiver.ready(cleanup, proc, port);
+  }
+
+  private static async ready(cleanup: Cleanup, proc: ManagedProcess, port: number): Promise<SmtpReceiver> {
     cleanup.add(() => proc.stop(), 'aiosmtpd');
     const net = await import('node:net');
     await waitFor(
@@ -142,5 +163,10 @@ export class SmtpReceiver {
 
   tail(): string {
     return this.proc.tail();
+  }
+
+  /** Every line the server printed (AUTH attempts, mails). */
+  lines(): readonly string[] {
+    return this.proc.lines();
   }
 }

@@ -2,17 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, JobResultSchema, Outcome, type AgentEvent, type ProcessConfig } from '@smgr/shared';
 import { LocalCircuitBreaker } from './local-circuit-breaker.js';
-import { AUTONOMOUS_REPAIR, WATCH_FAILED, WatchResponder } from './watch-responder.js';
+import { AUTONOMOUS_REPAIR, LOCAL_REPAIR_WINDOW_MS, LOCAL_REPAIRS_PER_WINDOW, WATCH_FAILED, WatchResponder } from './watch-responder.js';
 import { silentLogger } from '@smgr/testing';
 
 const log = silentLogger();
 const svc = { name: 'web', watchFailures: 2 } as ProcessConfig;
 
-function responder(opts: { downSince: number | null; autonomyAfterMs?: number; repairOk?: boolean; now?: number }) {
+function responder(opts: { downSince: number | null; autonomyAfterMs?: number; repairOk?: boolean; now?: () => number }) {
   const published: AgentEvent[] = [];
   const superseded: AgentEvent[] = [];
   let repairs = 0;
-  const now = opts.now ?? 100_000;
+  const now = opts.now ?? (() => 100_000);
   const r = new WatchResponder({
     autonomyAfterMs: opts.autonomyAfterMs ?? 30_000,
     downSince: () => opts.downSince,
@@ -24,9 +24,9 @@ function responder(opts: { downSince: number | null; autonomyAfterMs?: number; r
     supersede: (pred) => {
       for (let i = published.length - 1; i >= 0; i--) if (pred(published[i]!)) superseded.push(...published.splice(i, 1));
     },
-    breaker: new LocalCircuitBreaker({ maxFailures: 2, resetMs: 60_000, now: () => now }),
+    breaker: new LocalCircuitBreaker({ maxFailures: 2, resetMs: 60_000, now }),
     log,
-    now: () => now,
+    now,
   });
   return { r, published, superseded, repairs: () => repairs };
 }
@@ -145,4 +145,51 @@ test('a failure found by an event says so in the report, after the check that co
   };
   await r.onFailing(svc, 1, record, { source: 'dbus', detail: 'systemd reported web.service failed/failed over D-Bus', conclusive: true });
   assert.equal(published[0]?.message, 'failed 1 watch checks in a row (exit 1; systemd reported web.service failed/failed over D-Bus)');
+});
+
+const local = { name: 'web', watchFailures: 1, watchRepair: 'agent' } as ProcessConfig;
+
+test('watch_repair = agent: repaired here at once with the controller connected, the result reported for the history', async () => {
+  const { r, published, repairs } = responder({ downSince: null });
+  await r.onFailing(local, 1, undefined);
+  assert.equal(repairs(), 1);
+  assert.deepEqual(
+    published.map((e) => [e.kind, e.result?.outcome]),
+    [[AUTONOMOUS_REPAIR, Outcome.SUCCEEDED]],
+  );
+  assert.match(published[0]!.message, /^repaired by the agent at once \(watch_repair = agent; 1 failed check, no check result\): restarted$/);
+});
+
+test('watch_repair = agent: a failed local repair is reported (the controller raises the alarm); the open local breaker hands over to the controller', async () => {
+  const { r, published, repairs } = responder({ downSince: null, repairOk: false });
+  await r.onFailing(local, 1, undefined);
+  await r.onFailing(local, 2, undefined);
+  await r.onFailing(local, 3, undefined);
+  assert.equal(repairs(), 2, 'the third is blocked by the open breaker');
+  assert.deepEqual(
+    published.map((e) => [e.kind, e.result?.outcome]),
+    [
+      [AUTONOMOUS_REPAIR, Outcome.FAILED],
+      [AUTONOMOUS_REPAIR, Outcome.FAILED],
+    ],
+  );
+});
+
+test('watch_repair = agent: a crash loop whose restarts succeed is repaired here at most LOCAL_REPAIRS_PER_WINDOW times a window, then reported to the controller', async () => {
+  let t = 100_000;
+  const { r, published, repairs } = responder({ downSince: null, now: () => t });
+  for (let i = 0; i < LOCAL_REPAIRS_PER_WINDOW + 2; i++) {
+    await r.onFailing(local, 1, undefined);
+    r.endSpell('web'); // the successful repair ends the spell, as the job runner does
+    t += 1_000;
+  }
+  assert.equal(repairs(), LOCAL_REPAIRS_PER_WINDOW);
+  assert.deepEqual(
+    published.slice(LOCAL_REPAIRS_PER_WINDOW).map((e) => e.kind),
+    [WATCH_FAILED, WATCH_FAILED],
+    'each failure past the limit is reported, none is lost',
+  );
+  t += LOCAL_REPAIR_WINDOW_MS;
+  await r.onFailing(local, 1, undefined);
+  assert.equal(repairs(), LOCAL_REPAIRS_PER_WINDOW + 1, 'repaired here again once the window has passed');
 });

@@ -14,6 +14,15 @@ export const AUTONOMOUS_REPAIR = 'autonomous_repair';
 /** A failing spell that no one repairs is reported again this often (an alarm cleared by hand over a dead service comes back). */
 export const REPORT_REPEAT_MS = 5 * 60_000;
 
+/**
+ * `watch_repair = agent`: at most this many local repairs of one service per
+ * LOCAL_REPAIR_WINDOW_MS; a service dying faster than that (a crash loop whose
+ * restarts all "succeed") is handed to the controller: reported, alarmed,
+ * repaired under the controller's breaker and backoff.
+ */
+export const LOCAL_REPAIRS_PER_WINDOW = 5;
+export const LOCAL_REPAIR_WINDOW_MS = 60_000;
+
 export interface WatchResponderOptions {
   /** 0: never repair without the controller (agent.autonomy_after). */
   autonomyAfterMs: number;
@@ -38,14 +47,20 @@ export interface WatchResponderOptions {
  *   failing spell (`watch_failed`; see FailingSpells for what ends a spell:
  *   a passing check or a successful repair by anyone); the controller raises
  *   the alarm and orders the repair, MySQL stays the source of truth;
- * - controller away longer than agent.autonomy_after: repair it here, under
- *   a local circuit breaker, and keep the result as an `autonomous_repair`
- *   event for the controller's history (it replaces a `watch_failed` for
- *   the same service that was never delivered).
+ * - controller away longer than agent.autonomy_after, or the service set
+ *   to `watch_repair = agent` (repaired at once, without the controller's
+ *   round trip, at most LOCAL_REPAIRS_PER_WINDOW times a window): repair it
+ *   here, under a local circuit breaker, and keep the result as an
+ *   `autonomous_repair` event for the controller's history (it replaces a
+ *   `watch_failed` for the same service that was never delivered); a failed
+ *   repair's event raises the alarm there.
  */
 export class WatchResponder {
   private readonly spells: FailingSpells;
   private readonly blockedLogged = new Set<string>();
+  /** watch_repair = agent: when each service was last repaired here (newest last, at most LOCAL_REPAIRS_PER_WINDOW). */
+  private readonly localRepairs = new Map<string, number[]>();
+  private readonly throttledLogged = new Set<string>();
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -65,7 +80,8 @@ export class WatchResponder {
     const checked = last ? describeRecord(last) : 'no check result';
     // Says how the failure was found when an event (not a round) found it: "…; systemd reported x.service failed/failed over D-Bus".
     const why = trigger?.detail ? `${checked}; ${trigger.detail}` : checked;
-    if (!this.autonomous()) {
+    const byPolicy = !this.autonomous() && service.watchRepair === 'agent';
+    if (!this.autonomous() && !(byPolicy && this.mayRepairLocally(service.name))) {
       this.report(service, failures, last, why);
       return;
     }
@@ -82,7 +98,8 @@ export class WatchResponder {
       return;
     }
     const downForMs = this.now() - (this.opts.downSince() ?? this.now());
-    this.log.warn({ service: service.name, failures, downForMs, trial: decision.trial }, 'controller unreachable; repairing on our own');
+    if (byPolicy) this.log.info({ service: service.name, failures, trial: decision.trial }, 'repairing here (watch_repair = agent)');
+    else this.log.warn({ service: service.name, failures, downForMs, trial: decision.trial }, 'controller unreachable; repairing on our own');
     const result = await this.opts.repair(service);
     const ok = result.outcome === Outcome.SUCCEEDED;
     if (ok) this.opts.breaker.onSuccess(service.name);
@@ -101,12 +118,39 @@ export class WatchResponder {
         kind: AUTONOMOUS_REPAIR,
         service: service.name,
         atMs: BigInt(this.now()),
-        message: `${ok ? 'repaired' : 'repair failed'} on the agent's own, controller unreachable for ${Math.round(downForMs / 1000)} s: ${result.message}`,
+        message: byPolicy
+          ? `${ok ? 'repaired' : 'repair failed'} by the agent at once (watch_repair = agent; ${failures} failed check${failures === 1 ? '' : 's'}, ${why}): ${result.message}`
+          : `${ok ? 'repaired' : 'repair failed'} on the agent's own, controller unreachable for ${Math.round(downForMs / 1000)} s: ${result.message}`,
         result,
         failures,
         ...(last ? { check: toStepResult(last) } : {}),
       }),
     );
+  }
+
+  /**
+   * watch_repair = agent: true, and counted, while the service has been
+   * repaired here fewer than LOCAL_REPAIRS_PER_WINDOW times within the window;
+   * otherwise the controller takes over (logged once per spell of throttling).
+   */
+  private mayRepairLocally(service: string): boolean {
+    const now = this.now();
+    const recent = (this.localRepairs.get(service) ?? []).filter((t) => now - t < LOCAL_REPAIR_WINDOW_MS);
+    if (recent.length >= LOCAL_REPAIRS_PER_WINDOW) {
+      this.localRepairs.set(service, recent);
+      if (!this.throttledLogged.has(service)) {
+        this.throttledLogged.add(service);
+        this.log.warn(
+          { service, repairs: recent.length, windowS: LOCAL_REPAIR_WINDOW_MS / 1000 },
+          'repaired here too often (watch_repair = agent); reporting it to the controller instead',
+        );
+      }
+      return false;
+    }
+    recent.push(now);
+    this.localRepairs.set(service, recent);
+    this.throttledLogged.delete(service);
+    return true;
   }
 
   /** A watch check passed: the spell is over. */

@@ -41,12 +41,16 @@ export interface OrphanReaperOptions {
   proc?: string;
   /** Children libuv waits for, never to be reaped here; default: the child_process record. */
   isLibuvChild?: (pid: number) => boolean;
-  /** A pass without a SIGCHLD (a signal coalesced with another, one missed while starting); default 5 s. */
+  /** A pass without a SIGCHLD (a signal coalesced with another, one missed while starting); default 30 s. */
   sweepIntervalMs?: number;
 }
 
-/** Seconds between sweeps when no SIGCHLD arrives: zombies cost only a pid each, so no hurry. */
-const SWEEP_INTERVAL_MS = 5_000;
+/**
+ * Between sweeps when no SIGCHLD arrives (every SIGCHLD already reaps every
+ * zombie, so a sweep only covers a signal lost while starting): zombies cost
+ * only a pid each, so no hurry, and an idle agent does not read /proc for it.
+ */
+const SWEEP_INTERVAL_MS = 30_000;
 
 const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 

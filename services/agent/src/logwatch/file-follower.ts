@@ -3,8 +3,14 @@ import type { Logger } from '@smgr/shared';
 
 export interface FileFollowerOptions {
   path: string;
-  /** Complete lines read (without their newline), in order. */
-  onLines: (lines: string[]) => void;
+  /** Each complete line read (without its newline, cut at maxLineBytes), in order. */
+  onLine: (line: string) => void;
+  /**
+   * Whether the line at bytes [start, end) of `buf` is wanted (default: all);
+   * an unwanted line is counted but never decoded. `seq` is new for each
+   * buffer split (see RuleMatcher.mayMatch).
+   */
+  wants?: (buf: Buffer, start: number, end: number, seq: number) => boolean;
   /** Bytes read per poll at most (CPU bound); default 8 MiB. */
   maxBytesPerPoll?: number;
   /** Longer lines are cut here (memory bound); default 64 KiB. */
@@ -47,6 +53,7 @@ export class FileFollower {
   private overflow = false;
   private started = false;
   private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private seq = 0;
   private readonly maxBytes: number;
   private readonly maxLine: number;
   private readonly maxLag: number;
@@ -127,20 +134,35 @@ export class FileFollower {
     }
   }
 
+  /**
+   * Hands on each line as it is found: a line inside the chunk is decoded
+   * straight from the read buffer, and only when `wants` it; a line begun in
+   * an earlier chunk is put together from its copied pieces. Nothing per line
+   * outlives the call, so a poll of megabytes leaves no garbage that survives
+   * a scavenge (which would grow V8's young generation: RSS).
+   */
   private split(chunk: Buffer): void {
-    const lines: string[] = [];
+    const wants = this.opts.wants;
+    const seq = ++this.seq;
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
-      this.append(chunk.subarray(start, nl));
-      lines.push(Buffer.concat(this.partial, this.partialBytes).toString('utf8'));
-      this.dropPartial();
+      this.stats.lines += 1;
+      if (this.partialBytes === 0 && !this.overflow) {
+        let end = nl;
+        if (end - start > this.maxLine) {
+          this.stats.longLines += 1;
+          end = start + this.maxLine;
+        }
+        if (!wants || wants(chunk, start, end, seq)) this.opts.onLine(chunk.toString('utf8', start, end));
+      } else {
+        this.append(chunk.subarray(start, nl));
+        const line = this.partial.length === 1 ? this.partial[0]! : Buffer.concat(this.partial, this.partialBytes);
+        this.dropPartial();
+        if (!wants || wants(line, 0, line.length, ++this.seq)) this.opts.onLine(line.toString('utf8'));
+      }
       start = nl + 1;
     }
     this.append(chunk.subarray(start));
-    if (lines.length > 0) {
-      this.stats.lines += lines.length;
-      this.opts.onLines(lines);
-    }
   }
 
   private append(piece: Buffer): void {

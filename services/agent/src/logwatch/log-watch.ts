@@ -41,7 +41,13 @@ export class LogWatch {
         let entry = this.followers.get(file);
         if (!entry) {
           const matchers: RuleMatcher[] = [];
-          const follower = new FileFollower({ path: file, onLines: (lines) => this.onLines(file, matchers, lines), log: this.log });
+          const follower = new FileFollower({
+            path: file,
+            onLine: (line) => this.onLine(file, matchers, line),
+            // A line no rule of this file could match is never decoded.
+            wants: (buf, start, end, seq) => mayAnyMatch(matchers, buf, start, end, seq),
+            log: this.log,
+          });
           entry = { follower, matchers };
           this.followers.set(file, entry);
         }
@@ -85,13 +91,11 @@ export class LogWatch {
     return Object.fromEntries([...this.followers].map(([file, e]) => [file, { ...e.follower.stats }]));
   }
 
-  private onLines(file: string, matchers: readonly RuleMatcher[], lines: readonly string[]): void {
+  private onLine(file: string, matchers: readonly RuleMatcher[], line: string): void {
     const now = this.now();
-    for (const line of lines) {
-      for (const m of matchers) {
-        const t = m.feed(file, line, now);
-        if (t) this.trigger(t);
-      }
+    for (const m of matchers) {
+      const t = m.feed(file, line, now);
+      if (t) this.trigger(t);
     }
   }
 
@@ -116,4 +120,10 @@ export class LogWatch {
       }),
     );
   }
+}
+
+/** Whether any of the rules may match the line (a loop: no closure per line). */
+function mayAnyMatch(matchers: readonly RuleMatcher[], buf: Buffer, start: number, end: number, seq: number): boolean {
+  for (const m of matchers) if (m.mayMatch(buf, start, end, seq)) return true;
+  return false;
 }

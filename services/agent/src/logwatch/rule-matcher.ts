@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
 import type { LogRuleConfig } from '@smgr/shared';
+import { requiredLiteral } from './required-literal.js';
 
 /** What a rule reports when it triggers. */
 export interface RuleTrigger {
@@ -40,13 +41,37 @@ export class RuleMatcher {
   private readonly pattern: RE2JS;
   private readonly redactions: { re: RE2JS; replacement: string }[];
   private hits: number[] = [];
+  /** UTF-8 of a literal every match contains (required-literal.ts), or null: every line goes to RE2. */
+  readonly literal: Buffer | null;
 
   constructor(readonly rule: LogRuleConfig) {
     this.pattern = RE2JS.compile(rule.pattern);
+    const lit = requiredLiteral(rule.pattern);
+    this.literal = lit === null ? null : Buffer.from(lit, 'utf8');
     this.redactions = [
       ...BUILTIN_REDACTIONS.map((r) => ({ re: RE2JS.compile(r.pattern), replacement: r.replacement })),
       ...rule.redact.map((p) => ({ re: RE2JS.compile(p), replacement: MASK })),
     ];
+  }
+
+  /** The next place of the literal in the bytes of `scanSeq` at or after the line asked last (-1: none left; -2: not searched). */
+  private nextAt = -2;
+  private scanSeq = -1;
+
+  /**
+   * False when the line at bytes [start, end) of `buf` cannot match: it
+   * lacks the required literal. Lines of one buffer (`seq`, a fresh number
+   * for each buffer the follower splits) come in order, so one search serves
+   * every line up to the next occurrence: linear in the buffer.
+   */
+  mayMatch(buf: Buffer, start: number, end: number, seq: number): boolean {
+    if (this.literal === null) return true;
+    if (seq !== this.scanSeq) {
+      this.scanSeq = seq;
+      this.nextAt = -2;
+    }
+    if (this.nextAt === -2 || (this.nextAt >= 0 && this.nextAt < start)) this.nextAt = buf.indexOf(this.literal, start);
+    return this.nextAt >= 0 && this.nextAt + this.literal.length <= end;
   }
 
   /** Feeds one line seen at `now` (ms); a trigger when this match completes the count. */

@@ -30,6 +30,13 @@ export interface ResourceSamplerOptions {
   procRoot?: string;
   cgroupRoot?: string;
   units?: ProcUnits;
+  /**
+   * Pids of a service's process that the agent started itself and saw run
+   * under the service's name (StartedProcesses); when known, the service is
+   * measured from them without the round's /proc name snapshot (an idle
+   * agent whose services it started reads no /proc/PID/stat but theirs).
+   */
+  knownPids?: (service: string) => readonly number[];
 }
 
 /** Per service: the last main process seen, and the CPU total at the last sample. */
@@ -63,8 +70,10 @@ export class ResourceSampler {
   private readonly procRoot: string;
   private readonly cgroupRoot: string;
   private readonly units: ProcUnits;
+  private readonly knownPids: (service: string) => readonly number[];
 
   constructor(opts: ResourceSamplerOptions = {}) {
+    this.knownPids = opts.knownPids ?? (() => []);
     this.procRoot = opts.procRoot ?? '/proc';
     this.cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
     this.units = opts.units ?? procUnits(this.procRoot);
@@ -119,7 +128,8 @@ export class ResourceSampler {
   }
 
   private fromProc(s: ProcessConfig, names: () => ProcessNames): Measured | null {
-    const candidates = s.pidfile ? pidFromFile(s.pidfile) : names().pidsNamed(s.name);
+    const known = s.pidfile ? [] : this.knownPids(s.name);
+    const candidates = s.pidfile ? pidFromFile(s.pidfile) : known.length > 0 ? known : names().pidsNamed(s.name);
     const main = mainPidOf(candidates, this.procRoot);
     if (!main) return null;
     const tree = treeUsage([main.pid], { root: this.procRoot, pageSize: this.units.pageSize });

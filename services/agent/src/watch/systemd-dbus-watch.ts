@@ -1,9 +1,7 @@
 import { DBusError, Message, MessageType, sessionBus, type MessageBus } from 'dbus-next';
-import type { Logger, ProcessConfig } from '@smgr/shared';
+import type { Logger } from '@smgr/shared';
 import { jitteredBackoff } from '../link/backoff.js';
-import { detectServiceManager } from '../service-managers/detect-service-manager.js';
-import type { ServiceManagerName } from '../service-managers/service-manager.js';
-import { parseUnitStateChange, unitWatchTargets, type UnitStateChange, type UnitWatchTarget } from './systemd-units.js';
+import { parseUnitStateChange, type UnitStateChange, type UnitWatchTarget } from './systemd-units.js';
 
 /** The system bus, unless DBUS_SYSTEM_BUS_ADDRESS says otherwise (as libdbus and sd-bus read it). */
 export const DEFAULT_SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
@@ -294,20 +292,4 @@ function errText(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
   return String(err);
-}
-
-/**
- * The agent's D-Bus watch for its config, or null when there is nothing to
- * follow: agent.systemd_dbus = false, or no watched service runs under
- * systemd with restart_strategy service or auto.
- */
-export function systemdDbusWatchFor(
-  config: { agent: { systemdDbus: boolean }; processes: readonly ProcessConfig[] },
-  log: Logger,
-  onDown: (e: UnitDown) => void,
-  detected: () => ServiceManagerName | 'none' = () => detectServiceManager(),
-): SystemdDbusWatch | null {
-  if (!config.agent.systemdDbus) return null;
-  const targets = unitWatchTargets(config.processes, detected);
-  return targets.length > 0 ? new SystemdDbusWatch({ targets, onDown, log }) : null;
 }

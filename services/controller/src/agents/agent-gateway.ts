@@ -11,7 +11,7 @@ import {
   type AgentStream,
   type Logger,
 } from '@smgr/shared';
-import type { AgentInfo } from './agent-info.js';
+import { certificateNotAfter, type AgentInfo } from './agent-info.js';
 import type { AgentRegistry } from './agent-registry.js';
 import type { AgentStore } from './agent-store.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
@@ -361,6 +361,7 @@ export class AgentGateway implements SessionTable {
       })),
       connected: true,
       lastSeen: Date.now(),
+      certNotAfter: certificateNotAfter(certificate?.valid_to),
     };
     this.opts.registry.put(info);
     this.opts.claims.declared(info);

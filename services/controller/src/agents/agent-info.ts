@@ -6,4 +6,13 @@ export interface AgentInfo {
   services: { name: string; restartStrategy: string; startupRank: number; watched: boolean }[];
   connected: boolean;
   lastSeen: number | null;
+  /** When the client certificate it presented at its last Hello expires (ms), or null (plaintext, not seen). */
+  certNotAfter?: number | null;
+}
+
+/** A peer certificate's valid_to ("Mar  1 12:00:00 2027 GMT") in ms, or null when absent or unreadable. */
+export function certificateNotAfter(validTo: string | undefined): number | null {
+  if (!validTo) return null;
+  const t = Date.parse(validTo);
+  return Number.isFinite(t) ? t : null;
 }

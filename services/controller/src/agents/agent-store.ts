@@ -17,6 +17,7 @@ const toAgentInfo = (r: RowDataPacket): AgentInfo => ({
   services: parseJson(r.services, []),
   connected: false,
   lastSeen: r.last_seen ? (r.last_seen as Date).getTime() : null,
+  certNotAfter: r.cert_not_after ? (r.cert_not_after as Date).getTime() : null,
 });
 
 /** smgr_agents: the persisted agent registry, so placement survives a controller restart. */
@@ -44,12 +45,23 @@ export class AgentStore {
   /** Many registrations in one statement: a reconnect storm of thousands of agents must not be thousands of writes. */
   async upsertConnectedMany(agents: readonly AgentInfo[], controllerId: string, at: Date): Promise<void> {
     if (agents.length === 0) return;
-    const rows = agents.map((a) => [a.hostId, JSON.stringify(a.labels), a.agentVersion, JSON.stringify(a.services), 1, controllerId, at, at]);
+    const rows = agents.map((a) => [
+      a.hostId,
+      JSON.stringify(a.labels),
+      a.agentVersion,
+      JSON.stringify(a.services),
+      1,
+      controllerId,
+      at,
+      at,
+      a.certNotAfter ? new Date(a.certNotAfter) : null,
+    ]);
     await this.pool.query(
-      `INSERT INTO smgr_agents (host_id, labels, agent_version, services, connected, controller_id, connected_at, last_seen)
+      `INSERT INTO smgr_agents (host_id, labels, agent_version, services, connected, controller_id, connected_at, last_seen, cert_not_after)
        VALUES ?
        ON DUPLICATE KEY UPDATE labels = VALUES(labels), agent_version = VALUES(agent_version), services = VALUES(services),
-         connected = 1, controller_id = VALUES(controller_id), connected_at = VALUES(connected_at), last_seen = VALUES(last_seen)`,
+         connected = 1, controller_id = VALUES(controller_id), connected_at = VALUES(connected_at), last_seen = VALUES(last_seen),
+         cert_not_after = VALUES(cert_not_after)`,
       [rows],
     );
   }

@@ -43,6 +43,13 @@ async function apply(pool: DbPool, m: Migration): Promise<void> {
       await pool.query(`CREATE INDEX ${ix.name} ON ${ix.table} (${ix.columns})`);
     }
   }
+  for (const col of m.columns ?? []) {
+    const [rows] = await pool.query('SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ? LIMIT 1', [
+      col.table,
+      col.name,
+    ]);
+    if ((rows as unknown[]).length === 0) await pool.query(`ALTER TABLE ${col.table} ADD COLUMN ${col.name} ${col.definition}`);
+  }
 }
 
 /**

@@ -93,3 +93,40 @@ export function certExpirySignals(
   }
   return { signals, keys: signals.map((s) => (s.op === 'fire' ? s.key : '')) };
 }
+
+/** An smgr_agents row as the agent certificate check reads it. */
+export interface AgentCertificate {
+  hostId: string;
+  /** When the client certificate of its last Hello expires; null: none seen (plaintext). */
+  notAfter: Date | null;
+}
+
+/**
+ * cert_expiry for each agent whose client certificate (as presented on its
+ * mTLS stream) expires within `warnDays`, or has expired (such an agent cannot
+ * connect again). The key holds the expiry: a renewed certificate, seen at the
+ * agent's next Hello, resolves the alert.
+ */
+export function agentCertSignals(agents: readonly AgentCertificate[], now: number, warnDays: number): { signals: Signal[]; keys: string[] } {
+  const signals: Signal[] = [];
+  for (const a of agents) {
+    if (a.notAfter === null) continue;
+    const until = a.notAfter.getTime();
+    const left = (until - now) / 86_400_000;
+    if (left > warnDays) continue;
+    const text = left <= 0 ? `expired on ${a.notAfter.toISOString()}` : `expires in ${left.toFixed(1)} days (${a.notAfter.toISOString()})`;
+    signals.push({
+      op: 'fire',
+      key: `cert_expiry:agent:${a.hostId}:${until}`,
+      event: 'cert_expiry',
+      severity: left <= 2 ? 'critical' : 'warning',
+      resolvable: true,
+      processId: null,
+      hostId: a.hostId,
+      service: null,
+      message: `the client certificate of agent ${a.hostId} ${text}; renew it (smgr pki renew DIR ${a.hostId}), copy it to the host and send the agent SIGHUP`,
+      at: new Date(now),
+    });
+  }
+  return { signals, keys: signals.map((s) => (s.op === 'fire' ? s.key : '')) };
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ReceiverConfig } from '@smgr/shared';
 import type { NotificationMessage } from './alert-types.js';
@@ -17,7 +18,13 @@ export class EmailSender implements ReceiverSender {
       requireTLS: s.security === 'starttls',
       ignoreTLS: s.security === 'none',
       ...(s.user === '' ? {} : { auth: { user: s.user, pass: s.password } }),
-      tls: { ...(s.ca === '' ? {} : { ca: readFileSync(s.ca) }), servername: s.host },
+      // The server's name is checked against its certificate (an IP against its IP SANs); SNI takes names only (RFC 6066).
+      tls: {
+        ...(s.ca === '' ? {} : { ca: readFileSync(s.ca) }),
+        ...(isIP(s.host) ? {} : { servername: s.host }),
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+      },
       connectionTimeout: r.timeoutMs,
       greetingTimeout: r.timeoutMs,
       socketTimeout: r.timeoutMs,

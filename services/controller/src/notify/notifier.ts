@@ -6,7 +6,7 @@ import type { DbPool } from '../db/pool.js';
 import { AlertStore } from './alert-store.js';
 import type { AlertRow, NotificationMessage } from './alert-types.js';
 import { classifyEvent, type EventRowView } from './classify-event.js';
-import { agentDownSignals, certExpirySignals } from './condition-checks.js';
+import { agentCertSignals, agentDownSignals, certExpirySignals } from './condition-checks.js';
 import { closeQuietly, logQueueError } from '../db/bullmq.js';
 import { createNotifyQueue, deadLetters, DeliveryWorker, enqueueMessages, type DeadLetter, type DeliveryJobData } from './delivery-queue.js';
 import { planDispatch } from './dispatch-plan.js';
@@ -59,6 +59,9 @@ export class Notifier {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private lastCertCheck = 0;
+  /** cert_expiry keys still wrong, of the controller's own files and of agents' client certificates: each check keeps the other's. */
+  private controllerCertKeys: string[] | null = null;
+  private agentCertKeys: string[] = [];
   private activeSince = 0;
 
   constructor(private readonly opts: NotifierOptions) {
@@ -155,7 +158,7 @@ export class Notifier {
 
   /** agent_disconnected; returns the host labels for routing. */
   private async checkAgents(now: number): Promise<Map<string, Record<string, string>>> {
-    const [rows] = await this.opts.pool.query<RowDataPacket[]>('SELECT host_id, labels, connected, last_seen FROM smgr_agents');
+    const [rows] = await this.opts.pool.query<RowDataPacket[]>('SELECT host_id, labels, connected, last_seen, cert_not_after FROM smgr_agents');
     const labels = new Map<string, Record<string, string>>();
     for (const r of rows) labels.set(r.host_id as string, parseStoredLabels(r.labels as string));
     const { signals, keys } = agentDownSignals(
@@ -166,6 +169,16 @@ export class Notifier {
     );
     await this.store.apply(signals);
     await this.store.resolveAllBut('agent_disconnected', keys, new Date(now));
+    const certs = agentCertSignals(
+      rows.map((r) => ({ hostId: r.host_id as string, notAfter: (r.cert_not_after as Date | null) ?? null })),
+      now,
+      this.opts.config.notify.certWarnDays,
+    );
+    this.metrics.agentCertsExpiring.set(certs.keys.length);
+    this.agentCertKeys = certs.keys;
+    await this.store.apply(certs.signals);
+    // Until the controller's own files were checked this run, their alerts are not known to be over.
+    if (this.controllerCertKeys) await this.store.resolveAllBut('cert_expiry', [...this.controllerCertKeys, ...certs.keys], new Date(now));
     return labels;
   }
 
@@ -175,8 +188,9 @@ export class Notifier {
     if (!cfg.tls.insecure) Object.assign(files, { 'tls.cert': cfg.tls.cert, 'tls.ca': cfg.tls.ca });
     if (cfg.api.enabled && !cfg.api.insecure && cfg.api.cert !== cfg.tls.cert) files['api.cert'] = cfg.api.cert;
     const { signals, keys } = certExpirySignals(files, now, cfg.notify.certWarnDays, cfg.controller.id);
+    this.controllerCertKeys = keys;
     await this.store.apply(signals);
-    await this.store.resolveAllBut('cert_expiry', keys, new Date(now));
+    await this.store.resolveAllBut('cert_expiry', [...keys, ...this.agentCertKeys], new Date(now));
   }
 
   private async dispatch(now: number, labels: Map<string, Record<string, string>>): Promise<void> {

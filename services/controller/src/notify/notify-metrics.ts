@@ -10,6 +10,8 @@ export class NotifyMetrics {
   /** Alerts firing now, and messages waiting / dead, read at scrape time. */
   readonly firing: Gauge;
   readonly queued: Gauge<'state'>;
+  /** Agents whose client certificate expires within notify.cert_warn_days (or has expired), as of the last check. */
+  readonly agentCertsExpiring: Gauge;
 
   constructor(registry: Registry, sources: { firing(): Promise<number>; queue(): Promise<Record<string, number>> }) {
     const registers = [registry];
@@ -39,6 +41,11 @@ export class NotifyMetrics {
       async collect() {
         this.set(await sources.firing().catch(() => 0));
       },
+    });
+    this.agentCertsExpiring = new Gauge({
+      name: 'smgr_agent_certs_expiring',
+      help: 'agents whose client certificate expires within notify.cert_warn_days or has expired (set by the active controller)',
+      registers,
     });
     this.queued = new Gauge({
       name: 'smgr_notify_queue_jobs',

@@ -20,6 +20,8 @@ function hostView(a: AgentInfo, claims: ReadonlyMap<string, Claim>) {
     connected: a.connected,
     lastSeen: a.lastSeen === null ? null : new Date(a.lastSeen).toISOString(),
     agentVersion: a.agentVersion,
+    /** When the client certificate of its last Hello expires (null: plaintext or not seen). */
+    certNotAfter: a.certNotAfter ? new Date(a.certNotAfter).toISOString() : null,
     labels: a.labels,
     services: a.services.map((s) => s.name),
     claims: names.map((service) => {
