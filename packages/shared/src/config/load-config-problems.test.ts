@@ -10,23 +10,12 @@ import { thrownBy, useIniDir } from '@smgr/testing';
 const INSECURE = '[tls]\ninsecure = true\n';
 
 const dir = useIniDir('smgr-config-');
-let counter = 0;
-
-/** Writes a config file into the test's temp dir and returns its path. */
-function writeConfig(text: string, ext = 'ini'): string {
-  counter += 1;
-  return dir.write(text, `config-${counter}.${ext}`);
-}
-
-function load(text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig {
-  return loadConfig({ env: {}, ...opts, file: writeConfig(text) });
-}
-
+const load = (text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig => loadConfig({ env: {}, ...opts, file: dir.write(text) });
 const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
 describe('loadConfig: problems reported', () => {
   it('rejects bad command quoting and shell operators naming process.NAME.key', () => {
-    const file = writeConfig(
+    const file = dir.write(
       `[process.web]\nstart_command = nginx -g 'daemon off;\nstop_command = nginx -s stop ; rm -rf /tmp/x\npre_restart_command = nginx -t && true\n${INSECURE}`,
     );
     const err = configError(() => loadConfig({ file, env: {} }));
@@ -38,7 +27,7 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('reports a bad [process.default] value once, not once per process', () => {
-    const file = writeConfig(`[process.default]\nmax_attempts = none\nbogus = 1\n[process.a]\n[process.b]\n${INSECURE}`);
+    const file = dir.write(`[process.default]\nmax_attempts = none\nbogus = 1\n[process.a]\n[process.b]\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
       { file, line: 2, key: 'process.default.max_attempts', value: 'none', rule: 'must be an integer >= 1' },
@@ -47,7 +36,7 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('reports a ; glued to a value instead of letting ini cut it, without echoing a password', () => {
-    const file = writeConfig(`[database]\npassword = abc;def\nuser = smgr ; a real comment\n${INSECURE}`);
+    const file = dir.write(`[database]\npassword = abc;def\nuser = smgr ; a real comment\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.equal(err.details.length, 1);
     assert.equal(err.details[0]?.key, 'database.password');
@@ -67,7 +56,7 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('rejects a key without a value and a section header followed by text, without cascading', () => {
-    const file = writeConfig(`[process.a]\nstart_command\n[process.b] web\nmax_attempts = 2\nfoo = 1\n[process.c\nmax_attempts = 3\n${INSECURE}`);
+    const file = dir.write(`[process.a]\nstart_command\n[process.b] web\nmax_attempts = 2\nfoo = 1\n[process.c\nmax_attempts = 3\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(
       err.details.map((d) => [d.line, d.key, d.rule]),
@@ -101,7 +90,7 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('names the line of a key outside any section without echoing its value, and of a key set twice', () => {
-    const file = writeConfig(`password = hunter2\n${INSECURE}[monitor]\ncheck_interval = 1\ncheck_interval = 2\n`);
+    const file = dir.write(`password = hunter2\n${INSECURE}[monitor]\ncheck_interval = 1\ncheck_interval = 2\n`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(
       err.details.map((d) => [d.line, d.key, d.rule.split(';')[0]]),
@@ -133,7 +122,7 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('loads a JSON config of the same shape', () => {
-    const file = writeConfig(
+    const file = dir.write(
       JSON.stringify({
         database: { host: 'db', port: 3307 },
         monitor: { check_interval: 0.1 },
@@ -143,7 +132,7 @@ describe('loadConfig: problems reported', () => {
           'php-fpm7.4': { start_command: ['systemctl start php7.4-fpm', "sh -c 'x; y'"], watch: true },
         },
       }),
-      'json',
+      'config-1.json',
     );
     const config = loadConfig({ file, env: {} });
     assert.equal(config.database.port, 3307);
@@ -159,9 +148,9 @@ describe('loadConfig: problems reported', () => {
   });
 
   it('rejects wrong JSON types and nested objects without crashing', () => {
-    const file = writeConfig(
+    const file = dir.write(
       JSON.stringify({ monitor: { check_interval: '1', max_restart_failures: true, retry_delay: { a: { b: 1 } } }, tls: { insecure: true } }),
-      'json',
+      'config-2.json',
     );
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(
@@ -176,13 +165,13 @@ describe('loadConfig: problems reported', () => {
   it('names the file when it cannot be read or parsed', () => {
     const missing = join(dir.path, 'missing.ini');
     assert.match(configError(() => loadConfig({ file: missing, env: {} })).message, new RegExp(`^${missing}: .*cannot be read`));
-    const broken = writeConfig('{"database": ', 'json');
+    const broken = dir.write('{"database": ', 'config-3.json');
     assert.match(configError(() => loadConfig({ file: broken, env: {} })).message, /not valid JSON/);
     assert.ok(configError(() => loadConfig({ file: broken, env: {} })).message.startsWith(broken));
   });
 
   it('requires ca, cert and key unless tls.insecure is true', () => {
-    const file = writeConfig('[tls]\ncert = /etc/smgr/agent.pem\n');
+    const file = dir.write('[tls]\ncert = /etc/smgr/agent.pem\n');
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [
       { file, line: 1, key: 'tls.ca', rule: 'required unless tls.insecure = true' },

@@ -48,23 +48,12 @@ insecure = true
 const INSECURE = '[tls]\ninsecure = true\n';
 
 const dir = useIniDir('smgr-config-');
-let counter = 0;
-
-/** Writes a config file into the test's temp dir and returns its path. */
-function writeConfig(text: string, ext = 'ini'): string {
-  counter += 1;
-  return dir.write(text, `config-${counter}.${ext}`);
-}
-
-function load(text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig {
-  return loadConfig({ env: {}, ...opts, file: writeConfig(text) });
-}
-
+const load = (text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig => loadConfig({ env: {}, ...opts, file: dir.write(text) });
 const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
 describe('loadConfig', () => {
   it('loads the seed config.ini and normalises units to milliseconds and bytes', () => {
-    const file = writeConfig(SEED_INI);
+    const file = dir.write(SEED_INI);
     const config = loadConfig({ file, env: {} });
     assert.equal(config.source, file);
     assert.deepEqual(config.database, {
@@ -155,7 +144,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects an unknown key naming the file, the key and the word unknown', () => {
-    const file = writeConfig(`[monitor]\nfoo = 1\n${INSECURE}`);
+    const file = dir.write(`[monitor]\nfoo = 1\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.equal(err.exitCode, ExitCode.CONFIG);
     assert.ok(err.message.includes(file));
@@ -166,7 +155,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects a non-numeric check_interval naming the key, the value and the rule', () => {
-    const file = writeConfig(`[monitor]\ncheck_interval = fast\n${INSECURE}`);
+    const file = dir.write(`[monitor]\ncheck_interval = fast\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [{ file, line: 2, key: 'monitor.check_interval', value: 'fast', rule: 'must be a number > 0' }]);
     assert.ok(err.message.includes('monitor.check_interval'));
@@ -191,13 +180,13 @@ describe('loadConfig', () => {
   });
 
   it('requires the sections the daemon asks for', () => {
-    const file = writeConfig(`[monitor]\ncheck_interval = 1\n${INSECURE}`);
+    const file = dir.write(`[monitor]\ncheck_interval = 1\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {}, requireSections: ['database'] }));
     assert.deepEqual(err.details, [{ file, key: 'database', rule: 'required section [database] is missing' }]);
   });
 
   it('rejects an unknown section', () => {
-    const file = writeConfig(`[databse]\nhost = x\n${INSECURE}`);
+    const file = dir.write(`[databse]\nhost = x\n${INSECURE}`);
     const err = configError(() => loadConfig({ file, env: {} }));
     assert.deepEqual(err.details, [{ file, line: 1, key: 'databse', rule: 'unknown section [databse]; did you mean [database]?' }]);
   });
