@@ -8,22 +8,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from '@smgr/testing';
+import { makeTempDir, useCleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { findPids, killAll } from '@smgr/testing/procs';
-import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
-
-async function runningSample(cleanup: Cleanup, prefix: string) {
-  const bin = await makeTempDir('bin');
-  cleanup.add(() => bin.remove());
-  const name = uniqueServiceName(prefix);
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { path, start } = await installSleeper(bin.path, name);
-  const first = ManagedProcess.start(path, ['infinity'], { name });
-  cleanup.add(() => first.stop());
-  const [pid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
-  return { name, start, pid: pid!, dir: bin.path };
-}
+import { findPids } from '@smgr/testing/procs';
+import { runningSample, startEngine, stepNames } from '@smgr/testing/agent-engine';
 
 describe('pre-restart gate', () => {
   test('a failing pre_restart_command aborts the restart: nothing is stopped and the result quotes its output', async (t) => {

@@ -3,23 +3,10 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, ManagedProcess, type Cleanup } from '@smgr/testing';
+import { makeTempDir, useCleanup, waitFor, ManagedProcess } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { findPids, killAll } from '@smgr/testing/procs';
-import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
-
-/** A daemon under a unique name, running; returns its name, start command and pid. */
-async function runningSample(cleanup: Cleanup, prefix: string): Promise<{ name: string; start: string; pid: number }> {
-  const bin = await makeTempDir('bin');
-  cleanup.add(() => bin.remove());
-  const name = uniqueServiceName(prefix);
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { path, start } = await installSleeper(bin.path, name);
-  const first = ManagedProcess.start(path, ['infinity'], { name });
-  cleanup.add(() => first.stop());
-  const [pid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
-  return { name, start, pid: pid! };
-}
+import { runningSample, startEngine, stepNames } from '@smgr/testing/agent-engine';
 
 async function script(dir: string, file: string, body: string): Promise<string> {
   const path = join(dir, file);

@@ -10,7 +10,9 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { create, createLogger, JobRequestSchema, loadConfig, type Operation, type JobResult, type SmgrConfig } from '@smgr/shared';
 import { createEngine, type EngineHooks, type HeldServices, type JobRunner } from '@smgr/agent';
-import { makeTempDir, type Cleanup } from '../harness/index.js';
+import { makeTempDir, ManagedProcess, waitFor, type Cleanup } from '../harness/index.js';
+import { findPids, killAll } from './procs.js';
+import { uniqueServiceName } from './smgr.js';
 type Value = string | number | boolean | readonly string[];
 type Section = Record<string, Value>;
 
@@ -91,4 +93,21 @@ export async function installSleeper(dir: string, name: string): Promise<{ path:
   const path = join(dir, name);
   await copyFile('/bin/sleep', path);
   return { path, start: `${path} infinity` };
+}
+
+/**
+ * A sleeper under a unique name (`prefix`), already running outside the
+ * agent; returns its name, start command, pid and directory. The process and
+ * anything else of its name are killed by `cleanup`.
+ */
+export async function runningSample(cleanup: Cleanup, prefix: string): Promise<{ name: string; start: string; pid: number; dir: string }> {
+  const bin = await makeTempDir('bin');
+  cleanup.add(() => bin.remove());
+  const name = uniqueServiceName(prefix);
+  cleanup.add(() => killAll(name), `processes named ${name}`);
+  const { path, start } = await installSleeper(bin.path, name);
+  const first = ManagedProcess.start(path, ['infinity'], { name });
+  cleanup.add(() => first.stop());
+  const [pid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
+  return { name, start, pid: pid!, dir: bin.path };
 }
