@@ -150,6 +150,21 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Polls `cond` every 50 ms; resolves with how long it took, or throws naming `what` after `timeoutMs`. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+  return Date.now() - t0;
+}
+
+/** The host id of simulated agent `i`: sim-00001. */
+export const simHost = (i: number): string => `sim-${String(i).padStart(5, '0')}`;
+/** Bytes in MiB, one decimal. */
+export const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
+
 /** Prints the report as one JSON document on stdout. */
 export const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
 

@@ -36,23 +36,13 @@ import { SimAgents, succeeded } from '@smgr/testing/sim-agents';
 import { CONTROLLER_MAIN } from '@smgr/testing/smgr';
 // The PKI's own X.509 helpers: certificates for N hosts on one key pair (see above).
 import { certFromPem, certToPem, hostCertificate, keyFromPem, newKeyPair } from '../packages/shared/src/pki/x509.js';
-import { benchStack, progress, quick, report, rssBytes, seedProcesses, sleep, summary } from './controller-bench-support.js';
+import { benchStack, mib, progress, quick, report, rssBytes, seedProcesses, simHost, sleep, summary, until } from './controller-bench-support.js';
 
 const { values: args } = parseArgs({ options: { agents: { type: 'string' }, controllers: { type: 'string' }, quick: { type: 'boolean' } } });
 const N = Number(args.agents ?? (quick ? 300 : 1_500));
 const K = Number(args.controllers ?? 3);
 const LEASE_TTL_S = 3;
-const host = (i: number) => `sim-${String(i).padStart(5, '0')}`;
-const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-  return Date.now() - t0;
-}
+const host = simHost;
 
 /** User + system CPU time of a process so far, ms (/proc/PID/stat, clock ticks of 10 ms). */
 function cpuMs(pid: number): number {

@@ -18,22 +18,12 @@
 import { credentials } from '@grpc/grpc-js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { SimAgents } from '@smgr/testing/sim-agents';
-import { benchStack, progress, quick, report, rssBytes, seedProcesses, sleep, summary } from './controller-bench-support.js';
+import { benchStack, mib, progress, quick, report, rssBytes, seedProcesses, simHost, sleep, summary, until } from './controller-bench-support.js';
 
 const FIRST = quick ? 200 : 1_000;
 const ALL = quick ? 2_000 : 10_000;
 const SETTLE_MS = 5_000;
-const host = (i: number) => `sim-${String(i).padStart(5, '0')}`;
-const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-  return Date.now() - t0;
-}
+const host = simHost;
 
 const stack = await benchStack();
 const sims: SimAgents[] = [];
