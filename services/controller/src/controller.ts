@@ -30,6 +30,7 @@ import { HostRoutes } from './fleet/host-routes.js';
 import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
 import { JobRouter } from './fleet/job-router.js';
 import { FleetView } from './fleet/fleet-view.js';
+import { loadFleetSecret } from './fleet/fleet-secret.js';
 
 /**
  * Controller lifecycle:
@@ -121,6 +122,7 @@ export class Controller {
         throw databaseTlsError(err, cfg.database, cfg.source) ?? err;
       }),
     );
+    const deliverySecret = await loadFleetSecret(this.pool, 'delivery');
     const store = new IncidentStore(this.pool);
     const agentStore = new AgentStore(this.pool);
     const registry = new AgentRegistry();
@@ -220,6 +222,7 @@ export class Controller {
       connection: queueConn,
       prefix: cfg.redis.prefix,
       controllerId: cfg.controller.id,
+      secret: deliverySecret,
       ownerOf: (h) => routes.ownerOf(h),
       log: this.log,
     });
@@ -236,6 +239,8 @@ export class Controller {
       prefix: cfg.redis.prefix,
       controllerId: cfg.controller.id,
       jobs: gateway.jobs,
+      secret: deliverySecret,
+      refused: this.metrics.deliveriesRefused,
       log: this.log,
     });
     this.delivery.start();
