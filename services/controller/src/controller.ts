@@ -31,6 +31,7 @@ import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
 import { JobRouter } from './fleet/job-router.js';
 import { FleetView } from './fleet/fleet-view.js';
 import { loadFleetSecret } from './fleet/fleet-secret.js';
+import { ControllerIdentity } from './fleet/controller-identity.js';
 
 /**
  * Controller lifecycle:
@@ -73,6 +74,8 @@ export class Controller {
   private queue: Queue<RepairJobData> | null = null;
   private gateway: AgentGateway | null = null;
   private routes: HostRoutes | null = null;
+  /** This process's claim on controller.id in Redis: a second process with the same id exits 78. */
+  private identity: ControllerIdentity | null = null;
   private fleet: FleetView | null = null;
   private delivery: DeliveryWorker | null = null;
   private deliveryClient: DeliveryClient | null = null;
@@ -123,23 +126,6 @@ export class Controller {
       }),
     );
     const deliverySecret = await loadFleetSecret(this.pool, 'delivery');
-    const store = new IncidentStore(this.pool);
-    const agentStore = new AgentStore(this.pool);
-    const registry = new AgentRegistry();
-    await agentStore.markAllDisconnected(cfg.controller.id);
-    registry.load(await agentStore.loadAll());
-    const claims = new HostClaims({
-      pool: this.pool,
-      store: new ClaimStore(this.pool),
-      agents: agentStore,
-      registry,
-      rules: cfg.controller.autoApprove,
-      log: this.log,
-    });
-    await claims.load();
-    claims.start();
-    this.claims = claims;
-
     // Probed on a connection of its own: the daemon's connections retry forever and hide the reason.
     const redisDep = redisDependency(cfg.redis.url, cfg.source);
     await waitForDependency({
@@ -157,6 +143,33 @@ export class Controller {
       this.redis.push(r);
       return r;
     };
+    // Before anything is written under this id (agent rows, routes, the delivery queue).
+    this.identity = new ControllerIdentity({
+      redis: redisFor(),
+      prefix: cfg.redis.prefix,
+      controllerId: cfg.controller.id,
+      ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs),
+      source: cfg.source,
+      log: this.log,
+    });
+    await this.identity.claim();
+    const store = new IncidentStore(this.pool);
+    const agentStore = new AgentStore(this.pool);
+    const registry = new AgentRegistry();
+    await agentStore.markAllDisconnected(cfg.controller.id);
+    registry.load(await agentStore.loadAll());
+    const claims = new HostClaims({
+      pool: this.pool,
+      store: new ClaimStore(this.pool),
+      agents: agentStore,
+      registry,
+      rules: cfg.controller.autoApprove,
+      log: this.log,
+    });
+    await claims.load();
+    claims.start();
+    this.claims = claims;
+
     const queueConn = redisFor();
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix, logQueueError(this.log, 'warn', 'repair queue connection error', { queue: 'repair' }));
 
@@ -413,6 +426,7 @@ export class Controller {
       ['host claims', () => this.claims?.stop()],
       ['notify queue', () => this.notifier?.close()],
       ['queue', async () => this.queue && closeQuietly(this.queue)],
+      ['controller id', () => this.identity?.release()],
       ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],
     ]);
