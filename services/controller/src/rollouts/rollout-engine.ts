@@ -5,6 +5,7 @@ import { selectHosts, type HostDirectory } from './host-selection.js';
 import { buildRollout, type RolloutRequest } from './rollout-request.js';
 import { RolloutRunner, type JobSender } from './rollout-runner.js';
 import { RolloutStore, type RolloutFilter, type RolloutSummary } from './rollout-store.js';
+import { isActive } from './rollout-machine.js';
 import type { RolloutCommand, RolloutSnapshot } from './rollout-types.js';
 
 export interface RolloutEngineOptions {
@@ -14,6 +15,8 @@ export interface RolloutEngineOptions {
   log: Logger;
   /** Default job timeout of a rollout (monitor.job_timeout). */
   defaultJobTimeoutMs: number;
+  /** While driving, how often the database is read for rollouts other controllers created; default 1 s. */
+  pickupMs?: number;
   now?: () => number;
 }
 
@@ -23,9 +26,12 @@ export interface RolloutEngineOptions {
  * one RolloutRunner in memory; a final one is read from the database.
  *
  *   idle ──start()──► driving ──stop()──► idle
- * Only the controller holding the HA lease drives rollouts (agents connect
- * to it alone); an idle engine still answers get/list from the database and
- * refuses create/command with a retryable NOT_ACTIVE.
+ * Only the controller holding the HA lease (the leader) drives rollouts. Any
+ * controller creates them: an idle engine stores the rollout and the
+ * leader's engine, which reads the active rollouts every `pickupMs`, picks it
+ * up and drives it. An idle engine answers get/list from the database and
+ * refuses commands with a retryable NOT_ACTIVE (they act on the leader's
+ * runner).
  */
 export class RolloutEngine {
   readonly store: RolloutStore;
@@ -36,6 +42,8 @@ export class RolloutEngine {
   private driving_ = false;
   /** Bumped by each start(), so a retry loop of an earlier start gives up. */
   private generation = 0;
+  private pickup: NodeJS.Timeout | null = null;
+  private picking = false;
 
   constructor(private readonly opts: RolloutEngineOptions) {
     this.store = new RolloutStore(opts.pool);
@@ -55,6 +63,7 @@ export class RolloutEngine {
     for (let delay = 500; this.driving_ && generation === this.generation; delay = Math.min(delay * 2, 5_000)) {
       try {
         await this.resume();
+        this.pickup ??= setInterval(() => void this.pickUp(), this.opts.pickupMs ?? 1_000);
         return;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot read active rollouts yet; retrying');
@@ -63,15 +72,36 @@ export class RolloutEngine {
     }
   }
 
-  private async resume(): Promise<void> {
-    const ids = await this.store.activeIds();
+  /** Drives the active rollouts not driven here yet; returns their ids. */
+  private async resume(): Promise<number[]> {
+    const ids = (await this.store.activeIds()).filter((id) => !this.runners.has(id));
     const loaded: RolloutSnapshot[] = [];
     for (const id of ids) {
       const s = await this.store.load(id);
-      if (s) loaded.push(s);
+      if (s && isActive(s.rollout.state)) loaded.push(s);
     }
-    for (const s of loaded) if (!this.runners.has(s.rollout.id)) this.drive(s);
-    if (ids.length > 0) this.log.info({ rollouts: ids }, 'active rollouts resumed');
+    const driven: number[] = [];
+    for (const s of loaded) {
+      if (this.runners.has(s.rollout.id)) continue;
+      this.drive(s);
+      driven.push(s.rollout.id);
+    }
+    if (driven.length > 0) this.log.info({ rollouts: driven }, 'active rollouts resumed');
+    return driven;
+  }
+
+  /** Rollouts created through another controller's API since the last look. */
+  private async pickUp(): Promise<void> {
+    if (!this.driving_ || this.picking) return;
+    this.picking = true;
+    try {
+      const ids = await this.resume();
+      if (ids.length > 0) this.log.info({ rollouts: ids }, 'rollouts created on another controller picked up');
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'cannot read active rollouts; will retry');
+    } finally {
+      this.picking = false;
+    }
   }
 
   /**
@@ -79,7 +109,6 @@ export class RolloutEngine {
    * @throws NotFoundError / RefusedError from host selection and validation; RefusedError `ROLLOUT_ACTIVE`
    */
   async create(req: RolloutRequest, createdBy: string): Promise<RolloutSnapshot> {
-    this.assertDriving();
     const hosts = selectHosts(
       this.opts.hosts,
       req.service,
@@ -88,7 +117,11 @@ export class RolloutEngine {
     );
     const draft = buildRollout(req, hosts, { createdBy, now: this.now(), defaultJobTimeoutMs: this.opts.defaultJobTimeoutMs });
     const created = await this.store.create(draft);
-    this.log.info({ rolloutId: created.rollout.id, service: req.service, version: req.version, hosts: hosts.length, by: createdBy }, 'rollout created');
+    this.log.info(
+      { rolloutId: created.rollout.id, service: req.service, version: req.version, hosts: hosts.length, by: createdBy, drivenHere: this.driving_ },
+      'rollout created',
+    );
+    // Not the leader: the leader's engine picks it up from the database.
     this.drive(created);
     return created;
   }
@@ -134,6 +167,8 @@ export class RolloutEngine {
   /** Stops every runner; their jobs in flight are re-sent by whichever controller drives next. Idempotent. */
   async stop(): Promise<void> {
     this.driving_ = false;
+    if (this.pickup) clearInterval(this.pickup);
+    this.pickup = null;
     const runners = [...this.runners.values()];
     this.runners.clear();
     for (const r of runners) r.stop();
@@ -142,7 +177,7 @@ export class RolloutEngine {
 
   private assertDriving(): void {
     if (!this.driving_) {
-      throw new UnavailableError('NOT_ACTIVE', 'this controller is on standby and does not drive rollouts; use the active controller');
+      throw new UnavailableError('NOT_ACTIVE', 'this controller is not the leader and does not drive rollouts; send rollout commands to the leader');
     }
   }
 
