@@ -32,6 +32,7 @@ import { JobRouter } from './fleet/job-router.js';
 import { FleetView } from './fleet/fleet-view.js';
 import { loadFleetSecret } from './fleet/fleet-secret.js';
 import { ControllerIdentity } from './fleet/controller-identity.js';
+import { FleetUsage } from './fleet/fleet-usage.js';
 
 /**
  * Controller lifecycle:
@@ -80,6 +81,8 @@ export class Controller {
   private delivery: DeliveryWorker | null = null;
   private deliveryClient: DeliveryClient | null = null;
   private router: JobRouter | null = null;
+  /** Usage reports shared through Redis: any controller's API answers for the fleet. */
+  private usage: FleetUsage | null = null;
   private poller: AlarmPoller | null = null;
   private worker: RepairWorker | null = null;
   private workerRedis: Redis | null = null;
@@ -257,6 +260,16 @@ export class Controller {
       log: this.log,
     });
     this.delivery.start();
+    this.usage = new FleetUsage({
+      redis: queueConn,
+      prefix: cfg.redis.prefix,
+      controllerId: cfg.controller.id,
+      local: gateway.usage,
+      connectedHosts: () => routes.connectedHosts(),
+      ownerOf: (h) => routes.ownerOf(h),
+      log: this.log,
+    });
+    this.usage.start();
     this.metrics.bind({
       connectedAgents: () => gateway.connectedCount(),
       isActive: () => this.role === 'active',
@@ -279,7 +292,7 @@ export class Controller {
       registry,
       claims,
       jobs: this.router,
-      usage: gateway.usage,
+      usage: this.usage,
       metrics: this.metrics.registry,
       refusals: this.metrics.apiRefusals,
       log: this.log,
@@ -420,6 +433,7 @@ export class Controller {
       // Agents move to another controller at once, rather than after a failed reconnect.
       ['drain', async () => this.gateway?.drain()],
       ['fleet view', () => this.fleet?.stop()],
+      ['fleet usage', async () => this.usage?.stop()],
       ['host routes', () => this.routes?.stop()],
       ['delivery client', () => this.deliveryClient?.stop()],
       ['gateway', () => this.gateway?.stop()],
