@@ -17,7 +17,7 @@ after(async () => {
 });
 
 describe('active-active controllers: rollouts from any controller', () => {
-  test('a rollout started through a controller that does not lead is stored there and driven by the leader', async (t) => {
+  test('a rollout started and commanded through a controller that does not lead: stored there, driven by the leader', async (t) => {
     const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-anyroll', { start: [0, 1] });
     const [c1, c2] = [procs[0]!, procs[1]!];
     const service = `aaany${Math.random().toString(16).slice(2, 6)}`;
@@ -47,9 +47,21 @@ describe('active-active controllers: rollouts from any controller', () => {
       c2.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'standby'),
       'c2 does not lead',
     );
-    const res = await a2.post('/v1/rollouts', { service, version: '2.0', batchSize: 1, minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
+    const res = await a2.post('/v1/rollouts', { service, version: '2.0', batchSize: 1, minHealthySeconds: 2, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const id = res.body.id as number;
+
+    // Commands asked on c2 are applied by the leader's runner, and c2 answers with the outcome.
+    const paused = await a2.post(`/v1/rollouts/${id}/pause`);
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    assert.equal(paused.body.state, 'paused');
+    const again = await a2.post(`/v1/rollouts/${id}/pause`);
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.error, 'INVALID_TRANSITION');
+    const resumed = await a2.post(`/v1/rollouts/${id}/resume`);
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    assert.equal(resumed.body.state, 'running');
+    assert.equal(countLogs(c1, 'rollout command asked on another controller applied', (j) => j.rolloutId === id), 3);
     const done = await waitForRollout(a2, id, (r) => !['running', 'paused'].includes(r.state), 'rollout finished', 60_000);
     assert.equal(done.state, 'succeeded', `${done.message}\n${c1.tail(30)}`);
     assert.ok(countLogs(c1, 'rollouts created on another controller picked up', (j) => (j.rollouts as number[]).includes(id)) === 1, 'the leader picked it up');
@@ -58,9 +70,5 @@ describe('active-active controllers: rollouts from any controller', () => {
       const installs = (await readFile(join(env.dir, 'hosts', h, 'installs'), 'utf8')).trim().split('\n');
       assert.deepEqual(installs, ['2.0'], `${h} installed 2.0 exactly once`);
     }
-    // Commands act on the leader's runner: another controller says where to send them.
-    const cmd = await a2.post(`/v1/rollouts/${id}/pause`);
-    assert.equal(cmd.status, 503, JSON.stringify(cmd.body));
-    assert.equal(cmd.body.error, 'NOT_ACTIVE');
   });
 });

@@ -6,6 +6,7 @@ import { buildRollout, type RolloutRequest } from './rollout-request.js';
 import { RolloutRunner, type JobSender } from './rollout-runner.js';
 import { RolloutStore, type RolloutFilter, type RolloutSummary } from './rollout-store.js';
 import { isActive } from './rollout-machine.js';
+import { RolloutCommands } from './rollout-commands.js';
 import type { RolloutCommand, RolloutSnapshot } from './rollout-types.js';
 
 export interface RolloutEngineOptions {
@@ -15,8 +16,10 @@ export interface RolloutEngineOptions {
   log: Logger;
   /** Default job timeout of a rollout (monitor.job_timeout). */
   defaultJobTimeoutMs: number;
-  /** While driving, how often the database is read for rollouts other controllers created; default 1 s. */
+  /** While driving, how often the database is read for rollouts and commands other controllers took; default 1 s. */
   pickupMs?: number;
+  /** How long a controller that does not lead waits for the leader to apply a command; default 10 s. */
+  commandWaitMs?: number;
   now?: () => number;
 }
 
@@ -29,9 +32,10 @@ export interface RolloutEngineOptions {
  * Only the controller holding the HA lease (the leader) drives rollouts. Any
  * controller creates them: an idle engine stores the rollout and the
  * leader's engine, which reads the active rollouts every `pickupMs`, picks it
- * up and drives it. An idle engine answers get/list from the database and
- * refuses commands with a retryable NOT_ACTIVE (they act on the leader's
- * runner).
+ * up and drives it. Commands act on the leader's runner: an idle engine
+ * records them (smgr_rollout_commands), the leader applies them in order at
+ * its next look, and the idle engine answers with the outcome, or with a
+ * retryable NOT_ACTIVE when no leader applied it within `commandWaitMs`.
  */
 export class RolloutEngine {
   readonly store: RolloutStore;
@@ -44,9 +48,12 @@ export class RolloutEngine {
   private generation = 0;
   private pickup: NodeJS.Timeout | null = null;
   private picking = false;
+  private readonly commands: RolloutCommands;
+  private lastPrune = 0;
 
   constructor(private readonly opts: RolloutEngineOptions) {
     this.store = new RolloutStore(opts.pool);
+    this.commands = new RolloutCommands(opts.pool);
     this.log = opts.log.child({ component: 'rollout-engine' });
     this.now = opts.now ?? Date.now;
   }
@@ -97,6 +104,22 @@ export class RolloutEngine {
     try {
       const ids = await this.resume();
       if (ids.length > 0) this.log.info({ rollouts: ids }, 'rollouts created on another controller picked up');
+      for (const c of await this.commands.take()) {
+        if (!this.driving_) {
+          await this.commands.finish(c.id, new UnavailableError('NOT_ACTIVE', 'the leader stepped down; try again'));
+          continue;
+        }
+        const err = await this.command(c.rolloutId, c.command, c.by).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        await this.commands.finish(c.id, err);
+        this.log.info({ rolloutId: c.rolloutId, command: c.command, by: c.by, ok: err === undefined }, 'rollout command asked on another controller applied');
+      }
+      if (Date.now() - this.lastPrune > 3_600_000) {
+        this.lastPrune = Date.now();
+        await this.commands.prune();
+      }
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'cannot read active rollouts; will retry');
     } finally {
@@ -131,7 +154,7 @@ export class RolloutEngine {
    * @throws NotFoundError for an unknown id; RefusedError `INVALID_TRANSITION` / `ROLLOUT_ACTIVE`
    */
   async command(id: number, cmd: RolloutCommand, by: string): Promise<RolloutSnapshot> {
-    this.assertDriving();
+    if (!this.driving_) return this.commandThroughLeader(id, cmd, by);
     let runner = this.runners.get(id);
     if (!runner) {
       const s = await this.store.load(id);
@@ -148,6 +171,33 @@ export class RolloutEngine {
       }
     }
     return runner.command(cmd, by);
+  }
+
+  /** Not the leader: records the command, waits for the leader's outcome, answers with the stored snapshot. */
+  private async commandThroughLeader(id: number, cmd: RolloutCommand, by: string): Promise<RolloutSnapshot> {
+    if (!(await this.store.load(id))) throw new NotFoundError(`no rollout ${id}`, { context: { rolloutId: id } });
+    const requestId = await this.commands.request(id, cmd, by);
+    const wait = this.opts.commandWaitMs ?? 10_000;
+    let deadline = Date.now() + wait;
+    let extended = false;
+    for (;;) {
+      const o = await this.commands.outcome(requestId);
+      if (o.state === 'failed') throw o.error;
+      if (o.state === 'done') {
+        const s = await this.store.load(id);
+        if (!s) throw new NotFoundError(`no rollout ${id}`, { context: { rolloutId: id } });
+        return s;
+      }
+      if (Date.now() > deadline) {
+        // Not taken yet: withdrawn, so it can never be applied after this answer. Taken: the leader is at it.
+        if (o.state === 'cancelled' || (await this.commands.cancel(requestId)) || extended) {
+          throw new UnavailableError('NOT_ACTIVE', `no leader applied the command within ${Math.round(wait / 1000)} s; try again`);
+        }
+        extended = true;
+        deadline = Date.now() + wait;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The live snapshot when this controller drives the rollout, else the stored one. */
@@ -173,12 +223,6 @@ export class RolloutEngine {
     this.runners.clear();
     for (const r of runners) r.stop();
     await Promise.all(runners.map((r) => r.settled()));
-  }
-
-  private assertDriving(): void {
-    if (!this.driving_) {
-      throw new UnavailableError('NOT_ACTIVE', 'this controller is not the leader and does not drive rollouts; send rollout commands to the leader');
-    }
   }
 
   private drive(s: RolloutSnapshot): void {
