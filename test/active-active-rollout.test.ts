@@ -47,7 +47,14 @@ describe('active-active controllers: rollouts from any controller', () => {
       c2.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'standby'),
       'c2 does not lead',
     );
-    const res = await a2.post('/v1/rollouts', { service, version: '2.0', batchSize: 1, minHealthySeconds: 2, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
+    const res = await a2.post('/v1/rollouts', {
+      service,
+      version: '2.0',
+      batchSize: 1,
+      minHealthySeconds: 2,
+      probeIntervalSeconds: 0.1,
+      healthyDeadlineSeconds: 10,
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const id = res.body.id as number;
 
@@ -61,7 +68,10 @@ describe('active-active controllers: rollouts from any controller', () => {
     const resumed = await a2.post(`/v1/rollouts/${id}/resume`);
     assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
     assert.equal(resumed.body.state, 'running');
-    assert.equal(countLogs(c1, 'rollout command asked on another controller applied', (j) => j.rolloutId === id), 3);
+    assert.equal(
+      countLogs(c1, 'rollout command asked on another controller applied', (j) => j.rolloutId === id),
+      3,
+    );
     const done = await waitForRollout(a2, id, (r) => !['running', 'paused'].includes(r.state), 'rollout finished', 60_000);
     assert.equal(done.state, 'succeeded', `${done.message}\n${c1.tail(30)}`);
     assert.ok(countLogs(c1, 'rollouts created on another controller picked up', (j) => (j.rollouts as number[]).includes(id)) === 1, 'the leader picked it up');

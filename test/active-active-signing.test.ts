@@ -59,7 +59,10 @@ describe('delivery jobs are signed: a job written straight into Redis reaches no
     );
     // Delivered and run (the service is down, so status reports it failed).
     assert.ok(['succeeded', 'failed'].includes(done.hosts[0].state), JSON.stringify(done));
-    assert.equal(countLogs(c2, 'delivering a job for another controller', (j) => j.hostId === 'aa-s1'), 1);
+    assert.equal(
+      countLogs(c2, 'delivering a job for another controller', (j) => j.hostId === 'aa-s1'),
+      1,
+    );
     const jobsSeen = countLogs(agent, 'job started');
     assert.equal(jobsSeen, 1);
 
@@ -88,7 +91,11 @@ describe('delivery jobs are signed: a job written straight into Redis reaches no
     await q2.add('deliver', forged, { jobId: 'forged-1.d0', attempts: 1 });
     await q2.add('deliver', { ...forged, spec: { ...forged.spec, jobId: 'forged-2' }, sig: 'ab'.repeat(32) }, { jobId: 'forged-2.d0', attempts: 1 });
     // 2. Tampered: a valid signature over the signed job, sent to restart another service.
-    const tampered = { ...signed.data, spec: { ...signed.data.spec, jobId: 'tampered-1', operation: Operation.RESTART, service: services[1]!.name }, notAfter: soon };
+    const tampered = {
+      ...signed.data,
+      spec: { ...signed.data.spec, jobId: 'tampered-1', operation: Operation.RESTART, service: services[1]!.name },
+      notAfter: soon,
+    };
     await q2.add('deliver', tampered, { jobId: 'tampered-1.d0', attempts: 1 });
     // 3. The signed job unchanged (but for its deadline), moved to c1's queue: signed for c2, not c1.
     await q1.add('deliver', { ...signed.data, notAfter: soon }, { jobId: 'moved-1.d0', attempts: 1 });
@@ -101,8 +108,14 @@ describe('delivery jobs are signed: a job written straight into Redis reaches no
     ] as const) {
       assert.match(await failedReason(q, id), /^BAD_SIGNATURE: /, id);
     }
-    assert.ok(findLog(c2, 'delivery with a missing or wrong signature refused; nothing sent', (j) => j.jobId === 'tampered-1.d0'), 'c2 logs the refusal');
-    assert.ok(findLog(c1, 'delivery with a missing or wrong signature refused; nothing sent', (j) => j.jobId === 'moved-1.d0'), 'c1 logs the refusal');
+    assert.ok(
+      findLog(c2, 'delivery with a missing or wrong signature refused; nothing sent', (j) => j.jobId === 'tampered-1.d0'),
+      'c2 logs the refusal',
+    );
+    assert.ok(
+      findLog(c1, 'delivery with a missing or wrong signature refused; nothing sent', (j) => j.jobId === 'moved-1.d0'),
+      'c1 logs the refusal',
+    );
     const metrics = await (await api(1)).get('/metrics');
     assert.match(String(metrics.body), /smgr_deliveries_refused_total\{reason="bad_signature"\} 3/);
 

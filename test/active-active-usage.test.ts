@@ -57,7 +57,10 @@ describe('active-active controllers: usage reports', () => {
       const one = await a.get(`/v1/hosts/${other}/usage`);
       assert.equal(one.status, 200);
       assert.equal(one.body.hostId, other);
-      assert.ok(one.body.services.some((s: { service: string }) => s.service === service), JSON.stringify(one.body));
+      assert.ok(
+        one.body.services.some((s: { service: string }) => s.service === service),
+        JSON.stringify(one.body),
+      );
     }
 
     // What a writer to Redis puts there is shown only in its known fields, and a report for another host is ignored.

@@ -68,7 +68,8 @@ export class ControllerIdentity {
       // Renewed (or taken by yet another process) since last seen: someone alive holds the id.
       if (seen && (holder !== seen.holder || pttl > seen.pttl + 50)) throw this.duplicate(holder);
       if (Date.now() > deadline) throw this.duplicate(holder);
-      if (!announced) this.log.info({ controllerId: this.opts.controllerId, expiresInMs: pttl }, 'controller id still claimed; waiting to see whether its holder is alive');
+      if (!announced)
+        this.log.info({ controllerId: this.opts.controllerId, expiresInMs: pttl }, 'controller id still claimed; waiting to see whether its holder is alive');
       announced = true;
       seen = { holder, pttl };
       await new Promise((r) => setTimeout(r, this.opts.pollMs ?? 200));
@@ -91,7 +92,10 @@ export class ControllerIdentity {
     try {
       const holder = (await this.opts.redis.eval(RENEW, 1, this.key, this.token, this.opts.ttlMs)) as string;
       if (holder !== this.token) {
-        this.log.error({ controllerId: this.opts.controllerId, other: describe(holder) }, 'another process claimed this controller id; give every controller its own [controller] id');
+        this.log.error(
+          { controllerId: this.opts.controllerId, other: describe(holder) },
+          'another process claimed this controller id; give every controller its own [controller] id',
+        );
       }
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'could not renew the controller id claim; will retry');

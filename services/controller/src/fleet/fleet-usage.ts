@@ -119,7 +119,10 @@ export function parse(v: string | null, hostId: string): HostUsage | null {
   try {
     const h = JSON.parse(v) as Partial<HostUsage>;
     if (h.hostId !== hostId || typeof h.receivedAtMs !== 'number' || !Number.isFinite(h.receivedAtMs) || !Array.isArray(h.services)) return null;
-    const services = h.services.slice(0, 1000).map(pick).filter((x): x is ServiceUsageView => x !== null);
+    const services = h.services
+      .slice(0, 1000)
+      .map(pick)
+      .filter((x): x is ServiceUsageView => x !== null);
     return { hostId, receivedAtMs: h.receivedAtMs, services };
   } catch {
     return null;
