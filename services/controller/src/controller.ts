@@ -26,13 +26,9 @@ import { Notifier } from './notify/notifier.js';
 import { probeRedis } from './db/redis-probe.js';
 import { listenConfigError, mysqlConfigError, mysqlDependency, redisConfigError, redisDependency } from './startup/dependency-errors.js';
 import { waitForDependency } from './startup/wait-for-dependency.js';
-import { HostRoutes } from './fleet/host-routes.js';
-import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
-import { JobRouter } from './fleet/job-router.js';
-import { FleetView } from './fleet/fleet-view.js';
+import { FleetMember } from './fleet/fleet-member.js';
 import { loadFleetSecret } from './fleet/fleet-secret.js';
 import { ControllerIdentity } from './fleet/controller-identity.js';
-import { FleetUsage } from './fleet/fleet-usage.js';
 
 /**
  * Controller lifecycle:
@@ -74,15 +70,10 @@ export class Controller {
   private redis: Redis[] = [];
   private queue: Queue<RepairJobData> | null = null;
   private gateway: AgentGateway | null = null;
-  private routes: HostRoutes | null = null;
   /** This process's claim on controller.id in Redis: a second process with the same id exits 78. */
   private identity: ControllerIdentity | null = null;
-  private fleet: FleetView | null = null;
-  private delivery: DeliveryWorker | null = null;
-  private deliveryClient: DeliveryClient | null = null;
-  private router: JobRouter | null = null;
-  /** Usage reports shared through Redis: any controller's API answers for the fleet. */
-  private usage: FleetUsage | null = null;
+  /** Host routes, delivery queues, job routing and shared usage (fleet/fleet-member.ts). */
+  private member: FleetMember | null = null;
   private poller: AlarmPoller | null = null;
   private worker: RepairWorker | null = null;
   private workerRedis: Redis | null = null;
@@ -196,7 +187,7 @@ export class Controller {
       store: agentStore,
       log: this.log,
       metrics: this.metrics,
-      onSession: (hostId, up) => this.routes?.changed(hostId, up),
+      onSession: (hostId, up) => this.member?.routes.changed(hostId, up),
       onAgentEvent: new AgentEventHandler({
         pool: this.pool,
         registry,
@@ -208,68 +199,20 @@ export class Controller {
     });
     const gateway = this.gateway;
     const queue = this.queue;
-    this.routes = new HostRoutes(
-      {
-        redis: queueConn,
-        prefix: cfg.redis.prefix,
-        controllerId: cfg.controller.id,
-        ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs),
-        log: this.log,
-      },
-      () => ({ hostIds: gateway.hostIds(), displaced: gateway.displacedCount() }),
-    );
-    const routes = this.routes;
-    await routes.start();
-    this.fleet = new FleetView({
-      controllerId: cfg.controller.id,
-      routes,
+    this.member = new FleetMember({
+      config: cfg,
+      connection: queueConn,
+      workerConnection: redisFor(),
+      newRedis: () => this.newRedis(),
+      secret: deliverySecret,
+      gateway,
       agents: agentStore,
       registry,
-      local: { isConnected: (h) => gateway.isConnected(h), connectedCount: () => gateway.connectedCount(), moveAgents: (n) => gateway.moveAgents(n) },
-      rebalancePerSecond: cfg.controller.rebalanceRate,
-      log: this.log,
-      onReloaded: () => claims.refresh(),
-      onResync: () => claims.reloadAll(),
-    });
-    await this.fleet.start();
-    const fleet = this.fleet;
-    this.deliveryClient = new DeliveryClient({
-      newRedis: () => this.newRedis(),
-      connection: queueConn,
-      prefix: cfg.redis.prefix,
-      controllerId: cfg.controller.id,
-      secret: deliverySecret,
-      ownerOf: (h) => routes.ownerOf(h),
-      log: this.log,
-    });
-    this.router = new JobRouter({
-      controllerId: cfg.controller.id,
-      local: gateway.jobs,
-      delivery: this.deliveryClient,
-      ownerOf: (h) => routes.ownerOf(h),
-      connectedAnywhere: (h) => fleet.isConnected(h),
-      log: this.log,
-    });
-    this.delivery = new DeliveryWorker({
-      connection: redisFor(),
-      prefix: cfg.redis.prefix,
-      controllerId: cfg.controller.id,
-      jobs: gateway.jobs,
-      secret: deliverySecret,
+      claims,
       refused: this.metrics.deliveriesRefused,
       log: this.log,
     });
-    this.delivery.start();
-    this.usage = new FleetUsage({
-      redis: queueConn,
-      prefix: cfg.redis.prefix,
-      controllerId: cfg.controller.id,
-      local: gateway.usage,
-      connectedHosts: () => routes.connectedHosts(),
-      ownerOf: (h) => routes.ownerOf(h),
-      log: this.log,
-    });
-    this.usage.start();
+    await this.member.start();
     this.metrics.bind({
       connectedAgents: () => gateway.connectedCount(),
       isActive: () => this.role === 'active',
@@ -291,8 +234,8 @@ export class Controller {
       pool: this.pool,
       registry,
       claims,
-      jobs: this.router,
-      usage: this.usage,
+      jobs: this.member.router,
+      usage: this.member.usage,
       metrics: this.metrics.registry,
       refusals: this.metrics.apiRefusals,
       log: this.log,
@@ -340,7 +283,7 @@ export class Controller {
     const cfg = this.cfg;
     const t0 = Date.now();
     // Rows left connected by a controller that died are stale; those of live controllers are not.
-    await this.routes!.live()
+    await this.member!.routes.live()
       .then((live) => this.agentStore!.markDisconnectedUnlessOn(live.map((c) => c.id)))
       .catch((err) => this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'));
     this.workerRedis = this.newRedis();
@@ -349,7 +292,7 @@ export class Controller {
       prefix: cfg.redis.prefix,
       store: this.store!,
       outcomes: new OutcomeStore(this.pool!),
-      jobs: this.router!,
+      jobs: this.member!.router,
       breaker: this.breaker!,
       jobTimeoutMs: cfg.monitor.jobTimeoutMs,
       retryDelayMs: cfg.monitor.retryDelayMs,
@@ -378,7 +321,7 @@ export class Controller {
 
   /** Lease lost (or stopping): stop repairing and let go of agents and of jobs in flight. */
   private async deactivate(graceMs = 0, handBackCode = 'NOT_ACTIVE'): Promise<void> {
-    const router = this.router;
+    const router = this.member?.router;
     const steps: [string, () => Promise<unknown> | undefined][] = [
       ['rollouts', () => this.operatorApi?.deactivate()],
       ['poller', () => this.poller?.stop()],
@@ -427,15 +370,13 @@ export class Controller {
       // Agents stay connected during the grace, so results of jobs in flight still arrive.
       [
         'repairing and deliveries',
-        () => Promise.all([this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING'), this.delivery?.stop(this.opts.stopGraceMs ?? 3_000)]),
+        () =>
+          Promise.all([this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING'), this.member?.stopDeliveries(this.opts.stopGraceMs ?? 3_000)]),
       ],
       ['lease release', () => this.lease?.release()],
       // Agents move to another controller at once, rather than after a failed reconnect.
       ['drain', async () => this.gateway?.drain()],
-      ['fleet view', () => this.fleet?.stop()],
-      ['fleet usage', async () => this.usage?.stop()],
-      ['host routes', () => this.routes?.stop()],
-      ['delivery client', () => this.deliveryClient?.stop()],
+      ...(this.member?.stopSteps() ?? []),
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
       ['notify queue', () => this.notifier?.close()],

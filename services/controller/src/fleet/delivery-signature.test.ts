@@ -42,9 +42,10 @@ test('field boundaries cannot be shifted: ["a,b", "c"] and ["a", "b,c"] sign dif
 test('a shared usage report from Redis is shape-checked and reduced to known fields', () => {
   const good = { hostId: 'h1', receivedAtMs: 5, services: [{ service: 'web', running: true, source: 'proc', sampledAt: 'x', rssBytes: 7, extra: '<b>' }] };
   const p = parse(JSON.stringify(good), 'h1');
-  assert.equal(p?.services.length, 1);
-  assert.equal((p?.services[0] as unknown as Record<string, unknown>).extra, undefined);
-  assert.equal(p?.services[0]?.rssBytes, 7);
+  assert.ok(p);
+  assert.equal(p.services.length, 1);
+  assert.equal((p.services[0] as unknown as Record<string, unknown>).extra, undefined);
+  assert.equal(p.services[0]?.rssBytes, 7);
   assert.equal(parse(JSON.stringify(good), 'h2'), null, 'a report filed under another host');
   assert.equal(parse('{not json', 'h1'), null);
   assert.equal(parse(null, 'h1'), null);
