@@ -104,8 +104,11 @@ export class RolloutCommands {
     return { state: 'failed', error };
   }
 
-  /** Deletes rows finished more than `days` ago. */
+  /** Deletes rows finished more than `days` ago, and those a leader took and never finished (it died). */
   async prune(days = 1): Promise<void> {
-    await this.pool.query('DELETE FROM smgr_rollout_commands WHERE finished_at < NOW(3) - INTERVAL ? DAY', [days]);
+    await this.pool.query(
+      'DELETE FROM smgr_rollout_commands WHERE finished_at < NOW(3) - INTERVAL ? DAY OR (finished_at IS NULL AND requested_at < NOW(3) - INTERVAL ? DAY)',
+      [days, days],
+    );
   }
 }

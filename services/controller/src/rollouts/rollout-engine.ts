@@ -118,7 +118,7 @@ export class RolloutEngine {
       }
       if (Date.now() - this.lastPrune > 3_600_000) {
         this.lastPrune = Date.now();
-        await this.commands.prune();
+        await this.commands.prune().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not prune rollout commands'));
       }
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'cannot read active rollouts; will retry');
