@@ -31,6 +31,8 @@ export const OWNERS = {
   smgr_rollouts: 'rollouts/rollout-store.ts',
   smgr_rollout_hosts: 'rollouts/rollout-store.ts',
   smgr_rollout_failures: 'rollouts/rollout-store.ts',
+  smgr_rollout_commands: 'rollouts/rollout-commands.ts',
+  smgr_fleet_secrets: 'fleet/fleet-secret.ts',
   smgr_schema_migrations: 'db/migrator.ts',
 };
 
