@@ -33,6 +33,9 @@ export const OWNERS = {
   smgr_rollout_failures: 'rollouts/rollout-store.ts',
   smgr_rollout_commands: 'rollouts/rollout-commands.ts',
   smgr_fleet_secrets: 'fleet/fleet-secret.ts',
+  smgr_console_sessions: 'api/console/session-store.ts',
+  smgr_notify_alerts: 'notify/alert-store.ts',
+  smgr_notify_cursor: 'notify/alert-store.ts',
   smgr_schema_migrations: 'db/migrator.ts',
 };
 
