@@ -31,6 +31,11 @@ export const OWNERS = {
   smgr_rollouts: 'rollouts/rollout-store.ts',
   smgr_rollout_hosts: 'rollouts/rollout-store.ts',
   smgr_rollout_failures: 'rollouts/rollout-store.ts',
+  smgr_rollout_commands: 'rollouts/rollout-commands.ts',
+  smgr_fleet_secrets: 'fleet/fleet-secret.ts',
+  smgr_console_sessions: 'api/console/session-store.ts',
+  smgr_notify_alerts: 'notify/alert-store.ts',
+  smgr_notify_cursor: 'notify/alert-store.ts',
   smgr_schema_migrations: 'db/migrator.ts',
 };
 

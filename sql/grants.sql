@@ -42,3 +42,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_console_sessions TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_notify_alerts TO 'smgr'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_notify_cursor TO 'smgr'@'%';
+GRANT SELECT, INSERT, CREATE ON v_process_monitor.smgr_fleet_secrets TO 'smgr'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON v_process_monitor.smgr_rollout_commands TO 'smgr'@'%';

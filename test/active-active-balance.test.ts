@@ -95,7 +95,7 @@ describe('active-active controllers: joining and taking over', () => {
       },
       { timeoutMs: 30_000, message: 'every host connected' },
     );
-    // Rollouts are driven by the leader (a standby's API answers 503 NOT_ACTIVE to a new one).
+    // Rollouts are driven by the leader (created through any controller; here the leader).
     const a1 = await api(0);
     const res = await a1.post('/v1/rollouts', {
       service,

@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Cleanup, freePort, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
-import { AGENT_MAIN, CONTROLLER_MAIN } from '@smgr/testing/smgr';
-import { chaosEnv, controllerSections, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
+import { AGENT_MAIN, CONTROLLER_MAIN, waitForLog } from '@smgr/testing/smgr';
+import { chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
 
 interface Ended {
   code: number | null;
@@ -108,6 +108,26 @@ async function holdPort(): Promise<{ port: number; server: Server }> {
 }
 
 describe('controller start-up failures', () => {
+  test('a second controller with the same controller.id on the same database and Redis: exit 78 naming controller.id; the first runs on', async () => {
+    const first = startDaemon('controller', await controllerConfig('dup-1.ini', { controller: { id: 'ctl-dup' } }), 'ctl-dup-1');
+    files.add(() => first.stop(), 'first ctl-dup');
+    await waitForLog(first, 'controller running', 60_000);
+    const r = await runToExit(CONTROLLER_MAIN, await controllerConfig('dup-2.ini', { controller: { id: 'ctl-dup' } }));
+    assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
+    const line = assertOnePlainLine(r, 'smgr-controller');
+    assert.match(line, /dup-2\.ini: controller\.id = "ctl-dup": another controller with this id is running \(host .+, pid (\d+)\)/);
+    assert.equal(Number(/pid (\d+)/.exec(line)![1]), first.pid, 'it names the running one');
+    assert.ok(first.running, 'the first controller runs on');
+    assert.equal(countLogs(first, 'another process claimed this controller id; give every controller its own [controller] id'), 0);
+
+    // A controller killed without a chance to let the id go: its successor on this host starts at once.
+    await first.kill9();
+    const next = startDaemon('controller', await controllerConfig('dup-3.ini', { controller: { id: 'ctl-dup' } }), 'ctl-dup-3');
+    files.add(() => next.stop(), 'next ctl-dup');
+    await waitForLog(next, 'controller running', 60_000);
+    assert.equal(countLogs(next, 'controller id still claimed; waiting to see whether its holder is alive'), 0);
+  });
+
   test('Redis down: the log announces the retry window, then exit 69 naming the address and redis.url', async () => {
     const port = await deadPort();
     const r = await runToExit(CONTROLLER_MAIN, await controllerConfig('redis-down.ini', { redis: { url: `redis://127.0.0.1:${port}` } }));

@@ -26,10 +26,9 @@ import { Notifier } from './notify/notifier.js';
 import { probeRedis } from './db/redis-probe.js';
 import { listenConfigError, mysqlConfigError, mysqlDependency, redisConfigError, redisDependency } from './startup/dependency-errors.js';
 import { waitForDependency } from './startup/wait-for-dependency.js';
-import { HostRoutes } from './fleet/host-routes.js';
-import { DeliveryClient, DeliveryWorker } from './fleet/delivery-queue.js';
-import { JobRouter } from './fleet/job-router.js';
-import { FleetView } from './fleet/fleet-view.js';
+import { FleetMember } from './fleet/fleet-member.js';
+import { loadFleetSecret } from './fleet/fleet-secret.js';
+import { ControllerIdentity } from './fleet/controller-identity.js';
 
 /**
  * Controller lifecycle:
@@ -71,11 +70,10 @@ export class Controller {
   private redis: Redis[] = [];
   private queue: Queue<RepairJobData> | null = null;
   private gateway: AgentGateway | null = null;
-  private routes: HostRoutes | null = null;
-  private fleet: FleetView | null = null;
-  private delivery: DeliveryWorker | null = null;
-  private deliveryClient: DeliveryClient | null = null;
-  private router: JobRouter | null = null;
+  /** This process's claim on controller.id in Redis: a second process with the same id exits 78. */
+  private identity: ControllerIdentity | null = null;
+  /** Host routes, delivery queues, job routing and shared usage (fleet/fleet-member.ts). */
+  private member: FleetMember | null = null;
   private poller: AlarmPoller | null = null;
   private worker: RepairWorker | null = null;
   private workerRedis: Redis | null = null;
@@ -121,23 +119,7 @@ export class Controller {
         throw databaseTlsError(err, cfg.database, cfg.source) ?? err;
       }),
     );
-    const store = new IncidentStore(this.pool);
-    const agentStore = new AgentStore(this.pool);
-    const registry = new AgentRegistry();
-    await agentStore.markAllDisconnected(cfg.controller.id);
-    registry.load(await agentStore.loadAll());
-    const claims = new HostClaims({
-      pool: this.pool,
-      store: new ClaimStore(this.pool),
-      agents: agentStore,
-      registry,
-      rules: cfg.controller.autoApprove,
-      log: this.log,
-    });
-    await claims.load();
-    claims.start();
-    this.claims = claims;
-
+    const deliverySecret = await loadFleetSecret(this.pool, 'delivery');
     // Probed on a connection of its own: the daemon's connections retry forever and hide the reason.
     const redisDep = redisDependency(cfg.redis.url, cfg.source);
     await waitForDependency({
@@ -155,6 +137,33 @@ export class Controller {
       this.redis.push(r);
       return r;
     };
+    // Before anything is written under this id (agent rows, routes, the delivery queue).
+    this.identity = new ControllerIdentity({
+      redis: redisFor(),
+      prefix: cfg.redis.prefix,
+      controllerId: cfg.controller.id,
+      ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs),
+      source: cfg.source,
+      log: this.log,
+    });
+    await this.identity.claim();
+    const store = new IncidentStore(this.pool);
+    const agentStore = new AgentStore(this.pool);
+    const registry = new AgentRegistry();
+    await agentStore.markAllDisconnected(cfg.controller.id);
+    registry.load(await agentStore.loadAll());
+    const claims = new HostClaims({
+      pool: this.pool,
+      store: new ClaimStore(this.pool),
+      agents: agentStore,
+      registry,
+      rules: cfg.controller.autoApprove,
+      log: this.log,
+    });
+    await claims.load();
+    claims.start();
+    this.claims = claims;
+
     const queueConn = redisFor();
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix, logQueueError(this.log, 'warn', 'repair queue connection error', { queue: 'repair' }));
 
@@ -178,7 +187,7 @@ export class Controller {
       store: agentStore,
       log: this.log,
       metrics: this.metrics,
-      onSession: (hostId, up) => this.routes?.changed(hostId, up),
+      onSession: (hostId, up) => this.member?.routes.changed(hostId, up),
       onAgentEvent: new AgentEventHandler({
         pool: this.pool,
         registry,
@@ -190,55 +199,20 @@ export class Controller {
     });
     const gateway = this.gateway;
     const queue = this.queue;
-    this.routes = new HostRoutes(
-      {
-        redis: queueConn,
-        prefix: cfg.redis.prefix,
-        controllerId: cfg.controller.id,
-        ttlMs: Math.max(cfg.controller.agentTtlMs, 3 * cfg.controller.heartbeatIntervalMs),
-        log: this.log,
-      },
-      () => ({ hostIds: gateway.hostIds(), displaced: gateway.displacedCount() }),
-    );
-    const routes = this.routes;
-    await routes.start();
-    this.fleet = new FleetView({
-      controllerId: cfg.controller.id,
-      routes,
+    this.member = new FleetMember({
+      config: cfg,
+      connection: queueConn,
+      workerConnection: redisFor(),
+      newRedis: () => this.newRedis(),
+      secret: deliverySecret,
+      gateway,
       agents: agentStore,
       registry,
-      local: { isConnected: (h) => gateway.isConnected(h), connectedCount: () => gateway.connectedCount(), moveAgents: (n) => gateway.moveAgents(n) },
-      rebalancePerSecond: cfg.controller.rebalanceRate,
-      log: this.log,
-      onReloaded: () => claims.refresh(),
-      onResync: () => claims.reloadAll(),
-    });
-    await this.fleet.start();
-    const fleet = this.fleet;
-    this.deliveryClient = new DeliveryClient({
-      newRedis: () => this.newRedis(),
-      connection: queueConn,
-      prefix: cfg.redis.prefix,
-      controllerId: cfg.controller.id,
-      ownerOf: (h) => routes.ownerOf(h),
+      claims,
+      refused: this.metrics.deliveriesRefused,
       log: this.log,
     });
-    this.router = new JobRouter({
-      controllerId: cfg.controller.id,
-      local: gateway.jobs,
-      delivery: this.deliveryClient,
-      ownerOf: (h) => routes.ownerOf(h),
-      connectedAnywhere: (h) => fleet.isConnected(h),
-      log: this.log,
-    });
-    this.delivery = new DeliveryWorker({
-      connection: redisFor(),
-      prefix: cfg.redis.prefix,
-      controllerId: cfg.controller.id,
-      jobs: gateway.jobs,
-      log: this.log,
-    });
-    this.delivery.start();
+    await this.member.start();
     this.metrics.bind({
       connectedAgents: () => gateway.connectedCount(),
       isActive: () => this.role === 'active',
@@ -260,8 +234,8 @@ export class Controller {
       pool: this.pool,
       registry,
       claims,
-      jobs: this.router,
-      usage: gateway.usage,
+      jobs: this.member.router,
+      usage: this.member.usage,
       metrics: this.metrics.registry,
       refusals: this.metrics.apiRefusals,
       log: this.log,
@@ -309,7 +283,7 @@ export class Controller {
     const cfg = this.cfg;
     const t0 = Date.now();
     // Rows left connected by a controller that died are stale; those of live controllers are not.
-    await this.routes!.live()
+    await this.member!.routes.live()
       .then((live) => this.agentStore!.markDisconnectedUnlessOn(live.map((c) => c.id)))
       .catch((err) => this.log.warn({ err: (err as Error).message }, 'could not reset agent connection flags'));
     this.workerRedis = this.newRedis();
@@ -318,7 +292,7 @@ export class Controller {
       prefix: cfg.redis.prefix,
       store: this.store!,
       outcomes: new OutcomeStore(this.pool!),
-      jobs: this.router!,
+      jobs: this.member!.router,
       breaker: this.breaker!,
       jobTimeoutMs: cfg.monitor.jobTimeoutMs,
       retryDelayMs: cfg.monitor.retryDelayMs,
@@ -347,7 +321,7 @@ export class Controller {
 
   /** Lease lost (or stopping): stop repairing and let go of agents and of jobs in flight. */
   private async deactivate(graceMs = 0, handBackCode = 'NOT_ACTIVE'): Promise<void> {
-    const router = this.router;
+    const router = this.member?.router;
     const steps: [string, () => Promise<unknown> | undefined][] = [
       ['rollouts', () => this.operatorApi?.deactivate()],
       ['poller', () => this.poller?.stop()],
@@ -396,18 +370,18 @@ export class Controller {
       // Agents stay connected during the grace, so results of jobs in flight still arrive.
       [
         'repairing and deliveries',
-        () => Promise.all([this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING'), this.delivery?.stop(this.opts.stopGraceMs ?? 3_000)]),
+        () =>
+          Promise.all([this.deactivate(this.opts.stopGraceMs ?? 3_000, 'CONTROLLER_STOPPING'), this.member?.stopDeliveries(this.opts.stopGraceMs ?? 3_000)]),
       ],
       ['lease release', () => this.lease?.release()],
       // Agents move to another controller at once, rather than after a failed reconnect.
       ['drain', async () => this.gateway?.drain()],
-      ['fleet view', () => this.fleet?.stop()],
-      ['host routes', () => this.routes?.stop()],
-      ['delivery client', () => this.deliveryClient?.stop()],
+      ...(this.member?.stopSteps() ?? []),
       ['gateway', () => this.gateway?.stop()],
       ['host claims', () => this.claims?.stop()],
       ['notify queue', () => this.notifier?.close()],
       ['queue', async () => this.queue && closeQuietly(this.queue)],
+      ['controller id', () => this.identity?.release()],
       ['redis', () => Promise.all(this.redis.map(closeRedis))],
       ['mysql', () => this.pool?.end()],
     ]);

@@ -53,8 +53,13 @@ export async function startAgent(
   controllers: string[],
   services: Sections,
   order: 'listed' | 'spread' = 'listed',
+  agentMore: Sections[string] = {},
 ): Promise<ManagedProcess> {
-  const cfg = await writeIni(env, `agent-${hostId}.ini`, agentSections(env, { hostId, controllers, services, more: { agent: { controller_order: order } } }));
+  const cfg = await writeIni(
+    env,
+    `agent-${hostId}.ini`,
+    agentSections(env, { hostId, controllers, services, more: { agent: { controller_order: order, ...agentMore } } }),
+  );
   const agent = startDaemon('agent', cfg, `agent-${hostId}`);
   cleanup.add(() => agent.stop(), `agent ${hostId}`);
   return agent;

@@ -2,7 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
-import type { ServiceUsageStore } from '../usage/service-usage-store.js';
+import type { HostUsage } from '../usage/service-usage-store.js';
+
+/** Usage reports as the API reads them: this controller's (in memory) or the fleet's (Redis). */
+export interface UsageSource {
+  get(hostId: string): HostUsage | undefined | Promise<HostUsage | undefined>;
+  all(): HostUsage[] | Promise<HostUsage[]>;
+}
 import type { Claim } from '../agents/agent-registry.js';
 import type { ClaimChange } from '../agents/host-claims.js';
 import type { HostDirectory } from '../rollouts/host-selection.js';
@@ -42,8 +48,8 @@ export interface ApiDeps {
   operationTimeoutMs: number;
   /** Validity of a token created without an explicit one; 0: none. */
   tokenTtlMs: number;
-  /** The latest usage report of each connected agent (GET /v1/usage). */
-  usage?: Pick<ServiceUsageStore, 'get' | 'all'> | undefined;
+  /** The latest usage report of each connected agent, fleet-wide (GET /v1/usage; fleet/fleet-usage.ts). */
+  usage?: UsageSource | undefined;
   /** Mounted at GET /metrics when present. */
   metrics?: MetricsSource | undefined;
   /** Requests per client address per window (api.rate_limit_max / rate_limit_window); none or max 0: unlimited. */

@@ -26,7 +26,7 @@ export interface OperatorApiOptions {
   refusals?: { inc(labels: { status: string }): void };
   /** Notifications' API side (notify/notifier.ts). */
   notify?: ApiDeps['notify'];
-  /** Usage reports of the agents connected to this controller (GET /v1/usage). */
+  /** Usage reports of the fleet's agents (GET /v1/usage; fleet/fleet-usage.ts). */
   usage?: ApiDeps['usage'];
   log: Logger;
 }

@@ -4,6 +4,7 @@ import { closeQuietly, logQueueError, openQueue, runWorker } from '../db/bullmq.
 import type { Redis } from 'ioredis';
 import { fromBinary, toBinary, JobResultSchema, Operation, UnavailableError, type JobResult, type Logger } from '@smgr/shared';
 import type { AgentJobs, JobSpec } from '../agents/agent-jobs.js';
+import { sign, verify } from './fleet-secret.js';
 
 /**
  * A job for a host whose stream another controller holds, put on that
@@ -16,6 +17,18 @@ export interface DeliveryData {
   spec: { jobId: string; operation: number; service: string; version: string; action?: string; deadlineMs: number };
   notAfter: number;
   from: string;
+  /** HMAC-SHA-256 (hex) of deliveryFields() under the fleet's delivery secret (smgr_fleet_secrets). */
+  sig?: string;
+}
+
+/**
+ * What a delivery's signature covers, in a fixed order: everything the agent
+ * is sent, the host, the deadline, the asker and the controller whose queue
+ * it is for (a signed job moved to another controller's queue is refused).
+ */
+export function deliveryFields(target: string, d: DeliveryData): (string | number)[] {
+  const s = d.spec;
+  return ['smgr-delivery-v1', target, d.from, d.hostId, s.jobId, s.operation, s.service, s.version, s.action ?? '', s.deadlineMs, d.notAfter];
 }
 
 /** Codes after which the job goes to wherever the host is now (same job id: the agent dedupes). */
@@ -44,6 +57,7 @@ export function deliveryProblem(d: unknown): string | null {
   if (s.action !== undefined && (typeof s.action !== 'string' || s.action.length > 64)) return 'bad action';
   if (typeof s.deadlineMs !== 'number' || !Number.isFinite(s.deadlineMs) || s.deadlineMs < 0) return 'bad deadlineMs';
   if (typeof x.notAfter !== 'number' || !Number.isFinite(x.notAfter)) return 'bad notAfter';
+  if (typeof x.from !== 'string' || x.from.length > 255) return 'bad from';
   return null;
 }
 
@@ -57,6 +71,10 @@ export interface DeliveryWorkerOptions {
   prefix: string;
   controllerId: string;
   jobs: AgentJobs;
+  /** The fleet's delivery secret (loadFleetSecret): only jobs signed with it are sent to agents. */
+  secret: Buffer;
+  /** Counts deliveries refused unsent, by reason (malformed, bad_signature). */
+  refused?: { inc(labels: { reason: string }): void };
   log: Logger;
   /** Deliveries in flight at once; they mostly wait on agents. Default 1000. */
   concurrency?: number;
@@ -107,7 +125,14 @@ export class DeliveryWorker {
     const problem = deliveryProblem(job.data);
     if (problem) {
       this.log.warn({ jobId: job.id, problem }, 'malformed delivery refused');
+      this.opts.refused?.inc({ reason: 'malformed' });
       throw failWith('BAD_DELIVERY', problem);
+    }
+    // Anyone able to write to Redis can add a job here: only what a controller signed reaches an agent.
+    if (!verify(this.opts.secret, deliveryFields(this.opts.controllerId, job.data), job.data.sig)) {
+      this.log.warn({ jobId: job.id, hostId: job.data.hostId, from: job.data.from }, 'delivery with a missing or wrong signature refused; nothing sent');
+      this.opts.refused?.inc({ reason: 'bad_signature' });
+      throw failWith('BAD_SIGNATURE', 'the delivery is not signed with the fleet secret');
     }
     const { hostId, spec, notAfter, from } = job.data;
     const left = notAfter - Date.now();
@@ -139,6 +164,8 @@ export interface DeliveryClientOptions {
   connection: Redis;
   prefix: string;
   controllerId: string;
+  /** The fleet's delivery secret (loadFleetSecret): every job added is signed with it. */
+  secret: Buffer;
   log: Logger;
   /** The controller holding a host's stream now (HostRoutes.ownerOf). */
   ownerOf: (hostId: string) => Promise<string | null>;
@@ -192,6 +219,7 @@ export class DeliveryClient {
       notAfter,
       from: this.opts.controllerId,
     };
+    data.sig = sign(this.opts.secret, deliveryFields(owner, data));
     const job = await t.queue.add('deliver', data, {
       jobId: `${spec.jobId}.d${attempt}`,
       attempts: 1,

@@ -63,6 +63,8 @@ export class ControllerMetrics {
   readonly tlsRefusals: Counter<'reason'>;
   /** Alarms that could not be placed on a host, by code (UNPLACED, AMBIGUOUS, BAD_NAME). */
   readonly unplaced: Counter<'code'>;
+  /** Jobs on this controller's delivery queue refused unsent: malformed, bad_signature (not signed with the fleet secret). */
+  readonly deliveriesRefused: Counter<'reason'>;
   private sources: MetricsSources | null = null;
   private readonly timeoutMs: number;
 
@@ -100,6 +102,12 @@ export class ControllerMetrics {
     });
     this.apiRefusals = new Counter({ name: 'smgr_api_refused_total', help: 'API requests refused before any work', labelNames: ['status'], registers });
     this.tlsRefusals = new Counter({ name: 'smgr_tls_refusals_total', help: 'TLS handshakes refused', labelNames: ['reason'], registers });
+    this.deliveriesRefused = new Counter({
+      name: 'smgr_deliveries_refused_total',
+      help: 'jobs on the delivery queue refused unsent',
+      labelNames: ['reason'],
+      registers,
+    });
     this.unplaced = new Counter({ name: 'smgr_alarms_unplaced_total', help: 'alarms that could not be placed on a host', labelNames: ['code'], registers });
 
     const self = this;

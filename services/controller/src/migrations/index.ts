@@ -8,6 +8,7 @@ import { hostClaims } from './0006-host-claims.js';
 import { operations } from './0007-operations.js';
 import { notifications } from './0009-notifications.js';
 import { consoleSessions } from './0010-console-sessions.js';
+import { fleetSecret } from './0011-fleet-secret.js';
 import { agentCertExpiry } from './0012-agent-cert-expiry.js';
 
 /** Every migration, oldest first. Append only; never edit a released one. */
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   operations,
   notifications,
   consoleSessions,
+  fleetSecret,
   agentCertExpiry,
 ];
 export type { Migration } from './migration.js';

@@ -30,10 +30,10 @@ function view(u: ServiceUsage): ServiceUsageView {
 /**
  * The newest usage report of every host connected to this controller, in
  * memory: reports come after every watch round and are worth nothing a few
- * rounds later, so they are neither stored in MySQL nor shared between
- * controllers (in an HA pair, each controller's API and /metrics show the
- * hosts connected to it; an agent reconnecting elsewhere reports there
- * within one watch round). A report replaces the host's previous one whole,
+ * rounds later, so they are not stored in MySQL. FleetUsage
+ * (fleet/fleet-usage.ts) shares them with the other controllers through
+ * Redis, so any controller's API shows the whole fleet; /metrics shows the
+ * hosts connected here. A report replaces the host's previous one whole,
  * so memory is bounded by hosts × AGENT_LIMITS.usageServices.
  */
 export class ServiceUsageStore {

@@ -18,8 +18,9 @@ function usageView(deps: ApiDeps, h: HostUsage, service: string | undefined) {
 
 /**
  * GET /v1/usage and /v1/hosts/:hostId/usage (viewer): what each service
- * costs, from the latest report of every agent connected to this controller
- * (memory, CPU, threads, open files, processes, uptime, restarts).
+ * costs, from the latest report of every agent in the fleet, whichever
+ * controller it is connected to (memory, CPU, threads, open files,
+ * processes, uptime, restarts).
  */
 export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: { service?: string; host?: string } }>(
@@ -27,7 +28,7 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'what each service costs on every host (the latest sample of each agent connected to this controller)',
+        summary: 'what each service costs on every host (the latest sample of each agent, on any controller)',
         tags: ['hosts'],
         querystring: {
           type: 'object',
@@ -40,7 +41,7 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const all = deps.usage?.all() ?? [];
+      const all = (await deps.usage?.all()) ?? [];
       const hosts = all
         .filter((h) => deps.hosts.get(h.hostId) !== undefined)
         .filter((h) => req.query.host === undefined || h.hostId === req.query.host)
@@ -64,7 +65,7 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req) => {
       const a = deps.hosts.get(req.params.hostId);
       if (!a) throw new NotFoundError(`unknown host ${req.params.hostId}`, { context: { hosts: [req.params.hostId] } });
-      const h = deps.usage?.get(a.hostId);
+      const h = await deps.usage?.get(a.hostId);
       return h ? usageView(deps, h, undefined) : { hostId: a.hostId, connected: a.connected, receivedAt: null, services: [] };
     },
   );

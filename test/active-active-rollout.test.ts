@@ -1,0 +1,84 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { countLogs } from '@smgr/testing/chaos';
+import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
+import { startAgent, threeControllers } from '@smgr/testing/active-active';
+
+let mysql: MariaDbInstance;
+let redis: RedisInstance;
+before(async () => {
+  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
+});
+after(async () => {
+  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
+});
+
+describe('active-active controllers: rollouts from any controller', () => {
+  test('a rollout started and commanded through a controller that does not lead: stored there, driven by the leader', async (t) => {
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-anyroll', { start: [0, 1] });
+    const [c1, c2] = [procs[0]!, procs[1]!];
+    const service = `aaany${Math.random().toString(16).slice(2, 6)}`;
+    const hostIds = ['aa-y1', 'aa-y2'];
+    for (const [i, host] of hostIds.entries()) {
+      const dir = join(env.dir, 'hosts', host);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'version'), '1.0\n');
+      await writeFile(join(dir, 'running'), '');
+      // One host on each controller.
+      await startAgent(cleanup, env, host, i === 0 ? [addrs[0]!, addrs[1]!] : [addrs[1]!, addrs[0]!], { [service]: fleetService(dir) });
+    }
+    const a2 = await api(1);
+    await waitFor(
+      async () => {
+        const r = await a2.get('/v1/hosts?connected=true');
+        const up = new Set(
+          (r.body.hosts as { hostId: string; claims?: { state: string }[] }[])
+            .filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided'))
+            .map((h) => h.hostId),
+        );
+        return hostIds.every((h) => up.has(h));
+      },
+      { timeoutMs: 30_000, message: 'every host connected' },
+    );
+    assert.ok(
+      c2.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'standby'),
+      'c2 does not lead',
+    );
+    const res = await a2.post('/v1/rollouts', {
+      service,
+      version: '2.0',
+      batchSize: 1,
+      minHealthySeconds: 2,
+      probeIntervalSeconds: 0.1,
+      healthyDeadlineSeconds: 10,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as number;
+
+    // Commands asked on c2 are applied by the leader's runner, and c2 answers with the outcome.
+    const paused = await a2.post(`/v1/rollouts/${id}/pause`);
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    assert.equal(paused.body.state, 'paused');
+    const again = await a2.post(`/v1/rollouts/${id}/pause`);
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.error, 'INVALID_TRANSITION');
+    const resumed = await a2.post(`/v1/rollouts/${id}/resume`);
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    assert.equal(resumed.body.state, 'running');
+    assert.equal(
+      countLogs(c1, 'rollout command asked on another controller applied', (j) => j.rolloutId === id),
+      3,
+    );
+    const done = await waitForRollout(a2, id, (r) => !['running', 'paused'].includes(r.state), 'rollout finished', 60_000);
+    assert.equal(done.state, 'succeeded', `${done.message}\n${c1.tail(30)}`);
+    assert.ok(countLogs(c1, 'rollouts created on another controller picked up', (j) => (j.rollouts as number[]).includes(id)) === 1, 'the leader picked it up');
+    assert.equal(countLogs(c2, 'rollout driving'), 0, 'c2 drove nothing');
+    for (const h of hostIds) {
+      const installs = (await readFile(join(env.dir, 'hosts', h, 'installs'), 'utf8')).trim().split('\n');
+      assert.deepEqual(installs, ['2.0'], `${h} installed 2.0 exactly once`);
+    }
+  });
+});
