@@ -1,24 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitFor, useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
 import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('active-active controllers: rollouts from any controller', () => {
   test('a rollout started and commanded through a controller that does not lead: stored there, driven by the leader', async (t) => {
-    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-anyroll', { start: [0, 1] });
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, servers, 'aa-anyroll', { start: [0, 1] });
     const [c1, c2] = [procs[0]!, procs[1]!];
     const service = `aaany${Math.random().toString(16).slice(2, 6)}`;
     const hostIds = ['aa-y1', 'aa-y2'];

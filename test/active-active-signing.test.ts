@@ -4,24 +4,17 @@
  * delivering controller sends an agent only jobs signed with the fleet
  * secret (smgr_fleet_secrets, in MySQL), bound to that controller's queue.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Operation } from '@smgr/shared';
-import { startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitFor, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { countingServices, countLogs, findLog, slowService } from '@smgr/testing/chaos';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 /** Waits until a delivery job has failed; returns its reason. */
 async function failedReason(queue: Queue, id: string): Promise<string> {
@@ -36,7 +29,7 @@ async function failedReason(queue: Queue, id: string): Promise<string> {
 
 describe('delivery jobs are signed: a job written straight into Redis reaches no agent', () => {
   test('a forged job and a tampered signed job are refused; a signed one is delivered', async (t) => {
-    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-sign', { start: [0, 1] });
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, servers, 'aa-sign', { start: [0, 1] });
     const [c1, c2] = [procs[0]!, procs[1]!];
     const services = await countingServices(cleanup, env, `aas${Math.random().toString(16).slice(2, 6)}-`, 2);
     // Held by c2, not the leader.

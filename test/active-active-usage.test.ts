@@ -1,25 +1,18 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
+import { waitFor, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { fleetService } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-});
-after(async () => {
-  await Promise.allSettled([mysql?.stop(), redis?.stop()]);
-});
+const servers = useServers();
 
 describe('active-active controllers: usage reports', () => {
   test('GET /v1/usage on any controller shows every host, whichever controller holds it', async (t) => {
-    const { cleanup, env, addrs, procs, api } = await threeControllers(t, { mysql, redis }, 'aa-usage', { start: [0, 1] });
+    const { cleanup, env, addrs, procs, api } = await threeControllers(t, servers, 'aa-usage', { start: [0, 1] });
     const service = `aause${Math.random().toString(16).slice(2, 6)}`;
     const hostIds = ['aa-u1', 'aa-u2'];
     for (const [i, host] of hostIds.entries()) {
