@@ -28,14 +28,16 @@
  * A missing peer is reported and the others still run.
  */
 import { copyFile, chmod, mkdir } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { makeTempDir, type TempDir } from '@smgr/testing';
-import { cpuTicks } from './agent-bench-support.js';
+import { percentile } from './controller-bench-support.js';
+import { bootOffsetMs, cpuSeconds, nowMs, ProcScan, rssMiB, stats, type Live } from './peer-procs.js';
+
+const cpuSecondsOf = (pid: number) => cpuSeconds(pid, CLK_TCK);
 import { cleanups, monit, smgrTool, supervisord, which, type Instance, type ToolDef } from './peer-tools.js';
 
 const { values: args } = parseArgs({
@@ -87,113 +89,13 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 // ---------------------------------------------------------------------------
 // Clocks and /proc
 
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/**
- * CLOCK_BOOTTIME (what /proc/PID/stat starttime counts) minus CLOCK_MONOTONIC
- * (process.hrtime), found at the moment /proc/uptime's 10 ms value flips, so
- * to well under a millisecond.
- */
-function bootOffsetMs(): number {
-  const up = () => readFileSync('/proc/uptime', 'utf8').split(' ')[0]!;
-  const first = up();
-  for (let i = 0; i < 100_000; i++) {
-    const t = nowMs();
-    const u = up();
-    if (u !== first) return Number(u) * 1000 - t;
-  }
-  return Number(up()) * 1000 - nowMs();
-}
 let BOOT_OFFSET = 0;
 /** First letter of each tool's service names, so the sets never overlap. */
 const PREFIX: Record<string, string> = { smgr: 'a', supervisord: 'v', monit: 'm' };
 /** Every service name of the run, all tools. */
 const everyName = new Set<string>();
 
-interface Live {
-  pid: number;
-  /** Process start in the bench's monotonic clock (ms), from starttime ticks. */
-  startMs: number;
-}
-
-/**
- * Finds live (not zombie) processes whose comm is one of `names`. Processes
- * that are none of the bench's services (`everyName`) are remembered once they
- * are older than 10 s (a fork shows its parent's comm until it execs, which under a load of 30 took more than 1 s), so
- * later scans skip them, and forgotten when they vanish.
- */
-class ProcScan {
-  #other = new Set<number>();
-
-  reset(): void {
-    this.#other.clear();
-  }
-
-  /** `skip`: pids not to read (victims and processes already counted), which keeps a scan cheap during a mass failure. */
-  scan(names: ReadonlySet<string>, skip: ReadonlySet<number> = new Set()): Map<string, Live[]> {
-    const found = new Map<string, Live[]>();
-    const upTicks = (Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * CLK_TCK) | 0;
-    const listed = new Set<number>();
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid)) continue;
-      listed.add(pid);
-      if (this.#other.has(pid) || skip.has(pid)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      } catch {
-        continue;
-      }
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const state = f[0];
-      const start = Number(f[19]);
-      if (names.has(comm)) {
-        if (state === 'Z' || state === 'X') continue;
-        const list = found.get(comm) ?? [];
-        list.push({ pid, startMs: (start * 1000) / CLK_TCK - BOOT_OFFSET });
-        found.set(comm, list);
-      } else if (!everyName.has(comm) && upTicks - start > 10 * CLK_TCK) {
-        this.#other.add(pid);
-      }
-    }
-    for (const pid of this.#other) if (!listed.has(pid)) this.#other.delete(pid);
-    return found;
-  }
-}
-const procs = new ProcScan();
-
-function rssMiB(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? round1(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** utime+stime of a process in seconds. */
-function cpuSeconds(pid: number): number {
-  return cpuTicks(pid).own / CLK_TCK;
-}
-
-function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function stats(ms: readonly number[]) {
-  return {
-    unit: 'ms',
-    n: ms.length,
-    median: round1(percentile(ms, 50)),
-    p90: round1(percentile(ms, 90)),
-    max: round1(Math.max(...ms)),
-    min: round1(Math.min(...ms)),
-  };
-}
+const procs = new ProcScan(everyName, CLK_TCK, () => BOOT_OFFSET);
 
 // ---------------------------------------------------------------------------
 // Tools
@@ -430,14 +332,14 @@ async function main(): Promise<void> {
     // --- (5) idle CPU with SERVICES watched, and (4) RSS after 60 s idle
     progress(`settling ${IDLE_SETTLE_S} s, then an idle window of ${IDLE_S} s`);
     await sleep(IDLE_SETTLE_S * 1000);
-    const cpu0 = [...main].map(([t, inst]) => [t, inst.measured.map((m) => cpuSeconds(m.pid))] as const);
+    const cpu0 = [...main].map(([t, inst]) => [t, inst.measured.map((m) => cpuSecondsOf(m.pid))] as const);
     const t0 = nowMs();
     await sleep(IDLE_S * 1000);
     const windowS = (nowMs() - t0) / 1000;
     const idleCpu = Object.fromEntries(
       cpu0.map(([t, before]) => {
         const inst = main.get(t)!;
-        return [t, Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSeconds(m.pid) - before[i]!) / windowS) * 100)]))];
+        return [t, Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSecondsOf(m.pid) - before[i]!) / windowS) * 100)]))];
       }),
     );
     const rssAfterIdle = quick ? null : Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
