@@ -189,7 +189,6 @@ try {
   await start(victim, `ctl-${victim + 1}-again`);
   await sleep(3_000);
   const leaderHeld = sims.byController().get(`ctl-${leader + 1}`) ?? 0;
-  const leaderKilledAt = Date.now();
   await procs[leader]!.kill9();
   const newLeaderMs = await until(
     'a new leader',
