@@ -9,19 +9,19 @@ import {
   type AgentEvent,
   type AgentMessage,
   type AgentStream,
+  type Hello,
   type Logger,
 } from '@smgr/shared';
-import { certificateNotAfter, type AgentInfo } from './agent-info.js';
+import { agentInfoFromHello, type AgentInfo } from './agent-info.js';
+import { helloRefusal } from './hello-admission.js';
 import type { AgentRegistry } from './agent-registry.js';
 import type { AgentStore } from './agent-store.js';
 import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AgentSession } from './agent-session.js';
 import { AgentJobs, type SessionTable } from './agent-jobs.js';
-import { refusedResult, validateAgentEvent, validateHello, validateJobResult, validateUsageReport } from './validate-agent-input.js';
+import { AgentMessages } from './agent-messages.js';
 import { ServiceUsageStore } from '../usage/service-usage-store.js';
-import { TokenBuckets } from '../limits/token-bucket.js';
-import { LogThrottle } from '../limits/log-throttle.js';
 
 export { validateHello } from './validate-agent-input.js';
 export type { JobSpec } from './agent-jobs.js';
@@ -92,16 +92,22 @@ export class AgentGateway implements SessionTable {
   private readonly askedToMove = new Map<string, number>();
   /** Draining (stopping): Hellos are refused with DRAINING so agents go to another controller at once. */
   private draining = false;
-  private readonly eventBuckets: TokenBuckets;
-  /** One warning per host and reason every 10 s, however hard a host floods. */
-  private readonly refusalLog = new LogThrottle(10_000);
+  /** What an agent sends on its stream after Hello. */
+  private readonly messages: AgentMessages;
 
   constructor(private readonly opts: AgentGatewayOptions) {
     this.log = opts.log.child({ component: 'agent-gateway' });
-    const rate = opts.eventRate ?? { burst: 100, perSecond: 10 };
-    this.eventBuckets = new TokenBuckets({ capacity: rate.burst, refillPerSecond: rate.perSecond });
     this.jobs = new AgentJobs(this, opts.log);
     this.presence = new AgentPresence(opts.store, opts.controllerId, opts.log);
+    this.messages = new AgentMessages({
+      jobs: this.jobs,
+      presence: this.presence,
+      usage: this.usage,
+      log: this.log,
+      ...(opts.onAgentEvent ? { onAgentEvent: opts.onAgentEvent } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.eventRate ? { eventRate: opts.eventRate } : {}),
+    });
     this.server.addService(agentServiceServerDefinition, { connect: (call: AgentStream) => this.onConnect(call) });
   }
 
@@ -269,7 +275,7 @@ export class AgentGateway implements SessionTable {
           session = this.onHello(call, msg, peer);
           return;
         }
-        this.onMessage(session, msg);
+        this.messages.handle(session, msg);
       } catch (err) {
         this.log.warn({ err, peer, hostId: session?.hostId }, 'agent message handling failed');
       }
@@ -301,38 +307,18 @@ export class AgentGateway implements SessionTable {
   }
 
   private onHello(call: AgentStream, msg: AgentMessage, peer: string): AgentSession | null {
-    if (msg.msg.case !== 'hello') {
-      this.refuse(call, 'HELLO_REQUIRED', 'the first message must be Hello', { peer, got: msg.msg.case });
-      return null;
-    }
-    if (this.draining) {
-      this.refuse(call, 'DRAINING', 'this controller is stopping; try the next controller address', {
-        peer,
-        hostId: msg.msg.value.hostId.slice(0, 255),
-      });
-      return null;
-    }
-    const hello = msg.msg.value;
-    const problem = validateHello(hello);
-    if (problem) {
-      this.refuse(call, 'BAD_HELLO', problem, { peer });
-      return null;
-    }
     const certificate = call.getAuthContext().sslPeerCertificate;
-    if (this.opts.requirePeerIdentity) {
-      const cn = certificate?.subject?.CN;
-      if (cn !== hello.hostId) {
-        this.refuse(call, 'IDENTITY_MISMATCH', `certificate is for ${JSON.stringify(cn ?? null)}, not ${hello.hostId}`, {
-          peer,
-        });
-        return null;
-      }
-    }
-    const certificateProblem = this.opts.checkCertificate?.(certificate?.raw);
-    if (certificateProblem) {
-      this.refuse(call, 'CERT_REFUSED', certificateProblem, { peer, hostId: hello.hostId });
+    const refusal = helloRefusal(msg, {
+      draining: this.draining,
+      requirePeerIdentity: this.opts.requirePeerIdentity,
+      certificate,
+      ...(this.opts.checkCertificate ? { checkCertificate: this.opts.checkCertificate } : {}),
+    });
+    if (refusal) {
+      this.refuse(call, refusal.code, refusal.message, { peer, ...refusal.context });
       return null;
     }
+    const hello = (msg.msg as { case: 'hello'; value: Hello }).value;
     const previous = this.sessions.get(hello.hostId);
     if (previous) {
       previous.closed = true;
@@ -349,20 +335,7 @@ export class AgentGateway implements SessionTable {
     session.preferredAddress = hello.preferredAddress ?? true;
     this.sessions.set(hello.hostId, session);
     if (certificate?.raw) this.certificates.set(session, certificate.raw);
-    const info: AgentInfo = {
-      hostId: hello.hostId,
-      labels: { ...hello.labels },
-      agentVersion: hello.agentVersion,
-      services: hello.services.map((s) => ({
-        name: s.name,
-        restartStrategy: s.restartStrategy,
-        startupRank: s.startupRank,
-        watched: s.watched,
-      })),
-      connected: true,
-      lastSeen: Date.now(),
-      certNotAfter: certificateNotAfter(certificate?.valid_to),
-    };
+    const info = agentInfoFromHello(hello, certificate?.valid_to);
     this.opts.registry.put(info);
     this.opts.claims.declared(info);
     this.presence.connected(info);
@@ -378,71 +351,6 @@ export class AgentGateway implements SessionTable {
     this.opts.onSession?.(hello.hostId, true);
     this.jobs.opened(session);
     return session;
-  }
-
-  private onMessage(session: AgentSession, msg: AgentMessage): void {
-    session.lastSeen = Date.now();
-    switch (msg.msg.case) {
-      case 'heartbeat':
-        this.presence.heartbeat(session.hostId);
-        session.send(create(ControllerMessageSchema, { msg: { case: 'heartbeatAck', value: { sentAtMs: msg.msg.value.sentAtMs } } }));
-        return;
-      case 'jobAccepted':
-        this.log.debug({ hostId: session.hostId, jobId: msg.msg.value.jobId }, 'job accepted by agent');
-        return;
-      case 'jobResult': {
-        let result = msg.msg.value;
-        const problem = validateJobResult(result);
-        if (problem) {
-          this.refuseInput(session.hostId, 'bad_result', problem, { jobId: result.jobId.slice(0, 200) });
-          result = refusedResult(result, problem);
-        }
-        if (!this.jobs.resolve(session.hostId, result)) {
-          this.log.warn({ hostId: session.hostId, jobId: result.jobId }, 'result for a job not pending on this host; ignored');
-        }
-        return;
-      }
-      case 'event': {
-        const event = msg.msg.value;
-        if (!this.eventBuckets.take(session.hostId)) {
-          // Not acknowledged: a well-behaved agent sends it again later, so nothing is lost.
-          this.refuseInput(session.hostId, 'rate', 'more events than agent events allow per host; not acknowledged', {});
-          return;
-        }
-        const problem = validateAgentEvent(event);
-        if (problem) {
-          // Acknowledged and dropped: it could never be stored, and sending it again would not change that.
-          this.refuseInput(session.hostId, 'bad_event', problem, { kind: event.kind.slice(0, 32) });
-          session.send(create(ControllerMessageSchema, { msg: { case: 'eventAck', value: { eventId: event.eventId } } }));
-          return;
-        }
-        this.log.info({ hostId: session.hostId, eventId: event.eventId, kind: event.kind, service: event.service }, 'agent event');
-        const handled = this.opts.onAgentEvent ? this.opts.onAgentEvent(session.hostId, event) : Promise.resolve();
-        handled.then(
-          () => session.send(create(ControllerMessageSchema, { msg: { case: 'eventAck', value: { eventId: event.eventId } } })),
-          (err) => this.log.error({ err, hostId: session.hostId, eventId: event.eventId }, 'agent event not recorded; agent will resend'),
-        );
-        return;
-      }
-      case 'usage': {
-        const problem = validateUsageReport(msg.msg.value);
-        if (problem) this.refuseInput(session.hostId, 'bad_usage', problem, {});
-        else this.usage.put(session.hostId, msg.msg.value);
-        return;
-      }
-      case 'hello':
-        this.log.warn({ hostId: session.hostId }, 'second Hello on one stream ignored');
-        return;
-      default:
-        this.log.warn({ hostId: session.hostId }, 'empty or unknown agent message ignored');
-    }
-  }
-
-  /** Counts a refused event or result and logs it, at most once per host and reason every 10 s. */
-  private refuseInput(hostId: string, reason: string, problem: string, ctx: Record<string, unknown>): void {
-    this.opts.metrics?.agentInputRefused.inc({ reason });
-    const hit = this.refusalLog.hit(`${hostId}\0${reason}`);
-    if (hit) this.log.warn({ ...ctx, hostId, reason, problem, suppressed: hit.suppressed }, 'agent input refused');
   }
 
   private onDisconnect(session: AgentSession, why: string, err?: unknown): void {

@@ -1,3 +1,5 @@
+import type { Hello } from '@smgr/shared';
+
 /** What the controller knows about one agent (host). */
 export interface AgentInfo {
   hostId: string;
@@ -15,4 +17,22 @@ export function certificateNotAfter(validTo: string | undefined): number | null 
   if (!validTo) return null;
   const t = Date.parse(validTo);
   return Number.isFinite(t) ? t : null;
+}
+
+/** The AgentInfo of an agent whose Hello was accepted just now (connected, seen now). */
+export function agentInfoFromHello(hello: Hello, certificateValidTo: string | undefined): AgentInfo {
+  return {
+    hostId: hello.hostId,
+    labels: { ...hello.labels },
+    agentVersion: hello.agentVersion,
+    services: hello.services.map((s) => ({
+      name: s.name,
+      restartStrategy: s.restartStrategy,
+      startupRank: s.startupRank,
+      watched: s.watched,
+    })),
+    connected: true,
+    lastSeen: Date.now(),
+    certNotAfter: certificateNotAfter(certificateValidTo),
+  };
 }
