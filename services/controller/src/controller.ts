@@ -16,16 +16,15 @@ import { RepairWorker } from './repair/repair-worker.js';
 import { CircuitBreaker } from './repair/circuit-breaker.js';
 import { createRepairQueue, type RepairJobData } from './repair/repair-queue.js';
 import { closeQuietly, logQueueError } from './db/bullmq.js';
-import { createRedisConnection } from './db/redis-connection.js';
+import { closeRedis, createRedisConnection } from './db/redis-connection.js';
 import { LeaderLease, type LeaseRole } from './ha/leader-lease.js';
 import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './retention/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
 import { checkInsecureListeners } from './listen-policy.js';
 import { Notifier } from './notify/notifier.js';
-import { probeRedis } from './db/redis-probe.js';
-import { listenConfigError, mysqlConfigError, mysqlDependency, redisConfigError, redisDependency } from './startup/dependency-errors.js';
-import { waitForDependency } from './startup/wait-for-dependency.js';
+import { listenConfigError } from './startup/dependency-errors.js';
+import { runStopSteps, waitForMysql, waitForRedis } from './startup/wait-for-stores.js';
 import { FleetMember } from './fleet/fleet-member.js';
 import { loadFleetSecret } from './fleet/fleet-secret.js';
 import { ControllerIdentity } from './fleet/controller-identity.js';
@@ -120,18 +119,7 @@ export class Controller {
       }),
     );
     const deliverySecret = await loadFleetSecret(this.pool, 'delivery');
-    // Probed on a connection of its own: the daemon's connections retry forever and hide the reason.
-    const redisDep = redisDependency(cfg.redis.url, cfg.source);
-    await waitForDependency({
-      dep: redisDep,
-      attempt: () => probeRedis(cfg.redis.url),
-      // A server that accepts the connection and then says nothing must not stretch the window.
-      boundAttempts: true,
-      configError: (err) => redisConfigError(err, redisDep),
-      windowMs: cfg.controller.startupTimeoutMs,
-      log: this.log,
-      cancelled: () => this.state === 'stopping',
-    });
+    await waitForRedis(cfg, this.log, () => this.state === 'stopping');
     const redisFor = () => {
       const r = this.newRedis();
       this.redis.push(r);
@@ -330,7 +318,7 @@ export class Controller {
       ['worker', () => this.worker?.stop(graceMs, () => router?.handBack(handBackCode, 'this controller let go of the job'))],
       ['worker redis', () => closeRedis(this.workerRedis)],
     ];
-    await this.runSteps(steps);
+    await runStopSteps(this.log, steps);
     this.poller = null;
     this.worker = null;
     this.workerRedis = null;
@@ -341,16 +329,6 @@ export class Controller {
     const r = createRedisConnection(this.cfg.redis.url, { maxRetriesPerRequest: null });
     r.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     return r;
-  }
-
-  private async runSteps(steps: [string, () => Promise<unknown> | undefined][]): Promise<void> {
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.log.warn({ err, step: name }, 'error while stopping');
-      }
-    }
   }
 
   /**
@@ -364,7 +342,7 @@ export class Controller {
     const t0 = Date.now();
     process.off('SIGHUP', this.onSighup);
     this.serverTls?.stop();
-    await this.runSteps([
+    await runStopSteps(this.log, [
       ['operator api', () => this.operatorApi?.stop()],
       ['lease', () => this.lease?.stop()],
       // Agents stay connected during the grace, so results of jobs in flight still arrive.
@@ -419,28 +397,6 @@ export class Controller {
 
   /** Retries a MySQL step until controller.startup_timeout; refused credentials end it at once (exit 78). */
   private waitForMysql(step: () => Promise<unknown>): Promise<void> {
-    const dep = mysqlDependency(this.cfg.database, this.cfg.source);
-    return waitForDependency({
-      dep,
-      attempt: step,
-      // A refused certificate or a plaintext refusal (ConfigError) will not heal by waiting either.
-      configError: (err) => (err instanceof ConfigError ? err : mysqlConfigError(err, dep, this.cfg.database)),
-      windowMs: this.cfg.controller.startupTimeoutMs,
-      log: this.log,
-      cancelled: () => this.state === 'stopping',
-    });
+    return waitForMysql(this.cfg, this.log, step, () => this.state === 'stopping');
   }
-}
-
-/**
- * QUIT when connected; a connection that never became ready would queue the
- * QUIT until Redis came back (a stop that never ends): drop it instead.
- */
-async function closeRedis(r: Redis | null): Promise<void> {
-  if (r === null) return;
-  if (r.status !== 'ready') {
-    r.disconnect();
-    return;
-  }
-  await r.quit().catch(() => r.disconnect());
 }

@@ -15,3 +15,16 @@ export function createRedisConnection(url: string, options: RedisOptions = {}): 
     ...(db !== null && /^\d+$/.test(db) ? { db: Number(db) } : {}),
   });
 }
+
+/**
+ * QUIT when connected; a connection that never became ready would queue the
+ * QUIT until Redis came back (a stop that never ends): drop it instead.
+ */
+export async function closeRedis(r: Redis | null): Promise<void> {
+  if (r === null) return;
+  if (r.status !== 'ready') {
+    r.disconnect();
+    return;
+  }
+  await r.quit().catch(() => r.disconnect());
+}
