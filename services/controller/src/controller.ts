@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { ConfigError, ServerTls, type Logger, type SmgrConfig } from '@smgr/shared';
+import { ServerTls, type Logger, type SmgrConfig } from '@smgr/shared';
 import { createDbPool, databaseTlsError, type DbPool } from './db/pool.js';
 import { migrate } from './db/migrator.js';
 import { IncidentStore } from './repair/incident-store.js';
