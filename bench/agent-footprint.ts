@@ -30,6 +30,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { esmRequireBanner, optionalExternals } from '../scripts/esbuild-esm.mjs';
 import { ManagedProcess } from '@smgr/testing';
 import { agentBenchStack, CLK_TCK, cpuTicks, machineInfo, positiveNumbers, startSleepServices, watchingAgentIni, withCleanup } from './agent-bench-support.js';
 
@@ -103,16 +104,8 @@ async function bundleAgent(dir: string, minify = false): Promise<string> {
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'error',
-    banner: {
-      js: [
-        "import { createRequire as __smgrCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __smgrFileURLToPath } from 'node:url';",
-        "import { dirname as __smgrDirname } from 'node:path';",
-        'const require = __smgrCreateRequire(import.meta.url);',
-        'const __filename = __smgrFileURLToPath(import.meta.url);',
-        'const __dirname = __smgrDirname(__filename);',
-      ].join('\n'),
-    },
+    external: optionalExternals,
+    banner: esmRequireBanner,
   });
   return outfile;
 }

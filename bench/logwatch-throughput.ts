@@ -27,6 +27,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { esmRequireBanner, optionalExternals } from '../scripts/esbuild-esm.mjs';
 import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -60,18 +61,8 @@ async function bundleAgent(dir: string): Promise<string> {
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'error',
-    // dbus-next's optional extras, as in scripts/package.mjs.
-    external: ['x11', 'usocket'],
-    banner: {
-      js: [
-        "import { createRequire as __smgrCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __smgrFileURLToPath } from 'node:url';",
-        "import { dirname as __smgrDirname } from 'node:path';",
-        'const require = __smgrCreateRequire(import.meta.url);',
-        'const __filename = __smgrFileURLToPath(import.meta.url);',
-        'const __dirname = __smgrDirname(__filename);',
-      ].join('\n'),
-    },
+    external: optionalExternals,
+    banner: esmRequireBanner,
   });
   return outfile;
 }

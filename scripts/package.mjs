@@ -23,6 +23,7 @@
 // is built under a temp name and renamed into place, so a reader never sees a
 // half-written artifact. Each bundle is run with --version before the rename.
 import { build } from 'esbuild';
+import { esmRequireBanner, optionalExternals } from './esbuild-esm.mjs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -156,22 +157,8 @@ async function bundleAll() {
       legalComments: 'none',
       logLevel: 'error',
       plugins: [versionPlugin],
-      // dbus-next's optional extras, never installed here: x11 (a session bus
-      // found through an X display) and usocket (native, abstract sockets).
-      // The agent names the system bus socket by path, which needs neither.
-      external: ['x11', 'usocket'],
-      // CommonJS dependencies (grpc-js, mysql2, ...) call require() on node
-      // builtins and read __dirname; an ES module has neither.
-      banner: {
-        js: [
-          "import { createRequire as __smgrCreateRequire } from 'node:module';",
-          "import { fileURLToPath as __smgrFileURLToPath } from 'node:url';",
-          "import { dirname as __smgrDirname } from 'node:path';",
-          'const require = __smgrCreateRequire(import.meta.url);',
-          'const __filename = __smgrFileURLToPath(import.meta.url);',
-          'const __dirname = __smgrDirname(__filename);',
-        ].join('\n'),
-      },
+      external: optionalExternals,
+      banner: esmRequireBanner,
     });
   }
 }
