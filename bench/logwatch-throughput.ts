@@ -27,7 +27,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { esmRequireBanner, optionalExternals } from '../scripts/esbuild-esm.mjs';
+import { shippedBundleOptions } from '../scripts/esbuild-esm.mjs';
 import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,21 +48,13 @@ const variant = args.variant;
 if (variant !== 'dist' && variant !== 'shipped') throw new Error('--variant is dist or shipped');
 const nodeFlags = (args['node-flags'] ?? (variant === 'shipped' ? SHIPPED_FLAGS : '')).split(' ').filter(Boolean);
 
-/** The esbuild bundle with the options of scripts/package.mjs (as bench/agent-footprint.ts makes it). */
+/** The esbuild bundle with the options of scripts/package.mjs (scripts/esbuild-esm.mjs). */
 async function bundleAgent(dir: string): Promise<string> {
   const outfile = join(dir, 'lib', 'smgr-agent.mjs');
   await build({
     entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'error',
-    external: optionalExternals,
-    banner: esmRequireBanner,
+    ...shippedBundleOptions,
   });
   return outfile;
 }

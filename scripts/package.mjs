@@ -23,7 +23,7 @@
 // is built under a temp name and renamed into place, so a reader never sees a
 // half-written artifact. Each bundle is run with --version before the rename.
 import { build } from 'esbuild';
-import { esmRequireBanner, optionalExternals } from './esbuild-esm.mjs';
+import { shippedBundleOptions } from './esbuild-esm.mjs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,23 +148,8 @@ async function bundleAll() {
     await build({
       entryPoints: [join(root, bin.entry)],
       outfile: join(work, 'lib', `${bin.name}.mjs`),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      // V8 keeps a module's whole source text for lazy compilation, and one character outside
-      // Latin-1 (an arrow in a kept comment) made the agent's 3 MB bundle a two-byte string of
-      // 6 MB of heap. Whitespace and comments go, ASCII escapes the rest; names stay as written
-      // (stack traces and logs read as the source does).
-      minifyWhitespace: true,
-      minifySyntax: true,
-      charset: 'ascii',
-      sourcemap: false,
-      legalComments: 'none',
-      logLevel: 'error',
+      ...shippedBundleOptions,
       plugins: [versionPlugin],
-      external: optionalExternals,
-      banner: esmRequireBanner,
     });
   }
 }

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { agentServiceServerDefinition, channelCredentials, createAgentServiceClient, type TlsSettings } from '@smgr/shared';
+import { agentServiceServerDefinition, channelCredentials, createAgentServiceClient, loadCrlSupport, type TlsSettings } from '@smgr/shared';
 import { initCa, issueCert, renewCert, revokeCert, writeCrl } from '@smgr/shared/pki';
 import { useServers, Cleanup, freePort, type ManagedProcess, waitFor } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
@@ -138,6 +138,8 @@ async function agentVerdictOn(serverCert: string, tls: TlsSettings): Promise<str
 after(() => files.run());
 const servers = useServers();
 before(async () => {
+  // channelCredentials() is called in this process with a CRL: as a daemon does at start (runDaemon).
+  await loadCrlSupport();
   await servers.ready;
   env = await chaosEnv(files, servers.mysql, servers.redis, 'mtls-roles');
   pki = join(env.dir, 'pki');

@@ -3,6 +3,7 @@ import { ConfigError, ExitCode } from '../errors/index.js';
 import type { ConfigReport, DaemonRole, SmgrConfig } from '../config/index.js';
 import { closeLogger, loggerFromConfig, type Logger } from '../logging/index.js';
 import { routeGrpcLogs } from '../grpc/grpc-log.js';
+import { loadCrlSupport } from '../grpc/crl-support.js';
 import { SMGR_VERSION } from '../version.js';
 import { loadDaemonConfig, logConfigWarnings, printConfigCheck } from './config-check.js';
 import { createSdNotifier } from './sd-notify.js';
@@ -89,6 +90,8 @@ environment variables < --set flags. Exit codes: 0 ok, 1 failure, 2 usage,
     throw err;
   }
   const config: SmgrConfig = report.config;
+  // The CRL parser's ASN.1 libraries are loaded only when a CRL is configured (grpc/crl-support.ts).
+  if (config.tls.crl) await loadCrlSupport();
   if (opts.checkConfig) {
     printConfigCheck(spec.name, report, spec.role);
     process.exit(ExitCode.OK);

@@ -13,7 +13,7 @@
  * Pure: the daemons call it with the peer's DER certificate.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { normalizeSerial } from './revocation-list.js';
+import { normalizeSerial } from './pem.js';
 
 export type PeerRole = 'agent' | 'controller';
 

@@ -8,9 +8,12 @@
  * is loaded, with the file named, instead of cutting every connection; and so
  * that the controller can drop a stream that was opened before the revocation.
  */
-import { createPublicKey, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, verify, type X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificateList, type Name } from '@peculiar/asn1-x509';
+import { certificatesFromPem, normalizeSerial, pemBlocks, serialFromBytes } from './pem.js';
+
+export { certificatesFromPem, normalizeSerial, pemBlocks, serialFromBytes };
 
 export interface RevocationList {
   /** Revoked serial numbers, normalised by `normalizeSerial`. */
@@ -19,30 +22,6 @@ export interface RevocationList {
   readonly nextUpdate: Date | undefined;
   /** The trusted CA certificate that signed this list. */
   readonly issuer: X509Certificate;
-}
-
-/** Upper-case hex without separators or leading zeros: how serials are compared everywhere. */
-export function normalizeSerial(serial: string): string {
-  return serial
-    .replace(/[:\s]/g, '')
-    .toUpperCase()
-    .replace(/^0+(?=.)/, '');
-}
-
-/** Hex of a DER INTEGER's content bytes, normalised. */
-export function serialFromBytes(bytes: ArrayBuffer | Uint8Array): string {
-  return normalizeSerial(Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex'));
-}
-
-/** The PEM blocks of `pem` with label `label`, as DER. */
-export function pemBlocks(pem: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-}
-
-/** Every certificate in a PEM bundle (a `[tls] ca` file may hold several CAs). */
-export function certificatesFromPem(pem: string | Buffer): X509Certificate[] {
-  return pemBlocks(pem.toString(), 'CERTIFICATE').map((der) => new X509Certificate(der));
 }
 
 /** The TBSCertList bytes exactly as signed: the first element of the outer SEQUENCE. */

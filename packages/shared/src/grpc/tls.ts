@@ -3,7 +3,8 @@ import { checkServerIdentity, createSecureContext, type PeerCertificate, type Se
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '../errors/index.js';
 import { peerCertificateProblem, type PeerPolicy, type PeerRole } from './peer-policy.js';
-import { certificatesFromPem, readRevocationList } from './revocation-list.js';
+import { crlParser } from './crl-support.js';
+import { certificatesFromPem } from './pem.js';
 import { withoutIpServerName } from './no-ip-sni.js';
 
 /** The `[tls]` section as the daemons see it. */
@@ -61,7 +62,7 @@ export function loadTlsMaterial(tls: TlsSettings, self: PeerRole, source = 'conf
   if (tls.crl) {
     crl = readPem(tls.crl, 'tls.crl', source);
     try {
-      const list = readRevocationList(crl, trusted);
+      const list = crlParser().readRevocationList(crl, trusted);
       revoked = list.serials;
       crlNextUpdate = list.nextUpdate;
     } catch (err) {
