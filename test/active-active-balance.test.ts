@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { waitFor, type ManagedProcess, useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
 import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
-import { startAgent, threeControllers } from '@smgr/testing/active-active';
+import { startAgent, threeControllers, waitAllConnected } from '@smgr/testing/active-active';
 
 const servers = useServers();
 
@@ -83,18 +83,7 @@ describe('active-active controllers: joining and taking over', () => {
       await startAgent(cleanup, env, host, i % 2 === 0 ? [addrs[1]!, addrs[2]!] : [addrs[2]!, addrs[1]!], { [service]: fleetService(dir) });
     }
     const a2 = await api(1);
-    await waitFor(
-      async () => {
-        const r = await a2.get('/v1/hosts?connected=true');
-        const up = new Set(
-          (r.body.hosts as { hostId: string; claims?: { state: string }[] }[])
-            .filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided'))
-            .map((h) => h.hostId),
-        );
-        return hostIds.every((h) => up.has(h));
-      },
-      { timeoutMs: 30_000, message: 'every host connected' },
-    );
+    await waitAllConnected(a2, hostIds);
     // Rollouts are driven by the leader (created through any controller; here the leader).
     const a1 = await api(0);
     const res = await a1.post('/v1/rollouts', {

@@ -2,10 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { waitFor, useServers } from '@smgr/testing';
+import { useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
 import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
-import { startAgent, threeControllers } from '@smgr/testing/active-active';
+import { startAgent, threeControllers, waitAllConnected } from '@smgr/testing/active-active';
 
 const servers = useServers();
 
@@ -24,18 +24,7 @@ describe('active-active controllers: rollouts from any controller', () => {
       await startAgent(cleanup, env, host, i === 0 ? [addrs[0]!, addrs[1]!] : [addrs[1]!, addrs[0]!], { [service]: fleetService(dir) });
     }
     const a2 = await api(1);
-    await waitFor(
-      async () => {
-        const r = await a2.get('/v1/hosts?connected=true');
-        const up = new Set(
-          (r.body.hosts as { hostId: string; claims?: { state: string }[] }[])
-            .filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided'))
-            .map((h) => h.hostId),
-        );
-        return hostIds.every((h) => up.has(h));
-      },
-      { timeoutMs: 30_000, message: 'every host connected' },
-    );
+    await waitAllConnected(a2, hostIds);
     assert.ok(
       c2.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'standby'),
       'c2 does not lead',

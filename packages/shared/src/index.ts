@@ -15,5 +15,6 @@ export type { SdNotifier, SdNotifierOptions } from './daemon/sd-notify.js';
 export { SMGR_VERSION } from './version.js';
 export * from './files/index.js';
 export type { HostUsageView, ServiceUsageView } from './api/usage-view.js';
+export type { DeadLetterView } from './api/dead-letter-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

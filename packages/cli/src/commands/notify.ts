@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type DeadLetterView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
 import { safeCell } from '../format/sanitize.js';
@@ -11,17 +11,6 @@ interface TestResult {
   ok: boolean;
   messageId: string;
   error?: string;
-}
-
-interface DeadLetter {
-  id: string;
-  receiver: string;
-  status: string;
-  title: string;
-  count: number;
-  attempts: number;
-  error: string;
-  failedAt: string | null;
 }
 
 interface FiringAlert {
@@ -58,7 +47,7 @@ export function notifyCommands(program: Command, io: CliIo): void {
     .action(async (o: { limit?: number }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
       const q = o.limit !== undefined ? `?limit=${o.limit}` : '';
-      const body = await ctx.client().get<{ deadLetters: DeadLetter[] }>(`/v1/notify/dead-letters${q}`);
+      const body = await ctx.client().get<{ deadLetters: DeadLetterView[] }>(`/v1/notify/dead-letters${q}`);
       ctx.print(body, (b) =>
         b.deadLetters.length === 0
           ? 'no dead letters\n'

@@ -2,7 +2,7 @@
  * Several controllers on one database and queue prefix (each with its API)
  * and real agents listing them: the active-active tests' setup.
  */
-import { freePort, useCleanup, type Cleanup, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '../harness/index.js';
+import { freePort, useCleanup, waitFor, type Cleanup, type ManagedProcess, type MariaDbInstance, type RedisInstance } from '../harness/index.js';
 import { waitForLog } from './smgr.js';
 import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from './chaos.js';
 import { ApiClient, apiPortOf, createTokenViaController } from './operator-api.js';
@@ -63,4 +63,20 @@ export async function startAgent(
   const agent = startDaemon('agent', cfg, `agent-${hostId}`);
   cleanup.add(() => agent.stop(), `agent ${hostId}`);
   return agent;
+}
+
+/** Waits until every host in `hostIds` is connected (to any controller) and none of its claims is undecided, as `client` reports. */
+export async function waitAllConnected(client: ApiClient, hostIds: readonly string[], timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await client.get('/v1/hosts?connected=true');
+      const up = new Set(
+        (r.body.hosts as { hostId: string; claims?: { state: string }[] }[])
+          .filter((h) => !(h.claims ?? []).some((c) => c.state === 'undecided'))
+          .map((h) => h.hostId),
+      );
+      return hostIds.every((h) => up.has(h));
+    },
+    { timeoutMs, message: 'every host connected' },
+  );
 }

@@ -80,8 +80,9 @@ export class WatchResponder {
     const checked = last ? describeRecord(last) : 'no check result';
     // Says how the failure was found when an event (not a round) found it: "…; systemd reported x.service failed/failed over D-Bus".
     const why = trigger?.detail ? `${checked}; ${trigger.detail}` : checked;
-    const byPolicy = !this.autonomous() && service.watchRepair === 'agent';
-    if (!this.autonomous() && !(byPolicy && this.mayRepairLocally(service.name))) {
+    const autonomous = this.autonomous();
+    const byPolicy = !autonomous && service.watchRepair === 'agent';
+    if (!autonomous && !(byPolicy && this.mayRepairLocally(service.name))) {
       this.report(service, failures, last, why);
       return;
     }

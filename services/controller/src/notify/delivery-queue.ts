@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
 import { closeQuietly, logQueueError, openQueue, runWorker } from '../db/bullmq.js';
-import type { Logger, NotifyConfig } from '@smgr/shared';
+import type { DeadLetterView, Logger, NotifyConfig } from '@smgr/shared';
 import type { NotificationMessage } from './alert-types.js';
 import { DeliveryError, type ReceiverSender } from './receiver-sender.js';
 import type { NotifyMetrics } from './notify-metrics.js';
@@ -12,16 +12,7 @@ export interface DeliveryJobData {
 }
 
 /** A message that could not be delivered after every attempt (or was refused for good). */
-export interface DeadLetter {
-  id: string;
-  receiver: string;
-  status: string;
-  title: string;
-  count: number;
-  attempts: number;
-  error: string;
-  failedAt: string | null;
-}
+export type DeadLetter = DeadLetterView;
 
 export function createNotifyQueue(connection: ConnectionOptions, prefix: string, onError: (err: Error) => void): Queue<DeliveryJobData> {
   return openQueue<DeliveryJobData>(NOTIFY_QUEUE, connection, prefix, onError);
