@@ -13,6 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { initCa, issueCert } from '@smgr/shared/pki';
 import { Cleanup, freePort, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
 import { AGENT_MAIN, CONTROLLER_MAIN, waitForLog } from '@smgr/testing/smgr';
 import { chaosEnv, controllerSections, countLogs, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
@@ -239,6 +240,21 @@ describe('agent start-up failures', () => {
     assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
     const line = assertOnePlainLine(r, 'smgr-agent');
     assert.match(line, /tls\.cert = ".*no-such-cert\.pem": no such file/);
+  });
+
+  test('a tls.crl file that holds no CRL: exit 78 naming tls.crl (the CRL parser is loaded only for it)', async () => {
+    const pki = join(env.dir, 'pki-crl');
+    await initCa(pki);
+    await issueCert(pki, 'h1', { role: 'agent' });
+    const config = await writeIni(env, 'agent-bad-crl.ini', {
+      agent: { controller: '127.0.0.1:1', host_id: 'h1', state_dir: join(env.dir, 'state-bad-crl') },
+      // A certificate where the CRL should be: readable PEM, but no X509 CRL block.
+      tls: { ca: join(pki, 'ca.pem'), cert: join(pki, 'h1.pem'), key: join(pki, 'h1.key'), crl: join(pki, 'ca.pem') },
+    });
+    const r = await runToExit(AGENT_MAIN, config);
+    assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
+    const line = assertOnePlainLine(r, 'smgr-agent');
+    assert.match(line, /tls\.crl = ".*pki-crl\/ca\.pem": no "BEGIN X509 CRL" block in the file/);
   });
 
   test('a state directory that cannot be created: exit 78 naming agent.state_dir', async () => {
