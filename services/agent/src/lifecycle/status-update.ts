@@ -8,7 +8,11 @@ import { startService, stopService } from './start-stop.js';
 /** Versions the controller may send: what package managers and semver use, nothing a shell would act on. */
 export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+:~-]{0,127}$/;
 
-const VERSION_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+/**
+ * Made on first use: a collator maps about 2 MiB of ICU data into the
+ * process, which an agent that never updates anything should not carry.
+ */
+let versionOrder: Intl.Collator | undefined;
 
 /**
  * Whether `target` is older than `installed`, by natural order (1.9 < 1.10 <
@@ -17,7 +21,7 @@ const VERSION_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'bas
  */
 export function isDowngrade(installed: string, target: string): boolean {
   const current = /[0-9][A-Za-z0-9._+:~-]*/.exec(installed)?.[0];
-  return current !== undefined && current !== target && VERSION_ORDER.compare(target, current) < 0;
+  return current !== undefined && current !== target && (versionOrder ??= new Intl.Collator('en', { numeric: true, sensitivity: 'base' })).compare(target, current) < 0;
 }
 
 /** version_command's answer: its last non-empty output line (128 characters at most). */

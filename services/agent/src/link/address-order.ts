@@ -15,6 +15,6 @@ export function controllerOrder(hostId: string, addresses: readonly string[], mo
   const weight = (a: string) => createHash('sha256').update(`${hostId}\0${a}`).digest().readBigUInt64BE(0);
   return unique
     .map((a) => ({ a, w: weight(a) }))
-    .sort((x, y) => (x.w === y.w ? x.a.localeCompare(y.a) : x.w > y.w ? -1 : 1))
+    .sort((x, y) => (x.w === y.w ? (x.a < y.a ? -1 : 1) : x.w > y.w ? -1 : 1))
     .map((x) => x.a);
 }
