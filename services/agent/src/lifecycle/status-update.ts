@@ -21,7 +21,9 @@ let versionOrder: Intl.Collator | undefined;
  */
 export function isDowngrade(installed: string, target: string): boolean {
   const current = /[0-9][A-Za-z0-9._+:~-]*/.exec(installed)?.[0];
-  return current !== undefined && current !== target && (versionOrder ??= new Intl.Collator('en', { numeric: true, sensitivity: 'base' })).compare(target, current) < 0;
+  if (current === undefined || current === target) return false;
+  versionOrder ??= new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+  return versionOrder.compare(target, current) < 0;
 }
 
 /** version_command's answer: its last non-empty output line (128 characters at most). */
