@@ -20,6 +20,11 @@ export interface ReaperBinding {
    * `errno` (ECHILD: not a child of this process, or already reaped).
    */
   reap(pid: number): ReapedChild | null;
+  /**
+   * malloc_trim(0): the free pages of malloc's arenas go back to the kernel.
+   * True when some were released; always false without glibc.
+   */
+  trimMalloc(): boolean;
 }
 
 /**

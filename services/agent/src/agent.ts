@@ -258,6 +258,8 @@ export class Agent {
     this.unitWatch?.start();
     this.logWatch = logWatch;
     this.logWatch?.start();
+    // Starting up is a burst too: what loading and the first rounds left behind goes back once it is quiet.
+    this.trim.touch();
   }
 
   async stop(): Promise<void> {

@@ -22,7 +22,7 @@ test('one collection after a burst, once the work has stopped for afterMs; none 
   assert.equal(collections, 1, 'stop cancels a pending trim');
 });
 
-test("the default collector is V8's full GC and returns heap a burst left behind", async () => {
+test("the default collector is V8's full GC (then malloc_trim) and returns heap a burst left behind", async () => {
   const trim = new IdleTrim({ log, afterMs: 1 });
   let garbage: unknown[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `x${i}` }));
   assert.ok(garbage.length > 0);

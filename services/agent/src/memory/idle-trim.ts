@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { loadReaper, type ReaperBinding } from '@smgr/reaper';
 import type { Logger } from '@smgr/shared';
 
 /** How long the agent must have been without work before it gives memory back. */
@@ -9,7 +10,7 @@ export interface IdleTrimOptions {
   log: Logger;
   /** Default IDLE_TRIM_AFTER_MS. */
   afterMs?: number;
-  /** The collector to run; default V8's full GC. Tests pass a counter. */
+  /** The collector to run; default V8's full GC, then malloc_trim. Tests pass a counter. */
   collect?: () => void;
 }
 
@@ -25,6 +26,24 @@ function fullGc(): void {
     v8Gc = runInNewContext('gc') as () => void;
   }
   v8Gc();
+}
+
+/**
+ * V8's full collection, then malloc_trim(0) (through the reaper addon): the
+ * collection frees the stores of dead buffers and strings, but glibc keeps
+ * the freed pages unless they sit at the top of its heap (measured: 1.4 MiB
+ * of an idle agent's 56). Without the addon (a broken install: the orphan
+ * reaper says so), the collection alone.
+ */
+function collectAndTrim(): void {
+  fullGc();
+  let reaper: ReaperBinding;
+  try {
+    reaper = loadReaper();
+  } catch {
+    return;
+  }
+  reaper.trimMalloc();
 }
 
 /**
@@ -46,7 +65,7 @@ export class IdleTrim {
 
   constructor(opts: IdleTrimOptions) {
     this.afterMs = opts.afterMs ?? IDLE_TRIM_AFTER_MS;
-    this.collect = opts.collect ?? fullGc;
+    this.collect = opts.collect ?? collectAndTrim;
     this.log = opts.log.child({ component: 'memory' });
   }
 
