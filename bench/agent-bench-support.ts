@@ -4,7 +4,7 @@
  * process costs, copies of /bin/sleep as services, a controller for agents
  * to connect to, and the machine block of the JSON report.
  */
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import type mysql from 'mysql2/promise';
 import { Cleanup, ManagedProcess, type TempDir } from '@smgr/testing';
 import { ini } from '@smgr/testing/smgr';
 import { benchStack } from './controller-bench-support.js';
+import { benchArgs, type ArgDefaults, type BenchArgs } from './bench-support.js';
 
 /** Clock ticks per second of /proc/PID/stat times (CLK_TCK; 100 on every Linux this runs on). */
 export const CLK_TCK = 100;
@@ -26,6 +27,20 @@ export function positiveNumbers<K extends string>(args: Record<K, string>): Reco
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * The command line of a bench that watches idle agents (agent-footprint,
+ * service-cost): --seconds (the window, default 300), --services (20) and
+ * --watch-interval (10 s), each a positive number, and the bench's own
+ * options `more` (as benchArgs takes them).
+ */
+export function idleAgentArgs<D extends ArgDefaults>(more: D): { args: BenchArgs<D>; seconds: number; serviceCount: number; watchInterval: number } {
+  const idle = { seconds: '300', services: '20', 'watch-interval': '10' };
+  const args = benchArgs({ ...idle, ...more });
+  const given = args as unknown as typeof idle;
+  const n = positiveNumbers({ seconds: given.seconds, services: given.services, 'watch-interval': given['watch-interval'] });
+  return { args, seconds: n.seconds, serviceCount: n.services, watchInterval: n['watch-interval'] };
 }
 
 /** utime+stime (own) and cutime+cstime (children) of a process, in clock ticks. */
@@ -72,6 +87,54 @@ export async function agentBenchStack(cleanup: Cleanup): Promise<AgentBenchStack
   cleanup.add(() => stack.stop(), 'mariadb, redis, controller');
   await stack.startController();
   return { tmp: stack.tmp, grpcPort: stack.grpcPort };
+}
+
+/** An agent bench's stack (agentBenchStack) and `count` services (startSleepServices) named `PREFIXtag-NN`. */
+export async function idleAgentStack(cleanup: Cleanup, count: number, prefix: string): Promise<AgentBenchStack & { names: string[] }> {
+  const stack = await agentBenchStack(cleanup);
+  return { ...stack, names: await startSleepServices(cleanup, stack.tmp.path, count, prefix) };
+}
+
+/** One agent of a bench: its node command line and what its config says beyond watchingAgentIni's defaults. */
+export interface AgentSpec {
+  name: string;
+  /** Node flags and the entry point. */
+  argv: string[];
+  level: string;
+  agent?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Starts one agent per spec (host id `HOSTPREFIX-NAME`), each watching every
+ * service of `stack` every `watchInterval` seconds (watchingAgentIni),
+ * stopped by `cleanup`; resolves once every one is connected to the controller.
+ */
+export async function startWatchingAgents(
+  cleanup: Cleanup,
+  stack: AgentBenchStack & { names: string[] },
+  o: { watchInterval: number; hostPrefix: string },
+  specs: readonly AgentSpec[],
+): Promise<ManagedProcess[]> {
+  const dir = stack.tmp.path;
+  const procs: ManagedProcess[] = [];
+  for (const spec of specs) {
+    const slug = spec.name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
+    const config = join(dir, `agent-${slug}.ini`);
+    const { grpcPort, names } = stack;
+    const stateDir = join(dir, `state-${slug}`);
+    const { watchInterval } = o;
+    await writeFile(
+      config,
+      watchingAgentIni({ grpcPort, hostId: `${o.hostPrefix}-${slug}`, stateDir, dir, names, watchInterval, level: spec.level, agent: spec.agent }),
+    );
+    const proc = ManagedProcess.start(process.execPath, [...spec.argv, '--config', config], { name: `agent-${slug}`, logDir: dir });
+    cleanup.add(() => proc.stop(), `agent ${spec.name}`);
+    procs.push(proc);
+  }
+  for (const [i, proc] of procs.entries()) {
+    await proc.waitForLine((_l, j) => j?.msg === 'connected to controller', 60_000, `agent ${specs[i]!.name} connects`);
+  }
+  return procs;
 }
 
 /**

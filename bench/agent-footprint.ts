@@ -25,38 +25,17 @@
  * Needs `npx turbo run build` first. Target (issue 3): <= 55 MB RSS and
  * <= 0.2 % of a core after 5 minutes idle with 20 services checked every 10 s.
  */
-import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { esmRequireBanner, optionalExternals } from '../scripts/esbuild-esm.mjs';
-import { ManagedProcess } from '@smgr/testing';
-import { agentBenchStack, CLK_TCK, cpuTicks, machineInfo, positiveNumbers, startSleepServices, watchingAgentIni, withCleanup } from './agent-bench-support.js';
+import { CLK_TCK, cpuTicks, idleAgentArgs, idleAgentStack, machineInfo, startWatchingAgents, withCleanup } from './agent-bench-support.js';
+import { ROOT } from './bench-support.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
 const SAMPLE_EVERY_MS = 5_000;
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '300' },
-    services: { type: 'string', default: '20' },
-    'watch-interval': { type: 'string', default: '10' },
-    variants: { type: 'string', default: 'dist,bundle,bundle-tuned,bundle-min-tuned' },
-    'tuned-flags': { type: 'string', default: DEFAULT_TUNED },
-  },
-  strict: true,
-});
-const {
-  seconds,
-  services: serviceCount,
-  'watch-interval': watchInterval,
-} = positiveNumbers({
-  seconds: args.seconds,
-  services: args.services,
-  'watch-interval': args['watch-interval'],
-});
+const { args, seconds, serviceCount, watchInterval } = idleAgentArgs({ variants: 'dist,bundle,bundle-tuned,bundle-min-tuned', 'tuned-flags': DEFAULT_TUNED });
 const variantNames = args.variants
   .split(',')
   .map((s) => s.trim())
@@ -126,8 +105,8 @@ function variantSpecs(names: string[], tuned: string[]): { name: string; base: s
 
 async function main(): Promise<void> {
   await withCleanup(async (cleanup) => {
-    const { tmp, grpcPort } = await agentBenchStack(cleanup);
-    const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'fp');
+    const stack = await idleAgentStack(cleanup, serviceCount, 'fp');
+    const { tmp } = stack;
 
     const variants: Variant[] = [];
     const tuned = args['tuned-flags'].split(/\s+/).filter(Boolean);
@@ -141,19 +120,9 @@ async function main(): Promise<void> {
       variants.push({ name: spec.name, argv: [...spec.flags, files[spec.base]!] });
     }
 
-    const agents: { variant: Variant; proc: ManagedProcess }[] = [];
-    for (const variant of variants) {
-      const slug = variant.name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
-      const ini = join(tmp.path, `agent-${slug}.ini`);
-      const stateDir = join(tmp.path, `state-${slug}`);
-      await writeFile(ini, watchingAgentIni({ grpcPort, hostId: `fp-${slug}`, stateDir, dir: tmp.path, names, watchInterval, level: 'info' }));
-      const proc = ManagedProcess.start(process.execPath, [...variant.argv, '--config', ini], { name: `agent-${slug}`, logDir: tmp.path });
-      cleanup.add(() => proc.stop(), `agent ${variant.name}`);
-      agents.push({ variant, proc });
-    }
-    for (const a of agents) {
-      await a.proc.waitForLine((_l, j) => j?.msg === 'connected to controller', 60_000, `agent ${a.variant.name} connects`);
-    }
+    const specs = variants.map((v) => ({ name: v.name, argv: v.argv, level: 'info' }));
+    const procs = await startWatchingAgents(cleanup, stack, { watchInterval, hostPrefix: 'fp' }, specs);
+    const agents = variants.map((variant, i) => ({ variant, proc: procs[i]! }));
 
     const start = Date.now();
     const first = agents.map((a) => cpuTicks(a.proc.pid!));

@@ -26,22 +26,19 @@ import { copyFile, chmod, mkdir, writeFile, readdir } from 'node:fs/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type mysql from 'mysql2/promise';
 import { makeTempDir, ManagedProcess } from '@smgr/testing';
 import { AGENT_MAIN, ini } from '@smgr/testing/smgr';
 import { repairBackend } from './agent-bench-support.js';
+import { benchArgs, loadAverages, progress, round1, sleep } from './bench-support.js';
 
-const { values: args } = parseArgs({
-  options: {
-    plateaus: { type: 'string', default: '1000,10000' },
-    mass: { type: 'string', default: '10' },
-    services: { type: 'string', default: '20' },
-    settle: { type: 'string', default: '15' },
-    snapshots: { type: 'boolean', default: false },
-    'agent-flags': { type: 'string', default: '--lite-mode --no-expose-wasm --max-semi-space-size=1' },
-  },
-  strict: true,
+const args = benchArgs({
+  plateaus: '1000,10000',
+  mass: '10',
+  services: '20',
+  settle: '15',
+  snapshots: false,
+  'agent-flags': '--lite-mode --no-expose-wasm --max-semi-space-size=1',
 });
 const PLATEAUS = args.plateaus.split(',').map(Number);
 const MASS = Number(args.mass);
@@ -51,10 +48,7 @@ const AGENT_FLAGS = args['agent-flags'].split(/\s+/).filter(Boolean);
 if (PLATEAUS.some((n, i) => !Number.isInteger(n) || n <= 0 || (i > 0 && n <= PLATEAUS[i - 1]!))) throw new Error('--plateaus: increasing positive integers');
 if (!Number.isInteger(MASS) || MASS < 0 || !Number.isInteger(SERVICES) || SERVICES <= 0) throw new Error('--mass, --services: integers');
 
-const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
-const progress = (m: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${m}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round1 = (x: number) => Math.round(x * 10) / 10;
+const loadAtStart = loadAverages();
 
 function memory(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -268,7 +262,7 @@ async function main(): Promise<void> {
         kernel: release(),
         node: process.version,
         loadAverageAtStart: loadAtStart,
-        loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+        loadAverageAtEnd: loadAverages(),
       },
       setup: {
         services: SERVICES,

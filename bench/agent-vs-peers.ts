@@ -29,34 +29,30 @@
  */
 import { copyFile, chmod, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { makeTempDir, type TempDir } from '@smgr/testing';
 import { percentile } from './controller-bench-support.js';
-import { bootOffsetMs, cpuSeconds, nowMs, ProcScan, rssMiB, stats, type Live } from './peer-procs.js';
-
-const cpuSecondsOf = (pid: number) => cpuSeconds(pid, CLK_TCK);
+import { benchArgs, hostFields, loadAverages, progress, round1, round3, sleep } from './bench-support.js';
+import { PeerKills, POLL_MS } from './peer-kills.js';
+import { bootOffsetMs, cpuSeconds, nowMs, ProcScan, stats, type Live } from './peer-procs.js';
 import { cleanups, monit, smgrTool, supervisord, which, type Instance, type ToolDef } from './peer-tools.js';
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    mass: { type: 'string' },
-    kills: { type: 'string' },
-    rounds: { type: 'string' },
-    services: { type: 'string', default: '20' },
-    'idle-seconds': { type: 'string' },
-    // Quiet time before the idle window: smgr's agent runs one full GC 10 s after a burst goes quiet (memory/idle-trim.ts), a one-off, not idle work.
-    'idle-settle-seconds': { type: 'string', default: '12' },
-    // The packaged smgr-agent launcher's node flags (scripts/package.mjs).
-    'agent-flags': { type: 'string', default: '--lite-mode --no-expose-wasm --max-semi-space-size=1' },
-    tools: { type: 'string', default: 'smgr,supervisord,monit' },
-    // process.watch_repair of smgr's services: controller (report → alarm → repair job) or agent (restart at once, then report).
-    'watch-repair': { type: 'string', default: 'controller' },
-  },
-  strict: true,
+const args = benchArgs({
+  quick: false,
+  mass: undefined,
+  kills: undefined,
+  rounds: undefined,
+  services: '20',
+  'idle-seconds': undefined,
+  // Quiet time before the idle window: smgr's agent runs one full GC 10 s after a burst goes quiet (memory/idle-trim.ts), a one-off, not idle work.
+  'idle-settle-seconds': '12',
+  // The packaged smgr-agent launcher's node flags (scripts/package.mjs).
+  'agent-flags': '--lite-mode --no-expose-wasm --max-semi-space-size=1',
+  tools: 'smgr,supervisord,monit',
+  // process.watch_repair of smgr's services: controller (report → alarm → repair job) or agent (restart at once, then report).
+  'watch-repair': 'controller',
 });
 const quick = args.quick;
 const WATCH_REPAIR = args['watch-repair'];
@@ -76,15 +72,8 @@ for (const [k, v] of Object.entries({ services: SERVICES, kills: KILLS, rounds: 
 if (!Number.isInteger(MASS) || MASS < 0) throw new Error(`--mass must be a positive integer, got ${args.mass}`);
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-const POLL_MS = 3;
-const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
-
-function progress(message: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${message}\n`);
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round1 = (x: number) => Math.round(x * 10) / 10;
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const cpuSecondsOf = (pid: number) => cpuSeconds(pid, CLK_TCK);
+const loadAtStart = loadAverages();
 
 // ---------------------------------------------------------------------------
 // Clocks and /proc
@@ -96,6 +85,11 @@ const PREFIX: Record<string, string> = { smgr: 'a', supervisord: 'v', monit: 'm'
 const everyName = new Set<string>();
 
 const procs = new ProcScan(everyName, CLK_TCK, () => BOOT_OFFSET);
+const kills = new PeerKills(procs);
+
+function pick<T>(xs: readonly T[], n: number, offset: number): T[] {
+  return Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[(offset + i) % xs.length]!);
+}
 
 // ---------------------------------------------------------------------------
 // Tools
@@ -114,90 +108,6 @@ async function installServices(bin: string, prefix: string, count: number): Prom
 }
 
 // ---------------------------------------------------------------------------
-// Measurements
-
-/** Waits until every name has exactly one live process and the tool says it is settled. */
-async function waitAllUp(inst: Instance, timeoutMs: number): Promise<Map<string, Live>> {
-  const names = new Set(inst.names);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const found = procs.scan(names);
-    const one = [...names].every((n) => found.get(n)?.length === 1);
-    if (one && (await inst.settled())) return new Map([...found].map(([n, l]) => [n, l[0]!]));
-    if (Date.now() > end) {
-      const down = [...names].filter((n) => (found.get(n)?.length ?? 0) !== 1);
-      progress(`${inst.tool} output:\n${inst.tail()}`);
-      throw new Error(
-        `${inst.tool}: ${down.length} of ${names.size} services not running as one process after ${timeoutMs} ms (${down.slice(0, 5).join(', ')}…)`,
-      );
-    }
-    await sleep(50);
-  }
-}
-
-interface KillResult {
-  backMs: Map<string, number>;
-  seenMs: Map<string, number>;
-  missing: string[];
-}
-
-/** Kills these services' processes (stamped right before each kill(2)) and waits for a new PID under each name. */
-async function killAndWatch(victims: Map<string, Live>, timeoutMs: number): Promise<KillResult> {
-  const names = new Set(victims.keys());
-  const old = new Set([...victims.values()].map((v) => v.pid));
-  const killedAt = new Map<string, number>();
-  procs.reset();
-  procs.scan(names); // warm the cache of other processes before the clock runs
-  for (const [name, v] of victims) {
-    killedAt.set(name, nowMs());
-    process.kill(v.pid, 'SIGKILL');
-  }
-  const backMs = new Map<string, number>();
-  const seenMs = new Map<string, number>();
-  const end = nowMs() + timeoutMs;
-  // The back figure comes from the kernel's start time, so a slower poll for
-  // many victims costs only the seen figure, and leaves the CPUs to the supervisors.
-  const pollMs = names.size > 20 ? 25 : POLL_MS;
-  const skip = new Set(old);
-  while (seenMs.size < names.size && nowMs() < end) {
-    await sleep(pollMs);
-    const t = nowMs();
-    const found = procs.scan(names, skip);
-    for (const [name, list] of found) {
-      if (seenMs.has(name)) continue;
-      const fresh = list.find((l) => !old.has(l.pid));
-      if (!fresh) continue;
-      skip.add(fresh.pid);
-      seenMs.set(name, t - killedAt.get(name)!);
-      // starttime has 10 ms ticks: a start in the kill's own tick can read slightly before the kill.
-      backMs.set(name, Math.max(0, fresh.startMs - killedAt.get(name)!));
-    }
-  }
-  return { backMs, seenMs, missing: [...names].filter((n) => !seenMs.has(n)) };
-}
-
-/** SIGKILLs every live process running under one of these service names (all started by this bench's supervisors). */
-function killAll(names: Iterable<string>): void {
-  for (const list of procs.scan(new Set(names)).values()) {
-    for (const l of list) {
-      try {
-        process.kill(l.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-}
-
-function pick<T>(xs: readonly T[], n: number, offset: number): T[] {
-  return Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[(offset + i) % xs.length]!);
-}
-
-function supervisorRss(inst: Instance): Record<string, number> {
-  return Object.fromEntries(inst.measured.map((m) => [`${m.role}MiB`, rssMiB(m.pid)]));
-}
-
-// ---------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   let tmp: TempDir | null = null;
@@ -206,7 +116,7 @@ async function main(): Promise<void> {
     for (const c of cleanups.reverse()) await c().catch((e) => progress(`cleanup: ${(e as Error).message}`));
     cleanups.length = 0;
     // Services the supervisors started and left behind (smgr's agent leaves them running by design).
-    killAll(everyName);
+    kills.killAll(everyName);
     if (tmp && !process.env.BENCH_KEEP_TMP) await tmp.remove().catch(() => undefined);
     else if (tmp) progress(`kept ${tmp.path}`);
   };
@@ -241,9 +151,9 @@ async function main(): Promise<void> {
       main.set(d.name, await d.start(`${d.name}-main`, names, bin, tmp.path));
     }
     const current = new Map<string, Map<string, Live>>();
-    for (const [t, inst] of main) current.set(t, await waitAllUp(inst, 180_000));
+    for (const [t, inst] of main) current.set(t, await kills.waitAllUp(inst, 180_000));
     await sleep(2_000);
-    const rssFresh = Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+    const rssFresh = Object.fromEntries([...main].map(([t, inst]) => [t, kills.supervisorRss(inst)]));
     progress(`fresh RSS ${JSON.stringify(rssFresh)}`);
 
     // --- (1) one service killed -> back, interleaved
@@ -251,9 +161,9 @@ async function main(): Promise<void> {
     for (const t of main.keys()) single[t] = { back: [], seen: [], missing: 0 };
     for (let k = 0; k < KILLS; k++) {
       for (const [t, inst] of main) {
-        const up = await waitAllUp(inst, 60_000);
+        const up = await kills.waitAllUp(inst, 60_000);
         const name = inst.names[k % inst.names.length]!;
-        const r = await killAndWatch(new Map([[name, up.get(name)!]]), 20_000);
+        const r = await kills.killAndWatch(new Map([[name, up.get(name)!]]), 20_000);
         if (r.missing.length) single[t]!.missing++;
         else {
           single[t]!.back.push(r.backMs.get(name)!);
@@ -269,9 +179,9 @@ async function main(): Promise<void> {
     for (const t of main.keys()) burst[t] = { rounds: [], back: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const [t, inst] of main) {
-        const up = await waitAllUp(inst, 120_000);
+        const up = await kills.waitAllUp(inst, 120_000);
         await sleep(500);
-        const res = await killAndWatch(new Map(pick(inst.names, SERVICES, 0).map((n) => [n, up.get(n)!])), 60_000);
+        const res = await kills.killAndWatch(new Map(pick(inst.names, SERVICES, 0).map((n) => [n, up.get(n)!])), 60_000);
         const back = [...res.backMs.values()];
         burst[t]!.back.push(...back);
         burst[t]!.rounds.push({
@@ -296,7 +206,7 @@ async function main(): Promise<void> {
         try {
           let up: Map<string, Live>;
           try {
-            up = await waitAllUp(inst, 300_000);
+            up = await kills.waitAllUp(inst, 300_000);
           } catch (err) {
             // A tool that cannot bring its M services up is a result, not a reason to lose the others' figures.
             mass[d.name] = { services: MASS, notStarted: (err as Error).message };
@@ -304,10 +214,10 @@ async function main(): Promise<void> {
             continue;
           }
           await sleep(2_000);
-          const fresh = supervisorRss(inst);
-          const res = await killAndWatch(up, Math.max(60_000, MASS * 500));
+          const fresh = kills.supervisorRss(inst);
+          const res = await kills.killAndWatch(up, Math.max(60_000, MASS * 500));
           const back = [...res.backMs.values()];
-          await waitAllUp(inst, 120_000).catch(() => undefined);
+          await kills.waitAllUp(inst, 120_000).catch(() => undefined);
           await sleep(1_000);
           mass[d.name] = {
             services: MASS,
@@ -315,19 +225,19 @@ async function main(): Promise<void> {
             allBackMs: res.missing.length ? null : round1(Math.max(...back)),
             missing: res.missing.length,
             rssFresh: fresh,
-            rssAfter: supervisorRss(inst),
+            rssAfter: kills.supervisorRss(inst),
           };
           progress(`mass ${d.name}: median ${round1(percentile(back, 50))} ms, all back ${round1(Math.max(...back))} ms, missing ${res.missing.length}`);
         } finally {
           await inst.stop().catch(() => undefined);
-          killAll(names);
+          kills.killAll(names);
         }
       }
     }
 
-    for (const inst of main.values()) await waitAllUp(inst, 60_000).catch(() => undefined);
+    for (const inst of main.values()) await kills.waitAllUp(inst, 60_000).catch(() => undefined);
     await sleep(2_000);
-    const rssAfterFailures = Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+    const rssAfterFailures = Object.fromEntries([...main].map(([t, inst]) => [t, kills.supervisorRss(inst)]));
 
     // --- (5) idle CPU with SERVICES watched, and (4) RSS after 60 s idle
     progress(`settling ${IDLE_SETTLE_S} s, then an idle window of ${IDLE_S} s`);
@@ -342,22 +252,18 @@ async function main(): Promise<void> {
         return [t, Object.fromEntries(inst.measured.map((m, i) => [`${m.role}Percent`, round3(((cpuSecondsOf(m.pid) - before[i]!) / windowS) * 100)]))];
       }),
     );
-    const rssAfterIdle = quick ? null : Object.fromEntries([...main].map(([t, inst]) => [t, supervisorRss(inst)]));
+    const rssAfterIdle = quick ? null : Object.fromEntries([...main].map(([t, inst]) => [t, kills.supervisorRss(inst)]));
 
-    const c = cpus();
     Object.assign(report, {
       bench: 'agent-vs-peers',
       at: new Date().toISOString(),
       quick,
       durationSeconds: Math.round((Date.now() - started) / 1000),
       machine: {
-        cpus: c.length,
-        cpuModel: c[0]?.model ?? 'unknown',
+        ...hostFields(),
         memoryMiB: Math.round(totalmem() / 1048576),
-        kernel: release(),
-        node: process.version,
         loadavgAtStart: loadAtStart,
-        loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+        loadavgAtEnd: loadAverages(),
         note: 'load averages above the CPU count mean every figure was measured under load',
       },
       versions,

@@ -10,25 +10,27 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import {
   createTestDatabase,
+  databaseSection,
   freePort,
   makeTempDir,
   ManagedProcess,
+  mergeSections,
   startMariaDb,
   startRedis,
   uniquePrefix,
   type MariaDbInstance,
   type RedisInstance,
+  type Sections,
   type TempDir,
   type TestDatabase,
 } from '@smgr/testing';
 import { CONTROLLER_MAIN, ini } from '@smgr/testing/smgr';
 
-export const quick = process.argv.includes('--quick');
+import { sleep } from './bench-support.js';
 
-/** Progress goes to stderr; stdout carries only the JSON report. */
-export function progress(message: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${message}\n`);
-}
+export { progress, sleep } from './bench-support.js';
+
+export const quick = process.argv.includes('--quick');
 
 export function machine(): Record<string, unknown> {
   const c = cpus();
@@ -87,7 +89,7 @@ export interface BenchStack {
  * defaults except what `controller` overrides (plaintext gRPC: simulated
  * agents share connections, which mTLS identity checks forbid).
  */
-export async function benchStack(overrides: Record<string, Record<string, string | number | boolean>> = {}): Promise<BenchStack> {
+export async function benchStack(overrides: Sections = {}): Promise<BenchStack> {
   const [mysqlServer, redis] = await Promise.all([startMariaDb(), startRedis()]);
   const tmp = await makeTempDir('bench');
   const db = await createTestDatabase(mysqlServer);
@@ -101,14 +103,16 @@ export async function benchStack(overrides: Record<string, Record<string, string
     connectionLimit: 4,
   });
   const grpcPort = await freePort();
-  const sections: Record<string, Record<string, string | number | boolean>> = {
-    database: { host: mysqlServer.host, port: mysqlServer.port, user: mysqlServer.user, password: mysqlServer.password, database: db.name },
-    redis: { url: redis.url, prefix: uniquePrefix('bench') },
-    controller: { id: 'ctl-bench', grpc_listen: `127.0.0.1:${grpcPort}` },
-    tls: { insecure: true },
-    logging: { level: 'info' },
-  };
-  for (const [s, keys] of Object.entries(overrides)) sections[s] = { ...sections[s], ...keys };
+  const sections = mergeSections(
+    {
+      database: databaseSection(mysqlServer, db.name),
+      redis: { url: redis.url, prefix: uniquePrefix('bench') },
+      controller: { id: 'ctl-bench', grpc_listen: `127.0.0.1:${grpcPort}` },
+      tls: { insecure: true },
+      logging: { level: 'info' },
+    },
+    overrides,
+  );
   const configPath = join(tmp.path, 'controller.ini');
   await writeFile(configPath, ini(sections));
   const procs: ManagedProcess[] = [];
@@ -144,10 +148,6 @@ export async function seedProcesses(pool: mysql.Pool, n: number, name: (i: numbe
     await pool.query('INSERT INTO STATUS_PROCESS (process_id, alarma, sound) VALUES ?', [chunk.map((id) => [id, 0, 0])]);
   }
   return ids;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Polls `cond` every 50 ms; resolves with how long it took, or throws naming `what` after `timeoutMs`. */

@@ -68,7 +68,7 @@ try {
   // signature over the same SHA-256 digest, made by OpenSSL through node:crypto.
   const native = createPrivateKey(caKeyPem);
   const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
-  (caKey as { sign: (md: { digest(): { getBytes(): string } }) => string }).sign = (md) =>
+  (caKey as unknown as { sign: (md: { digest(): { getBytes(): string } }) => string }).sign = (md) =>
     privateEncrypt(
       { key: native, padding: constants.RSA_PKCS1_PADDING },
       Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')]),

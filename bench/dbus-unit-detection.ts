@@ -24,16 +24,16 @@
  * Needs `npx turbo run build` first and the fleet rootfs (built on first use).
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
+import { totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cleanup, waitFor } from '@smgr/testing';
 import { AGENT_UNIT, agentIni, agentLog, startUnitWatchHost, UNIT, type UnitWatchHost } from '../test/fleet/support/unit-watch-host.js';
+import { benchArgs, hostFields, loadAverages } from './bench-support.js';
 
-const { values: args } = parseArgs({ options: { kills: { type: 'string', default: '10' } } });
+const args = benchArgs({ kills: '10' });
 const KILLS = Number(args.kills);
 const progress = (m: string) => process.stderr.write(`# ${m}\n`);
-const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+const loadAtStart = loadAverages();
 
 interface Sample {
   detectMs: number;
@@ -137,22 +137,14 @@ try {
   const h = await startUnitWatchHost(cleanup, { name: 'smgr-dbusb', watchInterval: 3600, log: progress });
   const dbus = await mode(h, 'dbus', agentIni(3600));
   const poll = await mode(h, 'poll', agentIni(1, { watchFailures: 1, agent: 'systemd_dbus = false' }));
-  const loadAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  const loadAtEnd = loadAverages();
   process.stdout.write(
     `${JSON.stringify(
       {
         bench: 'dbus-unit-detection',
         units: 'ms from the kill (see the header of bench/dbus-unit-detection.ts)',
         kills: KILLS,
-        machine: {
-          cpus: cpus().length,
-          cpuModel: cpus()[0]?.model,
-          memMiB: Math.round(totalmem() / 2 ** 20),
-          kernel: release(),
-          node: process.version,
-          loadavgAtStart: loadAtStart,
-          loadavgAtEnd: loadAtEnd,
-        },
+        machine: { ...hostFields(), memMiB: Math.round(totalmem() / 2 ** 20), loadavgAtStart: loadAtStart, loadavgAtEnd: loadAtEnd },
         modes: { dbus, poll },
       },
       null,

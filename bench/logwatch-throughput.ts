@@ -23,24 +23,15 @@
  */
 import { appendFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
 import { shippedBundleOptions } from '../scripts/esbuild-esm.mjs';
 import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
+import { CLK_TCK } from './agent-bench-support.js';
+import { benchArgs, hostFields, ROOT, sleep } from './bench-support.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLK_TCK = 100;
-const { values: args } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '30' },
-    variant: { type: 'string', default: 'dist' },
-    'node-flags': { type: 'string' },
-  },
-  strict: true,
-});
+const args = benchArgs({ rate: '10', seconds: '30', variant: 'dist', 'node-flags': undefined });
 const rateMBs = Number(args.rate);
 /** The agent's node flags in scripts/package.mjs (its systemd unit runs the bundle with them). */
 const SHIPPED_FLAGS = '--lite-mode --no-expose-wasm --max-semi-space-size=1';
@@ -54,7 +45,7 @@ async function bundleAgent(dir: string): Promise<string> {
   await build({
     entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
     outfile,
-    ...shippedBundleOptions,
+    ...(shippedBundleOptions as BuildOptions),
   });
   return outfile;
 }
@@ -70,7 +61,6 @@ function proc(pid: number): { rssKiB: number; cpuTicks: number } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { rssKiB, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const cleanup = new Cleanup();
@@ -162,14 +152,7 @@ async function main(): Promise<void> {
       .reduce((n, r) => n + Number(r.skippedBytes ?? 0), 0);
     const report = {
       bench: 'logwatch-throughput',
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-        node: process.version,
-        loadavg: loadavg(),
-      },
+      machine: { ...hostFields(), memGiB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg() },
       settings: { variant, nodeFlags, rateMBs, seconds, lineBytes, matchEvery: MATCH_EVERY, count: COUNT, sliceMs: SLICE_MS },
       written: {
         bytes: written,

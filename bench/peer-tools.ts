@@ -10,8 +10,7 @@ import type mysql from 'mysql2/promise';
 import { ManagedProcess } from '@smgr/testing';
 import { AGENT_MAIN, ini, ROOT } from '@smgr/testing/smgr';
 import { repairBackend } from './agent-bench-support.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from './bench-support.js';
 
 export interface Instance {
   tool: string;
@@ -55,6 +54,18 @@ function spawnTracked(cmd: string, argv: string[], name: string, logDir: string)
   return p;
 }
 
+/** The instance of a tool that is one supervisor process, `p`, and has nothing more to wait for once its services run. */
+function oneProcess(tool: string, names: string[], p: ManagedProcess): Instance {
+  return {
+    tool,
+    names,
+    measured: [{ role: tool, pid: p.pid! }],
+    settled: async () => true,
+    tail: () => p.tail(),
+    stop: () => p.stop('SIGTERM', 10_000).then(() => undefined),
+  };
+}
+
 export const supervisord: ToolDef = {
   name: 'supervisord',
   version() {
@@ -75,14 +86,7 @@ export const supervisord: ToolDef = {
     ];
     await writeFile(conf, sections.join('\n'));
     const p = spawnTracked(which('supervisord')!, ['-n', '-c', conf], label, dir);
-    return {
-      tool: 'supervisord',
-      names,
-      measured: [{ role: 'supervisord', pid: p.pid! }],
-      settled: async () => true,
-      tail: () => p.tail(),
-      stop: () => p.stop('SIGTERM', 10_000).then(() => undefined),
-    };
+    return oneProcess('supervisord', names, p);
   },
 };
 
@@ -115,14 +119,7 @@ export const monit: ToolDef = {
     await writeFile(rc, lines.join('\n'), { mode: 0o600 });
     await chmod(rc, 0o600);
     const p = spawnTracked(which('monit')!, ['-c', rc, '-I'], label, dir);
-    return {
-      tool: 'monit',
-      names,
-      measured: [{ role: 'monit', pid: p.pid! }],
-      settled: async () => true,
-      tail: () => p.tail(),
-      stop: () => p.stop('SIGTERM', 10_000).then(() => undefined),
-    };
+    return oneProcess('monit', names, p);
   },
 };
 

@@ -16,21 +16,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { createLogger } from '@smgr/shared';
 import { OrphanReaper } from '../services/agent/src/init/orphan-reaper.js';
+import { benchArgs, loadAverages, round1 } from './bench-support.js';
 
-const { values: args } = parseArgs({
-  options: {
-    children: { type: 'string', default: '20' },
-    passes: { type: 'string', default: '2000' },
-    rounds: { type: 'string', default: '5' },
-  },
-  strict: true,
-});
+const args = benchArgs({ children: '20', passes: '2000', rounds: '5' });
 const children = Number(args.children);
 const passes = Number(args.passes);
 const rounds = Number(args.rounds);
@@ -47,7 +40,7 @@ if (reaper.start() !== 'subreaper') throw new Error('could not become a child su
 const dir = mkdtempSync(join(tmpdir(), 'smgr-bench-reaper-'));
 const name = `rb-${process.pid}`;
 copyFileSync('/bin/sleep', join(dir, name));
-const load = loadavg();
+const loadAtStart = loadAverages();
 
 /** Starts `children` orphans of this process; resolves with their pids once re-parented here. */
 async function adopt(): Promise<number[]> {
@@ -89,13 +82,13 @@ try {
         bench: 'reaper-pass',
         liveChildren: children,
         passes,
-        idlePassCpuUs: Math.round(idlePerPassUs * 10) / 10,
+        idlePassCpuUs: round1(idlePerPassUs),
         rounds,
         reaped,
-        reapCpuUsPerOrphan: reaped ? Math.round((reapCpuUs / reaped) * 10) / 10 : null,
+        reapCpuUsPerOrphan: reaped ? round1(reapCpuUs / reaped) : null,
         machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
-        loadavgAtStart: load.map((l) => Math.round(l * 100) / 100),
-        loadavgAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+        loadavgAtStart: loadAtStart,
+        loadavgAtEnd: loadAverages(),
       },
       null,
       2,

@@ -22,36 +22,18 @@
  *
  * Needs `npx turbo run build` first.
  */
-import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { loadConfig } from '@smgr/shared';
-import { ManagedProcess } from '@smgr/testing';
-import { agentBenchStack, CLK_TCK, cpuTicks, machineInfo, positiveNumbers, startSleepServices, watchingAgentIni, withCleanup } from './agent-bench-support.js';
+import { CLK_TCK, cpuTicks, idleAgentArgs, idleAgentStack, machineInfo, positiveNumbers, startWatchingAgents, withCleanup } from './agent-bench-support.js';
+import { ROOT, round3 } from './bench-support.js';
 import { ResourceSampler } from '../services/agent/dist/usage/resource-sampler.js';
 import { ProcessNames } from '../services/agent/dist/exec/process-names.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const TARGET_EXTRA_PERCENT = 0.05;
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '300' },
-    services: { type: 'string', default: '20' },
-    'watch-interval': { type: 'string', default: '10' },
-    'micro-rounds': { type: 'string', default: '2000' },
-  },
-  strict: true,
-});
-const {
-  seconds,
-  services: serviceCount,
-  'watch-interval': watchInterval,
-  'micro-rounds': microRounds,
-} = positiveNumbers({ seconds: args.seconds, services: args.services, 'watch-interval': args['watch-interval'], 'micro-rounds': args['micro-rounds'] });
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const { args, seconds, serviceCount, watchInterval } = idleAgentArgs({ 'micro-rounds': '2000' });
+const microRounds = positiveNumbers({ 'micro-rounds': args['micro-rounds'] })['micro-rounds'];
 
 /** The sampler alone: ms per round over `names`, CPU time of this process. */
 function microBench(names: string[]): { msPerRound: number; percentOfOneCoreAtInterval: number } {
@@ -69,36 +51,27 @@ function microBench(names: string[]): { msPerRound: number; percentOfOneCoreAtIn
 
 async function main(): Promise<void> {
   await withCleanup(async (cleanup) => {
-    const { tmp, grpcPort } = await agentBenchStack(cleanup);
-    const names = await startSleepServices(cleanup, tmp.path, serviceCount, 'sc');
-
-    const agents: { reporting: boolean; proc: ManagedProcess }[] = [];
-    for (const reporting of [true, false]) {
-      const slug = reporting ? 'reporting' : 'silent';
-      const ini = join(tmp.path, `agent-${slug}.ini`);
-      const stateDir = join(tmp.path, `state-${slug}`);
+    const stack = await idleAgentStack(cleanup, serviceCount, 'sc');
+    const { names } = stack;
+    const specs = [true, false].map((reporting) => ({
+      name: reporting ? 'reporting' : 'silent',
+      argv: [join(ROOT, 'services/agent/dist/main.js')],
       // debug for both (the same logging on each side): the reporting agent logs each report it sends, which is how the bench counts rounds.
-      const agent = { service_usage: reporting };
-      await writeFile(ini, watchingAgentIni({ grpcPort, hostId: `sc-${slug}`, stateDir, dir: tmp.path, names, watchInterval, level: 'debug', agent }));
-      const proc = ManagedProcess.start(process.execPath, [join(ROOT, 'services/agent/dist/main.js'), '--config', ini], {
-        name: `agent-${slug}`,
-        logDir: tmp.path,
-      });
-      cleanup.add(() => proc.stop(), `agent ${slug}`);
-      agents.push({ reporting, proc });
-    }
-    for (const a of agents) await a.proc.waitForLine((_l, j) => j?.msg === 'connected to controller', 60_000, 'agent connects');
-    const reporter = agents[0]!.proc;
+      level: 'debug',
+      agent: { service_usage: reporting },
+    }));
+    const agents = await startWatchingAgents(cleanup, stack, { watchInterval, hostPrefix: 'sc' }, specs);
+    const reporter = agents[0]!;
     await reporter.waitForLine((_l, j) => j?.msg === 'usage report sent' && j.sent === true, (watchInterval + 30) * 1000, 'a usage report');
 
     process.stderr.write(`service-cost: 2 agents, ${serviceCount} services, watch every ${watchInterval} s; measuring ${seconds} s\n`);
     const load = { start: loadavg() };
     const start = Date.now();
-    const first = agents.map((a) => cpuTicks(a.proc.pid!).own);
+    const first = agents.map((a) => cpuTicks(a.pid!).own);
     const reportsBefore = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length;
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const windowS = (Date.now() - start) / 1000;
-    const used = agents.map((a, i) => (cpuTicks(a.proc.pid!).own - first[i]!) / CLK_TCK);
+    const used = agents.map((a, i) => (cpuTicks(a.pid!).own - first[i]!) / CLK_TCK);
     const reports = reporter.jsonLines().filter((j) => j.msg === 'usage report sent').length - reportsBefore;
     const pct = used.map((s) => round3((s / windowS) * 100));
     const extra = round3(pct[0]! - pct[1]!);

@@ -72,11 +72,10 @@ test('autonomy_after = 0 never repairs without the controller', async () => {
   assert.equal(published[0]?.kind, WATCH_FAILED);
 });
 
-test('the local circuit breaker stops autonomous repairs after max_restart_failures failures and the failure is reported', async () => {
-  const { r, repairs, published } = responder({ downSince: 0, repairOk: false });
-  await r.onFailing(svc, 2, undefined);
-  await r.onFailing(svc, 3, undefined);
-  await r.onFailing(svc, 4, undefined);
+/** Three failed checks from `service`'s watch_failures on, each repaired here and failing: the local breaker (2 failures) blocks the third repair; each failed one is reported. */
+async function failedRepairsOpenTheBreaker(service: ProcessConfig, downSince: number | null): Promise<void> {
+  const { r, repairs, published } = responder({ downSince, repairOk: false });
+  for (let i = 0; i < 3; i++) await r.onFailing(service, service.watchFailures + i, undefined);
   assert.equal(repairs(), 2, 'the third is blocked by the open breaker');
   assert.deepEqual(
     published.map((e) => [e.kind, e.result?.outcome]),
@@ -85,7 +84,10 @@ test('the local circuit breaker stops autonomous repairs after max_restart_failu
       [AUTONOMOUS_REPAIR, Outcome.FAILED],
     ],
   );
-});
+}
+
+test('the local circuit breaker stops autonomous repairs after max_restart_failures failures and the failure is reported', () =>
+  failedRepairsOpenTheBreaker(svc, 0));
 
 test('a successful repair by anyone ends the spell: a failure right after it is reported again (no lost repair)', async () => {
   const { r, published } = responder({ downSince: null });
@@ -160,20 +162,8 @@ test('watch_repair = agent: repaired here at once with the controller connected,
   assert.match(published[0]!.message, /^repaired by the agent at once \(watch_repair = agent; 1 failed check, no check result\): restarted$/);
 });
 
-test('watch_repair = agent: a failed local repair is reported (the controller raises the alarm); the open local breaker hands over to the controller', async () => {
-  const { r, published, repairs } = responder({ downSince: null, repairOk: false });
-  await r.onFailing(local, 1, undefined);
-  await r.onFailing(local, 2, undefined);
-  await r.onFailing(local, 3, undefined);
-  assert.equal(repairs(), 2, 'the third is blocked by the open breaker');
-  assert.deepEqual(
-    published.map((e) => [e.kind, e.result?.outcome]),
-    [
-      [AUTONOMOUS_REPAIR, Outcome.FAILED],
-      [AUTONOMOUS_REPAIR, Outcome.FAILED],
-    ],
-  );
-});
+test('watch_repair = agent: a failed local repair is reported (the controller raises the alarm); the open local breaker hands over to the controller', () =>
+  failedRepairsOpenTheBreaker(local, null));
 
 test('watch_repair = agent: a crash loop whose restarts succeed is repaired here at most LOCAL_REPAIRS_PER_WINDOW times a window, then reported to the controller', async () => {
   let t = 100_000;

@@ -113,20 +113,12 @@ export class WatchResponder {
       { service: service.name, ok, jobId: result.jobId, durationMs: Number(result.durationMs), message: result.message },
       'autonomous repair finished',
     );
-    this.opts.publish(
-      create(AgentEventSchema, {
-        eventId: `${AUTONOMOUS_REPAIR}-${randomUUID()}`,
-        kind: AUTONOMOUS_REPAIR,
-        service: service.name,
-        atMs: BigInt(this.now()),
-        message: byPolicy
-          ? `${ok ? 'repaired' : 'repair failed'} by the agent at once (watch_repair = agent; ${failures} failed check${failures === 1 ? '' : 's'}, ${why}): ${result.message}`
-          : `${ok ? 'repaired' : 'repair failed'} on the agent's own, controller unreachable for ${Math.round(downForMs / 1000)} s: ${result.message}`,
-        result,
-        failures,
-        ...(last ? { check: toStepResult(last) } : {}),
-      }),
-    );
+    this.publish(AUTONOMOUS_REPAIR, service, failures, last, {
+      message: byPolicy
+        ? `${ok ? 'repaired' : 'repair failed'} by the agent at once (watch_repair = agent; ${failures} failed check${failures === 1 ? '' : 's'}, ${why}): ${result.message}`
+        : `${ok ? 'repaired' : 'repair failed'} on the agent's own, controller unreachable for ${Math.round(downForMs / 1000)} s: ${result.message}`,
+      result,
+    });
   }
 
   /**
@@ -171,13 +163,24 @@ export class WatchResponder {
 
   private report(service: ProcessConfig, failures: number, last: CommandRecord | undefined, why: string): void {
     if (!this.spells.claimReport(service.name, this.now())) return;
+    this.publish(WATCH_FAILED, service, failures, last, { message: `failed ${failures} watch checks in a row (${why})` });
+  }
+
+  /** Publishes a `kind` event about `service` with a fresh id, the failure count and the last check's record. */
+  private publish(
+    kind: typeof WATCH_FAILED | typeof AUTONOMOUS_REPAIR,
+    service: ProcessConfig,
+    failures: number,
+    last: CommandRecord | undefined,
+    fields: { message: string; result?: JobResult },
+  ): void {
     this.opts.publish(
       create(AgentEventSchema, {
-        eventId: `${WATCH_FAILED}-${randomUUID()}`,
-        kind: WATCH_FAILED,
+        eventId: `${kind}-${randomUUID()}`,
+        kind,
         service: service.name,
         atMs: BigInt(this.now()),
-        message: `failed ${failures} watch checks in a row (${why})`,
+        ...fields,
         failures,
         ...(last ? { check: toStepResult(last) } : {}),
       }),

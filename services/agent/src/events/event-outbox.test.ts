@@ -14,6 +14,9 @@ const withDir = (t: { after(fn: () => void): void }) => {
   return dir;
 };
 
+/** The pending events' ids, oldest first. */
+const ids = (outbox: EventOutbox) => outbox.list().map((e) => e.eventId);
+
 test('pending events survive a restart and acknowledged ones do not come back', (t) => {
   const dir = withDir(t);
   const a = new EventOutbox(dir, 10);
@@ -23,10 +26,7 @@ test('pending events survive a restart and acknowledged ones do not come back', 
   assert.equal(a.ack('e2'), true);
   assert.equal(a.ack('e2'), false, 'a second ack changes nothing');
   const b = new EventOutbox(dir, 10);
-  assert.deepEqual(
-    b.list().map((e) => e.eventId),
-    ['e1', 'e3'],
-  );
+  assert.deepEqual(ids(b), ['e1', 'e3']);
   assert.equal(b.list()[0]?.message, 'e1');
 });
 
@@ -34,15 +34,9 @@ test('the outbox keeps at most max entries, dropping the oldest, also after a re
   const dir = withDir(t);
   const a = new EventOutbox(dir, 3);
   for (let i = 1; i <= 5; i++) a.add(event(`e${i}`));
-  assert.deepEqual(
-    a.list().map((e) => e.eventId),
-    ['e3', 'e4', 'e5'],
-  );
+  assert.deepEqual(ids(a), ['e3', 'e4', 'e5']);
   assert.equal(a.dropped, 2);
-  assert.deepEqual(
-    new EventOutbox(dir, 3).list().map((e) => e.eventId),
-    ['e3', 'e4', 'e5'],
-  );
+  assert.deepEqual(ids(new EventOutbox(dir, 3)), ['e3', 'e4', 'e5']);
 });
 
 test('a torn last line after a crash loses only that line', (t) => {
@@ -50,10 +44,7 @@ test('a torn last line after a crash loses only that line', (t) => {
   const a = new EventOutbox(dir, 10);
   a.add(event('e1'));
   appendFileSync(join(dir, 'events.journal'), 'E e2 AAAA%%%');
-  assert.deepEqual(
-    new EventOutbox(dir, 10).list().map((e) => e.eventId),
-    ['e1'],
-  );
+  assert.deepEqual(ids(new EventOutbox(dir, 10)), ['e1']);
 });
 
 test('compaction keeps exactly the pending events', (t) => {
@@ -64,10 +55,7 @@ test('compaction keeps exactly the pending events', (t) => {
     a.ack(`x${i}`);
   }
   a.add(event('last'));
-  assert.deepEqual(
-    new EventOutbox(dir, 2).list().map((e) => e.eventId),
-    ['last'],
-  );
+  assert.deepEqual(ids(new EventOutbox(dir, 2)), ['last']);
 });
 
 test('superseded events are removed for good', (t) => {
@@ -79,8 +67,5 @@ test('superseded events are removed for good', (t) => {
     a.removeWhere((e) => e.service === 'web'),
     ['w1'],
   );
-  assert.deepEqual(
-    new EventOutbox(dir, 10).list().map((e) => e.eventId),
-    ['d1'],
-  );
+  assert.deepEqual(ids(new EventOutbox(dir, 10)), ['d1']);
 });

@@ -1,7 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-import { AgentEventSchema, fromBinary, mkdirPrivateSync, toBinary, writePrivateFileSync, type AgentEvent } from '@smgr/shared';
-import { DurableAppend, readJournal } from '../state/durable-append.js';
+import { AgentEventSchema, fromBinary, toBinary, type AgentEvent } from '@smgr/shared';
+import { DurableAppend } from '../state/durable-append.js';
 
 const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toString('base64');
 
@@ -21,9 +19,7 @@ const encode = (e: AgentEvent) => Buffer.from(toBinary(AgentEventSchema, e)).toS
  */
 export class EventOutbox {
   private readonly pending = new Map<string, AgentEvent>();
-  private readonly path: string;
   private readonly file: DurableAppend;
-  private lines = 0;
   /** Events dropped because the outbox was full, since the agent started. */
   dropped = 0;
 
@@ -31,9 +27,7 @@ export class EventOutbox {
     stateDir: string,
     private readonly maxEntries = 1000,
   ) {
-    mkdirPrivateSync(stateDir);
-    this.path = join(stateDir, 'events.journal');
-    this.file = new DurableAppend(this.path);
+    this.file = DurableAppend.inStateDir(stateDir, 'events.journal');
     this.load();
   }
 
@@ -80,13 +74,11 @@ export class EventOutbox {
 
   private append(lines: string[]): void {
     void this.file.append(`${lines.join('\n')}\n`);
-    this.lines += lines.length;
-    if (this.lines > Math.max(this.maxEntries, 100) * 3) this.compact();
+    if (this.file.lines > Math.max(this.maxEntries, 100) * 3) this.compact();
   }
 
   private load(): void {
-    for (const { kind, id, data } of readJournal(this.path)) {
-      this.lines++;
+    for (const { kind, id, data } of this.file.records()) {
       if (kind === 'A') {
         this.pending.delete(id);
       } else if (kind === 'E' && data) {
@@ -104,19 +96,9 @@ export class EventOutbox {
   }
 
   private compact(): void {
-    const tmp = `${this.path}.tmp`;
-    this.file.close();
     const body = this.list()
       .map((e) => `E ${e.eventId} ${encode(e)}\n`)
       .join('');
-    writePrivateFileSync(tmp, body);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
-    this.lines = this.pending.size;
+    this.file.replace(body, { fsync: true });
   }
 }

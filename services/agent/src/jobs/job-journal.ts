@@ -1,7 +1,5 @@
-import { renameSync } from 'node:fs';
-import { join } from 'node:path';
-import { fromBinary, toBinary, JobResultSchema, mkdirPrivateSync, writePrivateFileSync, type JobResult } from '@smgr/shared';
-import { DurableAppend, readJournal } from '../state/durable-append.js';
+import { fromBinary, toBinary, JobResultSchema, type JobResult } from '@smgr/shared';
+import { DurableAppend } from '../state/durable-append.js';
 
 type Entry = { id: string; state: 'started' } | { id: string; state: 'done'; result: JobResult };
 /**
@@ -21,17 +19,13 @@ type Stored = { id: string; state: 'started' } | { id: string; state: 'done'; da
  */
 export class JobJournal {
   private readonly entries = new Map<string, Stored>();
-  private readonly path: string;
   private readonly file: DurableAppend;
-  private lines = 0;
 
   constructor(
     stateDir: string,
     private readonly maxEntries = 1000,
   ) {
-    mkdirPrivateSync(stateDir);
-    this.path = join(stateDir, 'jobs.journal');
-    this.file = new DurableAppend(this.path);
+    this.file = DurableAppend.inStateDir(stateDir, 'jobs.journal');
     this.load();
   }
 
@@ -68,12 +62,12 @@ export class JobJournal {
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     const line = e.state === 'done' ? `D ${e.id} ${e.data}\n` : `S ${e.id}\n`;
     const durable = this.file.append(line);
-    if (++this.lines > this.maxEntries * 3) this.compact();
+    if (this.file.lines > this.maxEntries * 3) this.compact();
     return durable;
   }
 
   private load(): void {
-    for (const { kind, id, data } of readJournal(this.path)) {
+    for (const { kind, id, data } of this.file.records()) {
       try {
         if (kind === 'S') this.entries.set(id, { id, state: 'started' });
         else if (kind === 'D' && data) {
@@ -85,17 +79,12 @@ export class JobJournal {
       } catch {
         // a torn last line after a crash: skip it
       }
-      this.lines++;
     }
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
   private compact(): void {
-    const tmp = `${this.path}.tmp`;
     const body = [...this.entries.values()].map((e) => (e.state === 'done' ? `D ${e.id} ${e.data}` : `S ${e.id}`)).join('\n');
-    this.file.close();
-    writePrivateFileSync(tmp, body ? `${body}\n` : '');
-    renameSync(tmp, this.path);
-    this.lines = this.entries.size;
+    this.file.replace(body ? `${body}\n` : '');
   }
 }

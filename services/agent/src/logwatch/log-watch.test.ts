@@ -1,20 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { appendFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type AgentEvent, type LogRuleConfig } from '@smgr/shared';
+import { silentLogger } from '@smgr/testing';
+import type { AgentEvent, LogRuleConfig } from '@smgr/shared';
 import { LogWatch } from './log-watch.js';
 import { RuleMatcher } from './rule-matcher.js';
 
-const log = await createLogger({
-  name: 't',
-  level: 'silent',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-  maxLogSizeBytes: 1 << 20,
-  logFilesToKeep: 1,
-});
+const log = silentLogger();
 
 const rule = (file: string, over: Partial<LogRuleConfig> = {}): LogRuleConfig => ({
   name: 'errors',

@@ -5,6 +5,7 @@ import type { ProbeRunner, ServiceManager, ServiceManagerName } from './service-
 import { SystemdManager } from './systemd-manager.js';
 import { SysvManager } from './sysv-manager.js';
 import { OpenRcManager } from './openrc-manager.js';
+import { getOrCreate } from '../util/get-or-create.js';
 
 /** What detection looks at on a host; injectable so detection is testable without that host. */
 export interface HostProbe {
@@ -72,12 +73,7 @@ export class ServiceManagers {
   get(kind: ServiceManagerKind): ServiceManager | null {
     const name = kind === 'auto' ? this.detect() : kind;
     if (name === 'none') return null;
-    let m = this.made.get(name);
-    if (!m) {
-      m = this.create(name);
-      this.made.set(name, m);
-    }
-    return m;
+    return getOrCreate(this.made, name, (n) => this.create(n));
   }
 
   private create(name: ServiceManagerName): ServiceManager {

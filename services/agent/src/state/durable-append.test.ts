@@ -39,3 +39,29 @@ test('after close (the file replaced by a compaction) the next append goes to th
   assert.equal(readFileSync(path, 'utf8'), 'compacted\nnew\n');
   f.close();
 });
+
+test('replace swaps in the compacted text (private) and the line count follows the records read, appends and the replace', async (t) => {
+  const dir = withDir(t);
+  writeFileSync(join(dir, 'jobs.journal'), 'S j1\nD j1 AAAA\n');
+  const f = DurableAppend.inStateDir(join(dir, 'state'), 'jobs.journal');
+  assert.deepEqual(f.records(), [], 'a missing file has no records');
+  const g = DurableAppend.inStateDir(dir, 'jobs.journal');
+  assert.deepEqual(
+    g.records().map((r) => [r.kind, r.id, r.data]),
+    [
+      ['S', 'j1', undefined],
+      ['D', 'j1', 'AAAA'],
+    ],
+  );
+  assert.equal(g.lines, 2);
+  await g.append('S j2\nS j3\n');
+  assert.equal(g.lines, 4);
+  g.replace('D j1 AAAA\n', { fsync: true });
+  assert.equal(g.lines, 1);
+  assert.equal(readFileSync(g.path, 'utf8'), 'D j1 AAAA\n');
+  assert.equal(statSync(g.path).mode & 0o777, 0o600);
+  await g.append('S j4\n');
+  assert.equal(readFileSync(g.path, 'utf8'), 'D j1 AAAA\nS j4\n', 'appends go on in the new file');
+  g.close();
+  f.close();
+});

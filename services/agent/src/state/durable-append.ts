@@ -1,5 +1,6 @@
-import { closeSync, fsync, fsyncSync, readFileSync, writeSync } from 'node:fs';
-import { openPrivateSync } from '@smgr/shared';
+import { closeSync, fsync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdirPrivateSync, openPrivateSync, writePrivateFileSync } from '@smgr/shared';
 
 /**
  * An append-only state file (0600) with group commit: each append is
@@ -11,13 +12,22 @@ import { openPrivateSync } from '@smgr/shared';
  */
 export class DurableAppend {
   private fd: number | null = null;
+  /** Lines in the file: those `records()` read, plus those appended or written by `replace` since. */
+  private lineCount = 0;
   /** Appends not yet handed to an fsync. */
   private pending: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Immediate } | null = null;
 
-  constructor(private readonly path: string) {}
+  constructor(readonly path: string) {}
+
+  /** The file `fileName` in the agent's `stateDir`, which is created (private) when missing. */
+  static inStateDir(stateDir: string, fileName: string): DurableAppend {
+    mkdirPrivateSync(stateDir);
+    return new DurableAppend(join(stateDir, fileName));
+  }
 
   /** Appends `text` now; resolves once it is on disk (a failed fsync is not retried: the write itself succeeded). */
   append(text: string): Promise<void> {
+    this.lineCount += newlines(text);
     const fd = (this.fd ??= openPrivateSync(this.path, 'a'));
     const buf = Buffer.from(text);
     for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at);
@@ -60,6 +70,45 @@ export class DurableAppend {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+
+  /**
+   * Compaction: replaces the file with `text`, written to `PATH.tmp` (and
+   * fsynced there when `fsync` is set) and renamed over it; the next append
+   * opens the new file.
+   */
+  replace(text: string, opts: { fsync?: boolean } = {}): void {
+    const tmp = `${this.path}.tmp`;
+    this.close();
+    writePrivateFileSync(tmp, text);
+    if (opts.fsync) {
+      const fd = openSync(tmp, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(tmp, this.path);
+    this.lineCount = newlines(text);
+  }
+
+  /** The journal's records (readJournal), which also start the line count. */
+  records(): JournalRecord[] {
+    const records = readJournal(this.path);
+    this.lineCount = records.length;
+    return records;
+  }
+
+  /** How many lines the file holds (see records): its owner compacts it once that is some multiple of what it keeps. */
+  get lines(): number {
+    return this.lineCount;
+  }
+}
+
+function newlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /** One line of a journal a DurableAppend writes: `KIND ID [DATA]`. */

@@ -4,6 +4,7 @@ import { AutoStrategy } from './auto-strategy.js';
 import { ProcessStrategy, type ProcessStrategyOptions } from './process-strategy.js';
 import type { RestartStrategy } from '../lifecycle/restart-strategy.js';
 import { ServiceStrategy } from './service-strategy.js';
+import { getOrCreate } from '../util/get-or-create.js';
 
 /** Picks each service's strategy from its restart_strategy and service_manager settings. */
 export class StrategyFactory {
@@ -18,13 +19,7 @@ export class StrategyFactory {
   }
 
   for(service: ProcessConfig): RestartStrategy {
-    const key = `${service.restartStrategy}/${service.serviceManager}`;
-    let s = this.cache.get(key);
-    if (!s) {
-      s = this.make(service);
-      this.cache.set(key, s);
-    }
-    return s;
+    return getOrCreate(this.cache, `${service.restartStrategy}/${service.serviceManager}`, () => this.make(service));
   }
 
   private make(service: ProcessConfig): RestartStrategy {

@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProcessConfig } from '@smgr/shared';
-import { ServiceWatcher, type WatchCheck } from './service-watcher.js';
+import { ServiceWatcher, type ServiceWatcherOptions, type WatchCheck } from './service-watcher.js';
 import { silentLogger } from '@smgr/testing';
 
 const log = silentLogger();
@@ -21,33 +21,49 @@ async function drive(t: TestContext, done: () => boolean): Promise<void> {
   await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * A watcher with what these tests share: nothing skipped, no jitter, every
+ * onFailing call recorded in `failing`; `over` sets the rest.
+ */
+function watcher(over: Pick<ServiceWatcherOptions, 'services' | 'check'> & Partial<ServiceWatcherOptions>) {
+  const failing: [string, number][] = [];
+  const w = new ServiceWatcher({
+    skip: () => null,
+    onFailing: async (s, n) => {
+      failing.push([s.name, n]);
+    },
+    log,
+    random: () => 0,
+    ...over,
+  });
+  return { w, failing };
+}
+
+/** Starts `w` on mocked timers, drives it until `done()`, stops it. */
+async function runUntil(t: TestContext, w: ServiceWatcher, done: () => boolean): Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  w.start();
+  await drive(t, done);
+  w.stop();
+}
+
 /** Runs a watcher over scripted check results until every script is used up. */
 async function watch(t: TestContext, results: Record<string, boolean[]>, skip: (s: ProcessConfig) => string | null = () => null) {
   const calls: string[] = [];
-  const failing: [string, number][] = [];
   const recovered: [string, number][] = [];
   let finished = false;
-  const finish = () => (finished = true);
-  const w = new ServiceWatcher({
+  const { w, failing } = watcher({
     services: Object.keys(results).map(svc),
     check: async (s): Promise<WatchCheck> => {
       calls.push(s.name);
       const next = results[s.name]!.shift();
-      if (Object.values(results).every((r) => r.length === 0)) finish();
+      if (Object.values(results).every((r) => r.length === 0)) finished = true;
       return { ok: next ?? true, record: undefined };
     },
     skip,
-    onFailing: async (s, n) => {
-      failing.push([s.name, n]);
-    },
     onRecovered: (s, n) => recovered.push([s.name, n]),
-    log,
-    random: () => 0,
   });
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  w.start();
-  await drive(t, () => finished);
-  w.stop();
+  await runUntil(t, w, () => finished);
   return { calls, failing, recovered };
 }
 
@@ -72,31 +88,18 @@ test('a skipped round is not a check and does not count', async (t) => {
 
 test('endSpell (a repair by anyone) restarts the count, so the next failure reaches onFailing again from watch_failures', async (t) => {
   const failing: [string, number][] = [];
-  let w!: ServiceWatcher;
   const script = [false, false, false, /* repaired here */ false, false, false];
   let i = 0;
-  let finished = false;
-  const finish = () => (finished = true);
-  w = new ServiceWatcher({
+  const { w } = watcher({
     services: [svc('c')],
-    check: async (): Promise<WatchCheck> => {
-      const ok = script[i++] ?? true;
-      if (i === script.length) finish();
-      return { ok, record: undefined };
-    },
-    skip: () => null,
+    check: async (): Promise<WatchCheck> => ({ ok: script[i++] ?? true, record: undefined }),
     onFailing: async (s, n) => {
       failing.push([s.name, n]);
       // The controller's repair succeeds the first time it is asked for.
       if (failing.length === 1) w.endSpell('c');
     },
-    log,
-    random: () => 0,
   });
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  w.start();
-  await drive(t, () => finished);
-  w.stop();
+  await runUntil(t, w, () => i >= script.length);
   assert.deepEqual(
     failing,
     [
@@ -108,30 +111,17 @@ test('endSpell (a repair by anyone) restarts the count, so the next failure reac
 });
 
 test('a check that was running when an operation started or ended is dropped', async (t) => {
-  const failing: [string, number][] = [];
   let calls = 0;
-  let finished = false;
-  const finish = () => (finished = true);
-  const w: ServiceWatcher = new ServiceWatcher({
+  const { w, failing } = watcher({
     services: [{ name: 'd', watchIntervalMs: 20, watchFailures: 1 } as ProcessConfig],
     check: async (): Promise<WatchCheck> => {
       calls++;
       // The first check sees the service down just as a repair starts.
       if (calls === 1) w.invalidate('d');
-      if (calls === 3) finish();
       return { ok: calls !== 1, record: undefined };
     },
-    skip: () => null,
-    onFailing: async (s, n) => {
-      failing.push([s.name, n]);
-    },
-    log,
-    random: () => 0,
   });
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  w.start();
-  await drive(t, () => finished);
-  w.stop();
+  await runUntil(t, w, () => calls >= 3);
   assert.deepEqual(failing, []);
   assert.equal(w.failureCount('d'), 0);
 });
