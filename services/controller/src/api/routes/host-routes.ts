@@ -3,6 +3,7 @@ import { NotFoundError } from '@smgr/shared';
 import type { AgentInfo } from '../../agents/agent-info.js';
 import type { Claim } from '../../agents/agent-registry.js';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget } from './audit-target.js';
 import { hostIdSchema, serviceNameSchema } from './schemas.js';
 
 const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
@@ -138,7 +139,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete<{ Params: { hostId: string } }>(
     '/v1/hosts/:hostId',
     {
-      config: { role: 'operator', action: 'host.forget', target: (req) => `host:${(req.params as { hostId?: string }).hostId ?? '?'}` },
+      config: { role: 'operator', action: 'host.forget', target: paramTarget('host', 'hostId') },
       schema: {
         summary: 'forget a decommissioned host: its claims and its agent record are deleted (refused while its agent is connected)',
         tags: ['hosts'],

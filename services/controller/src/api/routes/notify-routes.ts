@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -17,7 +18,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.post<{ Body: { receiver: string } }>(
     '/v1/notify/test',
     {
-      config: { role: 'operator', action: 'notify.test', target: (req) => `receiver:${(req.body as { receiver?: string } | undefined)?.receiver ?? '?'}` },
+      config: { role: 'operator', action: 'notify.test', target: targetFrom<{ receiver: string }>('body', (b) => `receiver:${b.receiver ?? '?'}`) },
       schema: {
         summary: 'send a test message to one receiver now (once, no retries) and say whether it was accepted',
         tags: ['notify'],
@@ -45,7 +46,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.post<{ Params: { id: string } }>(
     '/v1/notify/dead-letters/:id/retry',
     {
-      config: { role: 'operator', action: 'notify.retry', target: (req) => `message:${(req.params as { id?: string }).id ?? '?'}` },
+      config: { role: 'operator', action: 'notify.retry', target: paramTarget('message', 'id') },
       schema: {
         summary: 'put a dead letter back in the delivery queue for a new round of attempts',
         tags: ['notify'],

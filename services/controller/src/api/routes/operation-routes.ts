@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { HOST_OPERATION_STATES, OPERATION_NAMES, OPERATION_STATES, type OperationName } from '../../operations/operation-types.js';
 import { VERSION_PATTERN } from '../../rollouts/rollout-request.js';
@@ -90,10 +91,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'operation.run',
-        target: (req) => {
-          const b = req.body as Partial<OperationBody> | undefined;
-          return `service:${b?.service ?? '?'} ${b?.operation ?? '?'}${b?.action ? ` ${b.action}` : ''}`;
-        },
+        target: targetFrom<OperationBody>('body', (b) => `service:${b.service ?? '?'} ${b.operation ?? '?'}${b.action ? ` ${b.action}` : ''}`),
       },
       schema: {
         summary: 'start an operation on a service on every selected host; answers at once with its id',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { PlacementStore, type ProcessRef } from '../../repair/placement-store.js';
 import { hostIdSchema } from './schemas.js';
@@ -50,10 +51,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'placement.add',
-        target: (req) => {
-          const b = req.body as Partial<PlaceBody> | undefined;
-          return `process:${b?.processId ?? b?.name ?? '?'} host:${b?.hostId ?? '?'}`;
-        },
+        target: targetFrom<PlaceBody>('body', (b) => `process:${b.processId ?? b.name ?? '?'} host:${b.hostId ?? '?'}`),
       },
       schema: {
         summary: 'place a process on a host: its alarms are repaired there (as `service`, default the process name)',
@@ -96,10 +94,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'placement.remove',
-        target: (req) => {
-          const q = req.query as Partial<UnplaceQuery> | undefined;
-          return `process:${q?.processId ?? q?.name ?? '?'}${q?.host ? ` host:${q.host}` : ''}`;
-        },
+        target: targetFrom<UnplaceQuery>('query', (q) => `process:${q.processId ?? q.name ?? '?'}${q.host ? ` host:${q.host}` : ''}`),
       },
       schema: {
         summary: "remove a process's placements (on one host with `host`, else all of them)",

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { insertProcess, nextProcessId, setAlarms as writeAlarms } from '../../alarms/alarm-store.js';
 
@@ -84,7 +85,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: {
         role: 'operator',
         action: 'process.add',
-        target: (req) => `process:${(req.body as { name?: string } | undefined)?.name ?? '?'}`,
+        target: targetFrom<{ name: string }>('body', (b) => `process:${b.name ?? '?'}`),
       },
       schema: {
         summary: 'add a monitored process: a PROCESE row and its STATUS_PROCESS row (alarma 0); 409 when the name or id exists',
@@ -122,7 +123,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
     app.post<{ Body: AlarmBody }>(
       `/v1/alarms/${verb}`,
       {
-        config: { role: 'operator', action: `alarm.${verb}`, target: (req) => alarmTarget(req.body as AlarmBody | undefined) },
+        config: { role: 'operator', action: `alarm.${verb}`, target: targetFrom<AlarmBody>('body', alarmTarget) },
         schema: {
           summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
           description: '`changed` counts the rows whose alarma moved (and `processes` lists them); `matched` every row named.',
@@ -185,10 +186,10 @@ async function addProcess(deps: ApiDeps, name: string, wantedId: number | undefi
   }
 }
 
-function alarmTarget(body: AlarmBody | undefined): string {
-  if (body?.all === true) return 'process:*';
-  if (body?.processIds) return `process:${body.processIds.join(',')}`;
-  if (body?.names) return `process:${body.names.join(',')}`;
+function alarmTarget(body: Partial<AlarmBody>): string {
+  if (body.all === true) return 'process:*';
+  if (body.processIds) return `process:${body.processIds.join(',')}`;
+  if (body.names) return `process:${body.names.join(',')}`;
   return 'process:?';
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import {
   ROLLOUT_COMMANDS,
   ROLLOUT_STATES,
@@ -105,10 +106,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: {
         role: 'operator',
         action: 'rollout.start',
-        target: (req) => {
-          const b = req.body as Partial<RolloutRequest> | undefined;
-          return `service:${b?.service ?? '?'} version:${b?.version ?? '?'}`;
-        },
+        target: targetFrom<RolloutRequest>('body', (b) => `service:${b.service ?? '?'} version:${b.version ?? '?'}`),
       },
       schema: {
         summary: 'start a rolling update of a service to a version on selected hosts',
@@ -199,7 +197,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
         config: {
           role: 'operator',
           action: `rollout.${command}`,
-          target: (req) => `rollout:${(req.params as { id?: unknown }).id ?? '?'}`,
+          target: paramTarget('rollout', 'id'),
         },
         schema: { summary: COMMAND_SUMMARY[command], tags: ['rollouts'], params: idParams },
       },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import { ROLES, type Role } from '../auth/roles.js';
 import { TOKEN_NAME_PATTERN } from '../auth/token-store.js';
 import { limitQuery } from './schemas.js';
@@ -22,7 +23,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: {
         role: 'admin',
         action: 'token.create',
-        target: (req) => `token:${(req.body as Partial<CreateTokenBody> | undefined)?.name ?? '?'}`,
+        target: targetFrom<CreateTokenBody>('body', (b) => `token:${b.name ?? '?'}`),
       },
       schema: {
         summary: 'create a token; its secret is in this answer only',
@@ -52,7 +53,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete<{ Params: { name: string } }>(
     '/v1/tokens/:name',
     {
-      config: { role: 'admin', action: 'token.revoke', target: (req) => `token:${(req.params as { name?: string }).name ?? '?'}` },
+      config: { role: 'admin', action: 'token.revoke', target: paramTarget('token', 'name') },
       schema: {
         summary: 'revoke a token; it stops working at once',
         tags: ['tokens'],
