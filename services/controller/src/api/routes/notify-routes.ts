@@ -21,7 +21,6 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       config: { role: 'operator', action: 'notify.test', target: targetFrom<{ receiver: string }>('body', (b) => `receiver:${b.receiver ?? '?'}`) },
       schema: {
         summary: 'send a test message to one receiver now (once, no retries) and say whether it was accepted',
-        tags: ['notify'],
         body: { type: 'object', additionalProperties: false, required: ['receiver'], properties: { receiver: { type: 'string', pattern: NAME_PATTERN } } },
       },
     },
@@ -37,7 +36,6 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       config: { role: 'viewer' },
       schema: {
         summary: 'messages that could not be delivered after notify.max_attempts (or were refused for good), newest first',
-        tags: ['notify'],
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
       },
     },
@@ -49,7 +47,6 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       config: { role: 'operator', action: 'notify.retry', target: paramTarget('message', 'id') },
       schema: {
         summary: 'put a dead letter back in the delivery queue for a new round of attempts',
-        tags: ['notify'],
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^msg-[0-9a-f]{32}$' } } },
       },
     },
@@ -58,7 +55,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       return { id: req.params.id, requeued: true };
     },
   );
-  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now', tags: ['notify'] } }, async () => ({
+  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now' } }, async () => ({
     alerts: await notify().firingAlerts(),
   }));
 }

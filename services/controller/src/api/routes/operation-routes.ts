@@ -100,7 +100,6 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
           'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. ' +
           'The answer (202) lists every host `pending`; follow the operation with GET /v1/operations/{id} until `state` is no longer `running`. ' +
           `Each host gets \`timeoutSeconds\` (default and most: api.operation_timeout, ${maxSeconds} s here).`,
-        tags: ['operations'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -161,7 +160,6 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: { role: 'viewer' },
       schema: {
         summary: "an operation and each host's progress: pending, running, then its outcome with the failing step's exit code and output tail",
-        tags: ['operations'],
         params: {
           type: 'object',
           required: ['id'],

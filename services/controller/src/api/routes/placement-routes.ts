@@ -41,7 +41,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
 
   app.get(
     '/v1/placements',
-    { config: { role: 'viewer' }, schema: { summary: 'explicit placements: which host repairs a PROCESE row, as which service', tags: ['placement'] } },
+    { config: { role: 'viewer' }, schema: { summary: 'explicit placements: which host repairs a PROCESE row, as which service' } },
     async () => ({ placements: await store.list() }),
   );
 
@@ -58,7 +58,6 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
         description:
           'Placement rows come first (before name@host and the agents that manage the name). Placing one process on a second host makes it ambiguous: keep one row per process. ' +
           '201 for a new row, 200 when the row existed (its service is replaced). `warning` says when no connected agent manages the service on that host.',
-        tags: ['placement'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -98,7 +97,6 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
       },
       schema: {
         summary: "remove a process's placements (on one host with `host`, else all of them)",
-        tags: ['placement'],
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -67,14 +67,14 @@ const alarmBodySchema = {
 export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/v1/processes',
-    { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident', tags: ['alarms'] } },
+    { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident' } },
     async () => {
       const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} ORDER BY p.process_id`);
       return { processes: rows.map(toView) };
     },
   );
 
-  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)', tags: ['alarms'] } }, async () => {
+  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)' } }, async () => {
     const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
     return { alarms: rows.map(toView) };
   });
@@ -89,7 +89,6 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
       schema: {
         summary: 'add a monitored process: a PROCESE row and its STATUS_PROCESS row (alarma 0); 409 when the name or id exists',
-        tags: ['alarms'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -127,7 +126,6 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
         schema: {
           summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
           description: '`changed` counts the rows whose alarma moved (and `processes` lists them); `matched` every row named.',
-          tags: ['alarms'],
           body: alarmBodySchema,
         },
       },

@@ -112,7 +112,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
         summary: 'start a rolling update of a service to a version on selected hosts',
         description:
           'One active rollout per service (409). Every selected host must be connected. Host order: the order of `hosts`, else host ids in natural order.',
-        tags: ['rollouts'],
         body: rolloutBodySchema,
       },
     },
@@ -134,7 +133,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: { role: 'viewer' },
       schema: {
         summary: 'rollouts, newest first',
-        tags: ['rollouts'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -179,7 +177,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       schema: {
         summary:
           'one rollout with the progress of each host; a failed host has `failure`: the job (update, probe, rollback), the step that failed, its exit code and output tail',
-        tags: ['rollouts'],
         params: idParams,
       },
     },
@@ -199,7 +196,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
           action: `rollout.${command}`,
           target: paramTarget('rollout', 'id'),
         },
-        schema: { summary: COMMAND_SUMMARY[command], tags: ['rollouts'], params: idParams },
+        schema: { summary: COMMAND_SUMMARY[command], params: idParams },
       },
       async (req) => {
         const s = await deps.rollouts.command(req.params.id, command, req.principal?.name ?? '?');

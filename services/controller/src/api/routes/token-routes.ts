@@ -13,7 +13,7 @@ interface CreateTokenBody {
 
 /** /v1/tokens (admin): create, list, revoke API tokens; GET /v1/audit (admin): the audit trail. */
 export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)', tags: ['tokens'] } }, async () => ({
+  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)' } }, async () => ({
     tokens: await deps.tokens.list(),
   }));
 
@@ -27,7 +27,6 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
       schema: {
         summary: 'create a token; its secret is in this answer only',
-        tags: ['tokens'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -56,7 +55,6 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'admin', action: 'token.revoke', target: paramTarget('token', 'name') },
       schema: {
         summary: 'revoke a token; it stops working at once',
-        tags: ['tokens'],
         params: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', pattern: TOKEN_NAME_PATTERN } } },
       },
     },
@@ -69,7 +67,6 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'admin' },
       schema: {
         summary: 'the audit trail of changes made through the API, newest first',
-        tags: ['tokens'],
         querystring: {
           type: 'object',
           additionalProperties: false,
