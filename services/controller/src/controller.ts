@@ -22,6 +22,7 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { EventRetention } from './retention/event-retention.js';
 import { OperatorApi } from './api/operator-api.js';
 import { checkInsecureListeners } from './listen-policy.js';
+import { reloadAgentTls, reloadApiCertificate } from './certificate-reload.js';
 import { Notifier } from './notify/notifier.js';
 import { listenConfigError } from './startup/dependency-errors.js';
 import { runStopSteps, waitForMysql, waitForRedis } from './startup/wait-for-stores.js';
@@ -92,7 +93,7 @@ export class Controller {
   private notifier: Notifier | null = null;
   private readonly onSighup = () => {
     this.reloadTls('SIGHUP');
-    this.reloadApiCertificate();
+    if (this.operatorApi && this.cfg.api.enabled && !this.cfg.api.insecure) reloadApiCertificate(this.operatorApi, this.log);
   };
 
   constructor(private readonly opts: ControllerOptions) {
@@ -155,14 +156,10 @@ export class Controller {
     const queueConn = redisFor();
     this.queue = createRepairQueue(queueConn, cfg.redis.prefix, logQueueError(this.log, 'warn', 'repair queue connection error', { queue: 'repair' }));
 
-    const breaker = new CircuitBreaker({
-      maxFailures: cfg.monitor.maxRestartFailures,
-      resetMs: cfg.monitor.circuitResetMs,
-    });
+    this.breaker = new CircuitBreaker({ maxFailures: cfg.monitor.maxRestartFailures, resetMs: cfg.monitor.circuitResetMs });
     this.store = store;
     this.agentStore = agentStore;
     this.registry = registry;
-    this.breaker = breaker;
     this.gateway = new AgentGateway({
       controllerId: cfg.controller.id,
       heartbeatIntervalMs: cfg.controller.heartbeatIntervalMs,
@@ -367,32 +364,9 @@ export class Controller {
     this.log.info({ tookMs: Date.now() - t0 }, 'controller stopped');
   }
 
-  /**
-   * Re-reads the `[tls]` files (certificate, key, CA, CRL): new handshakes
-   * use them, open streams stay, and connected agents whose certificate is
-   * now refused (revoked) are cut off. A bad file keeps the running material.
-   */
+  /** Re-reads the agent-facing `[tls]` files (certificate-reload.ts); on SIGHUP and when the CRL file changes. */
   reloadTls(why: string): void {
-    if (!this.serverTls || this.cfg.tls.insecure) return;
-    try {
-      this.serverTls.reload();
-    } catch (err) {
-      this.log.error({ why, err: (err as Error).message }, 'TLS reload failed; still using the previous certificates and CRL');
-      return;
-    }
-    const dropped = this.gateway?.recheckCertificates() ?? [];
-    this.log.info({ why, crlNextUpdate: this.serverTls.crlNextUpdate?.toISOString(), dropped }, 'TLS certificates and CRL reloaded');
-  }
-
-  /** The HTTPS API's certificate and key (api.cert/api.key, else the [tls] ones), re-read on SIGHUP. */
-  private reloadApiCertificate(): void {
-    if (!this.cfg.api.enabled || this.cfg.api.insecure) return;
-    try {
-      this.operatorApi?.reloadCertificate();
-      this.log.info({ component: 'api' }, 'API certificate reloaded');
-    } catch (err) {
-      this.log.error({ component: 'api', err: (err as Error).message }, 'API certificate reload failed; still serving the previous one');
-    }
+    if (this.serverTls && !this.cfg.tls.insecure) reloadAgentTls(this.serverTls, this.gateway, this.log, why);
   }
 
   /** Retries a MySQL step until controller.startup_timeout; refused credentials end it at once (exit 78). */

@@ -8,16 +8,7 @@ import type { AuditOutcome } from './audit/audit-log.js';
 import { roleAllows } from './auth/roles.js';
 import { requireRouteRoles } from './auth/route-roles.js';
 import { ApiError, toHttpError, validationBody } from './http-errors.js';
-import { registerHealthRoutes } from './routes/health-routes.js';
-import { registerHostRoutes } from './routes/host-routes.js';
-import { registerProcessRoutes } from './routes/process-routes.js';
-import { registerOperationRoutes } from './routes/operation-routes.js';
-import { registerEventRoutes } from './routes/event-routes.js';
-import { registerRolloutRoutes } from './routes/rollout-routes.js';
-import { registerTokenRoutes } from './routes/token-routes.js';
-import { registerPlacementRoutes } from './routes/placement-routes.js';
-import { registerUsageRoutes } from './routes/usage-routes.js';
-import { registerNotifyRoutes } from './routes/notify-routes.js';
+import { registerRouteGroups } from './routes/route-groups.js';
 import { LogThrottle } from '../limits/log-throttle.js';
 import { registerConsoleRoutes } from './console/console-routes.js';
 import { sessionPrincipal } from './console/console-auth.js';
@@ -140,16 +131,7 @@ export class ApiServer {
       void reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
     });
 
-    registerHealthRoutes(app, this.deps);
-    registerHostRoutes(app, this.deps);
-    registerUsageRoutes(app, this.deps);
-    registerProcessRoutes(app, this.deps);
-    registerPlacementRoutes(app, this.deps);
-    registerOperationRoutes(app, this.deps);
-    registerEventRoutes(app, this.deps);
-    registerRolloutRoutes(app, this.deps);
-    registerTokenRoutes(app, this.deps);
-    registerNotifyRoutes(app, this.deps);
+    await registerRouteGroups(app, this.deps);
     if (this.deps.console !== undefined) await registerConsoleRoutes(app, this.deps, this.deps.console);
     app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

@@ -1,5 +1,6 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from '../db/pool.js';
+import { whereClause } from '../db/where-clause.js';
 
 /**
  * smgr_events, the history of repairs, agent events, operations and
@@ -72,22 +73,15 @@ export interface EventQuery {
 
 /** Events matching `q`, newest first. */
 export async function listEvents(pool: DbPool, q: EventQuery): Promise<RowDataPacket[]> {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  const add = (sql: string, v: unknown) => {
-    where.push(sql);
-    args.push(v);
-  };
-  if (q.kind !== undefined) add('kind = ?', q.kind);
-  if (q.service !== undefined) add('service = ?', q.service);
-  if (q.host !== undefined) add('host_id = ?', q.host);
-  if (q.processId !== undefined) add('process_id = ?', q.processId);
-  if (q.since !== undefined) add('at >= ?', new Date(q.since));
-  if (q.beforeId !== undefined) add('id < ?', q.beforeId);
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT * FROM smgr_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-    [...args, q.limit],
-  );
+  const where = whereClause([
+    ['kind = ?', q.kind],
+    ['service = ?', q.service],
+    ['host_id = ?', q.host],
+    ['process_id = ?', q.processId],
+    ['at >= ?', q.since === undefined ? undefined : new Date(q.since)],
+    ['id < ?', q.beforeId],
+  ]);
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT * FROM smgr_events ${where.sql} ORDER BY id DESC LIMIT ?`, [...where.args, q.limit]);
   return rows;
 }
 

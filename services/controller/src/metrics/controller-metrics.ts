@@ -72,43 +72,24 @@ export class ControllerMetrics {
     const registers = [this.registry];
     this.timeoutMs = opts.sourceTimeoutMs ?? 1_000;
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.alarmsSeen = new Counter({ name: 'smgr_alarms_seen_total', help: 'alarm occurrences that opened an incident', labelNames: ['source'], registers });
-    this.repairs = new Counter({ name: 'smgr_repairs_total', help: 'recorded repair outcomes', labelNames: ['outcome'], registers });
-    this.repairDuration = new Histogram({
-      name: 'smgr_repair_duration_seconds',
-      help: 'time from sending a repair job to its result',
-      labelNames: ['outcome'],
-      buckets: REPAIR_BUCKETS,
-      registers,
-    });
-    this.alarmToCleared = new Histogram({
-      name: 'smgr_alarm_to_cleared_seconds',
-      help: 'time from an incident opening to its alarm being cleared by a repair',
-      buckets: REPAIR_BUCKETS,
-      registers,
-    });
-    this.detectionLatency = new Histogram({
-      name: 'smgr_alarm_detection_seconds',
-      help: 'upper bound of alarm detection latency: time since the previous successful poll',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.agentRefusals = new Counter({ name: 'smgr_agent_refusals_total', help: 'agent streams refused', labelNames: ['code'], registers });
-    this.agentInputRefused = new Counter({
-      name: 'smgr_agent_input_refused_total',
-      help: 'agent events and results refused at the edge',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.apiRefusals = new Counter({ name: 'smgr_api_refused_total', help: 'API requests refused before any work', labelNames: ['status'], registers });
-    this.tlsRefusals = new Counter({ name: 'smgr_tls_refusals_total', help: 'TLS handshakes refused', labelNames: ['reason'], registers });
-    this.deliveriesRefused = new Counter({
-      name: 'smgr_deliveries_refused_total',
-      help: 'jobs on the delivery queue refused unsent',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.unplaced = new Counter({ name: 'smgr_alarms_unplaced_total', help: 'alarms that could not be placed on a host', labelNames: ['code'], registers });
+    const counter = <L extends string>(name: string, help: string, label: L) => new Counter<L>({ name, help, labelNames: [label], registers });
+    const histogram = <L extends string = never>(name: string, help: string, buckets: number[], labelNames: L[] = []) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
+    this.alarmsSeen = counter('smgr_alarms_seen_total', 'alarm occurrences that opened an incident', 'source');
+    this.repairs = counter('smgr_repairs_total', 'recorded repair outcomes', 'outcome');
+    this.repairDuration = histogram('smgr_repair_duration_seconds', 'time from sending a repair job to its result', REPAIR_BUCKETS, ['outcome']);
+    this.alarmToCleared = histogram('smgr_alarm_to_cleared_seconds', 'time from an incident opening to its alarm being cleared by a repair', REPAIR_BUCKETS);
+    this.detectionLatency = histogram(
+      'smgr_alarm_detection_seconds',
+      'upper bound of alarm detection latency: time since the previous successful poll',
+      LATENCY_BUCKETS,
+    );
+    this.agentRefusals = counter('smgr_agent_refusals_total', 'agent streams refused', 'code');
+    this.agentInputRefused = counter('smgr_agent_input_refused_total', 'agent events and results refused at the edge', 'reason');
+    this.apiRefusals = counter('smgr_api_refused_total', 'API requests refused before any work', 'status');
+    this.tlsRefusals = counter('smgr_tls_refusals_total', 'TLS handshakes refused', 'reason');
+    this.deliveriesRefused = counter('smgr_deliveries_refused_total', 'jobs on the delivery queue refused unsent', 'reason');
+    this.unplaced = counter('smgr_alarms_unplaced_total', 'alarms that could not be placed on a host', 'code');
 
     const self = this;
     new Gauge({

@@ -132,15 +132,11 @@ function buildMessage(receiver: string, status: 'firing' | 'resolved', alerts: A
   };
 }
 
+/** What messages and the API show of an alert, whether firing or resolved. */
+export function alertFields(a: AlertRow): Omit<MessageAlert, 'resolvedAt'> {
+  return { key: a.key, event: a.event, severity: a.severity, hostId: a.hostId, service: a.service, message: a.message, firedAt: a.firedAt.toISOString() };
+}
+
 function toMessageAlert(a: AlertRow): MessageAlert {
-  return {
-    key: a.key,
-    event: a.event,
-    severity: a.severity,
-    hostId: a.hostId,
-    service: a.service,
-    message: a.message,
-    firedAt: a.firedAt.toISOString(),
-    resolvedAt: a.resolvedAt?.toISOString() ?? null,
-  };
+  return { ...alertFields(a), resolvedAt: a.resolvedAt?.toISOString() ?? null };
 }

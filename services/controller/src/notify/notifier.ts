@@ -4,12 +4,12 @@ import type { Registry } from 'prom-client';
 import { NotFoundError, type Logger, type ReceiverConfig, type SmgrConfig } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { AlertStore } from './alert-store.js';
-import type { AlertRow, NotificationMessage } from './alert-types.js';
+import type { AlertRow, MessageAlert, NotificationMessage } from './alert-types.js';
 import { classifyEvent, type EventRowView } from './classify-event.js';
 import { agentCertSignals, agentDownSignals, certExpirySignals } from './condition-checks.js';
 import { closeQuietly, logQueueError } from '../db/bullmq.js';
 import { createNotifyQueue, deadLetters, DeliveryWorker, enqueueMessages, type DeadLetter, type DeliveryJobData } from './delivery-queue.js';
-import { planDispatch } from './dispatch-plan.js';
+import { alertFields, planDispatch } from './dispatch-plan.js';
 import { NotifyMetrics } from './notify-metrics.js';
 import { DeliveryError, type ReceiverSender } from './receiver-sender.js';
 import { SlackSender, WebhookSender } from './webhook-sender.js';
@@ -275,19 +275,8 @@ export class Notifier {
   }
 
   /** Alerts firing now, for the API. */
-  async firingAlerts(): Promise<
-    { key: string; event: string; severity: string; hostId: string | null; service: string | null; message: string; firedAt: string; notified: boolean }[]
-  > {
-    return (await this.store.firing()).map((a) => ({
-      key: a.key,
-      event: a.event,
-      severity: a.severity,
-      hostId: a.hostId,
-      service: a.service,
-      message: a.message,
-      firedAt: a.firedAt.toISOString(),
-      notified: a.notifiedFiring,
-    }));
+  async firingAlerts(): Promise<(Omit<MessageAlert, 'resolvedAt'> & { notified: boolean })[]> {
+    return (await this.store.firing()).map((a) => ({ ...alertFields(a), notified: a.notifiedFiring }));
   }
 
   deadLetters(limit = 100): Promise<DeadLetter[]> {

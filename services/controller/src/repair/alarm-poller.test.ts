@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Queue } from 'bullmq';
-import { AlarmPoller } from './alarm-poller.js';
+import { AlarmPoller, type AlarmPollerOptions } from './alarm-poller.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import type { AlarmRow, Incident, IncidentStore } from './incident-store.js';
@@ -61,6 +61,18 @@ const incident = (processId: number): Incident => ({
   lastMessage: null,
 });
 
+/** A poller on `store` with no queue or agents behind it; `opts` set its timing. */
+const pollerOn = (store: IncidentStore, opts: Pick<AlarmPollerOptions, 'intervalMs' | 'now'>) =>
+  new AlarmPoller({
+    store,
+    queue: {} as Queue<RepairJobData>,
+    registry: new AgentRegistry(),
+    breaker: new CircuitBreaker({ maxFailures: 3, resetMs: 1_000 }),
+    retryDelayMs: 1_000,
+    log: pino({ level: 'silent' }),
+    ...opts,
+  });
+
 test("a repair finishing between the poller's two reads never opens a second incident for the same occurrence", async () => {
   const db = new TwoTables();
   db.alarmed.add(7);
@@ -70,16 +82,7 @@ test("a repair finishing between the poller's two reads never opens a second inc
     db.open.delete(7);
     db.alarmed.delete(7);
   };
-  const poller = new AlarmPoller({
-    store: db.store(),
-    queue: {} as Queue<RepairJobData>,
-    registry: new AgentRegistry(),
-    breaker: new CircuitBreaker({ maxFailures: 3, resetMs: 1_000 }),
-    intervalMs: 200,
-    retryDelayMs: 1_000,
-    log: pino({ level: 'silent' }),
-    now: () => 0,
-  });
+  const poller = pollerOn(db.store(), { intervalMs: 200, now: () => 0 });
   await poller.tick();
   assert.deepEqual(db.opened, [], 'no incident opened for an alarm that was already repaired');
 });
@@ -97,16 +100,8 @@ test('wake() polls at once instead of at the next interval, and a wake during a 
     alarmedRows: () => store.alarmedRows(),
     openIncidentsFor: (a: AlarmRow[]) => store.openIncidentsFor(a),
   } as unknown as IncidentStore;
-  const poller = new AlarmPoller({
-    store: counting,
-    queue: {} as Queue<RepairJobData>,
-    registry: new AgentRegistry(),
-    breaker: new CircuitBreaker({ maxFailures: 3, resetMs: 1_000 }),
-    // Far longer than the test: any tick after the first comes from wake().
-    intervalMs: 600_000,
-    retryDelayMs: 1_000,
-    log: pino({ level: 'silent' }),
-  });
+  // Far longer than the test: any tick after the first comes from wake().
+  const poller = pollerOn(counting, { intervalMs: 600_000 });
   poller.start();
   const until = async (n: number) => {
     for (let i = 0; i < 200 && ticks < n; i++) await new Promise((r) => setTimeout(r, 5));

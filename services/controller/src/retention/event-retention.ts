@@ -32,11 +32,9 @@ export class EventRetention {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private readonly log: Logger;
-  private readonly now: () => number;
 
   constructor(private readonly opts: EventRetentionOptions) {
     this.log = opts.log.child({ component: 'event-retention' });
-    this.now = opts.now ?? Date.now;
   }
 
   start(firstAfterMs = 60_000): void {
@@ -60,9 +58,11 @@ export class EventRetention {
 
   /** One sweep; resolves with the rows deleted per table. */
   async sweep(): Promise<{ events: number; incidents: number; agentEvents: number; audit: number }> {
-    const cutoff = new Date(this.now() - this.opts.retentionDays * 86_400_000);
+    // One reading of the clock: both cutoffs are measured from the same instant.
+    const now = (this.opts.now ?? Date.now)();
+    const cutoff = new Date(now - this.opts.retentionDays * 86_400_000);
     const auditDays = this.opts.auditRetentionDays ?? this.opts.retentionDays;
-    const auditCutoff = new Date(this.now() - auditDays * 86_400_000);
+    const auditCutoff = new Date(now - auditDays * 86_400_000);
     const events = await this.deleteBatches(DELETE_OLD_EVENTS_SQL, cutoff);
     const incidents = await this.deleteBatches(DELETE_OLD_INCIDENTS_SQL, cutoff);
     const agentEvents = await this.deleteBatches(DELETE_OLD_AGENT_EVENTS_SQL, cutoff);

@@ -1,6 +1,7 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { RefusedError } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
+import { whereClause } from '../db/where-clause.js';
 import { isActive } from './rollout-machine.js';
 import type { HostState, PausableState, Rollout, RolloutHost, RolloutSnapshot, RolloutJobKind, RolloutSpec, RolloutState } from './rollout-types.js';
 import type { StepFailure } from '../history/result-detail.js';
@@ -151,21 +152,17 @@ export class RolloutStore {
 
   /** Newest first. */
   async list(filter: RolloutFilter = {}): Promise<RolloutSummary[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.service !== undefined) {
-      where.push('service = ?');
-      args.push(filter.service);
-    }
-    if (filter.state !== undefined) {
-      where.push('state = ?');
-      args.push(filter.state);
-    }
-    if (filter.active === true) where.push('active_key IS NOT NULL');
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT * FROM smgr_rollouts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-      [...args, filter.limit ?? 50],
+    const where = whereClause(
+      [
+        ['service = ?', filter.service],
+        ['state = ?', filter.state],
+      ],
+      filter.active === true ? ['active_key IS NOT NULL'] : [],
     );
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM smgr_rollouts ${where.sql} ORDER BY id DESC LIMIT ?`, [
+      ...where.args,
+      filter.limit ?? 50,
+    ]);
     if (rows.length === 0) return [];
     const ids = rows.map((r) => Number(r.id));
     const [counts] = await this.pool.query<RowDataPacket[]>(

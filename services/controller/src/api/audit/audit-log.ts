@@ -1,5 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from '../../db/pool.js';
+import { whereClause } from '../../db/where-clause.js';
 
 /** How an audited request ended. */
 export type AuditOutcome = 'ok' | 'partial' | 'failed' | 'rejected' | 'denied' | 'unauthenticated' | 'error';
@@ -62,20 +63,14 @@ export class AuditLog {
 
   /** Newest first. */
   async list(filter: AuditFilter = {}): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.tokenName !== undefined) {
-      where.push('token_name = ?');
-      args.push(filter.tokenName);
-    }
-    if (filter.action !== undefined) {
-      where.push('action = ?');
-      args.push(filter.action);
-    }
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT * FROM smgr_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-      [...args, filter.limit ?? 100],
-    );
+    const where = whereClause([
+      ['token_name = ?', filter.tokenName],
+      ['action = ?', filter.action],
+    ]);
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM smgr_audit ${where.sql} ORDER BY id DESC LIMIT ?`, [
+      ...where.args,
+      filter.limit ?? 100,
+    ]);
     return rows.map((r) => ({
       id: Number(r.id),
       at: (r.at as Date).toISOString(),

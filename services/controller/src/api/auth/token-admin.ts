@@ -54,6 +54,18 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
     .exitOverride();
   let action: (cfg: SmgrConfig) => Promise<void> = async () => undefined;
   const actor = `local:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+  /** The audit row of a change made here: by the local user as admin, and which subcommand made it. */
+  const recordChange = (audit: AuditLog, verb: 'create' | 'revoke', name: string, detail: Record<string, unknown> = {}) =>
+    audit.record({
+      tokenName: actor,
+      role: 'admin',
+      action: `token.${verb}`,
+      target: `token:${name}`,
+      outcome: 'ok',
+      statusCode: 0,
+      remoteAddr: null,
+      detail: { ...detail, via: `smgr-controller token ${verb}` },
+    });
 
   token
     .command('create')
@@ -75,16 +87,7 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
         await withStores(cfg, async (tokens, audit) => {
           const ttlMs = days === undefined ? cfg.api.tokenTtlMs : Math.round(days * 86_400_000);
           const { token: secret, info } = await tokens.create({ name, role, createdBy: actor, ttlMs });
-          await audit.record({
-            tokenName: actor,
-            role: 'admin',
-            action: 'token.create',
-            target: `token:${name}`,
-            outcome: 'ok',
-            statusCode: 0,
-            remoteAddr: null,
-            detail: { role, via: 'smgr-controller token create' },
-          });
+          await recordChange(audit, 'create', name, { role });
           const created = `token ${info.name} (${info.role}) created${info.expiresAt ? `, expires ${info.expiresAt}` : ''}`;
           if (o.output !== undefined) {
             try {
@@ -127,16 +130,7 @@ export async function runTokenAdmin(argv: readonly string[], io: TokenAdminIo = 
       action = async (cfg) => {
         await withStores(cfg, async (tokens, audit) => {
           const r = await tokens.revoke(name);
-          await audit.record({
-            tokenName: actor,
-            role: 'admin',
-            action: 'token.revoke',
-            target: `token:${name}`,
-            outcome: 'ok',
-            statusCode: 0,
-            remoteAddr: null,
-            detail: { via: 'smgr-controller token revoke' },
-          });
+          await recordChange(audit, 'revoke', name);
           io.out(`${JSON.stringify(r)}\n`);
         });
       };

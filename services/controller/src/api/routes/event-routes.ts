@@ -23,7 +23,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'viewer' },
       schema: {
         summary: 'history of repairs, operations and rollouts (smgr_events), newest first',
-        tags: ['events'],
         querystring: {
           type: 'object',
           additionalProperties: false,

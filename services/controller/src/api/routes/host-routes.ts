@@ -3,6 +3,7 @@ import { NotFoundError } from '@smgr/shared';
 import type { AgentInfo } from '../../agents/agent-info.js';
 import type { Claim } from '../../agents/agent-registry.js';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget } from './audit-target.js';
 import { hostIdSchema, serviceNameSchema } from './schemas.js';
 
 const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
@@ -69,7 +70,6 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'viewer' },
       schema: {
         summary: 'hosts (agents) known to the controller',
-        tags: ['hosts'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -103,7 +103,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Params: { hostId: string } }>(
     '/v1/hosts/:hostId',
-    { config: { role: 'viewer' }, schema: { summary: 'one host', tags: ['hosts'], params: hostParams } },
+    { config: { role: 'viewer' }, schema: { summary: 'one host', params: hostParams } },
     async (req) => hostView(getHost(req.params.hostId), deps.hosts.claimsOf(req.params.hostId)),
   );
 
@@ -117,7 +117,6 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
             action === 'approve'
               ? "approve a host's service claims: the host then takes part in placement by plain process name for them (docs/security.md, Host claims)"
               : "reject a host's service claims: they place nothing, get no repair jobs and raise no alarms",
-          tags: ['hosts'],
           params: hostParams,
           body: claimBody,
         },
@@ -138,10 +137,9 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete<{ Params: { hostId: string } }>(
     '/v1/hosts/:hostId',
     {
-      config: { role: 'operator', action: 'host.forget', target: (req) => `host:${(req.params as { hostId?: string }).hostId ?? '?'}` },
+      config: { role: 'operator', action: 'host.forget', target: paramTarget('host', 'hostId') },
       schema: {
         summary: 'forget a decommissioned host: its claims and its agent record are deleted (refused while its agent is connected)',
-        tags: ['hosts'],
         params: hostParams,
       },
     },
@@ -154,7 +152,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Params: { hostId: string } }>(
     '/v1/hosts/:hostId/services',
-    { config: { role: 'viewer' }, schema: { summary: "the services in a host's agent config", tags: ['hosts'], params: hostParams } },
+    { config: { role: 'viewer' }, schema: { summary: "the services in a host's agent config", params: hostParams } },
     async (req) => {
       const a = getHost(req.params.hostId);
       return { hostId: a.hostId, connected: a.connected, services: a.services };
@@ -165,7 +163,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/services',
     {
       config: { role: 'viewer' },
-      schema: { summary: 'every service some agent declares, with the hosts whose claim on it is approved and those whose claim is not', tags: ['hosts'] },
+      schema: { summary: 'every service some agent declares, with the hosts whose claim on it is approved and those whose claim is not' },
     },
     async () => {
       const byService = new Map<string, { hosts: string[]; unapproved: string[]; connected: number }>();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -17,10 +18,9 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.post<{ Body: { receiver: string } }>(
     '/v1/notify/test',
     {
-      config: { role: 'operator', action: 'notify.test', target: (req) => `receiver:${(req.body as { receiver?: string } | undefined)?.receiver ?? '?'}` },
+      config: { role: 'operator', action: 'notify.test', target: targetFrom<{ receiver: string }>('body', (b) => `receiver:${b.receiver ?? '?'}`) },
       schema: {
         summary: 'send a test message to one receiver now (once, no retries) and say whether it was accepted',
-        tags: ['notify'],
         body: { type: 'object', additionalProperties: false, required: ['receiver'], properties: { receiver: { type: 'string', pattern: NAME_PATTERN } } },
       },
     },
@@ -36,7 +36,6 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       config: { role: 'viewer' },
       schema: {
         summary: 'messages that could not be delivered after notify.max_attempts (or were refused for good), newest first',
-        tags: ['notify'],
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
       },
     },
@@ -45,10 +44,9 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.post<{ Params: { id: string } }>(
     '/v1/notify/dead-letters/:id/retry',
     {
-      config: { role: 'operator', action: 'notify.retry', target: (req) => `message:${(req.params as { id?: string }).id ?? '?'}` },
+      config: { role: 'operator', action: 'notify.retry', target: paramTarget('message', 'id') },
       schema: {
         summary: 'put a dead letter back in the delivery queue for a new round of attempts',
-        tags: ['notify'],
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^msg-[0-9a-f]{32}$' } } },
       },
     },
@@ -57,7 +55,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       return { id: req.params.id, requeued: true };
     },
   );
-  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now', tags: ['notify'] } }, async () => ({
+  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now' } }, async () => ({
     alerts: await notify().firingAlerts(),
   }));
 }

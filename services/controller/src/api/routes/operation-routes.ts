@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { HOST_OPERATION_STATES, OPERATION_NAMES, OPERATION_STATES, type OperationName } from '../../operations/operation-types.js';
 import { VERSION_PATTERN } from '../../rollouts/rollout-request.js';
@@ -90,10 +91,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'operation.run',
-        target: (req) => {
-          const b = req.body as Partial<OperationBody> | undefined;
-          return `service:${b?.service ?? '?'} ${b?.operation ?? '?'}${b?.action ? ` ${b.action}` : ''}`;
-        },
+        target: targetFrom<OperationBody>('body', (b) => `service:${b.service ?? '?'} ${b.operation ?? '?'}${b.action ? ` ${b.action}` : ''}`),
       },
       schema: {
         summary: 'start an operation on a service on every selected host; answers at once with its id',
@@ -102,7 +100,6 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
           'Hosts: `hosts` and/or `labels` (AND); neither selects every host managing the service. Hosts not connected are reported `unavailable` and sent nothing. ' +
           'The answer (202) lists every host `pending`; follow the operation with GET /v1/operations/{id} until `state` is no longer `running`. ' +
           `Each host gets \`timeoutSeconds\` (default and most: api.operation_timeout, ${maxSeconds} s here).`,
-        tags: ['operations'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -163,7 +160,6 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: { role: 'viewer' },
       schema: {
         summary: "an operation and each host's progress: pending, running, then its outcome with the failing step's exit code and output tail",
-        tags: ['operations'],
         params: {
           type: 'object',
           required: ['id'],

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { PlacementStore, type ProcessRef } from '../../repair/placement-store.js';
 import { hostIdSchema } from './schemas.js';
@@ -40,7 +41,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
 
   app.get(
     '/v1/placements',
-    { config: { role: 'viewer' }, schema: { summary: 'explicit placements: which host repairs a PROCESE row, as which service', tags: ['placement'] } },
+    { config: { role: 'viewer' }, schema: { summary: 'explicit placements: which host repairs a PROCESE row, as which service' } },
     async () => ({ placements: await store.list() }),
   );
 
@@ -50,17 +51,13 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'placement.add',
-        target: (req) => {
-          const b = req.body as Partial<PlaceBody> | undefined;
-          return `process:${b?.processId ?? b?.name ?? '?'} host:${b?.hostId ?? '?'}`;
-        },
+        target: targetFrom<PlaceBody>('body', (b) => `process:${b.processId ?? b.name ?? '?'} host:${b.hostId ?? '?'}`),
       },
       schema: {
         summary: 'place a process on a host: its alarms are repaired there (as `service`, default the process name)',
         description:
           'Placement rows come first (before name@host and the agents that manage the name). Placing one process on a second host makes it ambiguous: keep one row per process. ' +
           '201 for a new row, 200 when the row existed (its service is replaced). `warning` says when no connected agent manages the service on that host.',
-        tags: ['placement'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -96,14 +93,10 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
       config: {
         role: 'operator',
         action: 'placement.remove',
-        target: (req) => {
-          const q = req.query as Partial<UnplaceQuery> | undefined;
-          return `process:${q?.processId ?? q?.name ?? '?'}${q?.host ? ` host:${q.host}` : ''}`;
-        },
+        target: targetFrom<UnplaceQuery>('query', (q) => `process:${q.processId ?? q.name ?? '?'}${q.host ? ` host:${q.host}` : ''}`),
       },
       schema: {
         summary: "remove a process's placements (on one host with `host`, else all of them)",
-        tags: ['placement'],
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { insertProcess, nextProcessId, setAlarms as writeAlarms } from '../../alarms/alarm-store.js';
 
@@ -66,14 +67,14 @@ const alarmBodySchema = {
 export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/v1/processes',
-    { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident', tags: ['alarms'] } },
+    { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident' } },
     async () => {
       const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} ORDER BY p.process_id`);
       return { processes: rows.map(toView) };
     },
   );
 
-  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)', tags: ['alarms'] } }, async () => {
+  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)' } }, async () => {
     const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
     return { alarms: rows.map(toView) };
   });
@@ -84,11 +85,10 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: {
         role: 'operator',
         action: 'process.add',
-        target: (req) => `process:${(req.body as { name?: string } | undefined)?.name ?? '?'}`,
+        target: targetFrom<{ name: string }>('body', (b) => `process:${b.name ?? '?'}`),
       },
       schema: {
         summary: 'add a monitored process: a PROCESE row and its STATUS_PROCESS row (alarma 0); 409 when the name or id exists',
-        tags: ['alarms'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -122,11 +122,10 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
     app.post<{ Body: AlarmBody }>(
       `/v1/alarms/${verb}`,
       {
-        config: { role: 'operator', action: `alarm.${verb}`, target: (req) => alarmTarget(req.body as AlarmBody | undefined) },
+        config: { role: 'operator', action: `alarm.${verb}`, target: targetFrom<AlarmBody>('body', alarmTarget) },
         schema: {
           summary: verb === 'raise' ? 'set processes in alarm (alarma = 1); smgr repairs them' : 'reset alarms (alarma = 0)',
           description: '`changed` counts the rows whose alarma moved (and `processes` lists them); `matched` every row named.',
-          tags: ['alarms'],
           body: alarmBodySchema,
         },
       },
@@ -185,10 +184,10 @@ async function addProcess(deps: ApiDeps, name: string, wantedId: number | undefi
   }
 }
 
-function alarmTarget(body: AlarmBody | undefined): string {
-  if (body?.all === true) return 'process:*';
-  if (body?.processIds) return `process:${body.processIds.join(',')}`;
-  if (body?.names) return `process:${body.names.join(',')}`;
+function alarmTarget(body: Partial<AlarmBody>): string {
+  if (body.all === true) return 'process:*';
+  if (body.processIds) return `process:${body.processIds.join(',')}`;
+  if (body.names) return `process:${body.names.join(',')}`;
   return 'process:?';
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import {
   ROLLOUT_COMMANDS,
   ROLLOUT_STATES,
@@ -105,16 +106,12 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: {
         role: 'operator',
         action: 'rollout.start',
-        target: (req) => {
-          const b = req.body as Partial<RolloutRequest> | undefined;
-          return `service:${b?.service ?? '?'} version:${b?.version ?? '?'}`;
-        },
+        target: targetFrom<RolloutRequest>('body', (b) => `service:${b.service ?? '?'} version:${b.version ?? '?'}`),
       },
       schema: {
         summary: 'start a rolling update of a service to a version on selected hosts',
         description:
           'One active rollout per service (409). Every selected host must be connected. Host order: the order of `hosts`, else host ids in natural order.',
-        tags: ['rollouts'],
         body: rolloutBodySchema,
       },
     },
@@ -136,7 +133,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       config: { role: 'viewer' },
       schema: {
         summary: 'rollouts, newest first',
-        tags: ['rollouts'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -181,7 +177,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
       schema: {
         summary:
           'one rollout with the progress of each host; a failed host has `failure`: the job (update, probe, rollback), the step that failed, its exit code and output tail',
-        tags: ['rollouts'],
         params: idParams,
       },
     },
@@ -199,9 +194,9 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
         config: {
           role: 'operator',
           action: `rollout.${command}`,
-          target: (req) => `rollout:${(req.params as { id?: unknown }).id ?? '?'}`,
+          target: paramTarget('rollout', 'id'),
         },
-        schema: { summary: COMMAND_SUMMARY[command], tags: ['rollouts'], params: idParams },
+        schema: { summary: COMMAND_SUMMARY[command], params: idParams },
       },
       async (req) => {
         const s = await deps.rollouts.command(req.params.id, command, req.principal?.name ?? '?');

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-types.js';
+import { paramTarget, targetFrom } from './audit-target.js';
 import { ROLES, type Role } from '../auth/roles.js';
 import { TOKEN_NAME_PATTERN } from '../auth/token-store.js';
 import { limitQuery } from './schemas.js';
@@ -12,7 +13,7 @@ interface CreateTokenBody {
 
 /** /v1/tokens (admin): create, list, revoke API tokens; GET /v1/audit (admin): the audit trail. */
 export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)', tags: ['tokens'] } }, async () => ({
+  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)' } }, async () => ({
     tokens: await deps.tokens.list(),
   }));
 
@@ -22,11 +23,10 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: {
         role: 'admin',
         action: 'token.create',
-        target: (req) => `token:${(req.body as Partial<CreateTokenBody> | undefined)?.name ?? '?'}`,
+        target: targetFrom<CreateTokenBody>('body', (b) => `token:${b.name ?? '?'}`),
       },
       schema: {
         summary: 'create a token; its secret is in this answer only',
-        tags: ['tokens'],
         body: {
           type: 'object',
           additionalProperties: false,
@@ -52,10 +52,9 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete<{ Params: { name: string } }>(
     '/v1/tokens/:name',
     {
-      config: { role: 'admin', action: 'token.revoke', target: (req) => `token:${(req.params as { name?: string }).name ?? '?'}` },
+      config: { role: 'admin', action: 'token.revoke', target: paramTarget('token', 'name') },
       schema: {
         summary: 'revoke a token; it stops working at once',
-        tags: ['tokens'],
         params: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', pattern: TOKEN_NAME_PATTERN } } },
       },
     },
@@ -68,7 +67,6 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'admin' },
       schema: {
         summary: 'the audit trail of changes made through the API, newest first',
-        tags: ['tokens'],
         querystring: {
           type: 'object',
           additionalProperties: false,

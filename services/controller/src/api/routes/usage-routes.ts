@@ -29,7 +29,6 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'viewer' },
       schema: {
         summary: 'what each service costs on every host (the latest sample of each agent, on any controller)',
-        tags: ['hosts'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -58,7 +57,6 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { role: 'viewer' },
       schema: {
         summary: "what each of a host's services costs (its agent's latest sample)",
-        tags: ['hosts'],
         params: { type: 'object', required: ['hostId'], additionalProperties: false, properties: { hostId: hostIdSchema } },
       },
     },
