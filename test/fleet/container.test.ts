@@ -25,6 +25,7 @@ import { execForm, healthcheck, keyValues, readContainerfile } from '@smgr/testi
 import { writeDaemonizingService } from '@smgr/testing/daemonizing';
 import { childrenOf, findPids, killAll } from '@smgr/testing/procs';
 import { ini, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { packageWithNode } from './support/packaged-host.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -54,17 +55,12 @@ test('in an nspawn container without systemd the agent, PID 1 as the Containerfi
   const c = useCleanup(t);
   const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
   const env = await chaosEnv(c, servers.mysql, servers.redis, 'container');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(env.dir, 'artifact')], {
-    cwd: ROOT,
-    timeout: 300_000,
-  });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
+  const artifact = await packageWithNode(join(env.dir, 'artifact'));
 
   // Certificates: the controller's for its lab address, the container's as "secrets" readable by the image's user only.
   const pki = join(env.dir, 'pki');
   const smgrPki = (...args: string[]) => run(process.execPath, [join(ROOT, 'packages/shared/dist/pki/pki-main.js'), ...args], { timeout: 60_000 });
-  const lab = await createNetLab('ctr');
-  c.add(() => lab.stop(), 'net lab');
+  const lab = await createNetLab('ctr', c);
   const ctlNet = await lab.addHost('ctl');
   const boxNet = await lab.addHost('box');
   await smgrPki('init', pki);
