@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Operation, Outcome } from '@smgr/shared';
+import { Operation, Outcome, type JobResult } from '@smgr/shared';
 import { makeTempDir, useCleanup, type Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { findPids, killAll } from '@smgr/testing/procs';
@@ -233,6 +233,12 @@ describe('startup_rank', () => {
     return { engine: await startEngine(cleanup, services, agent), order, names };
   }
 
+  /** [service, outcome] of each service of a "*" job, in the order the job took them. */
+  const outcomes = (r: JobResult) => r.services.map((s) => [s.service, s.outcome]);
+  /** [service, outcome(label)] of the ranked services by ascending rank (db and cache share rank 10, in file order). */
+  const inRankOrder = (names: Record<string, string>, outcome: (label: string) => Outcome) =>
+    ['db', 'cache', 'web', 'worker'].map((label) => [names[label], outcome(label)]);
+
   test('start-all starts by ascending rank and stop-all stops by descending rank', async (t) => {
     const cleanup = useCleanup(t);
     const { engine, order, names } = await ranked(cleanup);
@@ -241,13 +247,8 @@ describe('startup_rank', () => {
     assert.equal(start.outcome, Outcome.SUCCEEDED, start.message);
     assert.deepEqual(await lines(order), ['start db', 'start cache', 'start web', 'start worker']);
     assert.deepEqual(
-      start.services.map((s) => [s.service, s.outcome]),
-      [
-        [names.db, Outcome.SUCCEEDED],
-        [names.cache, Outcome.SUCCEEDED],
-        [names.web, Outcome.SUCCEEDED],
-        [names.worker, Outcome.SUCCEEDED],
-      ],
+      outcomes(start),
+      inRankOrder(names, () => Outcome.SUCCEEDED),
     );
     for (const n of Object.values(names)) assert.equal(findPids(n).length, 1, `${n} runs`);
 
@@ -266,13 +267,8 @@ describe('startup_rank', () => {
     assert.equal(r.outcome, Outcome.FAILED);
     assert.deepEqual(await lines(order), ['start db', 'start cache']);
     assert.deepEqual(
-      r.services.map((s) => [s.service, s.outcome]),
-      [
-        [names.db, Outcome.SUCCEEDED],
-        [names.cache, Outcome.FAILED],
-        [names.web, Outcome.FAILED],
-        [names.worker, Outcome.FAILED],
-      ],
+      outcomes(r),
+      inRankOrder(names, (label) => (label === 'db' ? Outcome.SUCCEEDED : Outcome.FAILED)),
     );
     assert.match(r.services[2]!.message, new RegExp(`not started: ${names.cache} \\(rank 10\\) failed to start`));
     assert.match(r.message, /^start by rank: 3 of 4 failed/);

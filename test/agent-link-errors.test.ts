@@ -6,23 +6,22 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, useCleanup, freePort, waitFor, type ManagedProcess } from '@smgr/testing';
+import { freePort, waitFor, type ManagedProcess } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
-import { agentSections, chaosEnv, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
-import { linkEnv, runningController, type LinkPki } from './support-agent-link.js';
+import { agentSections, chaosEnv, startDaemon, writeIni, type Sections } from '@smgr/testing/chaos';
+import { runningController, useLinkEnv } from './support-agent-link.js';
 
-const files = useCleanup();
-let env: ChaosEnv;
-let pki: LinkPki;
+const link = useLinkEnv('linkerr', { controllerId: 'ctl-link', agents: ['h1', 'h2'] });
+const { files } = link;
 /** TLS controller: gRPC and HTTPS API addresses. */
 let tlsGrpc: string;
 let tlsApi: string;
 /** Plaintext controller (tls.insecure) on a database of its own. */
 let plainGrpc: string;
 
-const servers = useServers();
 before(async () => {
-  ({ env, pki } = await linkEnv(files, servers, 'linkerr', { controllerId: 'ctl-link', agents: ['h1', 'h2'] }));
+  await link.ready;
+  const { env, pki, servers } = link;
   const plainEnv = await chaosEnv(files, servers.mysql, servers.redis, 'linkplain');
   tlsGrpc = `127.0.0.1:${await freePort()}`;
   tlsApi = `127.0.0.1:${await freePort()}`;
@@ -47,9 +46,9 @@ async function agent(
   tls: Sections['tls'],
 ): Promise<ManagedProcess> {
   const config = await writeIni(
-    env,
+    link.env,
     `${name}.ini`,
-    agentSections(env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }),
+    agentSections(link.env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }),
   );
   const p = startDaemon('agent', config, name);
   t.after(() => p.stop());
@@ -64,7 +63,7 @@ async function linkDownReason(p: ManagedProcess): Promise<string> {
 
 describe('agent link errors are plain and name the setting to fix', () => {
   test('an agent pointed at the HTTPS API port is told it does not speak the agent protocol and which key to use', async (t) => {
-    const p = await agent(t, 'agent-api-port', tlsApi, 'h1', pki.tls('h1'));
+    const p = await agent(t, 'agent-api-port', tlsApi, 'h1', link.pki.tls('h1'));
     assert.equal(await linkDownReason(p), `${tlsApi} does not speak the smgr agent protocol (is agent.controller the gRPC port, controller.grpc_listen?)`);
     assert.ok(p.running, 'the agent keeps running (and retrying)');
   });
@@ -78,14 +77,14 @@ describe('agent link errors are plain and name the setting to fix', () => {
   });
 
   test('a TLS agent against a plaintext controller is told the TLS settings disagree', async (t) => {
-    const p = await agent(t, 'agent-tls-vs-plain', plainGrpc, 'h1', pki.tls('h1'));
+    const p = await agent(t, 'agent-tls-vs-plain', plainGrpc, 'h1', link.pki.tls('h1'));
     const why = await linkDownReason(p);
     assert.match(why, /TLS settings of agent and controller disagree/);
     assert.doesNotMatch(why, /ssl3_|deps\/openssl/);
   });
 
   test('a certificate for another host id ends the agent with exit 78 naming agent.host_id and tls.cert', async (t) => {
-    const p = await agent(t, 'agent-wrong-cert', tlsGrpc, 'h1', pki.tls('h2'));
+    const p = await agent(t, 'agent-wrong-cert', tlsGrpc, 'h1', link.pki.tls('h2'));
     const status = await Promise.race([
       p.exited,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`agent still running:\n${p.tail()}`)), 60_000).unref()),
@@ -100,7 +99,7 @@ describe('agent link errors are plain and name the setting to fix', () => {
   });
 
   test('an IP address in agent.controller connects over TLS without a DeprecationWarning', async (t) => {
-    const p = await agent(t, 'agent-ip', tlsGrpc, 'h1', pki.tls('h1'));
+    const p = await agent(t, 'agent-ip', tlsGrpc, 'h1', link.pki.tls('h1'));
     await waitForLog(p, 'connected to controller', 30_000);
     await waitFor(() => p.lineCount() > 0, { timeoutMs: 1_000, message: 'output read' });
     assert.deepEqual(

@@ -13,20 +13,17 @@ import {
   toBinary,
   type ControllerMessage,
 } from '@smgr/shared';
-import { useServers, useCleanup, waitFor } from '@smgr/testing';
-import type { ChaosEnv } from '@smgr/testing/chaos';
+import { waitFor } from '@smgr/testing';
 import { SimAgents } from '@smgr/testing/sim-agents';
-import { assertPairStillRepairs, linkEnv, startLinkedPair, type LinkedPair, type LinkPki } from './support-agent-link.js';
+import { assertPairStillRepairs, startLinkedPair, useLinkEnv, type LinkedPair } from './support-agent-link.js';
 
-const files = useCleanup();
-let env: ChaosEnv;
-let pki: LinkPki;
+const link = useLinkEnv('frames', { controllerId: 'ctl-frames', agents: ['real', 'rogue'] });
+const { files } = link;
 let pair: LinkedPair;
 
-const servers = useServers();
 before(async () => {
-  ({ env, pki } = await linkEnv(files, servers, 'frames', { controllerId: 'ctl-frames', agents: ['real', 'rogue'] }));
-  pair = await startLinkedPair(files, env, { controllerId: 'ctl-frames', hostId: 'real', tls: pki.tls });
+  await link.ready;
+  pair = await startLinkedPair(files, link.env, { controllerId: 'ctl-frames', hostId: 'real', tls: link.pki.tls });
 });
 
 /** gRPC framing: compressed flag, 4-byte big-endian length, payload. `declared` may lie about the length. */
@@ -48,9 +45,9 @@ interface RawReply {
  */
 async function rawCall(chunks: Buffer[], path = '/smgr.v1.AgentService/Connect'): Promise<RawReply> {
   const session = http2.connect(`https://${pair.address}`, {
-    ca: readFileSync(pki.ca),
-    cert: readFileSync(pki.cert('rogue')),
-    key: readFileSync(pki.key('rogue')),
+    ca: readFileSync(link.pki.ca),
+    cert: readFileSync(link.pki.cert('rogue')),
+    key: readFileSync(link.pki.key('rogue')),
   });
   session.on('error', () => undefined);
   try {
@@ -127,10 +124,10 @@ describe('garbage and oversized frames on the agent port', () => {
 
   test('after fifty hostile streams at once the controller still serves: the real agent stays connected and repairs, new agents connect', async () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => rawCall(i % 2 ? [GARBAGE] : [frame(Buffer.alloc(16), MAX_MESSAGE_BYTES * 4)])));
-    await assertPairStillRepairs(env, pair);
+    await assertPairStillRepairs(link.env, pair);
     const sims = new SimAgents({
       address: pair.address,
-      credentials: credentials.createSsl(readFileSync(pki.ca), readFileSync(pki.key('rogue')), readFileSync(pki.cert('rogue'))),
+      credentials: credentials.createSsl(readFileSync(link.pki.ca), readFileSync(link.pki.key('rogue')), readFileSync(link.pki.cert('rogue'))),
       hostIds: ['rogue'],
       reconnect: false,
     });

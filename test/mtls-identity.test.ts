@@ -4,15 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, useCleanup, freePort, ManagedProcess, waitFor } from '@smgr/testing';
+import { freePort, ManagedProcess, waitFor } from '@smgr/testing';
 import { CONTROLLER_MAIN, waitForLog } from '@smgr/testing/smgr';
-import { controllerSections, countLogs, writeIni, type ChaosEnv } from '@smgr/testing/chaos';
+import { controllerSections, countLogs, writeIni } from '@smgr/testing/chaos';
 import { SimAgents } from '@smgr/testing/sim-agents';
-import { assertPairStillRepairs, linkEnv, pkiFiles, startLinkedPair, type LinkedPair, type LinkPki } from './support-agent-link.js';
+import { assertPairStillRepairs, pkiFiles, startLinkedPair, useLinkEnv, type LinkedPair, type LinkPki } from './support-agent-link.js';
 
-const files = useCleanup();
-let env: ChaosEnv;
-let pki: LinkPki;
+const link = useLinkEnv('mtls', { controllerId: 'ctl-mtls', agents: ['h1', 'h2'] });
+const { files } = link;
 /** A second CA that issued its own "h1". */
 let otherPki: LinkPki;
 let pair: LinkedPair;
@@ -20,8 +19,8 @@ let pair: LinkedPair;
 const DAY = 86_400_000;
 
 /** Simulated agent(s) presenting `name`'s certificate from `from` (or no certificate) to the controller. */
-function sim(hostIds: string[], name?: string, from = pki): SimAgents {
-  const ca = readFileSync(pki.ca);
+function sim(hostIds: string[], name?: string, from = link.pki): SimAgents {
+  const ca = readFileSync(link.pki.ca);
   const creds = name ? credentials.createSsl(ca, readFileSync(from.key(name)), readFileSync(from.cert(name))) : credentials.createSsl(ca);
   const s = new SimAgents({ address: pair.address, credentials: creds, hostIds, reconnect: false });
   files.add(() => s.stop(), 'simulated agents');
@@ -29,9 +28,9 @@ function sim(hostIds: string[], name?: string, from = pki): SimAgents {
   return s;
 }
 
-const servers = useServers();
 before(async () => {
-  ({ env, pki } = await linkEnv(files, servers, 'mtls', { controllerId: 'ctl-mtls', agents: ['h1', 'h2'] }));
+  await link.ready;
+  const { env, pki } = link;
   otherPki = pkiFiles(join(env.dir, 'other-pki'));
   await initCa(otherPki.dir, { commonName: 'someone else' });
   await issueCert(otherPki.dir, 'h1', { role: 'agent' });
@@ -76,13 +75,13 @@ describe('mutual TLS: identity is the certificate name', () => {
   });
 
   test('after all that the controller is unaffected: the real agent is still connected and repairs over mTLS', async () => {
-    await assertPairStillRepairs(env, pair);
+    await assertPairStillRepairs(link.env, pair);
   });
 
   test('without [tls] files a controller refuses to start unless tls.insecure is set explicitly', async () => {
-    const plain = controllerSections(env, { id: 'ctl-plain', grpcListen: `127.0.0.1:${await freePort()}` });
+    const plain = controllerSections(link.env, { id: 'ctl-plain', grpcListen: `127.0.0.1:${await freePort()}` });
     delete plain.tls;
-    const config = await writeIni(env, 'plain.ini', plain);
+    const config = await writeIni(link.env, 'plain.ini', plain);
     const p = ManagedProcess.start(process.execPath, [CONTROLLER_MAIN, '--config', config], { name: 'controller-plain' });
     files.add(() => p.stop(), 'plain controller');
     const exit = await p.exited;

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initCa, issueCert } from '@smgr/shared/pki';
-import { freePort, type Cleanup, type ManagedProcess, type Servers } from '@smgr/testing';
+import { before } from 'node:test';
+import { freePort, useCleanup, useServers, type Cleanup, type ManagedProcess, type NetHost, type Servers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
@@ -65,14 +66,63 @@ export async function linkEnv(
   return { env, pki };
 }
 
-/** A controller `id` listening for agents on `grpcListen`, once it logged that it runs (a minute at most: tests start several at once). */
+/** A file's link env (see useLinkEnv); reading `env` or `pki` before `ready` resolved throws. */
+export interface LinkEnvHolder {
+  /** Cleanups run after all tests of the file, before the servers stop. */
+  readonly files: Cleanup;
+  readonly servers: Servers;
+  /** Resolves once the env and its certificates exist (makes them if the file's before hook has not yet). */
+  readonly ready: Promise<void>;
+  readonly env: ChaosEnv;
+  readonly pki: LinkPki;
+}
+
+/**
+ * For a whole test file: the throwaway servers and, in a before hook, a
+ * linkEnv on them. A file's own before hook awaits `ready` (node:test runs
+ * file-level before hooks side by side).
+ */
+export function useLinkEnv(label: string, certs: { controllerId: string; agents: string[] }): LinkEnvHolder {
+  const files = useCleanup();
+  const servers = useServers();
+  let made: { env: ChaosEnv; pki: LinkPki } | undefined;
+  let making: Promise<void> | undefined;
+  const ready = (): Promise<void> =>
+    (making ??= linkEnv(files, servers, label, certs).then((m) => {
+      made = m;
+    }));
+  before(() => ready());
+  const get = () => {
+    if (!made) throw new Error('useLinkEnv(): await ready in a before hook first');
+    return made;
+  };
+  return {
+    files,
+    servers,
+    get ready() {
+      return ready();
+    },
+    get env() {
+      return get().env;
+    },
+    get pki() {
+      return get().pki;
+    },
+  };
+}
+
+/**
+ * A controller `id` listening for agents on `grpcListen` (inside `host`'s
+ * namespace when given), once it logged that it runs (a minute at most:
+ * tests start several at once).
+ */
 export async function runningController(
   cleanup: Cleanup,
   env: ChaosEnv,
-  opts: { id: string; grpcListen: string; name?: string; more?: Sections },
+  opts: { id: string; grpcListen: string; name?: string; more?: Sections; sockets?: boolean; host?: NetHost },
 ): Promise<ManagedProcess> {
-  const name = opts.name ?? 'controller';
-  const controller = startDaemon('controller', await writeIni(env, `${name}.ini`, controllerSections(env, opts)), name);
+  const { name = 'controller', host, ...sections } = opts;
+  const controller = startDaemon('controller', await writeIni(env, `${name}.ini`, controllerSections(env, sections)), name, host);
   cleanup.add(() => controller.stop(), name);
   await waitForLog(controller, 'controller running', 60_000);
   return controller;

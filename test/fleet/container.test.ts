@@ -20,11 +20,12 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { createNetLab, ensureRootfs, startNspawnContainer, useCleanup, waitFor, useServers } from '@smgr/testing';
-import { chaosEnv, controllerSections, startDaemon, writeIni } from '@smgr/testing/chaos';
+import { chaosEnv } from '@smgr/testing/chaos';
 import { execForm, healthcheck, keyValues, readContainerfile } from '@smgr/testing/containerfile';
 import { writeDaemonizingService } from '@smgr/testing/daemonizing';
 import { childrenOf, findPids, killAll } from '@smgr/testing/procs';
 import { ini, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { pkiFiles, runningController } from '../support-agent-link.js';
 import { packageWithNode } from './support/packaged-host.js';
 
 const run = promisify(execFile);
@@ -79,19 +80,13 @@ test('in an nspawn container without systemd the agent, PID 1 as the Containerfi
   }
 
   const grpc = `${ctlNet.address}:7443`;
-  const ctlConfig = await writeIni(
-    env,
-    'controller.ini',
-    controllerSections(env, {
-      id: 'ctl-container',
-      grpcListen: grpc,
-      sockets: true,
-      more: { tls: { insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, 'ctl.pem'), key: join(pki, 'ctl.key') } },
-    }),
-  );
-  const controller = startDaemon('controller', ctlConfig, 'controller', ctlNet);
-  c.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
+  const controller = await runningController(c, env, {
+    id: 'ctl-container',
+    grpcListen: grpc,
+    sockets: true,
+    host: ctlNet,
+    more: { tls: pkiFiles(pki).tls('ctl') },
+  });
 
   const [high, killed, low] = [uniqueServiceName('c3'), uniqueServiceName('c2'), uniqueServiceName('c1')];
   for (const name of [high, killed, low]) c.add(() => killAll(name), `processes named ${name}`);
