@@ -6,20 +6,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, useServers, waitFor } from '@smgr/testing';
-import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
+import { useCleanup, useServers, waitFor } from '@smgr/testing';
+import { startEngine } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
-import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
-import { findPids, killAll } from '@smgr/testing/procs';
+import { waitForLog } from '@smgr/testing/smgr';
+import { findPids } from '@smgr/testing/procs';
+import { sleeperService } from './support-agent-services.js';
 
 describe('exit of a process the agent started', () => {
   test('is told at once with its pid and signal, and the start step ended when the process ran under its name', async (t) => {
     const cleanup = useCleanup(t);
-    const bin = await makeTempDir('bin');
-    cleanup.add(() => bin.remove());
-    const name = uniqueServiceName('exit');
-    cleanup.add(() => killAll(name), `processes named ${name}`);
-    const { start } = await installSleeper(bin.path, name);
+    const { name, start } = await sleeperService(cleanup, 'exit');
     const exits: { service: string; pid: number; code: number | null; signal: string | null }[] = [];
     const engine = await startEngine(
       cleanup,
@@ -51,11 +48,7 @@ describe('watch mode with a long watch_interval', () => {
 
   test('a service the agent started is reported and repaired when it dies, without waiting for the next round', async (t) => {
     const cleanup = useCleanup(t);
-    const bin = await makeTempDir('bin');
-    cleanup.add(() => bin.remove());
-    const name = uniqueServiceName('exitw');
-    cleanup.add(() => killAll(name), `processes named ${name}`);
-    const { start } = await installSleeper(bin.path, name);
+    const { name, start } = await sleeperService(cleanup, 'exitw');
     const stack = await startStack(cleanup, servers, {
       // One round an hour: anything repaired within the test's deadlines was found by the exit, not by a round.
       services: { [name]: { restart_strategy: 'process', start_command: start, watch: true, watch_interval: 3600, watch_failures: 1 } },

@@ -7,21 +7,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Operation, Outcome } from '@smgr/shared';
+import { Operation, Outcome, type JobResult } from '@smgr/shared';
 import { makeTempDir, useCleanup, type Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { findPids, killAll } from '@smgr/testing/procs';
 import { installSleeper, startEngine, stepNames } from '@smgr/testing/agent-engine';
-
-/** A daemon (not running) in its own temp dir. */
-async function sample(cleanup: Cleanup, prefix: string) {
-  const dir = await makeTempDir('life');
-  cleanup.add(() => dir.remove());
-  const name = uniqueServiceName(prefix);
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { start } = await installSleeper(dir.path, name);
-  return { name, start, dir: dir.path };
-}
+import { engineOnSleeper, sleeperService } from './support-agent-services.js';
 
 const lines = async (path: string) =>
   (await readFile(path, 'utf8').catch(() => ''))
@@ -31,9 +22,7 @@ const lines = async (path: string) =>
 
 describe('start, stop and status', () => {
   test('start brings a stopped service up once; a second start finds it up and starts nothing', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await sample(cleanup, 'st');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start } });
+    const { svc, engine } = await engineOnSleeper(t, 'st');
 
     const first = await engine.run(Operation.START, svc.name);
     assert.equal(first.outcome, Outcome.SUCCEEDED, first.message);
@@ -50,9 +39,7 @@ describe('start, stop and status', () => {
   });
 
   test('stop brings it down and holds it; a second stop finds it down; start releases the hold', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await sample(cleanup, 'sp');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start } });
+    const { svc, engine } = await engineOnSleeper(t, 'sp');
     await engine.run(Operation.START, svc.name);
 
     const stop = await engine.run(Operation.STOP, svc.name);
@@ -70,11 +57,7 @@ describe('start, stop and status', () => {
   });
 
   test('status is SUCCEEDED when up and FAILED when down, with the version from version_command', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await sample(cleanup, 'stat');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: { restart_strategy: 'process', start_command: svc.start, version_command: `/bin/sh -c 'echo build info; echo 3.1.4'` },
-    });
+    const { svc, engine } = await engineOnSleeper(t, 'stat', { version_command: `/bin/sh -c 'echo build info; echo 3.1.4'` });
     const down = await engine.run(Operation.STATUS, svc.name);
     assert.equal(down.outcome, Outcome.FAILED);
     assert.equal(down.message, 'down (exit 1), version 3.1.4');
@@ -91,16 +74,10 @@ describe('start, stop and status', () => {
 
 describe('hooks', () => {
   test('a hook given as a list tries its commands in order until one succeeds (the Tomcat shutdown fallback)', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await sample(cleanup, 'tom');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: {
-        restart_strategy: 'process',
-        start_command: svc.start,
-        // The control port refuses; the shutdown script does the job.
-        stop_command: [`/bin/sh -c 'echo "connect to 127.0.0.1:8005 refused"; exit 1'`, 'pkill -TERM -x -- %s'],
-        assert_up_command: ['/bin/false', 'pgrep -x -- %s'],
-      },
+    const { svc, engine } = await engineOnSleeper(t, 'tom', {
+      // The control port refuses; the shutdown script does the job.
+      stop_command: [`/bin/sh -c 'echo "connect to 127.0.0.1:8005 refused"; exit 1'`, 'pkill -TERM -x -- %s'],
+      assert_up_command: ['/bin/false', 'pgrep -x -- %s'],
     });
     await engine.run(Operation.START, svc.name);
 
@@ -127,7 +104,7 @@ describe('hooks', () => {
 
   test('hooks run with the service env list, SMGR_SERVICE and working_dir', async (t) => {
     const cleanup = useCleanup(t);
-    const svc = await sample(cleanup, 'env');
+    const svc = await sleeperService(cleanup, 'env');
     const engine = await startEngine(cleanup, {
       [svc.name]: { assert_up_command: `/bin/sh -c 'echo "$GREETING $SMGR_SERVICE $(pwd)"'`, env: ['GREETING=hello'], working_dir: svc.dir },
     });
@@ -138,7 +115,7 @@ describe('hooks', () => {
 
 describe('update', () => {
   async function updatable(cleanup: Cleanup, installExit = 0, more: Record<string, boolean> = {}) {
-    const svc = await sample(cleanup, 'upd');
+    const svc = await sleeperService(cleanup, 'upd');
     const installed = join(svc.dir, 'installed');
     const journal = join(svc.dir, 'journal');
     const engine = await startEngine(cleanup, {
@@ -229,8 +206,7 @@ describe('update', () => {
 
 describe('startup_rank', () => {
   async function ranked(cleanup: Cleanup, failing?: string, agent: Record<string, boolean> = { allow_stop_all: true }) {
-    const dir = await makeTempDir('rank');
-    cleanup.add(() => dir.remove());
+    const dir = await makeTempDir('rank', cleanup);
     const order = join(dir.path, 'order');
     const services: Record<string, Record<string, string | number>> = {};
     const names: Record<string, string> = {};
@@ -257,6 +233,12 @@ describe('startup_rank', () => {
     return { engine: await startEngine(cleanup, services, agent), order, names };
   }
 
+  /** [service, outcome] of each service of a "*" job, in the order the job took them. */
+  const outcomes = (r: JobResult) => r.services.map((s) => [s.service, s.outcome]);
+  /** [service, outcome(label)] of the ranked services by ascending rank (db and cache share rank 10, in file order). */
+  const inRankOrder = (names: Record<string, string>, outcome: (label: string) => Outcome) =>
+    ['db', 'cache', 'web', 'worker'].map((label) => [names[label], outcome(label)]);
+
   test('start-all starts by ascending rank and stop-all stops by descending rank', async (t) => {
     const cleanup = useCleanup(t);
     const { engine, order, names } = await ranked(cleanup);
@@ -265,13 +247,8 @@ describe('startup_rank', () => {
     assert.equal(start.outcome, Outcome.SUCCEEDED, start.message);
     assert.deepEqual(await lines(order), ['start db', 'start cache', 'start web', 'start worker']);
     assert.deepEqual(
-      start.services.map((s) => [s.service, s.outcome]),
-      [
-        [names.db, Outcome.SUCCEEDED],
-        [names.cache, Outcome.SUCCEEDED],
-        [names.web, Outcome.SUCCEEDED],
-        [names.worker, Outcome.SUCCEEDED],
-      ],
+      outcomes(start),
+      inRankOrder(names, () => Outcome.SUCCEEDED),
     );
     for (const n of Object.values(names)) assert.equal(findPids(n).length, 1, `${n} runs`);
 
@@ -290,13 +267,8 @@ describe('startup_rank', () => {
     assert.equal(r.outcome, Outcome.FAILED);
     assert.deepEqual(await lines(order), ['start db', 'start cache']);
     assert.deepEqual(
-      r.services.map((s) => [s.service, s.outcome]),
-      [
-        [names.db, Outcome.SUCCEEDED],
-        [names.cache, Outcome.FAILED],
-        [names.web, Outcome.FAILED],
-        [names.worker, Outcome.FAILED],
-      ],
+      outcomes(r),
+      inRankOrder(names, (label) => (label === 'db' ? Outcome.SUCCEEDED : Outcome.FAILED)),
     );
     assert.match(r.services[2]!.message, new RegExp(`not started: ${names.cache} \\(rank 10\\) failed to start`));
     assert.match(r.message, /^start by rank: 3 of 4 failed/);

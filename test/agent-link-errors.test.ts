@@ -4,55 +4,37 @@
  * host (exit 78 instead of retrying forever), and an IP address in
  * agent.controller without Node's SNI DeprecationWarning.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess } from '@smgr/testing';
+import { freePort, waitFor, type ManagedProcess } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
-import { agentSections, chaosEnv, controllerSections, startDaemon, writeIni, type ChaosEnv, type Sections } from '@smgr/testing/chaos';
+import { agentSections, chaosEnv, startDaemon, writeIni, type Sections } from '@smgr/testing/chaos';
+import { runningController, useLinkEnv } from './support-agent-link.js';
 
-const files = new Cleanup();
-let env: ChaosEnv;
-let pki: string;
+const link = useLinkEnv('linkerr', { controllerId: 'ctl-link', agents: ['h1', 'h2'] });
+const { files } = link;
 /** TLS controller: gRPC and HTTPS API addresses. */
 let tlsGrpc: string;
 let tlsApi: string;
 /** Plaintext controller (tls.insecure) on a database of its own. */
 let plainGrpc: string;
 
-const tlsFor = (host: string): Sections['tls'] => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${host}.pem`), key: join(pki, `${host}.key`) });
-
-after(() => files.run());
-const servers = useServers();
 before(async () => {
-  await servers.ready;
-  env = await chaosEnv(files, servers.mysql, servers.redis, 'linkerr');
-  pki = join(env.dir, 'pki');
-  await initCa(pki);
-  await issueCert(pki, 'ctl-link', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
-  for (const h of ['h1', 'h2']) await issueCert(pki, h, { role: 'agent' });
-
+  await link.ready;
+  const { env, pki, servers } = link;
+  const plainEnv = await chaosEnv(files, servers.mysql, servers.redis, 'linkplain');
   tlsGrpc = `127.0.0.1:${await freePort()}`;
   tlsApi = `127.0.0.1:${await freePort()}`;
-  const tlsCtl = controllerSections(env, {
-    id: 'ctl-link',
-    grpcListen: tlsGrpc,
-    more: { tls: tlsFor('ctl-link'), api: { enabled: true }, controller: { api_listen: tlsApi } },
-  });
-  const tlsController = startDaemon('controller', await writeIni(env, 'controller-tls.ini', tlsCtl), 'controller-tls');
-  files.add(() => tlsController.stop(), 'TLS controller');
-
-  const plainEnv = await chaosEnv(files, servers.mysql, servers.redis, 'linkplain');
   plainGrpc = `127.0.0.1:${await freePort()}`;
-  const plainController = startDaemon(
-    'controller',
-    await writeIni(plainEnv, 'controller-plain.ini', controllerSections(plainEnv, { id: 'ctl-plain', grpcListen: plainGrpc })),
-    'controller-plain',
-  );
-  files.add(() => plainController.stop(), 'plaintext controller');
-
-  await Promise.all([waitForLog(tlsController, 'controller running', 60_000), waitForLog(plainController, 'controller running', 60_000)]);
+  await Promise.all([
+    runningController(files, env, {
+      id: 'ctl-link',
+      grpcListen: tlsGrpc,
+      name: 'controller-tls',
+      more: { tls: pki.tls('ctl-link'), api: { enabled: true }, controller: { api_listen: tlsApi } },
+    }),
+    runningController(files, plainEnv, { id: 'ctl-plain', grpcListen: plainGrpc, name: 'controller-plain' }),
+  ]);
 });
 
 /** Starts an agent (host id `hostId`) against `address` with `tls`; stopped by the test's cleanup. */
@@ -64,9 +46,9 @@ async function agent(
   tls: Sections['tls'],
 ): Promise<ManagedProcess> {
   const config = await writeIni(
-    env,
+    link.env,
     `${name}.ini`,
-    agentSections(env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }),
+    agentSections(link.env, { hostId, controllers: [address], services: {}, more: { tls: tls!, logging: { level: 'info' } } }),
   );
   const p = startDaemon('agent', config, name);
   t.after(() => p.stop());
@@ -81,7 +63,7 @@ async function linkDownReason(p: ManagedProcess): Promise<string> {
 
 describe('agent link errors are plain and name the setting to fix', () => {
   test('an agent pointed at the HTTPS API port is told it does not speak the agent protocol and which key to use', async (t) => {
-    const p = await agent(t, 'agent-api-port', tlsApi, 'h1', tlsFor('h1'));
+    const p = await agent(t, 'agent-api-port', tlsApi, 'h1', link.pki.tls('h1'));
     assert.equal(await linkDownReason(p), `${tlsApi} does not speak the smgr agent protocol (is agent.controller the gRPC port, controller.grpc_listen?)`);
     assert.ok(p.running, 'the agent keeps running (and retrying)');
   });
@@ -95,14 +77,14 @@ describe('agent link errors are plain and name the setting to fix', () => {
   });
 
   test('a TLS agent against a plaintext controller is told the TLS settings disagree', async (t) => {
-    const p = await agent(t, 'agent-tls-vs-plain', plainGrpc, 'h1', tlsFor('h1'));
+    const p = await agent(t, 'agent-tls-vs-plain', plainGrpc, 'h1', link.pki.tls('h1'));
     const why = await linkDownReason(p);
     assert.match(why, /TLS settings of agent and controller disagree/);
     assert.doesNotMatch(why, /ssl3_|deps\/openssl/);
   });
 
   test('a certificate for another host id ends the agent with exit 78 naming agent.host_id and tls.cert', async (t) => {
-    const p = await agent(t, 'agent-wrong-cert', tlsGrpc, 'h1', tlsFor('h2'));
+    const p = await agent(t, 'agent-wrong-cert', tlsGrpc, 'h1', link.pki.tls('h2'));
     const status = await Promise.race([
       p.exited,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`agent still running:\n${p.tail()}`)), 60_000).unref()),
@@ -117,7 +99,7 @@ describe('agent link errors are plain and name the setting to fix', () => {
   });
 
   test('an IP address in agent.controller connects over TLS without a DeprecationWarning', async (t) => {
-    const p = await agent(t, 'agent-ip', tlsGrpc, 'h1', tlsFor('h1'));
+    const p = await agent(t, 'agent-ip', tlsGrpc, 'h1', link.pki.tls('h1'));
     await waitForLog(p, 'connected to controller', 30_000);
     await waitFor(() => p.lineCount() > 0, { timeoutMs: 1_000, message: 'output read' });
     assert.deepEqual(

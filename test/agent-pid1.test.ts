@@ -45,8 +45,7 @@ test('as PID 1 of a PID namespace the agent starts its services by rank, reaps a
   skip: isRoot ? false : 'needs root (unshare --pid)',
 }, async (t) => {
   const cleanup = useCleanup(t);
-  const bin = await makeTempDir('pid1');
-  cleanup.add(() => bin.remove(), 'service dir');
+  const bin = await makeTempDir('pid1', cleanup);
   const order = join(bin.path, 'stop-order');
   // Ranks out of file order: start must be low → high, stop high → low.
   const [high, killed, low] = [uniqueServiceName('p1c'), uniqueServiceName('p1a'), uniqueServiceName('p1b')];

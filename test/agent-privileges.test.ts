@@ -12,10 +12,11 @@ import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, ManagedProcess, useCleanup, waitFor } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
-import { findPids, killAll } from '@smgr/testing/procs';
+import { makeTempDir, useCleanup } from '@smgr/testing';
+import { ROOT } from '@smgr/testing/smgr';
+import { runningSample, startEngine } from '@smgr/testing/agent-engine';
+import { findPids } from '@smgr/testing/procs';
+import { engineOnSleeper } from './support-agent-services.js';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -75,31 +76,23 @@ test('a non-root agent may not signal another user’s process: the stop fails s
   skip: isRoot ? false : 'needs root to run the engine as nobody',
 }, async (t) => {
   const cleanup = useCleanup(t);
-  const dir = await makeTempDir('priv');
-  cleanup.add(() => dir.remove());
-  await chmod(dir.path, 0o777);
-  const name = uniqueServiceName('root');
-  cleanup.add(() => killAll(name));
-  const { path, start } = await installSleeper(dir.path, name);
-  const svc = ManagedProcess.start(path, ['infinity'], { name });
-  cleanup.add(() => svc.stop());
-  await waitFor(() => findPids(name).length === 1, { timeoutMs: 5_000, message: 'root service running' });
-  const config = join(dir.path, 'agent.ini');
+  const { name, start, pid, dir } = await runningSample(cleanup, 'root');
+  await chmod(dir, 0o777);
+  const config = join(dir, 'agent.ini');
   await writeFile(
     config,
-    `[agent]\nhost_id = nobody-host\nstate_dir = ${join(dir.path, 'state')}\n[tls]\ninsecure = true\n[process.${name}]\nrestart_strategy = process\nstart_command = ${start}\nstop_timeout = 0.2\nhealth_check_timeout = 0.5\n`,
+    `[agent]\nhost_id = nobody-host\nstate_dir = ${join(dir, 'state')}\n[tls]\ninsecure = true\n[process.${name}]\nrestart_strategy = process\nstart_command = ${start}\nstop_timeout = 0.2\nhealth_check_timeout = 0.5\n`,
   );
   await chmod(config, 0o644);
 
-  const r = await runAs(NOBODY, dir.path, config, Operation.STOP, name);
+  const r = await runAs(NOBODY, dir, config, Operation.STOP, name);
 
   assert.equal(r.outcome, Outcome.FAILED);
-  const [pid] = findPids(name);
   assert.match(
     r.message,
     new RegExp(`^stop failed: not permitted to signal pid ${pid} \\(EPERM: the agent runs as uid ${NOBODY}; see docs/agent-privileges.md\\)$`),
   );
-  assert.equal(svc.running, true);
+  assert.deepEqual(findPids(name), [pid], 'the service keeps running');
 });
 
 /** The Uid, Gid and Groups lines of /proc/PID/status. */
@@ -128,23 +121,14 @@ async function agentKey(dir: string): Promise<string> {
 test('a service with user = nobody is started as nobody with no other group, and its hooks run as nobody', {
   skip: isRoot ? false : 'needs root to switch users',
 }, async (t) => {
-  const cleanup = useCleanup(t);
-  const dir = await makeTempDir('runas');
-  cleanup.add(() => dir.remove());
-  await chmod(dir.path, 0o755);
-  const name = uniqueServiceName('nob');
-  cleanup.add(() => killAll(name));
-  const { start } = await installSleeper(dir.path, name);
-  const engine = await startEngine(cleanup, {
-    [name]: {
-      restart_strategy: 'process',
-      start_command: start,
-      user: 'nobody',
-      pre_restart_command: '/usr/bin/id -u',
-      stop_timeout: 0.2,
-      health_check_timeout: 2,
-    },
+  const { svc, engine } = await engineOnSleeper(t, 'nob', {
+    user: 'nobody',
+    pre_restart_command: '/usr/bin/id -u',
+    stop_timeout: 0.2,
+    health_check_timeout: 2,
   });
+  await chmod(svc.dir, 0o755);
+  const { name } = svc;
 
   const r = await engine.run(Operation.RESTART, name);
 
@@ -160,8 +144,7 @@ test('a service started as another user cannot read the agent’s TLS key; start
   skip: isRoot ? false : 'needs root to switch users',
 }, async (t) => {
   const cleanup = useCleanup(t);
-  const dir = await makeTempDir('runas-key');
-  cleanup.add(() => dir.remove());
+  const dir = await makeTempDir('runas-key', cleanup);
   await chmod(dir.path, 0o755);
   const key = await agentKey(dir.path);
   // A "service" that reads the key and exits: its start fails at once when the read fails.
@@ -182,8 +165,7 @@ test('a service started as another user cannot read the agent’s TLS key; start
 
 test('a non-root agent with user = set exits 78 naming the key and why', { skip: isRoot ? false : 'needs root to run the agent as nobody' }, async (t) => {
   const cleanup = useCleanup(t);
-  const dir = await makeTempDir('runas-nonroot');
-  cleanup.add(() => dir.remove());
+  const dir = await makeTempDir('runas-nonroot', cleanup);
   await chmod(dir.path, 0o777);
   const config = join(dir.path, 'agent.ini');
   await writeFile(

@@ -11,18 +11,13 @@ import { Operation, Outcome } from '@smgr/shared';
 import { makeTempDir, useCleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { findPids } from '@smgr/testing/procs';
-import { runningSample, startEngine, stepNames } from '@smgr/testing/agent-engine';
+import { startEngine, stepNames } from '@smgr/testing/agent-engine';
+import { engineOnRunningSleeper } from './support-agent-services.js';
 
 describe('pre-restart gate', () => {
   test('a failing pre_restart_command aborts the restart: nothing is stopped and the result quotes its output', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'gate');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: {
-        restart_strategy: 'process',
-        start_command: svc.start,
-        pre_restart_command: `/bin/sh -c 'echo "AH00526: Syntax error on line 7 of httpd.conf"; exit 1'`,
-      },
+    const { svc, engine } = await engineOnRunningSleeper(t, 'gate', {
+      pre_restart_command: `/bin/sh -c 'echo "AH00526: Syntax error on line 7 of httpd.conf"; exit 1'`,
     });
 
     const r = await engine.run(Operation.RESTART, svc.name);
@@ -35,11 +30,7 @@ describe('pre-restart gate', () => {
   });
 
   test('a passing pre_restart_command lets the restart go ahead', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'gateok');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: { restart_strategy: 'process', start_command: svc.start, pre_restart_command: '/bin/true' },
-    });
+    const { svc, engine } = await engineOnRunningSleeper(t, 'gateok', { pre_restart_command: '/bin/true' });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     assert.deepEqual(stepNames(r), ['pre_restart', 'stop', 'start', 'health_check']);
@@ -48,19 +39,13 @@ describe('pre-restart gate', () => {
 
 describe('health check', () => {
   test('is retried until it passes within health_check_timeout', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'slow');
+    const { svc, engine } = await engineOnRunningSleeper(t, 'slow', (svc) => ({
+      // The service becomes healthy only after its third check.
+      health_check_command: `/bin/sh -c 'echo x >> ${svc.dir}/ready; test $(wc -l < ${svc.dir}/ready) -ge 3'`,
+      health_check_interval: 0.1,
+      health_check_timeout: 30,
+    }));
     const ready = join(svc.dir, 'ready');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: {
-        restart_strategy: 'process',
-        // The service becomes healthy only after its third check.
-        start_command: svc.start,
-        health_check_command: `/bin/sh -c 'echo x >> ${ready}; test $(wc -l < ${ready}) -ge 3'`,
-        health_check_interval: 0.1,
-        health_check_timeout: 30,
-      },
-    });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     const health = r.steps.at(-1)!;
@@ -70,17 +55,11 @@ describe('health check', () => {
   });
 
   test('fails the attempt when it has not passed by health_check_timeout, after several tries', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'sick');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: {
-        restart_strategy: 'process',
-        start_command: svc.start,
-        health_check_command: `/bin/sh -c 'echo not ready; exit 2'`,
-        health_check_interval: 0.1,
-        health_check_timeout: 0.8,
-        max_attempts: 1,
-      },
+    const { svc, engine } = await engineOnRunningSleeper(t, 'sick', {
+      health_check_command: `/bin/sh -c 'echo not ready; exit 2'`,
+      health_check_interval: 0.1,
+      health_check_timeout: 0.8,
+      max_attempts: 1,
     });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.FAILED);
@@ -95,8 +74,7 @@ describe('health check', () => {
 describe('attempts', () => {
   test('max_attempts bounds the stop+start cycles of one job, and restart_delay separates them', async (t) => {
     const cleanup = useCleanup(t);
-    const dir = await makeTempDir('attempts');
-    cleanup.add(() => dir.remove());
+    const dir = await makeTempDir('attempts', cleanup);
     const name = uniqueServiceName('flaky');
     const count = join(dir.path, 'starts');
     const engine = await startEngine(cleanup, {
@@ -119,17 +97,10 @@ describe('attempts', () => {
   });
 
   test('a later attempt that succeeds ends the job there', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'second');
-    const marker = join(svc.dir, 'tried');
-    const engine = await startEngine(cleanup, {
-      [svc.name]: {
-        restart_strategy: 'process',
-        // The first start fails; the second runs the service.
-        start_command: `/bin/sh -c 'test -e ${marker} || { touch ${marker}; exit 1; }; exec ${svc.start}'`,
-        max_attempts: 3,
-        restart_delay: 0,
-      },
+    const { svc, engine } = await engineOnRunningSleeper(t, 'second', (svc) => {
+      const marker = join(svc.dir, 'tried');
+      // The first start fails; the second runs the service.
+      return { start_command: `/bin/sh -c 'test -e ${marker} || { touch ${marker}; exit 1; }; exec ${svc.start}'`, max_attempts: 3, restart_delay: 0 };
     });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);

@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Operation, Outcome } from '@smgr/shared';
-import { makeTempDir, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
-import { uniqueServiceName } from '@smgr/testing/smgr';
-import { findPids, killAll } from '@smgr/testing/procs';
-import { installSleeper, startEngine } from '@smgr/testing/agent-engine';
+import { useCleanup, waitFor, type AfterHookHost, type Cleanup } from '@smgr/testing';
+import { findPids } from '@smgr/testing/procs';
+import { startEngine } from '@smgr/testing/agent-engine';
+import { sleeperService } from './support-agent-services.js';
 
 const SERVICE_BIN = '/usr/sbin/service';
 const usable = process.getuid?.() === 0 && existsSync(SERVICE_BIN) && existsSync('/etc/init.d') && !existsSync('/run/systemd/system');
@@ -24,12 +24,8 @@ const usable = process.getuid?.() === 0 && existsSync(SERVICE_BIN) && existsSync
  * `restart` fail with that code (a broken init script).
  */
 async function installInitScript(cleanup: Cleanup, opts: { restartExit?: number } = {}): Promise<{ name: string; start: string; script: string }> {
-  const dir = await makeTempDir('initd');
-  cleanup.add(() => dir.remove());
-  const name = uniqueServiceName('smgrsv');
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { path: daemon, start } = await installSleeper(dir.path, name);
-  const pidfile = join(dir.path, `${name}.pid`);
+  const { name, path: daemon, start, dir } = await sleeperService(cleanup, 'smgrsv');
+  const pidfile = join(dir, `${name}.pid`);
   const restart = opts.restartExit === undefined ? '$0 stop; $0 start' : `echo "restart is broken in this script" >&2; exit ${opts.restartExit}`;
   const script = `/etc/init.d/${name}`;
   await writeFile(
@@ -58,11 +54,30 @@ esac
   return { name, start, script };
 }
 
+type Services = Parameters<typeof startEngine>[1];
+
+/** An engine for test `t` on the services `services(svc)` names, `svc` a fresh init script (see installInitScript). */
+async function engineOnInitScript(
+  t: AfterHookHost,
+  services: (svc: { name: string; start: string }) => Services,
+  opts: { restartExit?: number; sudo?: boolean } = {},
+) {
+  const cleanup = useCleanup(t);
+  const svc = await installInitScript(cleanup, opts);
+  const engine = await startEngine(cleanup, services(svc), opts.sudo ? { sudo: true } : {});
+  return { svc, engine };
+}
+
+/** Exactly one process runs under `name`, and it is not `before`. */
+function assertReplaced(name: string, before: number | undefined): void {
+  const after = findPids(name);
+  assert.equal(after.length, 1);
+  assert.notEqual(after[0], before);
+}
+
 describe('service strategy through SysV init scripts', { skip: usable ? false : 'needs root, /usr/sbin/service and no systemd as PID 1' }, () => {
   test('restart runs `service NAME restart` and the init script brings up a new process', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'service', restart_delay: 0 } });
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({ [svc.name]: { restart_strategy: 'service', restart_delay: 0 } }));
     assert.equal((await engine.run(Operation.START, svc.name)).outcome, Outcome.SUCCEEDED);
     const [before] = await waitFor(() => (findPids(svc.name).length === 1 ? findPids(svc.name) : null), { timeoutMs: 5_000, message: 'service up' });
 
@@ -73,18 +88,14 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
     const restart = r.steps.find((s) => s.name === 'restart')!;
     assert.deepEqual(restart.argv, [SERVICE_BIN, svc.name, 'restart']);
     assert.equal(restart.exitCode, 0);
-    const after = findPids(svc.name);
-    assert.equal(after.length, 1);
-    assert.notEqual(after[0], before);
+    assertReplaced(svc.name, before);
   });
 
   test('start, status and stop go through the init script, and status follows its LSB exit code', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, {
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({
       // No health or assert commands: the service manager's own status is the check.
       [svc.name]: { restart_strategy: 'service', health_check_command: '' },
-    });
+    }));
 
     const start = await engine.run(Operation.START, svc.name);
     assert.equal(start.outcome, Outcome.SUCCEEDED, start.message);
@@ -107,20 +118,16 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
   });
 
   test('service_name points the strategy at a differently named init script', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, {
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({
       'my-app': { restart_strategy: 'service', service_name: svc.name, health_check_command: '' },
-    });
+    }));
     const r = await engine.run(Operation.START, 'my-app');
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     assert.deepEqual(r.steps.find((s) => s.name === 'start')?.argv, [SERVICE_BIN, svc.name, 'start']);
   });
 
   test('auto uses the init script when the host has one for the service', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start } });
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({ [svc.name]: { restart_strategy: 'auto', start_command: svc.start } }));
     await engine.run(Operation.START, svc.name);
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
@@ -129,9 +136,9 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
   });
 
   test('auto falls back to the process strategy when the init script fails, and the result says which worked', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup, { restartExit: 1 });
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start, max_attempts: 1 } });
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({ [svc.name]: { restart_strategy: 'auto', start_command: svc.start, max_attempts: 1 } }), {
+      restartExit: 1,
+    });
     assert.equal((await engine.run(Operation.START, svc.name)).outcome, Outcome.SUCCEEDED);
     const [before] = findPids(svc.name);
 
@@ -147,15 +154,11 @@ describe('service strategy through SysV init scripts', { skip: usable ? false : 
       r.message,
       /restarted by process strategy .*auto: sysv restart .* failed \(exit 1\): restart is broken in this script; the process strategy worked/,
     );
-    const after = findPids(svc.name);
-    assert.equal(after.length, 1);
-    assert.notEqual(after[0], before);
+    assertReplaced(svc.name, before);
   });
 
   test('with agent.sudo the init script is run as sudo -n service NAME ACTION', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await installInitScript(cleanup);
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'service', max_attempts: 1 } }, { sudo: true });
+    const { svc, engine } = await engineOnInitScript(t, (svc) => ({ [svc.name]: { restart_strategy: 'service', max_attempts: 1 } }), { sudo: true });
     const r = await engine.run(Operation.RESTART, svc.name);
     const restart = r.steps.find((s) => s.name === 'restart')!;
     assert.deepEqual(restart.argv, ['sudo', '-n', SERVICE_BIN, svc.name, 'restart']);

@@ -7,6 +7,7 @@ import { makeTempDir, useCleanup, waitFor, ManagedProcess } from '@smgr/testing'
 import { uniqueServiceName } from '@smgr/testing/smgr';
 import { findPids, killAll } from '@smgr/testing/procs';
 import { runningSample, startEngine, stepNames } from '@smgr/testing/agent-engine';
+import { engineOnRunningSleeper } from './support-agent-services.js';
 
 async function script(dir: string, file: string, body: string): Promise<string> {
   const path = join(dir, file);
@@ -17,9 +18,7 @@ async function script(dir: string, file: string, body: string): Promise<string> 
 
 describe('process strategy', () => {
   test('restart stops the running process by exact name and starts a new one from start_command', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'proc');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'process', start_command: svc.start, restart_delay: 0 } });
+    const { svc, engine } = await engineOnRunningSleeper(t, 'proc', { restart_delay: 0 });
 
     const r = await engine.run(Operation.RESTART, svc.name);
 
@@ -34,8 +33,7 @@ describe('process strategy', () => {
 
   test('with a pidfile only the process it names is stopped, and one that ignores SIGTERM is killed after stop_timeout', async (t) => {
     const cleanup = useCleanup(t);
-    const dir = await makeTempDir('pidfile');
-    cleanup.add(() => dir.remove());
+    const dir = await makeTempDir('pidfile', cleanup);
     const name = uniqueServiceName('stub');
     cleanup.add(() => killAll(name));
     const pidfile = join(dir.path, 'svc.pid');
@@ -66,9 +64,7 @@ describe('process strategy', () => {
 
 describe('auto strategy', () => {
   test('without a unit of that name in the service manager it uses the process strategy and says so', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'auto');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', start_command: svc.start } });
+    const { svc, engine } = await engineOnRunningSleeper(t, 'auto', { restart_strategy: 'auto' });
 
     const r = await engine.run(Operation.RESTART, svc.name);
 
@@ -79,9 +75,7 @@ describe('auto strategy', () => {
   });
 
   test('with service_manager = none it goes straight to the process strategy', async (t) => {
-    const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup, 'none');
-    const engine = await startEngine(cleanup, { [svc.name]: { restart_strategy: 'auto', service_manager: 'none', start_command: svc.start } });
+    const { svc, engine } = await engineOnRunningSleeper(t, 'none', { restart_strategy: 'auto', service_manager: 'none' });
     const r = await engine.run(Operation.RESTART, svc.name);
     assert.equal(r.outcome, Outcome.SUCCEEDED, r.message);
     assert.equal(r.strategy, 'process');

@@ -12,8 +12,7 @@ const servers = useServers();
 describe('alarm to restart, end to end', () => {
   test('a killed sample daemon with alarma=1 is started again by the agent and the alarm is cleared', async (t) => {
     const cleanup = useCleanup(t);
-    const bin = await makeTempDir('bin');
-    cleanup.add(() => bin.remove());
+    const bin = await makeTempDir('bin', cleanup);
     const name = uniqueServiceName('smpl');
     cleanup.add(() => killAll(name), 'sample service');
     const path = await installSampleService(bin.path, name);
@@ -84,8 +83,7 @@ describe('alarm to restart, end to end', () => {
 
   test('hostile process names are never run through a shell', async (t) => {
     const cleanup = useCleanup(t);
-    const work = await makeTempDir('hostile');
-    cleanup.add(() => work.remove());
+    const work = await makeTempDir('hostile', cleanup);
     const canary = (n: string) => join(work.path, n);
     const hostile = [`x; touch ${canary('CANARY1')}`, `$(touch ${canary('CANARY2')})`, `\`touch ${canary('CANARY3')}\``];
     // The agent manages one hostile name itself, so the name really travels

@@ -6,24 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, makeTempDir, ManagedProcess, useCleanup, waitFor } from '@smgr/testing';
-import { startAgent, startController, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
-import { installSleeper } from '@smgr/testing/agent-engine';
+import { useServers, useCleanup } from '@smgr/testing';
+import { startAgent, startController, waitForLog } from '@smgr/testing/smgr';
+import { runningSample } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
-import { findPids, killAll } from '@smgr/testing/procs';
+import { findPids } from '@smgr/testing/procs';
 
 const servers = useServers();
 
 test('the agent repairs a watched service while the controller is away, and the journal reaches the history exactly once', async (t) => {
   const cleanup = useCleanup(t);
-  const bin = await makeTempDir('bin');
-  cleanup.add(() => bin.remove());
-  const name = uniqueServiceName('auto');
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { path, start } = await installSleeper(bin.path, name);
-  const first = ManagedProcess.start(path, ['infinity'], { name });
-  cleanup.add(() => first.stop());
-  const [oldPid] = await waitFor(() => (findPids(name).length === 1 ? findPids(name) : null), { timeoutMs: 5_000, message: `${name} running` });
+  const { name, start, pid: oldPid } = await runningSample(cleanup, 'auto');
 
   // The stack's agent reads SMGR_AGENT_* from its environment, which it inherits from this test process.
   process.env.SMGR_AGENT_AUTONOMY_AFTER = '1';
@@ -39,7 +32,7 @@ test('the agent repairs a watched service while the controller is away, and the 
   // The controller goes away; then the service dies.
   await stack.controller.stop();
   await waitForLog(stack.agent, 'controller link down; reconnecting', 10_000);
-  await first.stop('SIGKILL');
+  process.kill(oldPid, 'SIGKILL');
 
   const repaired = await waitForLog(stack.agent, 'autonomous repair finished', 20_000, (j) => j.service === name);
   assert.equal((repaired as { json: { ok: boolean } }).json.ok, true);

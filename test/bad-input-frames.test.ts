@@ -1,8 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import {
   AgentMessageSchema,
@@ -14,67 +13,17 @@ import {
   toBinary,
   type ControllerMessage,
 } from '@smgr/shared';
-import { initCa, issueCert } from '@smgr/shared/pki';
-import { useServers, Cleanup, freePort, waitFor, type ManagedProcess } from '@smgr/testing';
-import { waitForLog } from '@smgr/testing/smgr';
-import {
-  addProcesses,
-  agentSections,
-  chaosEnv,
-  controllerSections,
-  countLogs,
-  countingServices,
-  raiseAlarms,
-  startDaemon,
-  waitAllCleared,
-  writeIni,
-  type ChaosEnv,
-  type CountingService,
-} from '@smgr/testing/chaos';
+import { waitFor } from '@smgr/testing';
 import { SimAgents } from '@smgr/testing/sim-agents';
+import { assertPairStillRepairs, startLinkedPair, useLinkEnv, type LinkedPair } from './support-agent-link.js';
 
-const files = new Cleanup();
-let env: ChaosEnv;
-let pki: string;
-let port: number;
-let controller: ManagedProcess;
-let service: CountingService;
+const link = useLinkEnv('frames', { controllerId: 'ctl-frames', agents: ['real', 'rogue'] });
+const { files } = link;
+let pair: LinkedPair;
 
-after(() => files.run());
-const servers = useServers();
 before(async () => {
-  await servers.ready;
-  env = await chaosEnv(files, servers.mysql, servers.redis, 'frames');
-  pki = join(env.dir, 'pki');
-  await initCa(pki);
-  await issueCert(pki, 'ctl-frames', { role: 'controller', sans: ['127.0.0.1'] });
-  for (const h of ['real', 'rogue']) await issueCert(pki, h, { role: 'agent' });
-  port = await freePort();
-  const tls = (h: string) => ({ insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, `${h}.pem`), key: join(pki, `${h}.key`) });
-  controller = startDaemon(
-    'controller',
-    await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-frames', grpcListen: `127.0.0.1:${port}`, more: { tls: tls('ctl-frames') } })),
-    'controller',
-  );
-  files.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
-  service = (await countingServices(files, env, `fr${Math.random().toString(16).slice(2, 6)}-`, 1))[0]!;
-  const agent = startDaemon(
-    'agent',
-    await writeIni(
-      env,
-      'agent.ini',
-      agentSections(env, {
-        hostId: 'real',
-        controllers: [`127.0.0.1:${port}`],
-        services: { [service.name]: { restart_strategy: 'process', start_command: service.path } },
-        more: { tls: tls('real') },
-      }),
-    ),
-    'agent',
-  );
-  files.add(() => agent.stop(), 'agent');
-  await waitForLog(controller, 'agent connected', 20_000, (j) => j.hostId === 'real');
+  await link.ready;
+  pair = await startLinkedPair(files, link.env, { controllerId: 'ctl-frames', hostId: 'real', tls: link.pki.tls });
 });
 
 /** gRPC framing: compressed flag, 4-byte big-endian length, payload. `declared` may lie about the length. */
@@ -95,10 +44,10 @@ interface RawReply {
  * with the gRPC status and the ControllerMessages that came back.
  */
 async function rawCall(chunks: Buffer[], path = '/smgr.v1.AgentService/Connect'): Promise<RawReply> {
-  const session = http2.connect(`https://127.0.0.1:${port}`, {
-    ca: readFileSync(join(pki, 'ca.pem')),
-    cert: readFileSync(join(pki, 'rogue.pem')),
-    key: readFileSync(join(pki, 'rogue.key')),
+  const session = http2.connect(`https://${pair.address}`, {
+    ca: readFileSync(link.pki.ca),
+    cert: readFileSync(link.pki.cert('rogue')),
+    key: readFileSync(link.pki.key('rogue')),
   });
   session.on('error', () => undefined);
   try {
@@ -138,29 +87,29 @@ const GARBAGE = frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02, 0x0
 
 describe('garbage and oversized frames on the agent port', () => {
   test('an undecodable first frame is refused with BAD_FRAME and logged with the peer', async () => {
-    const from = controller.lineCount();
+    const from = pair.controller.lineCount();
     const reply = await rawCall([GARBAGE]);
     assert.equal(reply.messages[0]?.msg.case, 'refusal');
     assert.equal(reply.messages[0]?.msg.case === 'refusal' && reply.messages[0].msg.value.code, 'BAD_FRAME');
-    const line = await controller.waitForLine((_, j) => j?.msg === 'agent refused' && j.code === 'BAD_FRAME', 5_000, 'BAD_FRAME logged', from);
+    const line = await pair.controller.waitForLine((_, j) => j?.msg === 'agent refused' && j.code === 'BAD_FRAME', 5_000, 'BAD_FRAME logged', from);
     assert.match(String(line.json?.peer), /127\.0\.0\.1:\d+/);
   });
 
   test('garbage after a valid Hello drops that session with BAD_FRAME', async () => {
-    const from = controller.lineCount();
+    const from = pair.controller.lineCount();
     const reply = await rawCall([hello('rogue'), GARBAGE]);
     assert.deepEqual(
       reply.messages.map((m) => (m.msg.case === 'refusal' ? `refusal:${m.msg.value.code}` : m.msg.case)),
       ['welcome', 'refusal:BAD_FRAME'],
     );
-    await controller.waitForLine((_, j) => j?.msg === 'agent disconnected' && j.hostId === 'rogue', 5_000, 'rogue session dropped', from);
+    await pair.controller.waitForLine((_, j) => j?.msg === 'agent disconnected' && j.hostId === 'rogue', 5_000, 'rogue session dropped', from);
   });
 
   test('a frame declaring more than MAX_MESSAGE_BYTES is refused by its length prefix, before it is buffered', async () => {
-    const from = controller.lineCount();
+    const from = pair.controller.lineCount();
     const reply = await rawCall([frame(Buffer.alloc(64), 512 * 1024 * 1024)]);
     assert.equal(reply.grpcStatus, '8', 'RESOURCE_EXHAUSTED');
-    await controller.waitForLine((_, j) => j?.msg === 'agent stream ended before Hello', 5_000, 'oversized frame logged', from);
+    await pair.controller.waitForLine((_, j) => j?.msg === 'agent stream ended before Hello', 5_000, 'oversized frame logged', from);
   });
 
   test('a real frame one byte over MAX_MESSAGE_BYTES is refused with RESOURCE_EXHAUSTED', async () => {
@@ -175,20 +124,10 @@ describe('garbage and oversized frames on the agent port', () => {
 
   test('after fifty hostile streams at once the controller still serves: the real agent stays connected and repairs, new agents connect', async () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => rawCall(i % 2 ? [GARBAGE] : [frame(Buffer.alloc(16), MAX_MESSAGE_BYTES * 4)])));
-    assert.equal(controller.exitStatus, undefined);
-    assert.equal(
-      countLogs(controller, 'agent disconnected', (j) => j.hostId === 'real'),
-      0,
-      'the real agent was never dropped',
-    );
-    const [id] = await addProcesses(env.db, [service.name]);
-    await raiseAlarms(env.db, [id!]);
-    await waitAllCleared(env.db, [id!], 30_000, () => controller.tail());
-    assert.equal((await service.starts()).length, 1);
-    const ca = readFileSync(join(pki, 'ca.pem'));
+    await assertPairStillRepairs(link.env, pair);
     const sims = new SimAgents({
-      address: `127.0.0.1:${port}`,
-      credentials: credentials.createSsl(ca, readFileSync(join(pki, 'rogue.key')), readFileSync(join(pki, 'rogue.pem'))),
+      address: pair.address,
+      credentials: credentials.createSsl(readFileSync(link.pki.ca), readFileSync(link.pki.key('rogue')), readFileSync(link.pki.cert('rogue'))),
       hostIds: ['rogue'],
       reconnect: false,
     });

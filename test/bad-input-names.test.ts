@@ -1,19 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, freePort, useCleanup, waitFor } from '@smgr/testing';
-import { waitForLog } from '@smgr/testing/smgr';
-import {
-  addProcesses,
-  agentSections,
-  chaosEnv,
-  controllerSections,
-  countingServices,
-  raiseAlarms,
-  startDaemon,
-  waitAllCleared,
-  writeIni,
-  type ChaosEnv,
-} from '@smgr/testing/chaos';
+import { useServers, useCleanup, waitFor } from '@smgr/testing';
+import { addProcesses, chaosEnv, raiseAlarms, waitAllCleared, type ChaosEnv } from '@smgr/testing/chaos';
+import { startLinkedPair } from './support-agent-link.js';
 
 const servers = useServers();
 
@@ -22,24 +11,8 @@ async function stack(t: { after(fn: () => unknown): void }, label: string, prepa
   const cleanup = useCleanup(t);
   const env = await chaosEnv(cleanup, servers.mysql, servers.redis, label);
   await prepare?.(env);
-  const [svc] = await countingServices(cleanup, env, `bn${Math.random().toString(16).slice(2, 6)}-`, 1);
-  const grpc = `127.0.0.1:${await freePort()}`;
-  const controller = startDaemon(
-    'controller',
-    await writeIni(env, 'controller.ini', controllerSections(env, { id: 'ctl-names', grpcListen: grpc })),
-    'controller',
-  );
-  cleanup.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
-  const agentConfig = await writeIni(
-    env,
-    'agent.ini',
-    agentSections(env, { hostId: 'names-h1', controllers: [grpc], services: { [svc!.name]: { restart_strategy: 'process', start_command: svc!.path } } }),
-  );
-  const agent = startDaemon('agent', agentConfig, 'agent');
-  cleanup.add(() => agent.stop(), 'agent');
-  await waitForLog(controller, 'agent connected', 20_000);
-  return { env, svc: svc!, controller, agent };
+  const { service, controller, agent } = await startLinkedPair(cleanup, env, { controllerId: 'ctl-names', hostId: 'names-h1' });
+  return { env, svc: service, controller, agent };
 }
 
 async function notesOf(env: ChaosEnv, ids: number[]): Promise<Map<number, { alarma: number; notes: string | null }>> {

@@ -32,11 +32,7 @@ function iniValue(text: string, section: string, key: string): string | undefine
   return undefined;
 }
 
-async function tempDir(t: Parameters<typeof useCleanup>[0], label: string): Promise<TempDir> {
-  const dir = await makeTempDir(label);
-  useCleanup(t).add(() => dir.remove());
-  return dir;
-}
+const tempDir = (t: Parameters<typeof useCleanup>[0], label: string): Promise<TempDir> => makeTempDir(label, useCleanup(t));
 
 /** The problems of an "invalid configuration" report: one line each, `BINARY: invalid configuration: PROBLEM`. */
 const problems = (stderr: string) =>
@@ -126,30 +122,41 @@ describe('--check-config', () => {
     );
   });
 
-  test('a bad section header is one error on its own line, not a cascade over the keys under it', async (t) => {
-    const dir = await tempDir(t, 'bad-header');
-    const file = join(dir.path, 'c.ini');
-    writeFileSync(file, '[database] controller: required\nhost = db\npassword = hunter2\n[tls]\ninsecure = true\n');
-    const r = run(CONTROLLER_MAIN, ['--config', file, '--check-config']);
-    assert.equal(r.code, 78);
-    assert.deepEqual(problems(r.stderr), [
-      `${file}:1: [database] controller: required: is not a section header: only a ; or # comment may follow the closing ]`,
-      `${file}: database: required section [database] is missing`,
-    ]);
-    assert.doesNotMatch(r.stderr, /hunter2|outside any section/);
-  });
-
-  test('an unknown key and an unknown section get "did you mean", with file:line and the value', async (t) => {
-    const dir = await tempDir(t, 'typo');
-    const file = join(dir.path, 'a.ini');
-    writeFileSync(file, '[tls]\ninsecure = true\n[monitor]\nmax_restart_failure = 3\n[proces.web]\nstart_command = /bin/true\n');
-    const r = run(AGENT_MAIN, ['--config', file, '--check-config']);
-    assert.equal(r.code, 78);
-    assert.deepEqual(problems(r.stderr), [
-      `${file}:5: proces.web: unknown section [proces.web]; did you mean [process.web]?`,
-      `${file}:4: monitor.max_restart_failure = "3": unknown key; did you mean max_restart_failures?`,
-    ]);
-  });
+  /** Configs refused with exactly these problems; `hides`: what the report must not show. */
+  const refused = [
+    {
+      name: 'a bad section header is one error on its own line, not a cascade over the keys under it',
+      label: 'bad-header',
+      main: CONTROLLER_MAIN,
+      text: '[database] controller: required\nhost = db\npassword = hunter2\n[tls]\ninsecure = true\n',
+      problems: (file: string) => [
+        `${file}:1: [database] controller: required: is not a section header: only a ; or # comment may follow the closing ]`,
+        `${file}: database: required section [database] is missing`,
+      ],
+      hides: /hunter2|outside any section/,
+    },
+    {
+      name: 'an unknown key and an unknown section get "did you mean", with file:line and the value',
+      label: 'typo',
+      main: AGENT_MAIN,
+      text: '[tls]\ninsecure = true\n[monitor]\nmax_restart_failure = 3\n[proces.web]\nstart_command = /bin/true\n',
+      problems: (file: string) => [
+        `${file}:5: proces.web: unknown section [proces.web]; did you mean [process.web]?`,
+        `${file}:4: monitor.max_restart_failure = "3": unknown key; did you mean max_restart_failures?`,
+      ],
+    },
+  ];
+  for (const c of refused) {
+    test(c.name, async (t) => {
+      const dir = await tempDir(t, c.label);
+      const file = join(dir.path, 'c.ini');
+      writeFileSync(file, c.text);
+      const r = run(c.main, ['--config', file, '--check-config']);
+      assert.equal(r.code, 78);
+      assert.deepEqual(problems(r.stderr), c.problems(file));
+      if (c.hides) assert.doesNotMatch(r.stderr, c.hides);
+    });
+  }
 
   test('a pgrep health check without -x is accepted with a warning naming the section and the fix', async (t) => {
     const dir = await tempDir(t, 'pgrep');

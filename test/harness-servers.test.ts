@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import {
@@ -22,6 +22,8 @@ import {
   waitFor,
   type MariaDbInstance,
   type RedisInstance,
+  type TestDatabase,
+  type TestDatabaseOptions,
 } from '@smgr/testing';
 import { isAlive } from '@smgr/testing/procs';
 
@@ -55,14 +57,26 @@ function tcpRefused(port: number): Promise<boolean> {
   });
 }
 
-async function selectOne(url: string): Promise<number> {
+/** The rows of one query on a connection of its own to the server at `url` (no database selected). */
+async function queryServer<T>(sql: string, params: unknown[] = [], url = server.url): Promise<T[]> {
   const conn = await mysql.createConnection({ uri: url, connectTimeout: 2_000 });
   try {
-    const [rows] = await conn.query('SELECT 1 AS one');
-    return (rows as { one: number }[])[0]?.one ?? 0;
+    const [rows] = await conn.query(sql, params);
+    return rows as T[];
   } finally {
     conn.destroy();
   }
+}
+
+async function selectOne(url: string): Promise<number> {
+  return (await queryServer<{ one: number }>('SELECT 1 AS one', [], url))[0]?.one ?? 0;
+}
+
+/** A test database on the server, dropped when `t` ends. */
+async function testDatabase(t: TestContext, opts?: TestDatabaseOptions): Promise<TestDatabase> {
+  const db = await createTestDatabase(server, opts);
+  useCleanup(t).add(() => db.drop(), 'database');
+  return db;
 }
 
 function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Promise<T> {
@@ -83,19 +97,12 @@ describe('startMariaDb', () => {
     assert.equal(server.url, `mysql://${server.user}:${server.password}@127.0.0.1:${server.port}`);
     assert.ok(server.password.length > 0, 'the test user has a password');
     assert.equal(await selectOne(server.url), 1);
-    const conn = await mysql.createConnection({ uri: server.url });
-    try {
-      const [rows] = await conn.query('SELECT VERSION() AS v');
-      assert.match((rows as { v: string }[])[0]?.v ?? '', /MariaDB/);
-    } finally {
-      await conn.end();
-    }
+    const [version] = await queryServer<{ v: string }>('SELECT VERSION() AS v');
+    assert.match(version?.v ?? '', /MariaDB/);
   });
 
   test('stopServer refuses connections until startServer brings it back on the same port with its data', async (t) => {
-    const c = useCleanup(t);
-    const db = await createTestDatabase(server);
-    c.add(() => db.drop(), 'database');
+    const db = await testDatabase(t);
     await db.exec('INSERT INTO PROCESE VALUES (7, ?)', ['survivor']);
     const { port, pid } = server;
     assert.ok(pid !== undefined && isAlive(pid));
@@ -119,9 +126,7 @@ describe('startMariaDb', () => {
   });
 
   test('killServer is a crash that startServer recovers from with committed rows intact', async (t) => {
-    const c = useCleanup(t);
-    const db = await createTestDatabase(server);
-    c.add(() => db.drop(), 'database');
+    const db = await testDatabase(t);
     await db.exec('INSERT INTO PROCESE VALUES (1, ?)', ['committed']);
     const pid = server.pid;
     await server.killServer();
@@ -159,9 +164,7 @@ describe('startMariaDb', () => {
 
 describe('createTestDatabase', () => {
   test('loads the seed schema from sql/setup.sql into a uniquely named database with no rows', async (t) => {
-    const c = useCleanup(t);
-    const db = await createTestDatabase(server);
-    c.add(() => db.drop(), 'database');
+    const db = await testDatabase(t);
     assert.match(db.name, /^smgr_t_[0-9a-f]{16}$/);
     assert.equal(db.url, `${server.url}/${db.name}`);
 
@@ -202,9 +205,7 @@ describe('createTestDatabase', () => {
   });
 
   test('accepts the writes of legacy seed clients and enforces the foreign key', async (t) => {
-    const c = useCleanup(t);
-    const db = await createTestDatabase(server);
-    c.add(() => db.drop(), 'database');
+    const db = await testDatabase(t);
     await db.exec('INSERT INTO PROCESE VALUES (1, ?), (2, ?)', ['nginx', 'mysqld']);
     await db.exec('INSERT INTO STATUS_PROCESS VALUES (1, 0, 0, NULL)');
     await db.exec('INSERT INTO STATUS_PROCESS (process_id) VALUES (2)');
@@ -218,11 +219,8 @@ describe('createTestDatabase', () => {
   });
 
   test('gives every call its own database, and an empty one with seed: false', async (t) => {
-    const c = useCleanup(t);
-    const a = await createTestDatabase(server);
-    c.add(() => a.drop(), 'a');
-    const b = await createTestDatabase(server, { seed: false });
-    c.add(() => b.drop(), 'b');
+    const a = await testDatabase(t);
+    const b = await testDatabase(t, { seed: false });
     assert.notEqual(a.name, b.name);
     await a.exec('INSERT INTO PROCESE VALUES (1, ?)', ['only-in-a']);
     assert.deepEqual(await b.query('SHOW TABLES'), []);
@@ -233,19 +231,11 @@ describe('createTestDatabase', () => {
     const db = await createTestDatabase(server);
     await db.drop();
     await db.drop();
-    const conn = await mysql.createConnection({ uri: server.url });
-    try {
-      const [rows] = await conn.query('SHOW DATABASES LIKE ?', [db.name]);
-      assert.deepEqual(rows, []);
-    } finally {
-      await conn.end();
-    }
+    assert.deepEqual(await queryServer('SHOW DATABASES LIKE ?', [db.name]), []);
   });
 
   test('query resolves with rows, or [] for writes; exec resolves with the write result', async (t) => {
-    const c = useCleanup(t);
-    const db = await createTestDatabase(server);
-    c.add(() => db.drop(), 'database');
+    const db = await testDatabase(t);
     assert.deepEqual(await db.query('INSERT INTO PROCESE VALUES (1, ?)', ['x']), []);
     const result = await db.exec('INSERT INTO PROCESE VALUES (2, ?), (3, ?)', ['y', 'z']);
     assert.equal(result.affectedRows, 2);

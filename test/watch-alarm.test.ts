@@ -5,25 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, makeTempDir, ManagedProcess, useCleanup, waitFor, type Cleanup } from '@smgr/testing';
-import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
-import { installSleeper } from '@smgr/testing/agent-engine';
+import { useServers, useCleanup, waitFor } from '@smgr/testing';
+import { waitForLog } from '@smgr/testing/smgr';
+import { runningSample } from '@smgr/testing/agent-engine';
 import { startStack } from '@smgr/testing/stack';
-import { findPids, killAll } from '@smgr/testing/procs';
+import { findPids } from '@smgr/testing/procs';
 
 const servers = useServers();
-
-async function runningSample(cleanup: Cleanup) {
-  const bin = await makeTempDir('bin');
-  cleanup.add(() => bin.remove());
-  const name = uniqueServiceName('watch');
-  cleanup.add(() => killAll(name), `processes named ${name}`);
-  const { path, start } = await installSleeper(bin.path, name);
-  const first = ManagedProcess.start(path, ['infinity'], { name });
-  cleanup.add(() => first.stop());
-  await waitFor(() => findPids(name).length === 1, { timeoutMs: 5_000, message: `${name} running` });
-  return { name, start, first };
-}
 
 const watched = (start: string) => ({
   restart_strategy: 'process',
@@ -37,11 +25,11 @@ const watched = (start: string) => ({
 describe('watch mode', () => {
   test("a watched service that dies raises its row's alarm through the controller and is repaired", async (t) => {
     const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup);
+    const svc = await runningSample(cleanup, 'watch');
     const stack = await startStack(cleanup, servers, { services: { [svc.name]: watched(svc.start) } });
     await stack.addProcess(1, svc.name);
 
-    await svc.first.stop('SIGKILL');
+    process.kill(svc.pid, 'SIGKILL');
     await waitForLog(stack.agent, 'watched service failing', 10_000, (j) => j.service === svc.name);
     const repaired = await waitFor(
       async () => {
@@ -66,13 +54,13 @@ describe('watch mode', () => {
 
   test('with create_missing_rows the controller creates the name@host row in alarm and the service is repaired', async (t) => {
     const cleanup = useCleanup(t);
-    const svc = await runningSample(cleanup);
+    const svc = await runningSample(cleanup, 'watch');
     const stack = await startStack(cleanup, servers, {
       services: { [svc.name]: watched(svc.start) },
       controller: { controller: { create_missing_rows: true } },
     });
 
-    await svc.first.stop('SIGKILL');
+    process.kill(svc.pid, 'SIGKILL');
     const [row] = await waitFor(
       async () => {
         const rows = await stack.db.query<{ process_id: number; process_name: string }>('SELECT process_id, process_name FROM PROCESE');

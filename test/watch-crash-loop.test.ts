@@ -32,8 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('watch mode under a crash loop', () => {
   test('services killed at random moments around their repairs are always alarmed or being repaired, and all come back', async (t) => {
     const cleanup = useCleanup(t);
-    const bin = await makeTempDir('bin');
-    cleanup.add(() => bin.remove());
+    const bin = await makeTempDir('bin', cleanup);
     const names: string[] = [];
     const services: Record<string, Record<string, string | number | boolean>> = {};
     for (let i = 0; i < SERVICES; i++) {

@@ -28,8 +28,7 @@ function startDetached(path: string): number {
 describe('watch mode on processes the agent did not start', () => {
   test('a process found by name and one found by its pidfile are both found dead by polling, alarmed and repaired', { timeout: 180_000 }, async (t) => {
     const cleanup = useCleanup(t);
-    const bin = await makeTempDir('bin');
-    cleanup.add(() => bin.remove());
+    const bin = await makeTempDir('bin', cleanup);
     const byName = uniqueServiceName('fname');
     const byPidfile = uniqueServiceName('fpid');
     for (const n of [byName, byPidfile]) cleanup.add(() => killAll(n), `processes named ${n}`);

@@ -31,8 +31,7 @@ interface Mass {
 
 /** SERVICES watched services of the process strategy, each running (not started by the agent) with a start counter. */
 async function massStack(cleanup: ReturnType<typeof useCleanup>, count: number, more: Record<string, string | number | boolean> = {}): Promise<Mass> {
-  const bin = await makeTempDir('bin');
-  cleanup.add(() => bin.remove());
+  const bin = await makeTempDir('bin', cleanup);
   const names: string[] = [];
   const counters = new Map<string, string>();
   const services: Record<string, Record<string, string | number | boolean>> = {};

@@ -20,11 +20,13 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { createNetLab, ensureRootfs, startNspawnContainer, useCleanup, waitFor, useServers } from '@smgr/testing';
-import { chaosEnv, controllerSections, startDaemon, writeIni } from '@smgr/testing/chaos';
+import { chaosEnv } from '@smgr/testing/chaos';
 import { execForm, healthcheck, keyValues, readContainerfile } from '@smgr/testing/containerfile';
 import { writeDaemonizingService } from '@smgr/testing/daemonizing';
 import { childrenOf, findPids, killAll } from '@smgr/testing/procs';
 import { ini, uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
+import { pkiFiles, runningController } from '../support-agent-link.js';
+import { packageWithNode } from './support/packaged-host.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -54,17 +56,12 @@ test('in an nspawn container without systemd the agent, PID 1 as the Containerfi
   const c = useCleanup(t);
   const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
   const env = await chaosEnv(c, servers.mysql, servers.redis, 'container');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(env.dir, 'artifact')], {
-    cwd: ROOT,
-    timeout: 300_000,
-  });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
+  const artifact = await packageWithNode(join(env.dir, 'artifact'));
 
   // Certificates: the controller's for its lab address, the container's as "secrets" readable by the image's user only.
   const pki = join(env.dir, 'pki');
   const smgrPki = (...args: string[]) => run(process.execPath, [join(ROOT, 'packages/shared/dist/pki/pki-main.js'), ...args], { timeout: 60_000 });
-  const lab = await createNetLab('ctr');
-  c.add(() => lab.stop(), 'net lab');
+  const lab = await createNetLab('ctr', c);
   const ctlNet = await lab.addHost('ctl');
   const boxNet = await lab.addHost('box');
   await smgrPki('init', pki);
@@ -83,19 +80,13 @@ test('in an nspawn container without systemd the agent, PID 1 as the Containerfi
   }
 
   const grpc = `${ctlNet.address}:7443`;
-  const ctlConfig = await writeIni(
-    env,
-    'controller.ini',
-    controllerSections(env, {
-      id: 'ctl-container',
-      grpcListen: grpc,
-      sockets: true,
-      more: { tls: { insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, 'ctl.pem'), key: join(pki, 'ctl.key') } },
-    }),
-  );
-  const controller = startDaemon('controller', ctlConfig, 'controller', ctlNet);
-  c.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
+  const controller = await runningController(c, env, {
+    id: 'ctl-container',
+    grpcListen: grpc,
+    sockets: true,
+    host: ctlNet,
+    more: { tls: pkiFiles(pki).tls('ctl') },
+  });
 
   const [high, killed, low] = [uniqueServiceName('c3'), uniqueServiceName('c2'), uniqueServiceName('c1')];
   for (const name of [high, killed, low]) c.add(() => killAll(name), `processes named ${name}`);

@@ -18,8 +18,7 @@ before(async () => {
 
 test('a host boots systemd from the cached rootfs inside its lab namespace and answers on the lab network', async (t) => {
   const c = useCleanup(t);
-  const lab = await createNetLab('nspawn-host');
-  c.add(() => lab.stop(), 'netlab');
+  const lab = await createNetLab('nspawn-host', c);
   const netA = await lab.addHost('a');
   const netB = await lab.addHost('b');
   const a = await bootNspawnHost({ name: 'fleet-a', rootfs: rootfs.path, netnsPath: netA.nsPath });
@@ -48,8 +47,7 @@ test('a host boots systemd from the cached rootfs inside its lab namespace and a
 
 test('a stopped host leaves no process and no mount behind', async (t) => {
   const c = useCleanup(t);
-  const lab = await createNetLab('nspawn-stop');
-  c.add(() => lab.stop(), 'netlab');
+  const lab = await createNetLab('nspawn-stop', c);
   const net = await lab.addHost('s');
   const host = await bootNspawnHost({ name: 'fleet-s', rootfs: rootfs.path, netnsPath: net.nsPath });
   c.add(() => host.stop(), 'host');

@@ -38,8 +38,7 @@ for (const { suite, name, systemd } of SUITES) {
       const rootfs = await ensureRootfs({ suite, log: (m) => console.log(`# ${m}`) });
       const tmp = await makeTempDir(`priv-${suite}`);
       file.add(() => tmp.remove(), `${suite} temp dir`);
-      const lab = await createNetLab(`priv${suite.slice(0, 3)}`);
-      file.add(() => lab.stop(), `${suite} netlab`);
+      const lab = await createNetLab(`priv${suite.slice(0, 3)}`, file);
       const net = await lab.addHost(name);
       host = await bootNspawnHost({ name, rootfs: rootfs.path, netnsPath: net.nsPath });
       file.add(() => host.stop(), `nspawn ${name}`);

@@ -7,14 +7,10 @@
  * Runs with SMGR_FLEET=1.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, waitFor } from '@smgr/testing';
+import { useCleanup, waitFor } from '@smgr/testing';
+import { bootPackagedHost } from './support/packaged-host.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const AGENT = '/opt/smgr/current/bin/smgr-agent';
 
 const config = (stateDir: string) => `[agent]
@@ -40,21 +36,7 @@ restart_delay = 0.1
 
 test('a service with user = runs as that user and cannot read the agent key; a non-root agent refuses user = with exit 78', { timeout: 900_000 }, async (t) => {
   const c = useCleanup(t);
-  const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
-  const tmp = await makeTempDir('process-user');
-  c.add(() => tmp.remove(), 'artifact dir');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', tmp.path], { cwd: ROOT, timeout: 300_000 });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
-  const lab = await createNetLab('puser');
-  c.add(() => lab.stop(), 'netlab');
-  const net = await lab.addHost('u1');
-  const host = await bootNspawnHost({
-    name: 'smgr-puser',
-    rootfs: rootfs.path,
-    netnsPath: net.nsPath,
-    binds: [{ source: artifact, target: '/opt/smgr/current', readOnly: true }],
-  });
-  c.add(() => host.stop(), 'nspawn host');
+  const { host } = await bootPackagedHost(c, { name: 'smgr-puser', label: 'puser', labHost: 'u1' });
 
   await host.exec(['mkdir', '-p', '/etc/smgr', '/opt/svc']);
   await host.exec(['cp', '/bin/sleep', '/opt/svc/usersvc']);

@@ -7,33 +7,15 @@
  * SIGSTOP check on the controller in fleet.test.ts. Runs with SMGR_FLEET=1.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, useCleanup, waitFor } from '@smgr/testing';
+import { useCleanup, waitFor } from '@smgr/testing';
+import { bootPackagedHost } from './support/packaged-host.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = 'smgr-agent.service';
 
 test('a SIGSTOPped agent misses its watchdog pings and systemd restarts it; a healthy one is left alone', { timeout: 900_000 }, async (t) => {
   const c = useCleanup(t);
-  const rootfs = await ensureRootfs({ log: (m) => console.log(`# ${m}`) });
-  const tmp = await makeTempDir('watchdog');
-  c.add(() => tmp.remove(), 'artifact dir');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', tmp.path], { cwd: ROOT, timeout: 300_000 });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
-  const lab = await createNetLab('watchdog');
-  c.add(() => lab.stop(), 'netlab');
-  const net = await lab.addHost('w1');
-  const host = await bootNspawnHost({
-    name: 'smgr-watchdog',
-    rootfs: rootfs.path,
-    netnsPath: net.nsPath,
-    binds: [{ source: artifact, target: '/opt/smgr/current', readOnly: true }],
-  });
-  c.add(() => host.stop(), 'nspawn host');
+  const { host } = await bootPackagedHost(c, { name: 'smgr-watchdog', label: 'watchdog', labHost: 'w1' });
 
   // Nothing listens on the controller address: READY means serving, not connected.
   await host.exec(['useradd', '--system', 'smgr-agent']);

@@ -90,8 +90,7 @@ export async function startFleet(cleanup: Cleanup, opts: FleetOptions): Promise<
 
   const { mysql, db, binds } = await startLabServers(cleanup, 'the fleet test');
 
-  const lab = await createNetLab('fleet');
-  cleanup.add(() => lab.stop(), 'netlab');
+  const lab = await createNetLab('fleet', cleanup);
   const ctlNet = await lab.addHost('ctl');
   const agentNets: NetHost[] = [];
   for (const name of opts.agents) agentNets.push(await lab.addHost(name));

@@ -23,16 +23,10 @@ export async function writeInventory(path: string, hosts: Record<string, number>
   return path;
 }
 
+/** The counters of a host's PLAY RECAP line, each 0 when the line leaves it out. */
+const RECAP_FIELDS = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'] as const;
 /** One host's line of the PLAY RECAP. */
-export interface HostRecap {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-  skipped: number;
-  rescued: number;
-  ignored: number;
-}
+export type HostRecap = Record<(typeof RECAP_FIELDS)[number], number>;
 
 export interface PlaybookResult {
   code: number | null;
@@ -78,14 +72,7 @@ export async function runPlaybook(playbook: string, opts: PlaybookOptions): Prom
     },
   });
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    proc.exited.then(() => false),
-    new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(true), timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  const timedOut = !(await proc.exitsWithin(timeoutMs));
   if (timedOut) await proc.stop('SIGTERM', 10_000);
   const status = await proc.stop();
   const output = proc.lines().join('\n');
@@ -103,15 +90,7 @@ export function parseRecap(output: string): Record<string, HostRecap> {
     if (!m) continue;
     const fields = Object.fromEntries([...m[2]!.matchAll(/(\w+)=(\d+)/g)].map((f) => [f[1]!, Number(f[2])]));
     if (!('ok' in fields)) continue;
-    recap[m[1]!] = {
-      ok: fields.ok ?? 0,
-      changed: fields.changed ?? 0,
-      unreachable: fields.unreachable ?? 0,
-      failed: fields.failed ?? 0,
-      skipped: fields.skipped ?? 0,
-      rescued: fields.rescued ?? 0,
-      ignored: fields.ignored ?? 0,
-    };
+    recap[m[1]!] = Object.fromEntries(RECAP_FIELDS.map((f) => [f, fields[f] ?? 0])) as HostRecap;
   }
   return recap;
 }

@@ -7,16 +7,13 @@
  * test/fleet/dbus-unit-watch.test.ts and bench/dbus-unit-detection.ts.
  * Everything is registered with the given Cleanup.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { bootNspawnHost, createNetLab, ensureRootfs, makeTempDir, uniquePrefix, type Cleanup, type NspawnHost, type TestDatabase } from '@smgr/testing';
+import { join } from 'node:path';
+import { uniquePrefix, type Cleanup, type NspawnHost, type TestDatabase } from '@smgr/testing';
 import { LAB_SOCKETS, startLabServers } from './lab-servers.js';
+import { bootPackagedHost } from './packaged-host.js';
 import { outputTail, runPlaybook, writeInventory } from './playbook.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../../..');
 export const SVC = 'dbussvc';
 export const UNIT = `${SVC}.service`;
 export const AGENT_UNIT = 'smgr-agent.service';
@@ -64,27 +61,14 @@ export interface UnitWatchHost {
 
 /** Boots the host and starts controller, agent (agentIni(watchInterval)) and the unit; PROCESE row 1 is the unit. */
 export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watchInterval: number; log?: (m: string) => void }): Promise<UnitWatchHost> {
-  const rootfs = await ensureRootfs({ log: opts.log ?? ((m) => console.log(`# ${m}`)) });
-  const tmp = await makeTempDir('dbus-watch');
-  c.add(() => tmp.remove(), 'temp dir');
-  const packaged = await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--with-node', '--out', join(tmp.path, 'artifact')], {
-    cwd: ROOT,
-    timeout: 300_000,
-  });
-  const artifact = JSON.parse(packaged.stdout.trim().split('\n').at(-1)!).artifact as string;
-
   const { mysql, db, binds } = await startLabServers(c, 'this test');
-
-  const lab = await createNetLab(opts.name.replace(/^smgr-/, ''));
-  c.add(() => lab.stop(), 'netlab');
-  const net = await lab.addHost('d1');
-  const host = await bootNspawnHost({
+  const { host, dir } = await bootPackagedHost(c, {
     name: opts.name,
-    rootfs: rootfs.path,
-    netnsPath: net.nsPath,
-    binds: [{ source: artifact, target: '/opt/smgr/current', readOnly: true }, ...binds],
+    label: opts.name.replace(/^smgr-/, ''),
+    labHost: 'd1',
+    binds,
+    ...(opts.log ? { log: opts.log } : {}),
   });
-  c.add(() => host.stop(), 'nspawn host');
 
   // The watched unit: a copy of sleep, not restarted by systemd itself.
   await host.exec(['mkdir', '-p', '/etc/smgr', '/opt/svc', `/etc/systemd/system/${AGENT_UNIT}.d`]);
@@ -95,8 +79,8 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
 
   // The agent's user and its polkit rule, as site.yml makes them.
   await host.exec(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'smgr-agent']);
-  const inventory = await writeInventory(join(tmp.path, 'inventory.json'), { d1: host.leaderPid });
-  const vars = join(tmp.path, 'vars.json');
+  const inventory = await writeInventory(join(dir, 'inventory.json'), { d1: host.leaderPid });
+  const vars = join(dir, 'vars.json');
   await writeFile(
     vars,
     JSON.stringify({ smgr_agent_services: { [SVC]: { restart_strategy: 'service' } }, smgr_agent_process_defaults: {}, smgr_agent_extra_units: [] }),
@@ -104,7 +88,7 @@ export async function startUnitWatchHost(c: Cleanup, opts: { name: string; watch
   const pb = await runPlaybook(join(import.meta.dirname, '../ansible/privileges.yml'), {
     inventory,
     extraVarsFile: vars,
-    logDir: tmp.path,
+    logDir: dir,
     name: 'dbus-watch-polkit',
   });
   if (pb.code !== 0) throw new Error(`playbook failed:\n${outputTail(pb)}`);

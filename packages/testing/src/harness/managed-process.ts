@@ -232,6 +232,19 @@ export class ManagedProcess {
     });
   }
 
+  /** Resolves true once the process has exited, or false if it still runs after `timeoutMs`. */
+  async exitsWithin(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return exited;
+  }
+
   /**
    * Sends `signal` to this PID only (not its process group), waits up to
    * `timeoutMs`, then SIGKILLs. Idempotent; also removes the log dir it owns.
@@ -239,15 +252,7 @@ export class ManagedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<ExitStatus> {
     if (!this.#status) {
       this.#signal(signal);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.exited.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await this.exitsWithin(timeoutMs))) {
         this.#write(`--- ${new Date().toISOString()} no exit ${timeoutMs}ms after ${signal}: SIGKILL\n`);
         await this.kill9();
       }

@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise';
 import { findBinary } from './binaries.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
-import { ExternalServer, exitText, parseServerUrl, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
+import { ExternalServer, exitText, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
 
 /**
  * A MariaDB server for tests: a throwaway one, or the one `SMGR_TEST_MYSQL_URL`
@@ -34,7 +34,7 @@ const START_ATTEMPTS = 3;
 export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbInstance> {
   const external = process.env.SMGR_TEST_MYSQL_URL;
   // A TLS server must hold the test's own certificates: always a throwaway one.
-  if (external && !opts.tls) return ExternalMariaDb.fromUrl(external);
+  if (external && !opts.tls) return new ExternalMariaDb(external);
   return LocalMariaDb.create(opts);
 }
 
@@ -44,23 +44,18 @@ export interface MariaDbOptions {
 }
 
 class ExternalMariaDb extends ExternalServer implements MariaDbInstance {
-  private constructor(
-    readonly url: string,
-    readonly host: string,
-    readonly port: number,
-    readonly user: string,
-    readonly password: string,
-  ) {
-    super('MariaDB comes from SMGR_TEST_MYSQL_URL');
-  }
+  readonly user: string;
+  readonly password: string;
+  readonly url: string;
 
-  static fromUrl(raw: string): ExternalMariaDb {
-    const u = parseServerUrl('SMGR_TEST_MYSQL_URL', raw, ['mysql:', 'mariadb:'], 'mysql://user:pass@host:port');
-    const host = u.hostname || '127.0.0.1';
-    const port = u.port ? Number(u.port) : 3306;
-    const user = decodeURIComponent(u.username || 'root');
-    const password = decodeURIComponent(u.password);
-    return new ExternalMariaDb(mysqlUrl(host, port, user, password), host, port, user, password);
+  constructor(raw: string) {
+    super(
+      { name: 'MariaDB', variable: 'SMGR_TEST_MYSQL_URL', protocols: ['mysql:', 'mariadb:'], expected: 'mysql://user:pass@host:port', defaultPort: 3306 },
+      raw,
+    );
+    this.user = decodeURIComponent(this.parsed.username || 'root');
+    this.password = decodeURIComponent(this.parsed.password);
+    this.url = mysqlUrl(this.host, this.port, this.user, this.password);
   }
 }
 

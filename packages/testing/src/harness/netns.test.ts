@@ -13,8 +13,7 @@ function namespaces(): string {
 
 test('hosts on a lab bridge reach each other, a downed link cuts one off, and stop() removes every namespace', async (t) => {
   const cleanup = useCleanup(t);
-  const lab = await createNetLab('selftest');
-  cleanup.add(() => lab.stop(), 'lab');
+  const lab = await createNetLab('selftest', cleanup);
   const h1 = await lab.addHost('h1');
   const h2 = await lab.addHost('h2');
   assert.match(lab.subnet, /^10\.2(?:[0-4]\d|5[0-5])\.\d{1,3}\.0\/24$/);
@@ -45,8 +44,7 @@ test('a process inside a namespace reaches the throwaway Redis through its UNIX 
   const redis = await startRedis();
   cleanup.add(() => redis.stop(), 'redis');
   if (redis.external) return t.skip('SMGR_TEST_REDIS_URL: no socket');
-  const lab = await createNetLab('socket');
-  cleanup.add(() => lab.stop(), 'lab');
+  const lab = await createNetLab('socket', cleanup);
   const h = await lab.addHost('db-client');
   const { stdout } = await h.exec('redis-cli', ['-s', redis.socketPath!, 'PING']);
   assert.equal(stdout.trim(), 'PONG');
@@ -56,8 +54,7 @@ test('a process inside a namespace reaches the throwaway Redis through its UNIX 
 
 test('host names that are not short lowercase words are refused', async (t) => {
   const cleanup = useCleanup(t);
-  const lab = await createNetLab('names');
-  cleanup.add(() => lab.stop(), 'lab');
+  const lab = await createNetLab('names', cleanup);
   await assert.rejects(lab.addHost('Bad Name'), /must match/);
   await assert.rejects(lab.addHost('much-too-long-name'), /must match/);
   await lab.addHost('ok');

@@ -17,6 +17,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import type { Cleanup } from './cleanup.js';
 import { ManagedProcess, type ManagedProcessOptions } from './managed-process.js';
 import { trackNetns, untrackNetns } from './safety-net.js';
 
@@ -69,19 +70,20 @@ const MAX_HOSTS = 250;
 
 /**
  * Creates a lab: the bridge namespace and its bridge. Register `lab.stop()`
- * with the test's Cleanup right away; the safety net deletes the namespaces
- * if the test process exits without it.
+ * with the test's Cleanup right away (or pass the Cleanup); the safety net
+ * deletes the namespaces if the test process exits without it.
+ *
+ * With `cleanup`, `lab.stop()` is registered there at once:
  *
  * ```ts
- * const lab = await createNetLab('cutoff');
- * cleanup.add(() => lab.stop(), 'netlab');
+ * const lab = await createNetLab('cutoff', cleanup);
  * const h0 = await lab.addHost('ctl');
  * const h1 = await lab.addHost('h1');
  * const ctl = h0.spawn(process.execPath, [CONTROLLER_MAIN, '--config', cfg], { name: 'controller' });
  * await h1.linkDown();   // h1 is cut off mid-job
  * ```
  */
-export async function createNetLab(label: string): Promise<NetLab> {
+export async function createNetLab(label: string, cleanup?: Cleanup): Promise<NetLab> {
   const id = `smgr-${randomBytes(4).toString('hex')}`;
   const subnet = await pickSubnet();
   const lab = new Lab(id, subnet, label);
@@ -91,6 +93,7 @@ export async function createNetLab(label: string): Promise<NetLab> {
     await lab.stop().catch(() => undefined);
     throw err;
   }
+  cleanup?.add(() => lab.stop(), `net lab ${label}`);
   return lab;
 }
 

@@ -16,11 +16,12 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
+import { findLeader, killQuietly, pidAlive, pidsUsingRoot } from './nspawn-procs.js';
 import { ManagedProcess } from './managed-process.js';
 import { unmountUnder, unmountUnderSync } from './mounts.js';
 import { keepTempDirs } from './safety-net.js';
@@ -239,25 +240,6 @@ export async function startNspawnContainer(opts: NspawnContainerOptions): Promis
   };
 }
 
-/**
- * The container's init: the nspawn child that is PID 1 of its own PID
- * namespace (its NSpid line ends in "1").
- */
-function findLeader(nspawnPid: number): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const status = readFileSync(`/proc/${d}/status`, 'utf8');
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-      const nspid = /^NSpid:\s+(.+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
-      if (ppid === nspawnPid && nspid && nspid.length >= 2 && nspid[nspid.length - 1] === '1') return Number(d);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return undefined;
-}
-
 function nsExec(leaderPid: number, argv: string[], opts: ExecOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -326,25 +308,6 @@ async function sweepStale(): Promise<void> {
   }
 }
 
-/** systemd-nspawn processes booted from `root`, and their inits. */
-function pidsUsingRoot(root: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a === `--directory=${root}`)) {
-        out.push(Number(d));
-        const leader = findLeader(Number(d));
-        if (leader !== undefined) out.push(leader);
-      }
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
 function installExitHandler(): void {
   if (exitHandlerInstalled) return;
   exitHandlerInstalled = true;
@@ -366,29 +329,6 @@ function installExitHandler(): void {
       sweep();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
-  }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie counts as gone: it holds no mounts and runs nothing.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { findBinary } from './binaries.js';
 import { ManagedProcess } from './managed-process.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
-import { ExternalServer, exitText, parseServerUrl, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
+import { ExternalServer, exitText, ThrowawayServer, type ServerInstance } from './throwaway-server.js';
 
 /**
  * A Redis server for tests: a throwaway one, or the one `SMGR_TEST_REDIS_URL`
@@ -27,22 +27,13 @@ const START_ATTEMPTS = 3;
  */
 export async function startRedis(): Promise<RedisInstance> {
   const external = process.env.SMGR_TEST_REDIS_URL;
-  if (external) return ExternalRedis.fromUrl(external);
+  if (external) return new ExternalRedis(external);
   return LocalRedis.create();
 }
 
 class ExternalRedis extends ExternalServer implements RedisInstance {
-  private constructor(
-    readonly url: string,
-    readonly host: string,
-    readonly port: number,
-  ) {
-    super('Redis comes from SMGR_TEST_REDIS_URL');
-  }
-
-  static fromUrl(raw: string): ExternalRedis {
-    const u = parseServerUrl('SMGR_TEST_REDIS_URL', raw, ['redis:', 'rediss:'], 'redis://host:port');
-    return new ExternalRedis(raw, u.hostname || '127.0.0.1', u.port ? Number(u.port) : 6379);
+  constructor(readonly url: string) {
+    super({ name: 'Redis', variable: 'SMGR_TEST_REDIS_URL', protocols: ['redis:', 'rediss:'], expected: 'redis://host:port', defaultPort: 6379 }, url);
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Cleanup } from './cleanup.js';
 import { keepTempDirs, trackDir, untrackDir } from './safety-net.js';
 
 export interface TempDir {
@@ -12,13 +13,14 @@ export interface TempDir {
 
 /**
  * Creates `$TMPDIR/smgr-<label>-XXXXXX`. It is removed by `remove()` or, failing
- * that, when the test process exits.
+ * that, when the test process exits. With `cleanup`, `remove()` is registered
+ * there at once.
  */
-export async function makeTempDir(label: string): Promise<TempDir> {
+export async function makeTempDir(label: string, cleanup?: Cleanup): Promise<TempDir> {
   const safe = label.replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, 40) || 'tmp';
   const path = await mkdtemp(join(tmpdir(), `smgr-${safe}-`));
   trackDir(path);
-  return {
+  const dir: TempDir = {
     path,
     async remove() {
       untrackDir(path);
@@ -27,4 +29,6 @@ export async function makeTempDir(label: string): Promise<TempDir> {
       await rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
+  cleanup?.add(() => dir.remove(), `temp dir ${path}`);
+  return dir;
 }

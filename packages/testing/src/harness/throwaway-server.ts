@@ -36,14 +36,38 @@ export interface ServerInstance {
 }
 
 /** A server named by an environment variable: it is not ours to stop or start. */
+/** What an environment variable naming an external server must hold, and how errors name it. */
+export interface ExternalServerSpec {
+  /** "Redis". */
+  name: string;
+  /** "SMGR_TEST_REDIS_URL". */
+  variable: string;
+  /** Accepted URL protocols; errors name the first ("redis:"). */
+  protocols: readonly string[];
+  /** The form errors show: "redis://host:port". */
+  expected: string;
+  /** The port when the URL names none. */
+  defaultPort: number;
+}
+
 export abstract class ExternalServer {
   readonly external = true;
   readonly pid = undefined;
   readonly dir = undefined;
   readonly socketPath = undefined;
+  readonly host: string;
+  readonly port: number;
+  /** The URL the variable holds (throws a plain error naming the variable if it is not one of `spec.protocols`). */
+  protected readonly parsed: URL;
 
-  /** `what` names the server and its variable for the error: "Redis comes from SMGR_TEST_REDIS_URL". */
-  protected constructor(private readonly what: string) {}
+  protected constructor(
+    private readonly spec: ExternalServerSpec,
+    raw: string,
+  ) {
+    this.parsed = parseServerUrl(spec.variable, raw, spec.protocols, spec.expected);
+    this.host = this.parsed.hostname || '127.0.0.1';
+    this.port = this.parsed.port ? Number(this.parsed.port) : spec.defaultPort;
+  }
 
   async stop(): Promise<void> {}
   async stopServer(): Promise<void> {
@@ -57,12 +81,12 @@ export abstract class ExternalServer {
   }
 
   #notOurs(): Error {
-    return new Error(`${this.what} and cannot be stopped or started; skip when instance.external`);
+    return new Error(`${this.spec.name} comes from ${this.spec.variable} and cannot be stopped or started; skip when instance.external`);
   }
 }
 
 /** A parsed server URL from an environment variable, or a plain error naming it. */
-export function parseServerUrl(variable: string, raw: string, protocols: readonly string[], expected: string): URL {
+function parseServerUrl(variable: string, raw: string, protocols: readonly string[], expected: string): URL {
   let u: URL;
   try {
     u = new URL(raw);
