@@ -183,14 +183,12 @@ describe('loadConfig: problems reported', () => {
 
   it('rejects malformed command-line overrides', () => {
     const err = configError(() => loadConfig({ env: {}, overrides: ['tls.insecure=true', 'monitor', 'process.x=1', 'nope.a=1'] }));
-    assert.deepEqual(
-      err.details.map((d) => [d.file, d.key, d.rule]),
-      [
-        ['command line', 'monitor', 'must be written section.key=value'],
-        ['command line', 'process.x', 'must be written process.NAME.key=value'],
-        ['command line', 'nope.a', 'unknown section [nope]'],
-      ],
-    );
+    const file = 'command line';
+    assert.deepEqual(err.details, [
+      { file, key: 'monitor', rule: 'must be written section.key=value' },
+      { file, key: 'process.x', rule: 'must be written process.NAME.key=value' },
+      { file, key: 'nope.a', rule: 'unknown section [nope]' },
+    ]);
   });
 
   it('inherits agent.service_manager unless a process sets its own', () => {
