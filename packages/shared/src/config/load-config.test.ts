@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { ConfigError, ExitCode } from '../errors/index.js';
-import { loadConfig, type LoadConfigOptions, type SmgrConfig } from './index.js';
-import { thrownBy, useIniDir } from '@smgr/testing';
+import { ExitCode } from '../errors/index.js';
+import { loadConfig } from './index.js';
+import { configError, INSECURE, useConfigFiles } from './load-config.fixture.js';
 
 /** The example sections of seed 002's config.ini, verbatim, plus [tls] so it validates. */
 const SEED_INI = `[database]
@@ -45,11 +45,7 @@ max_attempts = 2
 insecure = true
 `;
 
-const INSECURE = '[tls]\ninsecure = true\n';
-
-const dir = useIniDir('smgr-config-');
-const load = (text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig => loadConfig({ env: {}, ...opts, file: dir.write(text) });
-const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
+const { dir, load } = useConfigFiles();
 
 describe('loadConfig', () => {
   it('loads the seed config.ini and normalises units to milliseconds and bytes', () => {
