@@ -5,6 +5,7 @@ import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.j
 import { CliError } from './cli-error.js';
 import { colourWanted, paint, type Paint } from './format/colors.js';
 import { safeJson, safeText } from './format/sanitize.js';
+import { table } from './format/table.js';
 
 /** Where the CLI reads and writes; tests and the menu swap these. */
 export interface CliIo {
@@ -83,5 +84,18 @@ export class CliContext {
   print<T>(body: T, render: (b: T) => string): void {
     if (this.json) this.io.stdout.write(`${safeJson(body)}\n`);
     else this.out(render(body));
+  }
+
+  /**
+   * GET `path` and print the list the answer holds under `key` as a table of
+   * `header` and one `row` per item; `empty` instead of a bare header when the
+   * list is empty, if given. --json: the API's answer as it came.
+   */
+  async printList<T>(path: string, key: string, header: readonly string[], row: (item: T) => readonly unknown[], empty?: string): Promise<void> {
+    const body = await this.client().get<Record<string, T[]>>(path);
+    this.print(body, (b) => {
+      const items = b[key] ?? [];
+      return items.length === 0 && empty !== undefined ? empty : table(header, items.map(row));
+    });
   }
 }

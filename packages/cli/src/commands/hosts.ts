@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { HostUsageView } from '@smgr/shared';
+import { withQuery } from '../api-client.js';
 import { CliContext, type CliIo } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
@@ -49,10 +50,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
     )
     .action(async (o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.service) q.set('service', o.service);
-      for (const l of o.label ?? []) q.append('label', l);
-      const body = await ctx.client().get<{ hosts: HostView[] }>(`/v1/hosts${q.size > 0 ? `?${q}` : ''}`);
+      const body = await ctx.client().get<{ hosts: HostView[] }>(withQuery('/v1/hosts', { service: o.service, label: o.label }));
       if (o.pending) {
         const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
         ctx.print({ claims: waiting }, (b) =>
@@ -64,7 +62,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
         return;
       }
       if (o.services) {
-        const usage = await ctx.client().get<{ hosts: HostUsageView[] }>(`/v1/usage${o.service ? `?service=${encodeURIComponent(o.service)}` : ''}`);
+        const usage = await ctx.client().get<{ hosts: HostUsageView[] }>(withQuery('/v1/usage', { service: o.service }));
         const byHost = new Map(usage.hosts.map((h) => [h.hostId, h]));
         const rows = body.hosts.map((h) => {
           const u = byHost.get(h.hostId);

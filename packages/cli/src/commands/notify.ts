@@ -3,7 +3,7 @@ import { ExitCode, type DeadLetterView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
 import { safeCell } from '../format/sanitize.js';
-import { table } from '../format/table.js';
+import { withQuery } from '../api-client.js';
 
 interface TestResult {
   receiver: string;
@@ -44,19 +44,15 @@ export function notifyCommands(program: Command, io: CliIo): void {
     .command('dead-letters')
     .description('messages that could not be delivered after notify.max_attempts, newest first')
     .option('--limit <n>', 'at most this many (default 100)', (v) => Number(v))
-    .action(async (o: { limit?: number }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = o.limit !== undefined ? `?limit=${o.limit}` : '';
-      const body = await ctx.client().get<{ deadLetters: DeadLetterView[] }>(`/v1/notify/dead-letters${q}`);
-      ctx.print(body, (b) =>
-        b.deadLetters.length === 0
-          ? 'no dead letters\n'
-          : table(
-              ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
-              b.deadLetters.map((d) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error]),
-            ),
-      );
-    });
+    .action((o: { limit?: number }, cmd: Command) =>
+      CliContext.of(io, cmd).printList(
+        withQuery('/v1/notify/dead-letters', { limit: o.limit }),
+        'deadLetters',
+        ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
+        (d: DeadLetterView) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error],
+        'no dead letters\n',
+      ),
+    );
 
   notify
     .command('retry')
@@ -71,16 +67,13 @@ export function notifyCommands(program: Command, io: CliIo): void {
   notify
     .command('alerts')
     .description('alerts firing now (one row per condition; NOTIFIED: a message was queued for it)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ alerts: FiringAlert[] }>('/v1/notify/alerts');
-      ctx.print(body, (b) =>
-        b.alerts.length === 0
-          ? 'no alerts firing\n'
-          : table(
-              ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
-              b.alerts.map((a) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message]),
-            ),
-      );
-    });
+    .action((_o, cmd: Command) =>
+      CliContext.of(io, cmd).printList(
+        '/v1/notify/alerts',
+        'alerts',
+        ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
+        (a: FiringAlert) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message],
+        'no alerts firing\n',
+      ),
+    );
 }

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
 
 interface PlacementView {
   processId: number;
@@ -53,18 +52,15 @@ export function placementCommands(program: Command, io: CliIo): void {
   program
     .command('placements')
     .description('explicit placements: which host repairs which process (smgr_placement)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ placements: PlacementView[] }>('/v1/placements');
-      ctx.print(body, (b) =>
-        b.placements.length === 0
-          ? 'no explicit placement (processes go to name@host, or to the one agent managing the name)\n'
-          : table(
-              ['ID', 'PROCESS', 'HOST', 'SERVICE'],
-              b.placements.map((p) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)']),
-            ),
-      );
-    });
+    .action((_o, cmd: Command) =>
+      CliContext.of(io, cmd).printList(
+        '/v1/placements',
+        'placements',
+        ['ID', 'PROCESS', 'HOST', 'SERVICE'],
+        (p: PlacementView) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)'],
+        'no explicit placement (processes go to name@host, or to the one agent managing the name)\n',
+      ),
+    );
 
   const proc = program.command('process').description('monitored processes (PROCESE + STATUS_PROCESS rows)');
   proc

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
+import { withQuery } from '../api-client.js';
 import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
 import { LiveArea } from '../format/live-area.js';
 import { safeText } from '../format/sanitize.js';
 import { FINAL, renderRollout, STOP_WATCHING, type RolloutView } from './rollout-view.js';
@@ -24,6 +24,18 @@ const count = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
   return Number(v);
 };
+
+/** One rollout of `smgr rollout list` (GET /v1/rollouts). */
+interface RolloutListItem {
+  id: number;
+  service: string;
+  version: string;
+  state: string;
+  createdBy: string;
+  createdAt: string;
+  hostTotal: number;
+  hostCounts: Record<string, number>;
+}
 
 interface StartOptions {
   host?: string[];
@@ -108,36 +120,21 @@ export function rolloutCommands(program: Command, io: CliIo): void {
     .option('-s, --service <name>', 'of this service only')
     .option('--active', 'only active ones')
     .option('-n, --limit <n>', 'at most this many (default 50)', count)
-    .action(async (o: { service?: string; active?: boolean; limit?: number }, cmd: Command) => {
+    .action((o: { service?: string; active?: boolean; limit?: number }, cmd: Command) => {
       const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.service) q.set('service', o.service);
-      if (o.active) q.set('active', 'true');
-      if (o.limit !== undefined) q.set('limit', String(o.limit));
-      type Item = {
-        id: number;
-        service: string;
-        version: string;
-        state: string;
-        createdBy: string;
-        createdAt: string;
-        hostTotal: number;
-        hostCounts: Record<string, number>;
-      };
-      const body = await ctx.client().get<{ rollouts: Item[] }>(`/v1/rollouts${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) =>
-        table(
-          ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-          b.rollouts.map((r) => [
-            r.id,
-            r.service,
-            r.version,
-            ctx.paint.state(r.state),
-            `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`,
-            r.createdBy,
-            r.createdAt,
-          ]),
-        ),
+      return ctx.printList(
+        withQuery('/v1/rollouts', { service: o.service, active: o.active, limit: o.limit }),
+        'rollouts',
+        ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
+        (r: RolloutListItem) => [
+          r.id,
+          r.service,
+          r.version,
+          ctx.paint.state(r.state),
+          `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`,
+          r.createdBy,
+          r.createdAt,
+        ],
       );
     });
 

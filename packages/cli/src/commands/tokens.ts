@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { ExitCode, writeSecretFile } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
+import { withQuery } from '../api-client.js';
 
 interface TokenInfo {
   name: string;
@@ -12,6 +12,16 @@ interface TokenInfo {
   expiresAt: string | null;
   lastUsedAt: string | null;
   revokedAt: string | null;
+}
+
+/** One row of the audit trail (GET /v1/audit). */
+interface AuditRow {
+  at: string;
+  tokenName: string | null;
+  action: string;
+  target: string;
+  outcome: string;
+  statusCode: number;
 }
 
 /** `smgr token create|list|revoke` (admin token) and `smgr audit`. */
@@ -59,24 +69,17 @@ export function tokenCommands(program: Command, io: CliIo): void {
   token
     .command('list')
     .description('tokens: names, roles, dates (never secrets)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ tokens: TokenInfo[] }>('/v1/tokens');
-      ctx.print(body, (b) =>
-        table(
-          ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'],
-          b.tokens.map((t) => [
-            t.name,
-            t.role,
-            t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
-            t.createdAt,
-            t.createdBy,
-            t.expiresAt ?? 'never',
-            t.lastUsedAt ?? '-',
-          ]),
-        ),
-      );
-    });
+    .action((_o, cmd: Command) =>
+      CliContext.of(io, cmd).printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenInfo) => [
+        t.name,
+        t.role,
+        t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
+        t.createdAt,
+        t.createdBy,
+        t.expiresAt ?? 'never',
+        t.lastUsedAt ?? '-',
+      ]),
+    );
 
   token
     .command('revoke')
@@ -94,19 +97,12 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .option('-n, --limit <n>', 'at most this many (default 100)')
     .option('-t, --token <name>', 'by this token only')
     .option('-a, --action <action>', 'e.g. rollout.start, alarm.raise')
-    .action(async (o: { limit?: string; token?: string; action?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.limit) q.set('limit', o.limit);
-      if (o.token) q.set('token', o.token);
-      if (o.action) q.set('action', o.action);
-      type Row = { at: string; tokenName: string | null; action: string; target: string; outcome: string; statusCode: number };
-      const body = await ctx.client().get<{ audit: Row[] }>(`/v1/audit${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) =>
-        table(
-          ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
-          b.audit.map((a) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode]),
-        ),
-      );
-    });
+    .action((o: { limit?: string; token?: string; action?: string }, cmd: Command) =>
+      CliContext.of(io, cmd).printList(
+        withQuery('/v1/audit', { limit: o.limit, token: o.token, action: o.action }),
+        'audit',
+        ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
+        (a: AuditRow) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode],
+      ),
+    );
 }
