@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { ApiClient } from './api-client.js';
 import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
@@ -97,5 +97,28 @@ export class CliContext {
       const items = b[key] ?? [];
       return items.length === 0 && empty !== undefined ? empty : table(header, items.map(row));
     });
+  }
+}
+
+/**
+ * The smgr CLI's commander Command (its subcommands are ones too): `.run()`
+ * is `.action()` handed the command's CliContext first, then the arguments,
+ * then the options, so an action starts with what it does.
+ */
+export class CliCommand extends Command {
+  constructor(
+    private readonly io: CliIo,
+    name?: string,
+  ) {
+    super(name);
+  }
+
+  override createCommand(name?: string): CliCommand {
+    return new CliCommand(this.io, name);
+  }
+
+  /** `.action()` for `fn(ctx, ...arguments, options)`: the Command commander passes last becomes `ctx`. */
+  run<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void> | void): this {
+    return this.action((...args: unknown[]) => fn(CliContext.of(this.io, args[args.length - 1] as Command), ...(args.slice(0, -1) as A)));
   }
 }

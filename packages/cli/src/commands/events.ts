@@ -1,9 +1,8 @@
-import type { Command } from 'commander';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand } from '../context.js';
 import { withQuery } from '../api-client.js';
 
 /** `smgr events`: repairs, operations and rollout steps, newest first. */
-export function eventsCommand(program: Command, io: CliIo): void {
+export function eventsCommand(program: CliCommand): void {
   program
     .command('events')
     .description('history: repairs, operations, rollout steps (smgr_events), newest first')
@@ -11,8 +10,7 @@ export function eventsCommand(program: Command, io: CliIo): void {
     .option('-s, --service <name>')
     .option('-H, --host <host>')
     .option('-n, --limit <n>', 'at most this many (default 100)')
-    .action((o: { kind?: string; service?: string; host?: string; limit?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run((ctx, o: { kind?: string; service?: string; host?: string; limit?: string }) => {
       type Row = { at: string; kind: string; hostId: string | null; service: string | null; outcome: string | null; message: string };
       return ctx.printList(
         withQuery('/v1/events', { kind: o.kind, service: o.service, host: o.host, limit: o.limit }),

@@ -1,7 +1,6 @@
-import type { Command } from 'commander';
 import { ExitCode, type DeadLetterView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand } from '../context.js';
 import { safeCell } from '../format/sanitize.js';
 import { withQuery } from '../api-client.js';
 
@@ -25,15 +24,14 @@ interface FiringAlert {
 }
 
 /** `smgr notify test|dead-letters|retry|alerts`: the controller's notifications ([receiver.NAME], [route.NAME]). */
-export function notifyCommands(program: Command, io: CliIo): void {
+export function notifyCommands(program: CliCommand): void {
   const notify = program.command('notify').description('notifications: test a receiver, list dead letters and firing alerts');
 
   notify
     .command('test')
     .description('send a test message to RECEIVER ([receiver.NAME] of the controller) now; exit 1 when it was not accepted')
     .argument('<receiver>', 'receiver name')
-    .action(async (receiver: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, receiver: string) => {
       const r = await ctx.client().post<TestResult>('/v1/notify/test', { receiver });
       ctx.print(r, (b) => (b.ok ? `test message ${b.messageId} accepted by ${b.receiver} (${b.type})\n` : ''));
       if (!r.ok)
@@ -44,8 +42,8 @@ export function notifyCommands(program: Command, io: CliIo): void {
     .command('dead-letters')
     .description('messages that could not be delivered after notify.max_attempts, newest first')
     .option('--limit <n>', 'at most this many (default 100)', (v) => Number(v))
-    .action((o: { limit?: number }, cmd: Command) =>
-      CliContext.of(io, cmd).printList(
+    .run((ctx, o: { limit?: number }) =>
+      ctx.printList(
         withQuery('/v1/notify/dead-letters', { limit: o.limit }),
         'deadLetters',
         ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
@@ -58,8 +56,7 @@ export function notifyCommands(program: Command, io: CliIo): void {
     .command('retry')
     .description('put a dead letter (ID from smgr notify dead-letters) back in the delivery queue')
     .argument('<id>', 'msg-...')
-    .action(async (id: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, id: string) => {
       const r = await ctx.client().post<{ id: string }>(`/v1/notify/dead-letters/${encodeURIComponent(id)}/retry`, {});
       ctx.print(r, (b) => `${b.id} queued again\n`);
     });
@@ -67,8 +64,8 @@ export function notifyCommands(program: Command, io: CliIo): void {
   notify
     .command('alerts')
     .description('alerts firing now (one row per condition; NOTIFIED: a message was queued for it)')
-    .action((_o, cmd: Command) =>
-      CliContext.of(io, cmd).printList(
+    .run((ctx) =>
+      ctx.printList(
         '/v1/notify/alerts',
         'alerts',
         ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],

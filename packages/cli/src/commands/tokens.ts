@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import { Option } from 'commander';
 import { ExitCode, writeSecretFile } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand } from '../context.js';
 import { withQuery } from '../api-client.js';
 
 interface TokenInfo {
@@ -25,7 +25,7 @@ interface AuditRow {
 }
 
 /** `smgr token create|list|revoke` (admin token) and `smgr audit`. */
-export function tokenCommands(program: Command, io: CliIo): void {
+export function tokenCommands(program: CliCommand): void {
   const token = program
     .command('token')
     .description('API tokens (needs an admin token). The first admin token: smgr-controller --config FILE token create NAME --role admin');
@@ -37,8 +37,7 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
     .option('--expires-days <n>', "valid for this many days (default: the controller's api.token_ttl_days)")
     .option('-o, --output <file>', 'write the secret to FILE, readable by you only (0600), instead of stdout')
-    .action(async (name: string, o: { role: string; expiresDays?: string; output?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, name: string, o: { role: string; expiresDays?: string; output?: string }) => {
       const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
       const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
       if (o.output !== undefined) {
@@ -69,8 +68,8 @@ export function tokenCommands(program: Command, io: CliIo): void {
   token
     .command('list')
     .description('tokens: names, roles, dates (never secrets)')
-    .action((_o, cmd: Command) =>
-      CliContext.of(io, cmd).printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenInfo) => [
+    .run((ctx) =>
+      ctx.printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenInfo) => [
         t.name,
         t.role,
         t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
@@ -85,8 +84,7 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .command('revoke')
     .description('revoke a token; it stops working at once')
     .argument('<name>')
-    .action(async (name: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, name: string) => {
       const r = await ctx.client().delete<{ name: string; revokedAt: string }>(`/v1/tokens/${encodeURIComponent(name)}`);
       ctx.print(r, (b) => `token ${b.name} revoked at ${b.revokedAt}\n`);
     });
@@ -97,8 +95,8 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .option('-n, --limit <n>', 'at most this many (default 100)')
     .option('-t, --token <name>', 'by this token only')
     .option('-a, --action <action>', 'e.g. rollout.start, alarm.raise')
-    .action((o: { limit?: string; token?: string; action?: string }, cmd: Command) =>
-      CliContext.of(io, cmd).printList(
+    .run((ctx, o: { limit?: string; token?: string; action?: string }) =>
+      ctx.printList(
         withQuery('/v1/audit', { limit: o.limit, token: o.token, action: o.action }),
         'audit',
         ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
