@@ -1,5 +1,6 @@
 // What every esbuild bundle of an smgr daemon needs (scripts/package.mjs and the
 // benches that measure the shipped bundle): one place, so a bench measures what ships.
+import { readFileSync } from 'node:fs';
 
 /**
  * CommonJS dependencies (grpc-js, mysql2, ...) call require() on node
@@ -23,6 +24,27 @@ export const esmRequireBanner = {
  */
 export const optionalExternals = ['x11', 'usocket'];
 
+/** The version of every smgr package: packages/shared/package.json (scripts/check-versions.mjs keeps the others equal). */
+export const SMGR_VERSION = JSON.parse(readFileSync(new URL('../packages/shared/package.json', import.meta.url), 'utf8')).version;
+
+/**
+ * packages/shared/src/version.ts reads the version from its package.json,
+ * which a bundle does not carry: this replaces that one module with the
+ * version as a constant, so every binary of a bundle reports the same one
+ * (scripts/package.mjs --version passes its override).
+ */
+export function smgrVersionPlugin(version = SMGR_VERSION) {
+  return {
+    name: 'smgr-version',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]packages[\\/]shared[\\/]dist[\\/]version\.js$/ }, () => ({
+        contents: `export const SMGR_VERSION = ${JSON.stringify(version)};\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 /**
  * How a daemon is bundled for shipping (scripts/package.mjs), and so how a
  * bench that measures the shipped agent bundles it. V8 keeps a module's
@@ -44,4 +66,5 @@ export const shippedBundleOptions = {
   logLevel: 'error',
   external: optionalExternals,
   banner: esmRequireBanner,
+  plugins: [smgrVersionPlugin()],
 };

@@ -23,7 +23,7 @@
 // is built under a temp name and renamed into place, so a reader never sees a
 // half-written artifact. Each bundle is run with --version before the rename.
 import { build } from 'esbuild';
-import { shippedBundleOptions } from './esbuild-esm.mjs';
+import { SMGR_VERSION, shippedBundleOptions, smgrVersionPlugin } from './esbuild-esm.mjs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,15 +81,13 @@ if (args.help) {
   process.exit(0);
 }
 
-const versionFile = join(root, 'packages/shared/dist/version.js');
-for (const file of [versionFile, ...BINARIES.map((b) => join(root, b.entry))]) {
+for (const file of BINARIES.map((b) => join(root, b.entry))) {
   if (!existsSync(file)) {
     process.stderr.write(`package: ${relative(root, file)} is missing: run \`npx turbo run build\` first\n`);
     process.exit(1);
   }
 }
-const builtVersion = /SMGR_VERSION\s*=\s*'([^']+)'/.exec(readFileSync(versionFile, 'utf8'))?.[1];
-const version = args.version ?? builtVersion;
+const version = args.version ?? SMGR_VERSION;
 if (!version || !VERSION_RE.test(version)) usage(`not a version: ${JSON.stringify(version)} (expected e.g. 1.2.3 or 1.2.3-rc.1)`);
 
 const outDir = resolve(args.out);
@@ -133,23 +131,12 @@ function writeTarball() {
 }
 
 async function bundleAll() {
-  // The version the binaries report is a constant in packages/shared; an
-  // override replaces that one module, so every binary agrees on it.
-  const versionPlugin = {
-    name: 'smgr-version',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]packages[\\/]shared[\\/]dist[\\/]version\.js$/ }, () => ({
-        contents: `export const SMGR_VERSION = ${JSON.stringify(version)};\n`,
-        loader: 'js',
-      }));
-    },
-  };
   for (const bin of BINARIES) {
     await build({
       entryPoints: [join(root, bin.entry)],
       outfile: join(work, 'lib', `${bin.name}.mjs`),
       ...shippedBundleOptions,
-      plugins: [versionPlugin],
+      plugins: [smgrVersionPlugin(version)],
     });
   }
 }

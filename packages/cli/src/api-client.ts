@@ -11,6 +11,19 @@ interface ApiErrorBody {
   fields?: { in: string; field: string; message: string }[];
 }
 
+/** A query parameter: left out when undefined, '' or false; a list repeats the parameter once per item. */
+export type QueryValue = string | number | boolean | readonly string[] | undefined;
+
+/** `path?k=v&…` with the parameters that are set, or `path` alone when none is (URL-encoded). */
+export function withQuery(path: string, params: Record<string, QueryValue>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (Array.isArray(value)) for (const v of value) q.append(key, v);
+    else if (value !== undefined && value !== '' && value !== false) q.set(key, String(value));
+  }
+  return q.size > 0 ? `${path}?${q}` : path;
+}
+
 /** Errors meaning "the controller cannot be reached" (exit 69). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 

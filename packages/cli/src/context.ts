@@ -1,10 +1,11 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { ApiClient } from './api-client.js';
 import { resolveSettings, type CliFlags, type CliSettings } from './cli-config.js';
 import { CliError } from './cli-error.js';
 import { colourWanted, paint, type Paint } from './format/colors.js';
 import { safeJson, safeText } from './format/sanitize.js';
+import { table } from './format/table.js';
 
 /** Where the CLI reads and writes; tests and the menu swap these. */
 export interface CliIo {
@@ -83,5 +84,41 @@ export class CliContext {
   print<T>(body: T, render: (b: T) => string): void {
     if (this.json) this.io.stdout.write(`${safeJson(body)}\n`);
     else this.out(render(body));
+  }
+
+  /**
+   * GET `path` and print the list the answer holds under `key` as a table of
+   * `header` and one `row` per item; `empty` instead of a bare header when the
+   * list is empty, if given. --json: the API's answer as it came.
+   */
+  async printList<T>(path: string, key: string, header: readonly string[], row: (item: T) => readonly unknown[], empty?: string): Promise<void> {
+    const body = await this.client().get<Record<string, T[]>>(path);
+    this.print(body, (b) => {
+      const items = b[key] ?? [];
+      return items.length === 0 && empty !== undefined ? empty : table(header, items.map(row));
+    });
+  }
+}
+
+/**
+ * The smgr CLI's commander Command (its subcommands are ones too): `.run()`
+ * is `.action()` handed the command's CliContext first, then the arguments,
+ * then the options, so an action starts with what it does.
+ */
+export class CliCommand extends Command {
+  constructor(
+    private readonly io: CliIo,
+    name?: string,
+  ) {
+    super(name);
+  }
+
+  override createCommand(name?: string): CliCommand {
+    return new CliCommand(this.io, name);
+  }
+
+  /** `.action()` for `fn(ctx, ...arguments, options)`: the Command commander passes last becomes `ctx`. */
+  run<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void> | void): this {
+    return this.action((...args: unknown[]) => fn(CliContext.of(this.io, args[args.length - 1] as Command), ...(args.slice(0, -1) as A)));
   }
 }

@@ -1,8 +1,8 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { SMGR_VERSION } from '@smgr/shared';
 // PKI (node-forge) is its own entry point so the daemons never load it.
 import { pkiCommand } from '@smgr/shared/pki';
-import type { CliIo } from './context.js';
+import { CliCommand, type CliIo } from './context.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_URL } from './cli-config.js';
 import { statusCommand } from './commands/status.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -62,7 +62,7 @@ function everyCommand(cmd: Command, fn: (c: Command) => void): void {
 
 /** The `smgr` command tree. */
 export function buildProgram(io: CliIo): Command {
-  const program = new Command('smgr')
+  const program = new CliCommand(io, 'smgr')
     .description("smgr operator CLI: hosts, alarms, operations and rolling updates through the controller's HTTP API")
     .version(SMGR_VERSION, '-V, --version')
     .addOption(new Option('--url <url>', `controller API URL (default ${DEFAULT_URL})`))
@@ -75,16 +75,16 @@ export function buildProgram(io: CliIo): Command {
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError('(run with --help for usage)');
 
-  statusCommand(program, io);
-  hostsCommand(program, io);
-  alarmCommands(program, io);
-  placementCommands(program, io);
-  menuCommand(program, io);
-  operationCommands(program, io);
-  rolloutCommands(program, io);
-  tokenCommands(program, io);
-  eventsCommand(program, io);
-  notifyCommands(program, io);
+  statusCommand(program);
+  hostsCommand(program);
+  alarmCommands(program);
+  placementCommands(program);
+  menuCommand(program);
+  operationCommands(program);
+  rolloutCommands(program);
+  tokenCommands(program);
+  eventsCommand(program);
+  notifyCommands(program);
   program.addCommand(
     pkiCommand({ out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t) }).addHelpText(
       'after',

@@ -65,6 +65,28 @@ export function Table({ caption, head, children, empty }: { caption: string; hea
   );
 }
 
+/**
+ * A list the page loads, as a Table: "Loading WHAT…" until it has come
+ * (`items` undefined), then the row `children` makes of each item, and
+ * `empty` when there is none.
+ */
+export function LoadedTable<T>(props: {
+  what: string;
+  items: T[] | undefined;
+  caption: string;
+  empty: string;
+  head: string[];
+  children: (item: T) => ComponentChildren;
+}) {
+  const { what, items, caption, empty, head, children } = props;
+  if (items === undefined) return <Loading what={what} />;
+  return (
+    <Table caption={caption} head={head} empty={items.length === 0 && empty}>
+      {items.map(children)}
+    </Table>
+  );
+}
+
 export function ErrorLine({ error }: { error: string | null }) {
   return error ? (
     <p class="error" role="alert">

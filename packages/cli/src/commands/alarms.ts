@@ -1,7 +1,6 @@
-import type { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand } from '../context.js';
 import { table } from '../format/table.js';
 import type { ApiClient } from '../api-client.js';
 import { PLAIN, type Paint } from '../format/colors.js';
@@ -61,13 +60,12 @@ export function alarmChangeLine(verb: 'raise' | 'clear', r: { changed: number; m
 }
 
 /** `smgr alarms` and `smgr alarm raise|clear`. */
-export function alarmCommands(program: Command, io: CliIo): void {
+export function alarmCommands(program: CliCommand): void {
   program
     .command('alarms')
     .description('processes in alarm (STATUS_PROCESS.alarma = 1), or every monitored process with --all')
     .option('-a, --all', 'every process, in alarm or not')
-    .action(async (o: { all?: boolean }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, o: { all?: boolean }) => {
       if (o.all) {
         const body = await ctx.client().get<{ processes: ProcessView[] }>('/v1/processes');
         ctx.print(body, (b) => processTable(b.processes, ctx.paint));
@@ -84,8 +82,7 @@ export function alarmCommands(program: Command, io: CliIo): void {
       .description(verb === 'raise' ? 'set processes in alarm: smgr repairs them' : 'reset alarms (alarma = 0)')
       .argument('[process...]', 'process ids or names')
       .option('-a, --all', 'every process')
-      .action(async (targets: string[], o: { all?: boolean }, cmd: Command) => {
-        const ctx = CliContext.of(io, cmd);
+      .run(async (ctx, targets: string[], o: { all?: boolean }) => {
         const r = await setAlarms(ctx.client(), verb, targetBody(targets, o.all));
         ctx.print(r, (b) => alarmChangeLine(verb, b));
       });

@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
 import type { HostUsageView } from '@smgr/shared';
-import { CliContext, type CliIo } from '../context.js';
+import { withQuery } from '../api-client.js';
+import type { CliCommand } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
 import { USAGE_HEADER, usageCells } from '../format/usage.js';
@@ -36,7 +36,7 @@ function servicesCell(h: HostView): string {
 }
 
 /** `smgr hosts`: the agents the controller knows; `smgr hosts approve|reject|forget`: their service claims. */
-export function hostsCommand(program: Command, io: CliIo): void {
+export function hostsCommand(program: CliCommand): void {
   const hosts = program
     .command('hosts')
     .description('list hosts (agents): connection, labels, services (a claim not approved yet is marked, e.g. nginx(pending))')
@@ -47,12 +47,8 @@ export function hostsCommand(program: Command, io: CliIo): void {
       '--services',
       'one line per service of each host with what it costs: state, main pid, memory, CPU, threads, open files, processes, uptime, restarts',
     )
-    .action(async (o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.service) q.set('service', o.service);
-      for (const l of o.label ?? []) q.append('label', l);
-      const body = await ctx.client().get<{ hosts: HostView[] }>(`/v1/hosts${q.size > 0 ? `?${q}` : ''}`);
+    .run(async (ctx, o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }) => {
+      const body = await ctx.client().get<{ hosts: HostView[] }>(withQuery('/v1/hosts', { service: o.service, label: o.label }));
       if (o.pending) {
         const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
         ctx.print({ claims: waiting }, (b) =>
@@ -64,7 +60,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
         return;
       }
       if (o.services) {
-        const usage = await ctx.client().get<{ hosts: HostUsageView[] }>(`/v1/usage${o.service ? `?service=${encodeURIComponent(o.service)}` : ''}`);
+        const usage = await ctx.client().get<{ hosts: HostUsageView[] }>(withQuery('/v1/usage', { service: o.service }));
         const byHost = new Map(usage.hosts.map((h) => [h.hostId, h]));
         const rows = body.hosts.map((h) => {
           const u = byHost.get(h.hostId);
@@ -112,10 +108,9 @@ export function hostsCommand(program: Command, io: CliIo): void {
       )
       .argument('<host>', 'host id')
       .option('-s, --service <name>', 'only this claim')
-      .action(async (host: string, _o, cmd: Command) => {
-        const ctx = CliContext.of(io, cmd);
+      .run(async (ctx, host: string) => {
         // `hosts` has its own --service (a filter); commander hands the flag to whichever command it finds first.
-        const o = cmd.optsWithGlobals<{ service?: string }>();
+        const o = ctx.opts as { service?: string };
         const r = await ctx
           .client()
           .post<ClaimChange>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
@@ -134,8 +129,7 @@ export function hostsCommand(program: Command, io: CliIo): void {
     .command('forget')
     .description('forget a decommissioned host: its claims and agent record are deleted (stop its agent first; revoke its certificate too)')
     .argument('<host>', 'host id')
-    .action(async (host: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, host: string) => {
       const r = await ctx.client().delete<{ hostId: string; claims: number }>(`/v1/hosts/${encodeURIComponent(host)}`);
       ctx.print(r, (b) => `${b.hostId} forgotten (${b.claims} claim${b.claims === 1 ? '' : 's'} deleted)\n`);
     });

@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand, CliContext } from '../context.js';
 import { processTable, setAlarms, targetBody, type ProcessView } from './alarms.js';
 
 const MENU = `
@@ -19,20 +18,19 @@ smgr test menu
  * API: display all services, set one in alarm, set all in alarm, reset all.
  * Needs a terminal; scripts use `smgr alarms` and `smgr alarm raise|clear`.
  */
-export function menuCommand(program: Command, io: CliIo): void {
+export function menuCommand(program: CliCommand): void {
   program
     .command('menu')
     .description("seed 002's interactive alarm test menu (needs a terminal): display all services, set one or all in alarm, reset all")
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
+    .run(async (ctx) => {
+      if (ctx.io.stdin.isTTY !== true || ctx.io.stdout.isTTY !== true) {
         throw new CliError(
           ExitCode.USAGE,
           'smgr menu needs a terminal',
           'in scripts use `smgr alarms --all`, `smgr alarm raise ID|NAME|--all`, `smgr alarm clear --all`',
         );
       }
-      const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: true });
+      const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout, terminal: true });
       // Lines are queued, so keys typed (or pasted) ahead of a prompt are not lost.
       const lines = rl[Symbol.asyncIterator]();
       const ask = async (prompt: string): Promise<string | null> => {

@@ -1,9 +1,8 @@
-import type { Command } from 'commander';
 import { ExitCode, type DeadLetterView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand } from '../context.js';
 import { safeCell } from '../format/sanitize.js';
-import { table } from '../format/table.js';
+import { withQuery } from '../api-client.js';
 
 interface TestResult {
   receiver: string;
@@ -25,15 +24,14 @@ interface FiringAlert {
 }
 
 /** `smgr notify test|dead-letters|retry|alerts`: the controller's notifications ([receiver.NAME], [route.NAME]). */
-export function notifyCommands(program: Command, io: CliIo): void {
+export function notifyCommands(program: CliCommand): void {
   const notify = program.command('notify').description('notifications: test a receiver, list dead letters and firing alerts');
 
   notify
     .command('test')
     .description('send a test message to RECEIVER ([receiver.NAME] of the controller) now; exit 1 when it was not accepted')
     .argument('<receiver>', 'receiver name')
-    .action(async (receiver: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, receiver: string) => {
       const r = await ctx.client().post<TestResult>('/v1/notify/test', { receiver });
       ctx.print(r, (b) => (b.ok ? `test message ${b.messageId} accepted by ${b.receiver} (${b.type})\n` : ''));
       if (!r.ok)
@@ -44,26 +42,21 @@ export function notifyCommands(program: Command, io: CliIo): void {
     .command('dead-letters')
     .description('messages that could not be delivered after notify.max_attempts, newest first')
     .option('--limit <n>', 'at most this many (default 100)', (v) => Number(v))
-    .action(async (o: { limit?: number }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = o.limit !== undefined ? `?limit=${o.limit}` : '';
-      const body = await ctx.client().get<{ deadLetters: DeadLetterView[] }>(`/v1/notify/dead-letters${q}`);
-      ctx.print(body, (b) =>
-        b.deadLetters.length === 0
-          ? 'no dead letters\n'
-          : table(
-              ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
-              b.deadLetters.map((d) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error]),
-            ),
-      );
-    });
+    .run((ctx, o: { limit?: number }) =>
+      ctx.printList(
+        withQuery('/v1/notify/dead-letters', { limit: o.limit }),
+        'deadLetters',
+        ['ID', 'RECEIVER', 'STATUS', 'ALERTS', 'ATTEMPTS', 'FAILED AT', 'ERROR'],
+        (d: DeadLetterView) => [d.id, d.receiver, d.status, d.count, d.attempts, d.failedAt, d.error],
+        'no dead letters\n',
+      ),
+    );
 
   notify
     .command('retry')
     .description('put a dead letter (ID from smgr notify dead-letters) back in the delivery queue')
     .argument('<id>', 'msg-...')
-    .action(async (id: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, id: string) => {
       const r = await ctx.client().post<{ id: string }>(`/v1/notify/dead-letters/${encodeURIComponent(id)}/retry`, {});
       ctx.print(r, (b) => `${b.id} queued again\n`);
     });
@@ -71,16 +64,13 @@ export function notifyCommands(program: Command, io: CliIo): void {
   notify
     .command('alerts')
     .description('alerts firing now (one row per condition; NOTIFIED: a message was queued for it)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ alerts: FiringAlert[] }>('/v1/notify/alerts');
-      ctx.print(body, (b) =>
-        b.alerts.length === 0
-          ? 'no alerts firing\n'
-          : table(
-              ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
-              b.alerts.map((a) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message]),
-            ),
-      );
-    });
+    .run((ctx) =>
+      ctx.printList(
+        '/v1/notify/alerts',
+        'alerts',
+        ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
+        (a: FiringAlert) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message],
+        'no alerts firing\n',
+      ),
+    );
 }

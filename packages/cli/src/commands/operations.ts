@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
+import type { CliCommand, CliContext } from '../context.js';
 import type { Paint } from '../format/colors.js';
 import { renderFailure, type StepFailureView } from '../format/failure.js';
 import { LiveArea } from '../format/live-area.js';
@@ -106,7 +106,7 @@ export async function followOperation(ctx: CliContext, first: OperationView, dea
   if (!view.ok) process.exitCode = ExitCode.FAILURE;
 }
 
-interface RunOptions {
+export interface RunOptions {
   host?: string[];
   label?: string[];
   /** Older spelling of --timeout for operations. */
@@ -151,7 +151,7 @@ export async function runOperation(
 }
 
 /** --wait / --no-wait and the older --timeout-op on an operation command. */
-export function withWaitOptions(cmd: Command): Command {
+export function withWaitOptions<C extends Command>(cmd: C): C {
   return cmd
     .option('--wait', "wait for every host and show each one's line as it finishes (default)")
     .option('--no-wait', 'print the operation id and return at once (then: smgr operation show ID)')
@@ -159,7 +159,7 @@ export function withWaitOptions(cmd: Command): Command {
 }
 
 /** `smgr restart|start|stop SERVICE`, `smgr update SERVICE VERSION` and `smgr operation show ID`. */
-export function operationCommands(program: Command, io: CliIo): void {
+export function operationCommands(program: CliCommand): void {
   const describe: Record<'restart' | 'start' | 'stop', string> = {
     restart: 'restart SERVICE on the selected hosts (its restart strategy and health check)',
     start: 'start SERVICE on the selected hosts (nothing happens where it is up)',
@@ -169,7 +169,7 @@ export function operationCommands(program: Command, io: CliIo): void {
   for (const op of ['restart', 'start', 'stop'] as const) {
     withWaitOptions(withSelector(program.command(op).description(`${describe[op]}; exit 1 unless every host succeeds`).argument('<service>')))
       .addHelpText('after', timeoutHelp)
-      .action(async (service: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), op, service, o));
+      .run((ctx, service: string, o: RunOptions) => runOperation(ctx, op, service, o));
   }
   withWaitOptions(
     withSelector(
@@ -181,7 +181,7 @@ export function operationCommands(program: Command, io: CliIo): void {
     ),
   )
     .addHelpText('after', timeoutHelp)
-    .action(async (service: string, version: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), 'update', service, o, version));
+    .run((ctx, service: string, version: string, o: RunOptions) => runOperation(ctx, 'update', service, o, version));
 
   withWaitOptions(
     withSelector(
@@ -195,7 +195,7 @@ export function operationCommands(program: Command, io: CliIo): void {
     ),
   )
     .addHelpText('after', `${timeoutHelp}\nExample (a CI/CD step after a deployment): smgr action websvc clear-cache --label role=web`)
-    .action(async (service: string, name: string, o: RunOptions, cmd: Command) => runOperation(CliContext.of(io, cmd), 'action', service, o, undefined, name));
+    .run((ctx, service: string, name: string, o: RunOptions) => runOperation(ctx, 'action', service, o, undefined, name));
 
   const operation = program.command('operation').description('operations started by restart, start, stop, status SERVICE and update');
   operation
@@ -203,8 +203,7 @@ export function operationCommands(program: Command, io: CliIo): void {
     .description("an operation and each host's progress or outcome (with the failing step's exit code and output)")
     .argument('<id>', 'the operation id, op-…')
     .option('-w, --wait', 'follow it until every host answered (exit 1 unless every host succeeded)')
-    .action(async (id: string, o: { wait?: boolean }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, id: string, o: { wait?: boolean }) => {
       if (!/^op-[0-9a-f]{1,28}$/.test(id)) throw new CliError(ExitCode.USAGE, `${JSON.stringify(id)} is not an operation id (op-…)`);
       const view = await ctx.client().get<OperationView>(`/v1/operations/${id}`);
       if (o.wait) {

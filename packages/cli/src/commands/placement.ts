@@ -1,8 +1,6 @@
-import type { Command } from 'commander';
 import { ExitCode } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
+import type { CliCommand } from '../context.js';
 
 interface PlacementView {
   processId: number;
@@ -19,15 +17,14 @@ function processRef(process: string): { processId: number } | { name: string } {
 const placementLine = (p: PlacementView) => `${p.processId} (${p.processName}) on ${p.hostId}${p.service ? ` as ${p.service}` : ''}`;
 
 /** `smgr place`, `smgr unplace`, `smgr placements` and `smgr process add`: PROCESE and smgr_placement rows without SQL. */
-export function placementCommands(program: Command, io: CliIo): void {
+export function placementCommands(program: CliCommand): void {
   program
     .command('place')
     .description('repair PROCESS (id or name) on host H, as service S (default: the process name); needed when several agents manage one name')
     .argument('<process>', 'PROCESE id or name')
     .requiredOption('-H, --host <host>', 'the host whose agent repairs it')
     .option('-s, --service <service>', "the agent's [process.NAME] to run (default: the process name)")
-    .action(async (process: string, o: { host: string; service?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, process: string, o: { host: string; service?: string }) => {
       const body = { ...processRef(process), hostId: o.host, ...(o.service !== undefined ? { service: o.service } : {}) };
       const r = await ctx.client().post<{ placement: PlacementView; created: boolean; warning?: string }>('/v1/placements', body);
       ctx.print(r, (b) => `${b.created ? 'placed' : 'placement updated'}: ${placementLine(b.placement)}\n`);
@@ -39,8 +36,7 @@ export function placementCommands(program: Command, io: CliIo): void {
     .description("remove PROCESS's placement on host H, or all its placements")
     .argument('<process>', 'PROCESE id or name')
     .option('-H, --host <host>', 'only the placement on this host')
-    .action(async (process: string, o: { host?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, process: string, o: { host?: string }) => {
       const q = new URLSearchParams();
       const ref = processRef(process);
       if ('processId' in ref) q.set('processId', String(ref.processId));
@@ -53,18 +49,15 @@ export function placementCommands(program: Command, io: CliIo): void {
   program
     .command('placements')
     .description('explicit placements: which host repairs which process (smgr_placement)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ placements: PlacementView[] }>('/v1/placements');
-      ctx.print(body, (b) =>
-        b.placements.length === 0
-          ? 'no explicit placement (processes go to name@host, or to the one agent managing the name)\n'
-          : table(
-              ['ID', 'PROCESS', 'HOST', 'SERVICE'],
-              b.placements.map((p) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)']),
-            ),
-      );
-    });
+    .run((ctx) =>
+      ctx.printList(
+        '/v1/placements',
+        'placements',
+        ['ID', 'PROCESS', 'HOST', 'SERVICE'],
+        (p: PlacementView) => [p.processId, p.processName, p.hostId, p.service ?? '(process name)'],
+        'no explicit placement (processes go to name@host, or to the one agent managing the name)\n',
+      ),
+    );
 
   const proc = program.command('process').description('monitored processes (PROCESE + STATUS_PROCESS rows)');
   proc
@@ -72,8 +65,7 @@ export function placementCommands(program: Command, io: CliIo): void {
     .description('add a monitored process: a PROCESE row and its STATUS_PROCESS row (not in alarm)')
     .argument('<name>', 'process name (at most 100 characters): the service name, or name@host')
     .option('--id <n>', 'process_id to use (default: the highest + 1)')
-    .action(async (name: string, o: { id?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, name: string, o: { id?: string }) => {
       if (o.id !== undefined && !/^[1-9]\d{0,9}$/.test(o.id)) throw new CliError(ExitCode.USAGE, '--id must be a whole number > 0');
       if (Array.from(name).length > 100)
         throw new CliError(ExitCode.USAGE, `the name has ${Array.from(name).length} characters; PROCESE.process_name holds at most 100`);

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { ExitCode } from '@smgr/shared';
-import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
+import { withQuery } from '../api-client.js';
+import type { CliCommand, CliContext } from '../context.js';
 import { LiveArea } from '../format/live-area.js';
 import { safeText } from '../format/sanitize.js';
 import { FINAL, renderRollout, STOP_WATCHING, type RolloutView } from './rollout-view.js';
@@ -25,6 +25,18 @@ const count = (v: string): number => {
   return Number(v);
 };
 
+/** One rollout of `smgr rollout list` (GET /v1/rollouts). */
+interface RolloutListItem {
+  id: number;
+  service: string;
+  version: string;
+  state: string;
+  createdBy: string;
+  createdAt: string;
+  hostTotal: number;
+  hostCounts: Record<string, number>;
+}
+
 interface StartOptions {
   host?: string[];
   label?: string[];
@@ -42,7 +54,7 @@ interface StartOptions {
 }
 
 /** `smgr rollout start|list|status|promote|pause|resume|abort|rollback`. */
-export function rolloutCommands(program: Command, io: CliIo): void {
+export function rolloutCommands(program: CliCommand): void {
   const rollout = program
     .command('rollout')
     .description('rolling updates: a service to a version on selected hosts, canary first, in batches, behind a health gate');
@@ -65,8 +77,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
     .option('--auto-rollback', 'on halt, return updated hosts to their previous version')
     .option('--job-timeout <seconds>', 'longest wait for one host step', seconds)
     .option('-w, --wait', 'wait until the rollout ends or needs you, also without a terminal (exit 1 unless it succeeded)')
-    .action(async (service: string, version: string, o: StartOptions, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, service: string, version: string, o: StartOptions) => {
       const body = {
         service,
         version,
@@ -95,8 +106,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
     .description("one rollout with each host's progress")
     .argument('<id>', 'rollout id', count)
     .option('-w, --watch', 'keep showing it until it ends or needs you (exit 1 unless it succeeded)')
-    .action(async (id: number, o: { watch?: boolean }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, id: number, o: { watch?: boolean }) => {
       const view = await ctx.client().get<RolloutView>(`/v1/rollouts/${id}`);
       if (o.watch) await follow(ctx, id, view);
       else ctx.print(view, (v) => renderRollout(v, ctx.paint));
@@ -108,36 +118,20 @@ export function rolloutCommands(program: Command, io: CliIo): void {
     .option('-s, --service <name>', 'of this service only')
     .option('--active', 'only active ones')
     .option('-n, --limit <n>', 'at most this many (default 50)', count)
-    .action(async (o: { service?: string; active?: boolean; limit?: number }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.service) q.set('service', o.service);
-      if (o.active) q.set('active', 'true');
-      if (o.limit !== undefined) q.set('limit', String(o.limit));
-      type Item = {
-        id: number;
-        service: string;
-        version: string;
-        state: string;
-        createdBy: string;
-        createdAt: string;
-        hostTotal: number;
-        hostCounts: Record<string, number>;
-      };
-      const body = await ctx.client().get<{ rollouts: Item[] }>(`/v1/rollouts${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) =>
-        table(
-          ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-          b.rollouts.map((r) => [
-            r.id,
-            r.service,
-            r.version,
-            ctx.paint.state(r.state),
-            `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`,
-            r.createdBy,
-            r.createdAt,
-          ]),
-        ),
+    .run((ctx, o: { service?: string; active?: boolean; limit?: number }) => {
+      return ctx.printList(
+        withQuery('/v1/rollouts', { service: o.service, active: o.active, limit: o.limit }),
+        'rollouts',
+        ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
+        (r: RolloutListItem) => [
+          r.id,
+          r.service,
+          r.version,
+          ctx.paint.state(r.state),
+          `${r.hostCounts.healthy ?? 0}/${r.hostTotal} healthy`,
+          r.createdBy,
+          r.createdAt,
+        ],
       );
     });
 
@@ -154,8 +148,7 @@ export function rolloutCommands(program: Command, io: CliIo): void {
       .description(description)
       .argument('<id>', 'rollout id', count)
       .option('-w, --watch', 'then show progress until it ends or needs you')
-      .action(async (id: number, o: { watch?: boolean }, cmd: Command) => {
-        const ctx = CliContext.of(io, cmd);
+      .run(async (ctx, id: number, o: { watch?: boolean }) => {
         const view = await ctx.client().post<RolloutView>(`/v1/rollouts/${id}/${name}`);
         if (o.watch) await follow(ctx, id, view);
         else ctx.print(view, (v) => renderRollout(v, ctx.paint));

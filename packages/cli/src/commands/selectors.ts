@@ -10,7 +10,7 @@ export function collectLabel(value: string, previous: string[] = []): string[] {
 }
 
 /** Adds --host and --label to a command that acts on a selection of hosts. */
-export function withSelector(cmd: Command): Command {
+export function withSelector<C extends Command>(cmd: C): C {
   return cmd
     .option('-H, --host <host>', 'a host id; repeatable (default: every host managing the service)', collect)
     .option('-l, --label <key=value>', 'only hosts with this label; repeatable (AND)', collectLabel);

@@ -1,7 +1,5 @@
-import type { Command } from 'commander';
-import type { CliContext, CliIo } from '../context.js';
-import { CliContext as Ctx } from '../context.js';
-import { runOperation, withWaitOptions } from './operations.js';
+import type { CliCommand, CliContext } from '../context.js';
+import { runOperation, withWaitOptions, type RunOptions } from './operations.js';
 import { withSelector } from './selectors.js';
 import { formatBytes, type HostUsageView } from '@smgr/shared';
 
@@ -15,7 +13,7 @@ interface StatusBody {
 }
 
 /** `smgr status` (fleet overview) and `smgr status SERVICE` (STATUS on its hosts). */
-export function statusCommand(program: Command, io: CliIo): void {
+export function statusCommand(program: CliCommand): void {
   withWaitOptions(
     withSelector(
       program
@@ -23,8 +21,7 @@ export function statusCommand(program: Command, io: CliIo): void {
         .description('without SERVICE: fleet overview; with SERVICE: run STATUS on the hosts managing it (exit 1 if any is down)')
         .argument('[service]', "a service name from the agents' [process.NAME] sections"),
     ),
-  ).action(async (service: string | undefined, o, cmd: Command) => {
-    const ctx = Ctx.of(io, cmd);
+  ).run(async (ctx, service: string | undefined, o: RunOptions) => {
     if (service !== undefined) {
       await runOperation(ctx, 'status', service, o);
       return;

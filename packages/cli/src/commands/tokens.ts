@@ -1,8 +1,8 @@
-import { Option, type Command } from 'commander';
+import { Option } from 'commander';
 import { ExitCode, writeSecretFile } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
-import { CliContext, type CliIo } from '../context.js';
-import { table } from '../format/table.js';
+import type { CliCommand } from '../context.js';
+import { withQuery } from '../api-client.js';
 
 interface TokenInfo {
   name: string;
@@ -14,8 +14,18 @@ interface TokenInfo {
   revokedAt: string | null;
 }
 
+/** One row of the audit trail (GET /v1/audit). */
+interface AuditRow {
+  at: string;
+  tokenName: string | null;
+  action: string;
+  target: string;
+  outcome: string;
+  statusCode: number;
+}
+
 /** `smgr token create|list|revoke` (admin token) and `smgr audit`. */
-export function tokenCommands(program: Command, io: CliIo): void {
+export function tokenCommands(program: CliCommand): void {
   const token = program
     .command('token')
     .description('API tokens (needs an admin token). The first admin token: smgr-controller --config FILE token create NAME --role admin');
@@ -27,8 +37,7 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .addOption(new Option('-r, --role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
     .option('--expires-days <n>', "valid for this many days (default: the controller's api.token_ttl_days)")
     .option('-o, --output <file>', 'write the secret to FILE, readable by you only (0600), instead of stdout')
-    .action(async (name: string, o: { role: string; expiresDays?: string; output?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, name: string, o: { role: string; expiresDays?: string; output?: string }) => {
       const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
       const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
       if (o.output !== undefined) {
@@ -59,31 +68,23 @@ export function tokenCommands(program: Command, io: CliIo): void {
   token
     .command('list')
     .description('tokens: names, roles, dates (never secrets)')
-    .action(async (_o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const body = await ctx.client().get<{ tokens: TokenInfo[] }>('/v1/tokens');
-      ctx.print(body, (b) =>
-        table(
-          ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'],
-          b.tokens.map((t) => [
-            t.name,
-            t.role,
-            t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
-            t.createdAt,
-            t.createdBy,
-            t.expiresAt ?? 'never',
-            t.lastUsedAt ?? '-',
-          ]),
-        ),
-      );
-    });
+    .run((ctx) =>
+      ctx.printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenInfo) => [
+        t.name,
+        t.role,
+        t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
+        t.createdAt,
+        t.createdBy,
+        t.expiresAt ?? 'never',
+        t.lastUsedAt ?? '-',
+      ]),
+    );
 
   token
     .command('revoke')
     .description('revoke a token; it stops working at once')
     .argument('<name>')
-    .action(async (name: string, _o, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
+    .run(async (ctx, name: string) => {
       const r = await ctx.client().delete<{ name: string; revokedAt: string }>(`/v1/tokens/${encodeURIComponent(name)}`);
       ctx.print(r, (b) => `token ${b.name} revoked at ${b.revokedAt}\n`);
     });
@@ -94,19 +95,12 @@ export function tokenCommands(program: Command, io: CliIo): void {
     .option('-n, --limit <n>', 'at most this many (default 100)')
     .option('-t, --token <name>', 'by this token only')
     .option('-a, --action <action>', 'e.g. rollout.start, alarm.raise')
-    .action(async (o: { limit?: string; token?: string; action?: string }, cmd: Command) => {
-      const ctx = CliContext.of(io, cmd);
-      const q = new URLSearchParams();
-      if (o.limit) q.set('limit', o.limit);
-      if (o.token) q.set('token', o.token);
-      if (o.action) q.set('action', o.action);
-      type Row = { at: string; tokenName: string | null; action: string; target: string; outcome: string; statusCode: number };
-      const body = await ctx.client().get<{ audit: Row[] }>(`/v1/audit${q.size > 0 ? `?${q}` : ''}`);
-      ctx.print(body, (b) =>
-        table(
-          ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
-          b.audit.map((a) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode]),
-        ),
-      );
-    });
+    .run((ctx, o: { limit?: string; token?: string; action?: string }) =>
+      ctx.printList(
+        withQuery('/v1/audit', { limit: o.limit, token: o.token, action: o.action }),
+        'audit',
+        ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
+        (a: AuditRow) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode],
+      ),
+    );
 }

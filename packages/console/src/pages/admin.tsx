@@ -1,7 +1,11 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
-import { ErrorLine, Loading, State, Table, fmtTime } from '../ui.js';
+import { ErrorLine, LoadedTable, State, fmtTime } from '../ui.js';
+
+/** Column headings of the page's tables. */
+const AUDIT_HEAD = ['When', 'Token', 'Role', 'Action', 'Target', 'Outcome', 'Status'];
+const TOKEN_HEAD = ['Name', 'Role', 'Created', 'Expires', 'Last used', 'State', 'Action'];
 
 /** Audit: every change attempted through the API (admin). */
 export function AuditPage() {
@@ -10,31 +14,23 @@ export function AuditPage() {
     <section aria-labelledby="audit-h">
       <h1 id="audit-h">Audit</h1>
       <ErrorLine error={audit.error} />
-      {audit.data === null ? (
-        <Loading what="the audit trail" />
-      ) : (
-        <Table
-          caption="Changes, newest first"
-          head={['When', 'Token', 'Role', 'Action', 'Target', 'Outcome', 'Status']}
-          empty={audit.data.audit.length === 0 && 'No change yet.'}
-        >
-          {audit.data.audit.map((a) => (
-            <tr>
-              <td>{fmtTime(a.at)}</td>
-              <td>{a.tokenName ?? '—'}</td>
-              <td>{a.role ?? '—'}</td>
-              <td>{a.action}</td>
-              <td>
-                <code>{a.target}</code>
-              </td>
-              <td>
-                <State value={a.outcome} />
-              </td>
-              <td>{a.statusCode}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="the audit trail" items={audit.data?.audit} caption="Changes, newest first" empty="No change yet." head={AUDIT_HEAD}>
+        {(a) => (
+          <tr>
+            <td>{fmtTime(a.at)}</td>
+            <td>{a.tokenName ?? '—'}</td>
+            <td>{a.role ?? '—'}</td>
+            <td>{a.action}</td>
+            <td>
+              <code>{a.target}</code>
+            </td>
+            <td>
+              <State value={a.outcome} />
+            </td>
+            <td>{a.statusCode}</td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }
@@ -103,35 +99,27 @@ export function TokensPage() {
           </button>
         </div>
       ) : null}
-      {tokens.data === null ? (
-        <Loading what="tokens" />
-      ) : (
-        <Table
-          caption="Tokens"
-          head={['Name', 'Role', 'Created', 'Expires', 'Last used', 'State', 'Action']}
-          empty={tokens.data.tokens.length === 0 && 'No token.'}
-        >
-          {tokens.data.tokens.map((t) => (
-            <tr>
-              <th scope="row">{t.name}</th>
-              <td>{t.role}</td>
-              <td>
-                {fmtTime(t.createdAt)} <span class="muted">by {t.createdBy}</span>
-              </td>
-              <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
-              <td>{fmtTime(t.lastUsedAt)}</td>
-              <td>{t.revokedAt ? <State value="revoked" /> : <State value="ok" />}</td>
-              <td>
-                {t.revokedAt ? null : (
-                  <button type="button" class="danger" disabled={act.busy} onClick={() => void revoke(t.name)} aria-label={`Revoke token ${t.name}`}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="tokens" items={tokens.data?.tokens} caption="Tokens" empty="No token." head={TOKEN_HEAD}>
+        {(t) => (
+          <tr>
+            <th scope="row">{t.name}</th>
+            <td>{t.role}</td>
+            <td>
+              {fmtTime(t.createdAt)} <span class="muted">by {t.createdBy}</span>
+            </td>
+            <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
+            <td>{fmtTime(t.lastUsedAt)}</td>
+            <td>{t.revokedAt ? <State value="revoked" /> : <State value="ok" />}</td>
+            <td>
+              {t.revokedAt ? null : (
+                <button type="button" class="danger" disabled={act.busy} onClick={() => void revoke(t.name)} aria-label={`Revoke token ${t.name}`}>
+                  Revoke
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }

@@ -2,7 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, roleAtLeast, type Session } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { onLive } from '../live.js';
-import { ErrorLine, Loading, State, Steps, Table, fmtMs, fmtTime } from '../ui.js';
+import { ErrorLine, LoadedTable, Loading, State, Steps, Table, fmtMs, fmtTime } from '../ui.js';
+
+/** Column headings of the page's tables. */
+const REPAIR_HEAD = ['When', 'Process', 'Host', 'Outcome', 'Duration', 'Note and steps'];
 
 /**
  * Alarms and incidents, live: the processes in alarm now (from the feed's
@@ -64,44 +67,36 @@ export function AlarmsPage({ session }: { session: Session }) {
       </div>
       <h2>Latest repairs</h2>
       <ErrorLine error={repairs.error} />
-      {repairs.data === null ? (
-        <Loading what="repairs" />
-      ) : (
-        <Table
-          caption="Repairs, newest first"
-          head={['When', 'Process', 'Host', 'Outcome', 'Duration', 'Note and steps']}
-          empty={repairs.data.events.length === 0 && 'No repair yet.'}
-        >
-          {repairs.data.events.map((e) => (
-            <tr data-repair={e.id}>
-              <td>{fmtTime(e.at)}</td>
-              <td>
-                {e.service ?? '—'} <span class="muted">#{e.processId ?? '—'}</span>
-              </td>
-              <td>{e.hostId ?? '—'}</td>
-              <td>
-                <State value={e.outcome ?? 'unknown'} /> <span class="muted">{e.strategy ?? ''}</span>
-              </td>
-              <td>{fmtMs(e.durationMs)}</td>
-              <td>
-                <div>{e.message}</div>
-                {e.processId !== null && notes.get(e.processId) ? (
-                  <div class="muted">
-                    notes: <span class="repair-note">{notes.get(e.processId)}</span>
-                  </div>
+      <LoadedTable what="repairs" items={repairs.data?.events} caption="Repairs, newest first" empty="No repair yet." head={REPAIR_HEAD}>
+        {(e) => (
+          <tr data-repair={e.id}>
+            <td>{fmtTime(e.at)}</td>
+            <td>
+              {e.service ?? '—'} <span class="muted">#{e.processId ?? '—'}</span>
+            </td>
+            <td>{e.hostId ?? '—'}</td>
+            <td>
+              <State value={e.outcome ?? 'unknown'} /> <span class="muted">{e.strategy ?? ''}</span>
+            </td>
+            <td>{fmtMs(e.durationMs)}</td>
+            <td>
+              <div>{e.message}</div>
+              {e.processId !== null && notes.get(e.processId) ? (
+                <div class="muted">
+                  notes: <span class="repair-note">{notes.get(e.processId)}</span>
+                </div>
+              ) : null}
+              <details>
+                <summary>steps</summary>
+                <Steps steps={e.detail?.steps} />
+                {e.detail?.redacted || (Array.isArray(e.detail?.steps) && e.detail.steps.some((s: any) => s.redacted)) ? (
+                  <p class="muted">Command lines and output are shown to operators only.</p>
                 ) : null}
-                <details>
-                  <summary>steps</summary>
-                  <Steps steps={e.detail?.steps} />
-                  {e.detail?.redacted || (Array.isArray(e.detail?.steps) && e.detail.steps.some((s: any) => s.redacted)) ? (
-                    <p class="muted">Command lines and output are shown to operators only.</p>
-                  ) : null}
-                </details>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+              </details>
+            </td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }

@@ -1,7 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api, roleAtLeast, type Session } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
-import { ErrorLine, Loading, State, Table, fmtMs, fmtTime } from '../ui.js';
+import { ErrorLine, LoadedTable, Loading, State, Table, fmtMs, fmtTime } from '../ui.js';
+
+/** Column headings of the page's tables. */
+const OPERATION_HEAD = ['Id', 'Operation', 'Service', 'State', 'Hosts', 'By', 'Started'];
 
 const OPERATIONS = ['restart', 'start', 'stop', 'status', 'update'];
 
@@ -9,40 +12,31 @@ const OPERATIONS = ['restart', 'start', 'stop', 'status', 'update'];
 export function OperationsPage({ session }: { session: Session }) {
   const recent = useLoad<{ operations: any[] }>('/ui/api/overview', ['operations']);
   const canChange = roleAtLeast(session.role, 'operator');
-  const ops = recent.data?.operations ?? [];
   return (
     <section aria-labelledby="ops-h">
       <h1 id="ops-h">Operations</h1>
       {canChange ? <StartOperation /> : null}
       <ErrorLine error={recent.error} />
-      {recent.data === null ? (
-        <Loading what="operations" />
-      ) : (
-        <Table
-          caption="Latest operations"
-          head={['Id', 'Operation', 'Service', 'State', 'Hosts', 'By', 'Started']}
-          empty={ops.length === 0 && 'No operation yet.'}
-        >
-          {ops.map((o) => (
-            <tr>
-              <th scope="row">
-                <a href={`#/operations/${o.id}`}>{o.id}</a>
-              </th>
-              <td>
-                {o.operation}
-                {o.version ? ` ${o.version}` : ''}
-              </td>
-              <td>{o.service}</td>
-              <td>
-                <State value={o.state} />
-              </td>
-              <td>{o.hosts}</td>
-              <td>{o.createdBy}</td>
-              <td>{fmtTime(o.createdAt)}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="operations" items={recent.data?.operations} caption="Latest operations" empty="No operation yet." head={OPERATION_HEAD}>
+        {(o) => (
+          <tr>
+            <th scope="row">
+              <a href={`#/operations/${o.id}`}>{o.id}</a>
+            </th>
+            <td>
+              {o.operation}
+              {o.version ? ` ${o.version}` : ''}
+            </td>
+            <td>{o.service}</td>
+            <td>
+              <State value={o.state} />
+            </td>
+            <td>{o.hosts}</td>
+            <td>{o.createdBy}</td>
+            <td>{fmtTime(o.createdAt)}</td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }

@@ -1,7 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api, roleAtLeast, type Session } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
-import { ErrorLine, Loading, State, Table, fmtTime } from '../ui.js';
+import { ErrorLine, LoadedTable, Loading, State, Table, fmtTime } from '../ui.js';
+
+/** Column headings of the page's tables. */
+const ROLLOUT_HEAD = ['Id', 'Service', 'Version', 'State', 'Batch', 'Hosts', 'Started by', 'Updated'];
 
 const ACTIVE = new Set(['running', 'awaiting_promotion', 'paused', 'rolling_back']);
 
@@ -24,36 +27,28 @@ export function RolloutsPage({ session }: { session: Session }) {
       <h1 id="rollouts-h">Rollouts</h1>
       {canChange ? <StartRollout /> : null}
       <ErrorLine error={list.error} />
-      {list.data === null ? (
-        <Loading what="rollouts" />
-      ) : (
-        <Table
-          caption="Rollouts, newest first"
-          head={['Id', 'Service', 'Version', 'State', 'Batch', 'Hosts', 'Started by', 'Updated']}
-          empty={list.data.rollouts.length === 0 && 'No rollout yet.'}
-        >
-          {list.data.rollouts.map((r) => (
-            <tr>
-              <th scope="row">
-                <a href={`#/rollouts/${r.id}`}>#{r.id}</a>
-              </th>
-              <td>{r.service}</td>
-              <td>{r.version}</td>
-              <td>
-                <State value={r.state} />
-              </td>
-              <td>{ACTIVE.has(r.state) ? `${r.currentBatch + 1} of ${r.batches}` : `${r.batches} batch(es)`}</td>
-              <td>
-                {Object.entries(r.hostCounts ?? {})
-                  .map(([k, v]) => `${String(v)} ${k}`)
-                  .join(', ')}
-              </td>
-              <td>{r.createdBy}</td>
-              <td>{fmtTime(r.updatedAt)}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="rollouts" items={list.data?.rollouts} caption="Rollouts, newest first" empty="No rollout yet." head={ROLLOUT_HEAD}>
+        {(r) => (
+          <tr>
+            <th scope="row">
+              <a href={`#/rollouts/${r.id}`}>#{r.id}</a>
+            </th>
+            <td>{r.service}</td>
+            <td>{r.version}</td>
+            <td>
+              <State value={r.state} />
+            </td>
+            <td>{ACTIVE.has(r.state) ? `${r.currentBatch + 1} of ${r.batches}` : `${r.batches} batch(es)`}</td>
+            <td>
+              {Object.entries(r.hostCounts ?? {})
+                .map(([k, v]) => `${String(v)} ${k}`)
+                .join(', ')}
+            </td>
+            <td>{r.createdBy}</td>
+            <td>{fmtTime(r.updatedAt)}</td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }

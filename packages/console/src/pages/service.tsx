@@ -1,7 +1,11 @@
 import { roleAtLeast, type Session } from '../api.js';
 import { useLoad } from '../hooks.js';
-import { ErrorLine, Loading, State, Steps, Table, fmtMs, fmtTime } from '../ui.js';
+import { ErrorLine, LoadedTable, State, Steps, Table, fmtMs, fmtTime } from '../ui.js';
 import { StartOperation } from './operations.js';
+
+/** Column headings of the page's tables. */
+const HOST_HEAD = ['Host', 'Connection', 'Claim', 'Version'];
+const EVENT_HEAD = ['When', 'Kind', 'Host', 'Outcome', 'Duration', 'Message'];
 
 /** One service: the hosts managing it, its placements and open breakers, its history; operations on it (operators). */
 export function ServicePage({ name, session }: { name: string; session: Session }) {
@@ -21,26 +25,18 @@ export function ServicePage({ name, session }: { name: string; session: Session 
       <ErrorLine error={hosts.error ?? events.error} />
       {roleAtLeast(session.role, 'operator') ? <StartOperation service={name} /> : null}
       <h2>Hosts</h2>
-      {hosts.data === null ? (
-        <Loading what="hosts" />
-      ) : (
-        <Table
-          caption={`Hosts managing ${name}`}
-          head={['Host', 'Connection', 'Claim', 'Version']}
-          empty={hosts.data.hosts.length === 0 && 'No host manages this service.'}
-        >
-          {hosts.data.hosts.map((h) => (
-            <tr>
-              <th scope="row">{h.hostId}</th>
-              <td>
-                <State value={h.connected ? 'connected' : 'disconnected'} />
-              </td>
-              <td>{(h.claims ?? []).find((c: any) => c.service === name)?.state ?? '—'}</td>
-              <td>{versionOf(h.hostId)}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="hosts" items={hosts.data?.hosts} caption={`Hosts managing ${name}`} empty="No host manages this service." head={HOST_HEAD}>
+        {(h) => (
+          <tr>
+            <th scope="row">{h.hostId}</th>
+            <td>
+              <State value={h.connected ? 'connected' : 'disconnected'} />
+            </td>
+            <td>{(h.claims ?? []).find((c: any) => c.service === name)?.state ?? '—'}</td>
+            <td>{versionOf(h.hostId)}</td>
+          </tr>
+        )}
+      </LoadedTable>
       <h2>Placement and breaker</h2>
       <Table
         caption="Explicit placements (smgr_placement)"
@@ -69,34 +65,26 @@ export function ServicePage({ name, session }: { name: string; session: Session 
         )}
       </p>
       <h2>History</h2>
-      {events.data === null ? (
-        <Loading what="history" />
-      ) : (
-        <Table
-          caption="Events, newest first"
-          head={['When', 'Kind', 'Host', 'Outcome', 'Duration', 'Message']}
-          empty={events.data.events.length === 0 && 'No event yet.'}
-        >
-          {events.data.events.map((e) => (
-            <tr>
-              <td>{fmtTime(e.at)}</td>
-              <td>{e.kind}</td>
-              <td>{e.hostId ?? '—'}</td>
-              <td>{e.outcome ? <State value={e.outcome} /> : '—'}</td>
-              <td>{fmtMs(e.durationMs)}</td>
-              <td>
-                {e.message}
-                {Array.isArray(e.detail?.steps) && e.detail.steps.length > 0 ? (
-                  <details>
-                    <summary>steps</summary>
-                    <Steps steps={e.detail.steps} />
-                  </details>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <LoadedTable what="history" items={events.data?.events} caption="Events, newest first" empty="No event yet." head={EVENT_HEAD}>
+        {(e) => (
+          <tr>
+            <td>{fmtTime(e.at)}</td>
+            <td>{e.kind}</td>
+            <td>{e.hostId ?? '—'}</td>
+            <td>{e.outcome ? <State value={e.outcome} /> : '—'}</td>
+            <td>{fmtMs(e.durationMs)}</td>
+            <td>
+              {e.message}
+              {Array.isArray(e.detail?.steps) && e.detail.steps.length > 0 ? (
+                <details>
+                  <summary>steps</summary>
+                  <Steps steps={e.detail.steps} />
+                </details>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      </LoadedTable>
     </section>
   );
 }

@@ -1,9 +1,9 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { useIniDir } from '@smgr/testing';
 import { expandArgv } from './expand-argv.js';
 import { parseCommand } from './parse-command.js';
 
@@ -23,13 +23,7 @@ const HOSTILE_NAMES = [
 ];
 
 describe('expandArgv', () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-expand-'));
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tmp = useIniDir('smgr-expand-');
 
   it('replaces every %s inside an element and turns %% into %', () => {
     const argv = parseCommand('svc %s --pid=/run/%s.pid 100%% %d', where);
@@ -54,9 +48,9 @@ describe('expandArgv', () => {
     for (const name of HOSTILE_NAMES) {
       const [file, ...args] = expandArgv(template, { name });
       assert.ok(file !== undefined);
-      const out = execFileSync(file, args, { cwd: dir, encoding: 'utf8' });
+      const out = execFileSync(file, args, { cwd: tmp.path, encoding: 'utf8' });
       assert.equal(out, `${name}\n`);
     }
-    assert.equal(existsSync(join(dir, 'CANARY')), false);
+    assert.equal(existsSync(join(tmp.path, 'CANARY')), false);
   });
 });

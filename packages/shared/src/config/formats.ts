@@ -99,30 +99,27 @@ export function parseLabels(text: string): Record<string, string> | undefined {
   return labels;
 }
 
+/** A numeric format: text matching `text` coerces to a number, which must pass `isValid` and the key's bounds. */
+function numeric(what: string, text: RegExp, isValid: (x: number) => boolean): convict.Format {
+  return {
+    coerce: (x: string) => (text.test(x.trim()) ? Number(x) : x),
+    validate(x: unknown, schema: convict.SchemaObj) {
+      const p = schema as FormatParams;
+      const rule = boundsRule(what, p);
+      if (typeof x !== 'number' || !isValid(x)) fail(rule);
+      checkBounds(x, p, rule);
+    },
+  };
+}
+
 const formats: Record<FormatName, convict.Format> = {
   [Format.string]: {
     validate(x: unknown) {
       if (typeof x !== 'string') fail('must be a string');
     },
   },
-  [Format.number]: {
-    coerce: (x: string) => (NUMBER_TEXT.test(x.trim()) ? Number(x) : x),
-    validate(x: unknown, schema: convict.SchemaObj) {
-      const p = schema as FormatParams;
-      const rule = boundsRule('a number', p);
-      if (typeof x !== 'number' || !Number.isFinite(x)) fail(rule);
-      checkBounds(x, p, rule);
-    },
-  },
-  [Format.int]: {
-    coerce: (x: string) => (INT_TEXT.test(x.trim()) ? Number(x) : x),
-    validate(x: unknown, schema: convict.SchemaObj) {
-      const p = schema as FormatParams;
-      const rule = boundsRule('an integer', p);
-      if (typeof x !== 'number' || !Number.isSafeInteger(x)) fail(rule);
-      checkBounds(x, p, rule);
-    },
-  },
+  [Format.number]: numeric('a number', NUMBER_TEXT, Number.isFinite),
+  [Format.int]: numeric('an integer', INT_TEXT, Number.isSafeInteger),
   [Format.bool]: {
     coerce: (x: string) => {
       const t = x.trim().toLowerCase();

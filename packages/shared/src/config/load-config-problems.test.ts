@@ -2,16 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ConfigError } from '../errors/index.js';
 import { SHELL_OPERATOR_RULE } from '../command/index.js';
-import { configSchemaDoc, loadConfig, type LoadConfigOptions, type SmgrConfig } from './index.js';
-import { thrownBy, useIniDir } from '@smgr/testing';
+import { configSchemaDoc, loadConfig } from './index.js';
+import { configError, INSECURE, useConfigFiles } from './load-config.fixture.js';
 
-const INSECURE = '[tls]\ninsecure = true\n';
-
-const dir = useIniDir('smgr-config-');
-const load = (text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig => loadConfig({ env: {}, ...opts, file: dir.write(text) });
-const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
+const { dir, load } = useConfigFiles();
 
 describe('loadConfig: problems reported', () => {
   it('rejects bad command quoting and shell operators naming process.NAME.key', () => {
@@ -183,14 +178,12 @@ describe('loadConfig: problems reported', () => {
 
   it('rejects malformed command-line overrides', () => {
     const err = configError(() => loadConfig({ env: {}, overrides: ['tls.insecure=true', 'monitor', 'process.x=1', 'nope.a=1'] }));
-    assert.deepEqual(
-      err.details.map((d) => [d.file, d.key, d.rule]),
-      [
-        ['command line', 'monitor', 'must be written section.key=value'],
-        ['command line', 'process.x', 'must be written process.NAME.key=value'],
-        ['command line', 'nope.a', 'unknown section [nope]'],
-      ],
-    );
+    const file = 'command line';
+    assert.deepEqual(err.details, [
+      { file, key: 'monitor', rule: 'must be written section.key=value' },
+      { file, key: 'process.x', rule: 'must be written process.NAME.key=value' },
+      { file, key: 'nope.a', rule: 'unknown section [nope]' },
+    ]);
   });
 
   it('inherits agent.service_manager unless a process sets its own', () => {

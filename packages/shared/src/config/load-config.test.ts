@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { ConfigError, ExitCode } from '../errors/index.js';
-import { loadConfig, type LoadConfigOptions, type SmgrConfig } from './index.js';
-import { thrownBy, useIniDir } from '@smgr/testing';
+import { ExitCode } from '../errors/index.js';
+import { loadConfig } from './index.js';
+import { configError, INSECURE, useConfigFiles } from './load-config.fixture.js';
 
 /** The example sections of seed 002's config.ini, verbatim, plus [tls] so it validates. */
 const SEED_INI = `[database]
@@ -45,11 +45,7 @@ max_attempts = 2
 insecure = true
 `;
 
-const INSECURE = '[tls]\ninsecure = true\n';
-
-const dir = useIniDir('smgr-config-');
-const load = (text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SmgrConfig => loadConfig({ env: {}, ...opts, file: dir.write(text) });
-const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
+const { dir, load } = useConfigFiles();
 
 describe('loadConfig', () => {
   it('loads the seed config.ini and normalises units to milliseconds and bytes', () => {
@@ -163,15 +159,12 @@ describe('loadConfig', () => {
   });
 
   it('does not accept numbers and booleans that convict would read leniently', () => {
-    const err = configError(() => load(`[monitor]\ncheck_interval = 0.5s\nmax_restart_failures = 3.5\n[controller]\ncreate_missing_rows = maybe\n${INSECURE}`));
-    assert.deepEqual(
-      err.details.map((d) => [d.key, d.value, d.rule]),
-      [
-        ['monitor.check_interval', '0.5s', 'must be a number > 0'],
-        ['monitor.max_restart_failures', '3.5', 'must be an integer >= 1'],
-        ['controller.create_missing_rows', 'maybe', 'must be true or false'],
-      ],
-    );
+    const file = dir.write(`[monitor]\ncheck_interval = 0.5s\nmax_restart_failures = 3.5\n[controller]\ncreate_missing_rows = maybe\n${INSECURE}`);
+    assert.deepEqual(configError(() => loadConfig({ file, env: {} })).details, [
+      { file, line: 2, key: 'monitor.check_interval', value: '0.5s', rule: 'must be a number > 0' },
+      { file, line: 3, key: 'monitor.max_restart_failures', value: '3.5', rule: 'must be an integer >= 1' },
+      { file, line: 5, key: 'controller.create_missing_rows', value: 'maybe', rule: 'must be true or false' },
+    ]);
   });
 
   it('names the environment variable source of a bad value', () => {

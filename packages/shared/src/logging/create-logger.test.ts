@@ -1,10 +1,10 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
+import { useIniDir } from '@smgr/testing';
 import { ConfigError } from '../errors/index.js';
 import { closeLogger, createLogger, loggerFromConfig } from './create-logger.js';
 
@@ -29,13 +29,7 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): P
 }
 
 describe('createLogger', () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'smgr-log-'));
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tmp = useIniDir('smgr-log-');
 
   it('writes JSON lines with the name and a fixed message to the destination', async () => {
     const out = new Lines();
@@ -77,7 +71,7 @@ describe('createLogger', () => {
   });
 
   it('writes the live file as FILE and rotates by size to FILE.1 (newest) … FILE.N, dropping older ones', async () => {
-    const sub = join(dir, 'rotate', 'nested');
+    const sub = join(tmp.path, 'rotate', 'nested');
     const file = join(sub, 'agent.log');
     const keep = 3;
     const log = await createLogger({ name: 'rot', level: 'info', file, maxLogSizeBytes: 512, logFilesToKeep: keep, destination: new Lines() });
@@ -108,7 +102,7 @@ describe('createLogger', () => {
   });
 
   it('appends to an existing live file at start instead of replacing it', async () => {
-    const sub = join(dir, 'append');
+    const sub = join(tmp.path, 'append');
     const file = join(sub, 'ctl.log');
     for (const round of [1, 2]) {
       const log = await createLogger({ name: 'app', level: 'info', file, maxLogSizeBytes: 1 << 20, logFilesToKeep: 2, destination: new Lines() });
@@ -124,7 +118,7 @@ describe('createLogger', () => {
   });
 
   it('reports a log file that cannot be written as a ConfigError naming logging.file', async () => {
-    const blocker = join(dir, 'not-a-dir');
+    const blocker = join(tmp.path, 'not-a-dir');
     writeFileSync(blocker, '');
     const file = join(blocker, 'smgr.log');
     await assert.rejects(
