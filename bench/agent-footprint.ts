@@ -27,10 +27,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { esmRequireBanner, optionalExternals } from '../scripts/esbuild-esm.mjs';
 import { CLK_TCK, cpuTicks, idleAgentArgs, idleAgentStack, machineInfo, startWatchingAgents, withCleanup } from './agent-bench-support.js';
-import { ROOT } from './bench-support.js';
+import { bundleShippedAgent, ROOT } from './bench-support.js';
 
 const DEFAULT_TUNED = '--max-semi-space-size=1 --lite-mode';
 const SAMPLE_EVERY_MS = 5_000;
@@ -69,26 +67,6 @@ function pssKiB(pid: number): number {
 
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 
-async function bundleAgent(dir: string, minify = false): Promise<string> {
-  const outfile = join(dir, 'lib', minify ? 'smgr-agent.min.mjs' : 'smgr-agent.mjs');
-  // The same options as scripts/package.mjs, so this is the shipped shape.
-  await build({
-    entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify,
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'error',
-    external: optionalExternals,
-    banner: esmRequireBanner,
-  });
-  return outfile;
-}
-
 /**
  * `dist`, `bundle`, `bundle-min` (minified), each optionally with node flags
  * in brackets: `bundle[--max-semi-space-size=1]`. `X-tuned` is X with --tuned-flags.
@@ -113,8 +91,8 @@ async function main(): Promise<void> {
     const files: Record<string, string> = { dist: join(ROOT, 'services/agent/dist/main.js') };
     for (const spec of variantSpecs(variantNames, tuned)) {
       if (!(spec.base in files)) {
-        if (spec.base === 'bundle') files.bundle = await bundleAgent(tmp.path);
-        else if (spec.base === 'bundle-min') files['bundle-min'] = await bundleAgent(tmp.path, true);
+        if (spec.base === 'bundle') files.bundle = await bundleShippedAgent(tmp.path);
+        else if (spec.base === 'bundle-min') files['bundle-min'] = await bundleShippedAgent(tmp.path, { minify: true });
         else throw new Error(`unknown variant ${spec.name}: the base must be dist, bundle or bundle-min`);
       }
       variants.push({ name: spec.name, argv: [...spec.flags, files[spec.base]!] });

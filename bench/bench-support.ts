@@ -5,8 +5,11 @@
  * agent-bench-support.ts.
  */
 import { cpus, loadavg, release } from 'node:os';
-import { resolve } from 'node:path';
+import { copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { build, type BuildOptions } from 'esbuild';
+import { shippedBundleOptions } from '../scripts/esbuild-esm.mjs';
 
 /** The checkout's root. */
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -57,4 +60,22 @@ export const loadAverages = (): number[] => loadavg().map((x) => Math.round(x * 
 export function hostFields(): { cpus: number; cpuModel: string; kernel: string; node: string } {
   const c = cpus();
   return { cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', kernel: release(), node: process.version };
+}
+
+/**
+ * The agent as scripts/package.mjs ships it: its esbuild bundle in DIR/lib
+ * with the shipped options (scripts/esbuild-esm.mjs), and the reaper addon
+ * beside it as in the artifact (the agent reaps and trims memory with it).
+ * `minify` also renames identifiers (a variant the artifact does not use).
+ */
+export async function bundleShippedAgent(dir: string, opts: { minify?: boolean } = {}): Promise<string> {
+  const outfile = join(dir, 'lib', opts.minify ? 'smgr-agent.min.mjs' : 'smgr-agent.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
+    outfile,
+    ...(shippedBundleOptions as BuildOptions),
+    ...(opts.minify ? { minify: true } : {}),
+  });
+  await copyFile(join(ROOT, 'packages/reaper/build/Release/smgr_reaper.node'), join(dir, 'lib', 'smgr_reaper.node'));
+  return outfile;
 }

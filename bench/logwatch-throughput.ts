@@ -25,11 +25,9 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
-import { shippedBundleOptions } from '../scripts/esbuild-esm.mjs';
 import { Cleanup, freePort, makeTempDir, ManagedProcess } from '@smgr/testing';
 import { CLK_TCK } from './agent-bench-support.js';
-import { benchArgs, hostFields, ROOT, sleep } from './bench-support.js';
+import { benchArgs, bundleShippedAgent, hostFields, ROOT, sleep } from './bench-support.js';
 
 const args = benchArgs({ rate: '10', seconds: '30', variant: 'dist', 'node-flags': undefined });
 const rateMBs = Number(args.rate);
@@ -39,16 +37,6 @@ const variant = args.variant;
 if (variant !== 'dist' && variant !== 'shipped') throw new Error('--variant is dist or shipped');
 const nodeFlags = (args['node-flags'] ?? (variant === 'shipped' ? SHIPPED_FLAGS : '')).split(' ').filter(Boolean);
 
-/** The esbuild bundle with the options of scripts/package.mjs (scripts/esbuild-esm.mjs). */
-async function bundleAgent(dir: string): Promise<string> {
-  const outfile = join(dir, 'lib', 'smgr-agent.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'services/agent/dist/main.js')],
-    outfile,
-    ...(shippedBundleOptions as BuildOptions),
-  });
-  return outfile;
-}
 const seconds = Number(args.seconds);
 const SLICE_MS = 50;
 const MATCH_EVERY = 1_000;
@@ -94,7 +82,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const entry = variant === 'shipped' ? await bundleAgent(dir.path) : join(ROOT, 'services/agent/dist/main.js');
+    const entry = variant === 'shipped' ? await bundleShippedAgent(dir.path) : join(ROOT, 'services/agent/dist/main.js');
     const agent = ManagedProcess.start(process.execPath, [...nodeFlags, entry, '--config', config], {
       name: 'agent-logbench',
       maxLines: 100_000,
