@@ -21,3 +21,4 @@ export { loadCrlSupport } from './crl-support.js';
 export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failures.js';
 export type { TlsSettings } from './tls.js';
 export { routeGrpcLogs } from './grpc-log.js';
+export { AgentEventKind } from './agent-event-kind.js';

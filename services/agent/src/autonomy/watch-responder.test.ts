@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, JobResultSchema, Outcome, type AgentEvent, type ProcessConfig } from '@smgr/shared';
 import { LocalCircuitBreaker } from './local-circuit-breaker.js';
-import { AUTONOMOUS_REPAIR, LOCAL_REPAIR_WINDOW_MS, LOCAL_REPAIRS_PER_WINDOW, WATCH_FAILED, WatchResponder } from './watch-responder.js';
+import { AgentEventKind } from '@smgr/shared';
+import { LOCAL_REPAIR_WINDOW_MS, LOCAL_REPAIRS_PER_WINDOW, WatchResponder } from './watch-responder.js';
 import { silentLogger } from '@smgr/testing';
 
 const log = silentLogger();
@@ -37,7 +38,7 @@ test('with the controller connected a failing service is reported once per faili
   await r.onFailing(svc, 3, undefined);
   assert.deepEqual(
     published.map((e) => [e.kind, e.service, e.failures]),
-    [[WATCH_FAILED, 'web', 2]],
+    [[AgentEventKind.WATCH_FAILED, 'web', 2]],
   );
   r.onRecovered(svc);
   await r.onFailing(svc, 2, undefined);
@@ -49,7 +50,7 @@ test('a controller away for less than autonomy_after is waited for; after it, th
   const early = responder({ downSince: 90_000, autonomyAfterMs: 30_000 });
   await early.r.onFailing(svc, 2, undefined);
   assert.equal(early.repairs(), 0);
-  assert.equal(early.published[0]?.kind, WATCH_FAILED);
+  assert.equal(early.published[0]?.kind, AgentEventKind.WATCH_FAILED);
 
   const late = responder({ downSince: 60_000, autonomyAfterMs: 30_000 });
   // The report made while waiting is still pending when autonomy starts.
@@ -58,9 +59,9 @@ test('a controller away for less than autonomy_after is waited for; after it, th
   assert.equal(late.repairs(), 1);
   assert.deepEqual(
     late.published.map((e) => e.kind),
-    [AUTONOMOUS_REPAIR],
+    [AgentEventKind.AUTONOMOUS_REPAIR],
   );
-  assert.equal(late.superseded[0]?.kind, WATCH_FAILED);
+  assert.equal(late.superseded[0]?.kind, AgentEventKind.WATCH_FAILED);
   assert.match(late.published[0]!.message, /^repaired on the agent's own, controller unreachable for 40 s: restarted$/);
   assert.equal(late.published[0]!.result?.jobId, 'auto-1');
 });
@@ -69,7 +70,7 @@ test('autonomy_after = 0 never repairs without the controller', async () => {
   const { r, repairs, published } = responder({ downSince: 0, autonomyAfterMs: 0 });
   await r.onFailing(svc, 2, undefined);
   assert.equal(repairs(), 0);
-  assert.equal(published[0]?.kind, WATCH_FAILED);
+  assert.equal(published[0]?.kind, AgentEventKind.WATCH_FAILED);
 });
 
 /** Three failed checks from `service`'s watch_failures on, each repaired here and failing: the local breaker (2 failures) blocks the third repair; each failed one is reported. */
@@ -80,8 +81,8 @@ async function failedRepairsOpenTheBreaker(service: ProcessConfig, downSince: nu
   assert.deepEqual(
     published.map((e) => [e.kind, e.result?.outcome]),
     [
-      [AUTONOMOUS_REPAIR, Outcome.FAILED],
-      [AUTONOMOUS_REPAIR, Outcome.FAILED],
+      [AgentEventKind.AUTONOMOUS_REPAIR, Outcome.FAILED],
+      [AgentEventKind.AUTONOMOUS_REPAIR, Outcome.FAILED],
     ],
   );
 }
@@ -100,8 +101,8 @@ test('a successful repair by anyone ends the spell: a failure right after it is 
   assert.deepEqual(
     published.map((e) => [e.kind, e.failures]),
     [
-      [WATCH_FAILED, 2],
-      [WATCH_FAILED, 2],
+      [AgentEventKind.WATCH_FAILED, 2],
+      [AgentEventKind.WATCH_FAILED, 2],
     ],
   );
 });
@@ -157,7 +158,7 @@ test('watch_repair = agent: repaired here at once with the controller connected,
   assert.equal(repairs(), 1);
   assert.deepEqual(
     published.map((e) => [e.kind, e.result?.outcome]),
-    [[AUTONOMOUS_REPAIR, Outcome.SUCCEEDED]],
+    [[AgentEventKind.AUTONOMOUS_REPAIR, Outcome.SUCCEEDED]],
   );
   assert.match(published[0]!.message, /^repaired by the agent at once \(watch_repair = agent; 1 failed check, no check result\): restarted$/);
 });
@@ -176,7 +177,7 @@ test('watch_repair = agent: a crash loop whose restarts succeed is repaired here
   assert.equal(repairs(), LOCAL_REPAIRS_PER_WINDOW);
   assert.deepEqual(
     published.slice(LOCAL_REPAIRS_PER_WINDOW).map((e) => e.kind),
-    [WATCH_FAILED, WATCH_FAILED],
+    [AgentEventKind.WATCH_FAILED, AgentEventKind.WATCH_FAILED],
     'each failure past the limit is reported, none is lost',
   );
   t += LOCAL_REPAIR_WINDOW_MS;

@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { create, AgentEventSchema, Outcome, type AgentEvent, type JobResult, type Logger, type ProcessConfig } from '@smgr/shared';
+import { AgentEventKind, create, AgentEventSchema, Outcome, type AgentEvent, type JobResult, type Logger, type ProcessConfig } from '@smgr/shared';
 import type { CommandRecord } from '../exec/run-command.js';
 import { toStepResult } from '../exec/to-step-result.js';
 import { describeRecord } from '../lifecycle/operation-context.js';
 import type { LocalCircuitBreaker } from './local-circuit-breaker.js';
 import { FailingSpells } from './failing-spells.js';
 import type { WatchTrigger } from '../watch/service-watcher.js';
-
-/** AgentEvent kinds (see agent.proto). */
-export const WATCH_FAILED = 'watch_failed';
-export const AUTONOMOUS_REPAIR = 'autonomous_repair';
 
 /** A failing spell that no one repairs is reported again this often (an alarm cleared by hand over a dead service comes back). */
 export const REPORT_REPEAT_MS = 5 * 60_000;
@@ -105,7 +101,7 @@ export class WatchResponder {
     const ok = result.outcome === Outcome.SUCCEEDED;
     if (ok) this.opts.breaker.onSuccess(service.name);
     else this.opts.breaker.onFailure(service.name);
-    this.opts.supersede((e) => e.kind === WATCH_FAILED && e.service === service.name);
+    this.opts.supersede((e) => e.kind === AgentEventKind.WATCH_FAILED && e.service === service.name);
     // A success already ended the spell (the job runner reports every successful
     // repair); a failure is reported by the event below, which raises the alarm.
     if (!ok) this.spells.markReported(service.name, this.now());
@@ -113,7 +109,7 @@ export class WatchResponder {
       { service: service.name, ok, jobId: result.jobId, durationMs: Number(result.durationMs), message: result.message },
       'autonomous repair finished',
     );
-    this.publish(AUTONOMOUS_REPAIR, service, failures, last, {
+    this.publish(AgentEventKind.AUTONOMOUS_REPAIR, service, failures, last, {
       message: byPolicy
         ? `${ok ? 'repaired' : 'repair failed'} by the agent at once (watch_repair = agent; ${failures} failed check${failures === 1 ? '' : 's'}, ${why}): ${result.message}`
         : `${ok ? 'repaired' : 'repair failed'} on the agent's own, controller unreachable for ${Math.round(downForMs / 1000)} s: ${result.message}`,
@@ -163,12 +159,12 @@ export class WatchResponder {
 
   private report(service: ProcessConfig, failures: number, last: CommandRecord | undefined, why: string): void {
     if (!this.spells.claimReport(service.name, this.now())) return;
-    this.publish(WATCH_FAILED, service, failures, last, { message: `failed ${failures} watch checks in a row (${why})` });
+    this.publish(AgentEventKind.WATCH_FAILED, service, failures, last, { message: `failed ${failures} watch checks in a row (${why})` });
   }
 
   /** Publishes a `kind` event about `service` with a fresh id, the failure count and the last check's record. */
   private publish(
-    kind: typeof WATCH_FAILED | typeof AUTONOMOUS_REPAIR,
+    kind: typeof AgentEventKind.WATCH_FAILED | typeof AgentEventKind.AUTONOMOUS_REPAIR,
     service: ProcessConfig,
     failures: number,
     last: CommandRecord | undefined,

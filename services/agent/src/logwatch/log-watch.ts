@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentEventSchema, create, type AgentEvent, type LogRuleConfig, type Logger } from '@smgr/shared';
+import { AgentEventKind, AgentEventSchema, create, type AgentEvent, type LogRuleConfig, type Logger } from '@smgr/shared';
 import { FileFollower, type FollowerStats } from './file-follower.js';
 import { RuleMatcher, type RuleTrigger } from './rule-matcher.js';
 
@@ -14,8 +14,6 @@ export interface LogWatchOptions {
 }
 
 /** Event kinds: a rule with on_match = event sends log_match; on_match = alarm sends watch_failed (the controller raises the alarm). */
-export const LOG_MATCH = 'log_match';
-const WATCH_FAILED = 'watch_failed';
 
 /**
  * The agent's log-pattern rules ([log_rule.NAME]): one FileFollower per file
@@ -110,7 +108,7 @@ export class LogWatch {
     this.opts.publish(
       create(AgentEventSchema, {
         eventId: `${alarm ? 'log-alarm' : 'log-match'}-${randomUUID()}`,
-        kind: alarm ? WATCH_FAILED : LOG_MATCH,
+        kind: alarm ? AgentEventKind.WATCH_FAILED : AgentEventKind.LOG_MATCH,
         service: r.process,
         atMs: BigInt(this.now()),
         message: message.slice(0, 1000),

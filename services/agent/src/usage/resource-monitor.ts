@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  AgentEventKind,
   AgentEventSchema,
   create,
   formatBytes,
@@ -14,10 +15,6 @@ import {
 import { ProcessNames } from '../exec/process-names.js';
 import { ResourceSampler, type UsageSample } from './resource-sampler.js';
 import { hasRules, ResourceRuleBook, RULE_KEYS, type ResourceRuleName, type RuleVerdict } from './resource-rules.js';
-
-/** AgentEvent kinds of resource rules (see agent.proto). */
-export const RESOURCE_EXCEEDED = 'resource_exceeded';
-export const RESOURCE_CLEARED = 'resource_cleared';
 
 /** Services in one usage report at most; the controller refuses more (AGENT_LIMITS.usageServices). */
 export const MAX_REPORTED_SERVICES = 1000;
@@ -181,8 +178,8 @@ export class ResourceMonitor {
     }
     const event = (message: string, result?: JobResult) =>
       create(AgentEventSchema, {
-        eventId: `${v.kind === 'exceeded' ? RESOURCE_EXCEEDED : RESOURCE_CLEARED}-${randomUUID()}`,
-        kind: v.kind === 'exceeded' ? RESOURCE_EXCEEDED : RESOURCE_CLEARED,
+        eventId: `${v.kind === 'exceeded' ? AgentEventKind.RESOURCE_EXCEEDED : AgentEventKind.RESOURCE_CLEARED}-${randomUUID()}`,
+        kind: v.kind === 'exceeded' ? AgentEventKind.RESOURCE_EXCEEDED : AgentEventKind.RESOURCE_CLEARED,
         service: s.name,
         atMs: BigInt(this.now()),
         message,

@@ -1,5 +1,5 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { Outcome, type AgentEvent, type JobResult, type Logger } from '@smgr/shared';
+import { AgentEventKind, Outcome, type AgentEvent, type JobResult, type Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { formatNote } from '../alarms/notes.js';
 import type { AgentRegistry } from './agent-registry.js';
@@ -10,11 +10,6 @@ import { eventTime, validateAgentEvent } from './validate-agent-input.js';
 import { insertEvents } from '../history/event-store.js';
 import { insertProcess, nextProcessId, raiseAlarm, writeNote } from '../alarms/alarm-store.js';
 
-/** AgentEvent kinds (agent.proto). */
-const WATCH_FAILED = 'watch_failed';
-const AUTONOMOUS_REPAIR = 'autonomous_repair';
-/** A resource rule (max_memory …) of the agent's config exceeded for its checks; `resource` has the measured value. */
-const RESOURCE_EXCEEDED = 'resource_exceeded';
 /** Resource rule actions the agent may report. */
 const RESOURCE_ACTIONS = new Set(['restart', 'alarm', 'event']);
 
@@ -122,17 +117,18 @@ export class AgentEventHandler {
 
   private async apply(c: Tx, hostId: string, event: AgentEvent, approved: boolean): Promise<{ processIds: number[]; via: string | null; alarm: boolean }> {
     const result: JobResult | undefined = event.result;
-    const repaired = event.kind === AUTONOMOUS_REPAIR && result?.outcome === Outcome.SUCCEEDED;
-    const resource = event.kind === RESOURCE_EXCEEDED && event.resource && RESOURCE_ACTIONS.has(event.resource.action) ? event.resource : undefined;
+    const repaired = event.kind === AgentEventKind.AUTONOMOUS_REPAIR && result?.outcome === Outcome.SUCCEEDED;
+    const resource =
+      event.kind === AgentEventKind.RESOURCE_EXCEEDED && event.resource && RESOURCE_ACTIONS.has(event.resource.action) ? event.resource : undefined;
     const resourceRaise = resource !== undefined && (resource.action === 'alarm' || (resource.action === 'restart' && result?.outcome !== Outcome.SUCCEEDED));
-    const raise = event.kind === WATCH_FAILED || (event.kind === AUTONOMOUS_REPAIR && !repaired) || resourceRaise;
-    const known = event.kind === WATCH_FAILED || event.kind === AUTONOMOUS_REPAIR || resource !== undefined;
+    const raise = event.kind === AgentEventKind.WATCH_FAILED || (event.kind === AgentEventKind.AUTONOMOUS_REPAIR && !repaired) || resourceRaise;
+    const known = event.kind === AgentEventKind.WATCH_FAILED || event.kind === AgentEventKind.AUTONOMOUS_REPAIR || resource !== undefined;
     const summary =
-      event.kind === WATCH_FAILED
+      event.kind === AgentEventKind.WATCH_FAILED
         ? `watch on ${hostId}: ${event.service} ${event.message}`
         : resource !== undefined
           ? `${event.service} on ${hostId}: ${event.message}`
-          : event.kind === AUTONOMOUS_REPAIR
+          : event.kind === AgentEventKind.AUTONOMOUS_REPAIR
             ? `agent ${hostId} ${repaired ? 'repaired it' : 'failed to repair it'} on its own: ${result?.message ?? event.message}`
             : `agent ${hostId} reported ${JSON.stringify(event.kind.slice(0, 32))}: ${event.message}`;
 
@@ -153,12 +149,18 @@ export class AgentEventHandler {
     }
     const eventRowId = await insertEvents(c, this.now(), [
       {
-        kind: event.kind === AUTONOMOUS_REPAIR ? AUTONOMOUS_REPAIR : 'agent_event',
+        kind: event.kind === AgentEventKind.AUTONOMOUS_REPAIR ? AgentEventKind.AUTONOMOUS_REPAIR : 'agent_event',
         processId: match?.processIds[0] ?? null,
         hostId,
         service: event.service.slice(0, 255) || null,
         jobId: result?.jobId ? result.jobId.slice(0, 128) : null,
-        outcome: result ? (Outcome[result.outcome] ?? 'unknown').toLowerCase() : event.kind === WATCH_FAILED ? 'failing' : resource ? 'exceeded' : null,
+        outcome: result
+          ? (Outcome[result.outcome] ?? 'unknown').toLowerCase()
+          : event.kind === AgentEventKind.WATCH_FAILED
+            ? 'failing'
+            : resource
+              ? 'exceeded'
+              : null,
         strategy: result?.strategy ? result.strategy.slice(0, 32) : null,
         durationMs: result ? Number(result.durationMs) : null,
         message,

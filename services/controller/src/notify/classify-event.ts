@@ -1,4 +1,4 @@
-import type { NotifyEvent, Severity } from '@smgr/shared';
+import { AgentEventKind, type NotifyEvent, type Severity } from '@smgr/shared';
 import type { Signal } from './alert-types.js';
 
 /** The columns of an smgr_events row the classifier reads. */
@@ -79,7 +79,7 @@ export function classifyEvent(e: EventRowView): Signal[] {
       if (e.outcome === 'failing' && e.hostId && e.service) {
         return [fire(`watch_alarm:${e.hostId}:${e.service}`, 'watch_alarm', 'warning', e.message)];
       }
-      if (kind === 'log_match' && e.hostId) {
+      if (kind === AgentEventKind.LOG_MATCH && e.hostId) {
         const sev =
           typeof e.detail?.['severity'] === 'string' && SEVERITIES.has(e.detail['severity'] as string) ? (e.detail['severity'] as Severity) : 'warning';
         return [fire(`log_pattern:${e.hostId}:${e.service ?? ''}:${e.id}`, 'log_pattern', sev, e.message, false)];

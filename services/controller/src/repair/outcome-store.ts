@@ -1,4 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { AgentEventKind } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { clip, insertEvents, type EventRecord } from '../history/event-store.js';
@@ -154,8 +155,8 @@ export class OutcomeStore {
     const since = new Date(Math.min(...probes.map((o) => o.finishedOnAgent!.sentAtMs)));
     const [rows] = await c.query<RowDataPacket[]>(
       `SELECT host_id, service, at, received_at FROM smgr_agent_events
-        WHERE kind = 'watch_failed' AND received_at >= ? AND (host_id, service) IN (${probes.map(() => '(?, ?)').join(', ')})`,
-      [since, ...probes.flatMap((o) => [o.finishedOnAgent!.hostId, o.finishedOnAgent!.service])],
+        WHERE kind = ? AND received_at >= ? AND (host_id, service) IN (${probes.map(() => '(?, ?)').join(', ')})`,
+      [AgentEventKind.WATCH_FAILED, since, ...probes.flatMap((o) => [o.finishedOnAgent!.hostId, o.finishedOnAgent!.service])],
     );
     for (const o of probes) {
       const f = o.finishedOnAgent!;
