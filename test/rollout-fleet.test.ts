@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
+import { waitForRollout } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * Rolling updates over ten real agents on loopback, each managing the same
@@ -13,21 +13,12 @@ import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-a
 const HOSTS = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
 const FAST_GATE = { minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 3 };
 
-let fleet: Fleet;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('rsvc');
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(fileCleanup, servers, {
-    hostIds: HOSTS,
-    service,
-    labels: (_h, i) => `tier=${i < 5 ? 'a' : 'b'}`,
-  });
+const { fleet } = useFleet({
+  hostIds: HOSTS,
+  service,
+  labels: (_h, i) => `tier=${i < 5 ? 'a' : 'b'}`,
 });
 
 const operator = () => fleet.api.as(fleet.tokens.operator);
