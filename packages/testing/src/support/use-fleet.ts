@@ -40,9 +40,9 @@ export function useFleet(
   before(async () => {
     await servers.ready;
     const opts = typeof options === 'function' ? await options(files) : options;
-    const fleet = await startFleet(files, servers, opts);
-    await then?.(fleet, files);
-    started = fleet;
+    started = await startFleet(files, servers, opts);
+    // The file's own helpers (reading the returned fleet) may already run in `then`.
+    await then?.(started, files);
   });
   // A stand-in for the fleet the before hook starts: its fields (api, controller) change on restartController.
   const fleet = new Proxy({} as Fleet, {
