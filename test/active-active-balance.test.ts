@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor, type ManagedProcess, useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
-import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
+import { fleetService, startRollout, waitForRollout, writeFleetHostFiles } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers, waitAllConnected } from '@smgr/testing/active-active';
 
 const servers = useServers();
@@ -75,10 +75,7 @@ describe('active-active controllers: joining and taking over', () => {
     const hostIds = ['aa-r1', 'aa-r2', 'aa-r3'];
     for (const [i, host] of hostIds.entries()) {
       const dir = join(env.dir, 'hosts', host);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'version'), '1.0\n');
-      await writeFile(join(dir, 'running'), '');
-      if (i === 0) await writeFile(join(dir, 'slow'), '');
+      await writeFleetHostFiles(dir, { slow: i === 0 });
       // Spread over the two controllers that stay: the killed leader holds no agent.
       await startAgent(cleanup, env, host, i % 2 === 0 ? [addrs[1]!, addrs[2]!] : [addrs[2]!, addrs[1]!], { [service]: fleetService(dir) });
     }
@@ -86,16 +83,7 @@ describe('active-active controllers: joining and taking over', () => {
     await waitAllConnected(a2, hostIds);
     // Rollouts are driven by the leader (created through any controller; here the leader).
     const a1 = await api(0);
-    const res = await a1.post('/v1/rollouts', {
-      service,
-      version: '2.0',
-      batchSize: 1,
-      minHealthySeconds: 0.3,
-      probeIntervalSeconds: 0.1,
-      healthyDeadlineSeconds: 10,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.id as number;
+    const id = await startRollout(a1, { service, version: '2.0', batchSize: 1, minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
     await waitForRollout(a2, id, (r) => r.hosts[0].state === 'updating', 'aa-r1 updating');
     await c1.kill9();
     const resumed = await waitFor(() => [procs[1]!, procs[2]!].find((p) => countLogs(p, 'active rollouts resumed') > 0), {

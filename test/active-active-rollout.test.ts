@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useServers } from '@smgr/testing';
 import { countLogs } from '@smgr/testing/chaos';
-import { fleetService, waitForRollout } from '@smgr/testing/operator-api';
+import { fleetService, startRollout, waitForRollout, writeFleetHostFiles } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers, waitAllConnected } from '@smgr/testing/active-active';
 
 const servers = useServers();
@@ -17,9 +17,7 @@ describe('active-active controllers: rollouts from any controller', () => {
     const hostIds = ['aa-y1', 'aa-y2'];
     for (const [i, host] of hostIds.entries()) {
       const dir = join(env.dir, 'hosts', host);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'version'), '1.0\n');
-      await writeFile(join(dir, 'running'), '');
+      await writeFleetHostFiles(dir);
       // One host on each controller.
       await startAgent(cleanup, env, host, i === 0 ? [addrs[0]!, addrs[1]!] : [addrs[1]!, addrs[0]!], { [service]: fleetService(dir) });
     }
@@ -29,16 +27,7 @@ describe('active-active controllers: rollouts from any controller', () => {
       c2.jsonLines().some((j) => j.msg === 'controller running' && j.role === 'standby'),
       'c2 does not lead',
     );
-    const res = await a2.post('/v1/rollouts', {
-      service,
-      version: '2.0',
-      batchSize: 1,
-      minHealthySeconds: 2,
-      probeIntervalSeconds: 0.1,
-      healthyDeadlineSeconds: 10,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.id as number;
+    const id = await startRollout(a2, { service, version: '2.0', batchSize: 1, minHealthySeconds: 2, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 10 });
 
     // Commands asked on c2 are applied by the leader's runner, and c2 answers with the outcome.
     const paused = await a2.post(`/v1/rollouts/${id}/pause`);

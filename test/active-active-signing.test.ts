@@ -12,6 +12,7 @@ import { Operation } from '@smgr/shared';
 import { waitFor, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { countingServices, countLogs, findLog, slowService } from '@smgr/testing/chaos';
+import { waitForOperation } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
 const servers = useServers();
@@ -43,13 +44,7 @@ describe('delivery jobs are signed: a job written straight into Redis reaches no
     const a1 = await api(0);
     const op = await a1.post('/v1/operations', { operation: 'status', service: services[0]!.name, hosts: ['aa-s1'] });
     assert.equal(op.status, 202, JSON.stringify(op.body));
-    const done = await waitFor(
-      async () => {
-        const r = await a1.get(`/v1/operations/${op.body.id}`);
-        return r.body.state !== 'running' ? r.body : null;
-      },
-      { timeoutMs: 30_000, message: 'operation finished' },
-    );
+    const done = await waitForOperation(a1, op.body.id);
     // Delivered and run (the service is down, so status reports it failed).
     assert.ok(['succeeded', 'failed'].includes(done.hosts[0].state), JSON.stringify(done));
     assert.equal(

@@ -1,11 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
-import { fleetService } from '@smgr/testing/operator-api';
+import { fleetService, writeFleetHostFiles } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
 const servers = useServers();
@@ -17,9 +16,7 @@ describe('active-active controllers: usage reports', () => {
     const hostIds = ['aa-u1', 'aa-u2'];
     for (const [i, host] of hostIds.entries()) {
       const dir = join(env.dir, 'hosts', host);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'version'), '1.0\n');
-      await writeFile(join(dir, 'running'), '');
+      await writeFleetHostFiles(dir);
       await startAgent(
         cleanup,
         env,

@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, type ManagedProcess, useServers } from '@smgr/testing';
+import { type ManagedProcess, useServers } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import { addProcesses, assertEachRepairedExactlyOnce, countingServices, countLogs, raiseAlarms, slowService, waitAllCleared } from '@smgr/testing/chaos';
+import { waitForOperation } from '@smgr/testing/operator-api';
 import { startAgent, threeControllers } from '@smgr/testing/active-active';
 
 const servers = useServers();
@@ -50,13 +51,7 @@ describe('active-active controllers: every controller serves agents, the leader 
     assert.deepEqual((listed.body.hosts as { hostId: string }[]).map((h) => h.hostId).sort(), hosts, 'c3 sees every connected host');
     const op = await a3.post('/v1/operations', { operation: 'status', service: services[1]!.name, hosts: ['aa-h2'] });
     assert.equal(op.status, 202, JSON.stringify(op.body));
-    const done = await waitFor(
-      async () => {
-        const r = await a3.get(`/v1/operations/${op.body.id}`);
-        return r.body.state !== 'running' ? r.body : null;
-      },
-      { timeoutMs: 30_000, message: 'operation finished' },
-    );
+    const done = await waitForOperation(a3, op.body.id);
     assert.equal(done.hosts[0].state, 'succeeded', JSON.stringify(done));
     assert.equal(
       countLogs(c2, 'delivering a job for another controller', (j) => j.hostId === 'aa-h2' && String(j.jobId).startsWith(op.body.id)),

@@ -1,14 +1,15 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { initCa, issueCert, renewCert } from '@smgr/shared/pki';
-import { Cleanup, makeTempDir, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { issueCert, renewCert } from '@smgr/shared/pki';
+import { waitFor } from '@smgr/testing';
+import { controllerIdentity, tempPki } from '@smgr/testing/pki';
+import { agentlessFleet } from '@smgr/testing/operator-api';
 import { WebhookReceiver } from '@smgr/testing/receivers';
 import { SimAgents } from '@smgr/testing/sim-agents';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * Agents' own client certificates: a real controller on mTLS sees each
@@ -19,13 +20,8 @@ import { SimAgents } from '@smgr/testing/sim-agents';
 const SECRET = 'agent-cert-hook';
 const DAY = 86_400_000;
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-let fleet: Fleet;
 let hooks: WebhookReceiver;
 let pki: string;
-let grpcAddress: string;
-const files = new Cleanup();
 const soonUntil = Date.now() + 3 * DAY;
 
 function sims(hostId: string, certName: string): SimAgents {
@@ -34,7 +30,7 @@ function sims(hostId: string, certName: string): SimAgents {
     readFileSync(join(pki, `${certName}.key`)),
     readFileSync(join(pki, `${certName}.pem`)),
   );
-  const s = new SimAgents({ address: grpcAddress, credentials: creds, hostIds: [hostId], reconnect: false });
+  const s = new SimAgents({ address: fleet.grpcAddress, credentials: creds, hostIds: [hostId], reconnect: false });
   files.add(() => s.stop(), `sim ${hostId}`);
   s.start();
   return s;
@@ -47,36 +43,19 @@ async function hosts(): Promise<Map<string, { connected: boolean; certNotAfter: 
 
 const certMessages = (status: string) => hooks.accepted('/hook').filter((d) => d.body.status === status && d.body.event === 'cert_expiry');
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  const tmp = await makeTempDir('agent-cert');
-  files.add(() => tmp.remove(), 'temp dir');
-  pki = join(tmp.path, 'pki');
-  await initCa(pki);
+const { fleet, files } = useFleet(async (files) => {
+  pki = await tempPki(files, 'agent-cert');
   await issueCert(pki, 'ctl-certs', { role: 'controller', sans: ['127.0.0.1'] });
   await issueCert(pki, 'h-soon', { role: 'agent', notAfter: new Date(soonUntil) });
   await issueCert(pki, 'h-fine', { role: 'agent' });
   hooks = await WebhookReceiver.start(files, { '/hook': { secret: SECRET } });
-  fleet = await startFleet(
-    files,
-    { mysql, redis },
-    {
-      hostIds: [],
-      service: 'unused',
-      controller: {
-        controller: { id: 'ctl-certs' },
-        tls: { insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, 'ctl-certs.pem'), key: join(pki, 'ctl-certs.key') },
-        notify: { group_wait: 0.5, check_interval: 0.2, cert_warn_days: 14 },
-        'receiver.hook': { type: 'webhook', url: `${hooks.url}/hook`, secret: SECRET },
-        'route.certs': { receiver: 'hook', events: 'cert_expiry' },
-      },
-    },
-  );
-  grpcAddress = /grpc_listen = (\S+)/.exec(await readFile(fleet.controllerConfig, 'utf8'))![1]!;
+  return agentlessFleet({
+    ...controllerIdentity(pki, 'ctl-certs'),
+    notify: { group_wait: 0.5, check_interval: 0.2, cert_warn_days: 14 },
+    'receiver.hook': { type: 'webhook', url: `${hooks.url}/hook`, secret: SECRET },
+    'route.certs': { receiver: 'hook', events: 'cert_expiry' },
+  });
 });
-
-after(() => files.run());
 
 test('an agent certificate expiring within cert_warn_days raises cert_expiry for that host only, shown in /v1/hosts and /metrics', async () => {
   sims('h-soon', 'h-soon');

@@ -1,12 +1,12 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useServers, Cleanup, ManagedProcess } from '@smgr/testing';
+import { ManagedProcess } from '@smgr/testing';
 import { CONTROLLER_MAIN, uniqueServiceName } from '@smgr/testing/smgr';
 import { countLogs } from '@smgr/testing/chaos';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * What an anonymous client or a low-privilege token can do to the API:
@@ -14,22 +14,13 @@ import { startFleet, type Fleet } from '@smgr/testing/operator-api';
  * client address is rate-limited (429 + Retry-After), and viewers do not read
  * the command lines and output that agents report.
  */
-let fleet: Fleet;
-const files = new Cleanup();
 const LIMIT = 20;
 
-after(async () => {
-  await files.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(files, servers, {
-    hostIds: ['a1'],
-    service: uniqueServiceName('abuse'),
-    // Long enough that no window ends during the test.
-    controller: { api: { rate_limit_max: LIMIT, rate_limit_window: 3600 } },
-  });
+const { fleet, files } = useFleet({
+  hostIds: ['a1'],
+  service: uniqueServiceName('abuse'),
+  // Long enough that no window ends during the test.
+  controller: { api: { rate_limit_max: LIMIT, rate_limit_window: 3600 } },
 });
 
 interface Reply {

@@ -1,24 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, waitFor } from '@smgr/testing';
+import { waitFor } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { ApiClient, startFleet, type Fleet, type Role } from '@smgr/testing/operator-api';
+import { ApiClient, type Role } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * Roles viewer < operator < admin on every endpoint of the API, 401/403
  * bodies, the audit trail, and token management.
  */
-let fleet: Fleet;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('rbac');
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(fileCleanup, servers, { hostIds: ['a1'], service });
+const { fleet } = useFleet({ hostIds: ['a1'], service }, async (fleet) => {
   await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'nobody-runs-this')");
   await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
 });

@@ -1,27 +1,18 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup, waitFor } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { waitForOperation } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /** What the API does with good and bad requests: alarms, operations, events, rollout validation. */
-let fleet: Fleet;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('req');
 const other = uniqueServiceName('oth');
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(fileCleanup, servers, {
-    hostIds: ['a1', 'a2', 'b1'],
-    service,
-    serviceOf: (h) => (h === 'b1' ? other : service),
-    labels: (h) => `tier=${h.startsWith('a') ? 'x' : 'y'}`,
-  });
+const { fleet } = useFleet({
+  hostIds: ['a1', 'a2', 'b1'],
+  service,
+  serviceOf: (h) => (h === 'b1' ? other : service),
+  labels: (h) => `tier=${h.startsWith('a') ? 'x' : 'y'}`,
 });
 
 const operator = () => fleet.api.as(fleet.tokens.operator);
@@ -155,13 +146,7 @@ describe('operations through the API', () => {
     if (started.status !== 202) return started;
     assert.match(started.body.id, /^op-[0-9a-f]{12}$/);
     assert.equal(started.body.state, 'running');
-    return waitFor(
-      async () => {
-        const r = await fleet.api.as(fleet.tokens.viewer).get(`/v1/operations/${started.body.id}`);
-        return r.status === 200 && r.body.state !== 'running' ? r : null;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, message: `operation ${started.body.id} finished` },
-    );
+    return { status: 200, body: await waitForOperation(fleet.api.as(fleet.tokens.viewer), started.body.id) };
   };
 
   test('stop, status, start and update run on the selected hosts and report each host, with events and audit rows', async () => {

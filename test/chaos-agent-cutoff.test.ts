@@ -4,17 +4,15 @@ import { useServers, createNetLab, useCleanup, waitFor } from '@smgr/testing';
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
-  agentSections,
   assertEachRepairedExactlyOnce,
   chaosEnv,
-  controllerSections,
   countLogs,
   countingServices,
   raiseAlarms,
   slowService,
-  startDaemon,
+  startChaosAgent,
+  startChaosController,
   waitAllCleared,
-  writeIni,
 } from '@smgr/testing/chaos';
 
 const servers = useServers();
@@ -28,33 +26,23 @@ test('an agent cut off from the network mid-job finishes it, and the controller 
   const ctlHost = await lab.addHost('ctl');
   const h1 = await lab.addHost('h1');
   const services = await countingServices(cleanup, env, `cut${Math.random().toString(16).slice(2, 6)}-`, 2);
-  const grpc = `${ctlHost.address}:7443`;
-  // The controller lives in its namespace and reaches MariaDB and Redis through their sockets.
-  const ctlConfig = await writeIni(
-    env,
-    'controller.ini',
-    controllerSections(env, {
-      id: 'ctl-cutoff',
-      grpcListen: grpc,
-      sockets: true,
-      // Plaintext on the lab's namespace address, which only this test's namespaces reach.
-      more: { controller: { allow_insecure_remote: true } },
-    }),
-  );
-  const agentConfig = await writeIni(
-    env,
-    'agent.ini',
-    agentSections(env, { hostId: 'h1', controllers: [grpc], services: Object.fromEntries(services.map((s) => [s.name, slowService(s, 4)])) }),
-  );
   const ids = await addProcesses(
     env.db,
     services.map((s) => s.name),
   );
-  const controller = startDaemon('controller', ctlConfig, 'controller', ctlHost);
-  cleanup.add(() => controller.stop(), 'controller');
-  await waitForLog(controller, 'controller running', 30_000);
-  const agent = startDaemon('agent', agentConfig, 'agent-h1', h1);
-  cleanup.add(() => agent.stop(), 'agent');
+  const grpc = `${ctlHost.address}:7443`;
+  // The controller lives in its namespace and reaches MariaDB and Redis through their sockets.
+  const controller = await startChaosController(cleanup, env, {
+    id: 'ctl-cutoff',
+    grpcListen: grpc,
+    sockets: true,
+    // Plaintext on the lab's namespace address, which only this test's namespaces reach.
+    more: { controller: { allow_insecure_remote: true } },
+    host: ctlHost,
+  });
+  // Each repair takes 4 s at the agent: long enough to cut the link while it runs.
+  const slow = Object.fromEntries(services.map((s) => [s.name, slowService(s, 4)]));
+  const agent = await startChaosAgent(cleanup, env, { hostId: 'h1', controllers: [grpc], services: slow, host: h1 });
   await waitForLog(controller, 'agent connected', 20_000);
 
   await raiseAlarms(env.db, ids);

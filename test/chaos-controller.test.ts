@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServers, freePort, useCleanup } from '@smgr/testing';
-import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
   agentSections,
@@ -11,11 +10,11 @@ import {
   countingServices,
   countLogs,
   raiseAlarms,
-  slowRepairScenario,
   startDaemon,
   waitAllCleared,
   writeIni,
   startControllerAndAgent,
+  startSlowRepairs,
 } from '@smgr/testing/chaos';
 import { waitFor } from '@smgr/testing';
 
@@ -24,12 +23,8 @@ const servers = useServers();
 describe('controller crash and stop during repairs', () => {
   test('a controller killed with SIGKILL while jobs run at the agent loses nothing and restarts nothing twice', async (t) => {
     const cleanup = useCleanup(t);
-    const sc = await slowRepairScenario(cleanup, servers, { label: 'kill9', n: 5, preRestartSeconds: 2, grpcPort: await freePort() });
-    const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
-    const { controller: first, agent } = await startControllerAndAgent(cleanup, ctlConfig, agentConfig, 'controller-1');
-
-    await raiseAlarms(env.db, ids);
-    await waitForLog(agent, 'job started', 20_000);
+    const sc = await startSlowRepairs(cleanup, servers, { label: 'kill9', n: 5, preRestartSeconds: 2, controllerName: 'controller-1' });
+    const { env, services, ids, controllerConfig: ctlConfig, controller: first, agent } = sc;
     await first.kill9();
     t.diagnostic(`controller killed with ${countLogs(agent, 'job started')} job(s) started at the agent`);
 
@@ -44,12 +39,8 @@ describe('controller crash and stop during repairs', () => {
 
   test('SIGTERM during repairs exits cleanly, hands the jobs back, and the next controller finishes each exactly once', async (t) => {
     const cleanup = useCleanup(t);
-    const sc = await slowRepairScenario(cleanup, servers, { label: 'term', n: 3, preRestartSeconds: 6, grpcPort: await freePort() });
-    const { env, services, ids, controllerConfig: ctlConfig, agentConfig } = sc;
-    const { controller: first, agent } = await startControllerAndAgent(cleanup, ctlConfig, agentConfig, 'controller-1');
-
-    await raiseAlarms(env.db, ids);
-    await waitForLog(agent, 'job started', 20_000);
+    const sc = await startSlowRepairs(cleanup, servers, { label: 'term', n: 3, preRestartSeconds: 6, controllerName: 'controller-1' });
+    const { env, services, ids, controllerConfig: ctlConfig, controller: first, agent } = sc;
     const t0 = Date.now();
     const exit = await first.stop('SIGTERM', 25_000);
     t.diagnostic(`controller stopped ${Date.now() - t0} ms after SIGTERM`);

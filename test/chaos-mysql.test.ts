@@ -1,20 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useServers, freePort, useCleanup } from '@smgr/testing';
-import { waitForLog } from '@smgr/testing/smgr';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, waitAllCleared, startControllerAndAgent } from '@smgr/testing/chaos';
+import { useServers, useCleanup } from '@smgr/testing';
+import { assertEachRepairedExactlyOnce, countLogs, startSlowRepairs, waitAllCleared } from '@smgr/testing/chaos';
 
 const servers = useServers();
 
 test('MySQL stopped for 20 s while repairs run: every alarm is cleared once the database is back, each repair run once', async (t) => {
   if (servers.mysql.external) return t.skip('SMGR_TEST_MYSQL_URL: the server cannot be stopped');
-  const cleanup = useCleanup(t);
-  const sc = await slowRepairScenario(cleanup, servers, { label: 'mysql', n: 4, preRestartSeconds: 3, grpcPort: await freePort() });
-  const { controller, agent } = await startControllerAndAgent(cleanup, sc.controllerConfig, sc.agentConfig, 'controller');
-
-  await raiseAlarms(sc.env.db, sc.ids);
-  await waitForLog(agent, 'job started', 20_000);
+  const sc = await startSlowRepairs(useCleanup(t), servers, { label: 'mysql', n: 4, preRestartSeconds: 3 });
+  const { controller, agent } = sc;
   const down = Date.now();
   await servers.mysql.stopServer();
   // The jobs finish at the agent meanwhile; their results cannot be recorded.

@@ -1,21 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useServers, freePort, useCleanup } from '@smgr/testing';
-import { waitForLog } from '@smgr/testing/smgr';
-import { assertEachRepairedExactlyOnce, countLogs, raiseAlarms, slowRepairScenario, waitAllCleared, startControllerAndAgent } from '@smgr/testing/chaos';
+import { useServers, useCleanup } from '@smgr/testing';
+import { assertEachRepairedExactlyOnce, countLogs, startSlowRepairs, waitAllCleared } from '@smgr/testing/chaos';
 
 const servers = useServers();
 
 test('Redis restarting empty while repairs run loses no alarm and runs no repair twice', async (t) => {
   if (servers.redis.external) return t.skip('SMGR_TEST_REDIS_URL: the server cannot be restarted');
-  const cleanup = useCleanup(t);
   // Repairs take 8 s at the agent: the controller reconciles (every 5 s) while they still run.
-  const sc = await slowRepairScenario(cleanup, servers, { label: 'redis', n: 4, preRestartSeconds: 8, grpcPort: await freePort() });
-  const { controller, agent } = await startControllerAndAgent(cleanup, sc.controllerConfig, sc.agentConfig, 'controller');
-
-  await raiseAlarms(sc.env.db, sc.ids);
-  await waitForLog(agent, 'job started', 20_000);
+  const sc = await startSlowRepairs(useCleanup(t), servers, { label: 'redis', n: 4, preRestartSeconds: 8 });
+  const { controller, agent } = sc;
   // Without persistence the restarted Redis is empty: every queued and active job is gone.
   await servers.redis.stopServer();
   await sleep(1_000);

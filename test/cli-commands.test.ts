@@ -1,51 +1,32 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { useServers, Cleanup, makeTempDir, type TempDir } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { join } from 'node:path';
+import { makeTempDir, type TempDir } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { cliAs, runCli } from '@smgr/testing/cli';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /** The smgr CLI (compiled) against a real controller and agents. */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-
-let fleet: Fleet;
 let tmp: TempDir;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('cli');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const { fleet } = useFleet(
+  async (files) => {
+    tmp = await makeTempDir('cli');
+    files.add(() => tmp.remove(), 'cli temp dir');
+    return { hostIds: ['c1', 'c2'], service, labels: (h) => `zone=${h === 'c1' ? 'east' : 'west'}` };
+  },
+  async (fleet) => {
+    await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta')");
+    await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL)');
+  },
+);
 
 /** Runs `smgr ARGS` with only the environment given (no HOME config file, no inherited SMGR_CLI_*). */
-function smgr(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
-const asAdmin = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.admin });
-const asOperator = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator });
-
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  tmp = await makeTempDir('cli');
-  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
-  fleet = await startFleet(fileCleanup, servers, { hostIds: ['c1', 'c2'], service, labels: (h) => `zone=${h === 'c1' ? 'east' : 'west'}` });
-  await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta')");
-  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL)');
-});
+const smgr = (args: string[], env: Record<string, string> = {}) => runCli(args, { HOME: tmp.path, ...env });
+const asAdmin = () => cliAs(fleet, 'admin');
+const asOperator = () => cliAs(fleet, 'operator');
 
 describe('smgr reads', () => {
   test('status, hosts and alarms print text, and --json prints the API answer', async () => {
@@ -132,7 +113,7 @@ describe('smgr operations and rollouts', () => {
     const list = await smgr(['rollout', 'list'], asOperator());
     assert.match(list.stdout, new RegExp(`^${id} +${service} +2\\.0 +succeeded +2/2 healthy +t-operator`, 'm'));
 
-    const viewer = await smgr(['rollout', 'start', service, '3.0'], { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.viewer });
+    const viewer = await smgr(['rollout', 'start', service, '3.0'], cliAs(fleet, 'viewer'));
     assert.equal(viewer.code, 1);
     assert.match(viewer.stderr, /not allowed: token t-viewer has role viewer; rollout\.start needs operator or higher/);
 

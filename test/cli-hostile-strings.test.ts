@@ -1,43 +1,26 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmod, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { useServers, Cleanup, makeTempDir, type TempDir } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { join } from 'node:path';
+import { makeTempDir, type TempDir } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { cliAs, runCli } from '@smgr/testing/cli';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * What the smgr CLI prints and writes when what it reads is hostile (a name a
  * legacy writer or an agent chose) and the umask is careless.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-let fleet: Fleet;
 let tmp: TempDir;
-const files = new Cleanup();
 
-/** Runs `smgr ARGS` under `umask 000`, with only the environment given. */
-function smgr(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      '/bin/sh',
-      ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-after(async () => {
-  await files.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
+const { fleet } = useFleet(async (files) => {
   tmp = await makeTempDir('cli-hostile');
   files.add(() => tmp.remove(), 'temp dir');
-  fleet = await startFleet(files, servers, { hostIds: ['h1'], service: uniqueServiceName('clih') });
+  return { hostIds: ['h1'], service: uniqueServiceName('clih') };
 });
+
+/** Runs `smgr ARGS` under `umask 000`, with only the environment given. */
+const smgr = (args: string[], env: Record<string, string>) => runCli(args, { HOME: tmp.path, ...env }, { umask: '000' });
 
 const HOSTILE = 'web\x1b]0;owned\x07\x1b[2J\x9b31m\u202eexe';
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
@@ -47,7 +30,7 @@ describe('hostile strings', () => {
     await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES (66, ?)', [HOSTILE]);
     await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (66, 1, 0, ?)', [`note ${HOSTILE}`]);
     await fleet.db.exec("INSERT INTO smgr_events (at, kind, host_id, service, message) VALUES (NOW(3), 'agent_event', 'h1', 'x', ?)", [`output ${HOSTILE}`]);
-    const env = { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.viewer };
+    const env = cliAs(fleet, 'viewer');
     for (const args of [['alarms'], ['events', '--limit', '5']]) {
       const r = await smgr(args, env);
       assert.equal(r.code, 0, r.stderr);
@@ -62,7 +45,7 @@ describe('hostile strings', () => {
 
 describe('token files', () => {
   test('token create --output writes a 0600 file under umask 000, also over an existing wider file', async () => {
-    const env = { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.admin };
+    const env = cliAs(fleet, 'admin');
     const file = join(tmp.path, 'ci.token');
     const r = await smgr(['token', 'create', 'ci-file', '--role', 'viewer', '--output', file], env);
     assert.equal(r.code, 0, r.stderr);

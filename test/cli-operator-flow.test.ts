@@ -1,12 +1,14 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { useServers, Cleanup, ManagedProcess, makeTempDir, waitFor, type TempDir } from '@smgr/testing';
-import { CONTROLLER_MAIN, ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
+import { Cleanup, ManagedProcess, makeTempDir, useCleanup, waitFor, type AfterHookHost, type TempDir } from '@smgr/testing';
+import { CONTROLLER_MAIN, uniqueServiceName } from '@smgr/testing/smgr';
+import { waitForRollout } from '@smgr/testing/operator-api';
+import { CLI_MAIN, cliAs, runCli, type CommandRun } from '@smgr/testing/cli';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * What a new operator meets with the smgr CLI against a real controller and
@@ -14,36 +16,25 @@ import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-a
  * each host as it finishes, why a host or a rollout failed, placement and
  * processes without SQL, token files, exit codes, colour.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-
-let fleet: Fleet;
 let tmp: TempDir;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('flow');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const { fleet } = useFleet(async (files) => {
+  tmp = await makeTempDir('cli-flow');
+  files.add(() => tmp.remove(), 'cli temp dir');
+  return { hostIds: ['f1', 'f2'], service };
+});
 
 /** A clean environment: no HOME config, no inherited SMGR_CLI_*. */
 const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: tmp.path });
-const asOperator = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator });
-const asAdmin = () => ({ SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.admin });
+const asOperator = () => cliAs(fleet, 'operator');
+const asAdmin = () => cliAs(fleet, 'admin');
 
-function smgr(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const smgr = (args: string[], env: Record<string, string> = {}) => runCli(args, { HOME: tmp.path, ...env });
 
 /** `smgr ARGS` in the background, its output kept line by line. */
 function smgrInBackground(cleanup: Cleanup, name: string, args: string[], env: Record<string, string>): ManagedProcess {
-  const p = ManagedProcess.start(process.execPath, [CLI, ...args], {
+  const p = ManagedProcess.start(process.execPath, [CLI_MAIN, ...args], {
     name,
     env: { ...env, HOME: tmp.path, SMGR_CLI_CONFIG: undefined, SMGR_CLI_TOKEN_FILE: undefined, NO_COLOR: undefined },
   });
@@ -53,7 +44,7 @@ function smgrInBackground(cleanup: Cleanup, name: string, args: string[], env: R
 
 /** `smgr ARGS` on a pseudo-terminal (util-linux `script`), as at a keyboard. */
 function smgrOnTerminal(cleanup: Cleanup, name: string, args: string[], env: Record<string, string>): ManagedProcess {
-  const p = ManagedProcess.start('script', ['-qfec', [process.execPath, CLI, ...args].join(' '), '/dev/null'], {
+  const p = ManagedProcess.start('script', ['-qfec', [process.execPath, CLI_MAIN, ...args].join(' '), '/dev/null'], {
     name,
     stdin: 'pipe',
     env: { TERM: 'xterm', COLUMNS: '160', HOME: tmp.path, NO_COLOR: undefined, SMGR_CLI_CONFIG: undefined, ...env },
@@ -64,22 +55,23 @@ function smgrOnTerminal(cleanup: Cleanup, name: string, args: string[], env: Rec
 
 const hostFile = (hostId: string, name: string) => join(fleet.hosts.get(hostId)!.dir, name);
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  tmp = await makeTempDir('cli-flow');
-  fileCleanup.add(() => tmp.remove(), 'cli temp dir');
-  fleet = await startFleet(fileCleanup, servers, { hostIds: ['f1', 'f2'], service });
-});
+/**
+ * Holds installs on `hostId` (fleetService's `hold` file) until `release()`
+ * or the end of the test; `cleanup` also ends with the test.
+ */
+async function holdInstalls(t: AfterHookHost, hostId: string) {
+  const cleanup = useCleanup(t);
+  const hold = hostFile(hostId, 'hold');
+  await writeFile(hold, '');
+  cleanup.add(() => rm(hold, { force: true }), 'hold file');
+  return { cleanup, release: () => rm(hold) };
+}
 
 describe('output into a reader that stops early', () => {
   /** Runs the CLI with its stdout a pipe whose reading end is already closed: every write gets EPIPE. */
   const intoClosedPipe = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number | null; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv(), ...env } });
+      const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv(), ...env } });
       child.stdout.destroy();
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -95,8 +87,8 @@ describe('output into a reader that stops early', () => {
   });
 
   test('smgr --help | head -1 prints the first line and smgr exits 0', async () => {
-    const r = await new Promise<Run>((done) =>
-      execFile('bash', ['-c', `"${process.execPath}" "${CLI}" --help | head -1; exit "\${PIPESTATUS[0]}"`], { env: baseEnv() }, (err, stdout, stderr) =>
+    const r = await new Promise<CommandRun>((done) =>
+      execFile('bash', ['-c', `"${process.execPath}" "${CLI_MAIN}" --help | head -1; exit "\${PIPESTATUS[0]}"`], { env: baseEnv() }, (err, stdout, stderr) =>
         done({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
       ),
     );
@@ -108,17 +100,13 @@ describe('output into a reader that stops early', () => {
 
 describe('operations show each host as it finishes', () => {
   test("without a terminal each host's line is printed when that host finishes, then the summary", async (t) => {
-    const cleanup = new Cleanup();
-    t.after(() => cleanup.run());
-    const hold = hostFile('f2', 'hold');
-    await writeFile(hold, '');
-    cleanup.add(() => rm(hold, { force: true }), 'hold file');
+    const { cleanup, release } = await holdInstalls(t, 'f2');
     const run = smgrInBackground(cleanup, 'smgr-update', ['update', service, '2.0'], asOperator());
     await run.waitForLine((l) => /^f1 +succeeded +2\.0/.test(l), 30_000, 'f1 line while f2 is still held');
     assert.ok(run.running, 'smgr still waits for f2');
     assert.ok(!run.lines().some((l) => l.startsWith('f2 ')), `no f2 line yet:\n${run.tail()}`);
     assert.match(run.lines()[0]!, new RegExp(`^update ${service} 2\\.0: operation op-[0-9a-f]{12} on 2 host\\(s\\)$`));
-    await rm(hold);
+    await release();
     const exit = await run.exited;
     assert.equal(exit.code, 0, run.tail());
     assert.ok(
@@ -129,11 +117,7 @@ describe('operations show each host as it finishes', () => {
   });
 
   test('on a terminal the hosts are redrawn in place, a spinner on the one still running, until every host finished', async (t) => {
-    const cleanup = new Cleanup();
-    t.after(() => cleanup.run());
-    const hold = hostFile('f2', 'hold');
-    await writeFile(hold, '');
-    cleanup.add(() => rm(hold, { force: true }), 'hold file');
+    const { cleanup, release } = await holdInstalls(t, 'f2');
     const run = smgrOnTerminal(cleanup, 'smgr-update-tty', ['update', service, '2.1'], asOperator());
     await waitFor(
       () => {
@@ -142,7 +126,7 @@ describe('operations show each host as it finishes', () => {
       },
       { timeoutMs: 30_000, message: 'f1 done while f2 runs, on the terminal', context: () => run.tail() },
     );
-    await rm(hold);
+    await release();
     const exit = await run.exited;
     assert.equal(exit.code, 0, run.tail());
     const raw = run.lines().join('\n');
@@ -190,11 +174,7 @@ describe('operations show each host as it finishes', () => {
   });
 
   test('--timeout bounds how long each host gets: a host that does not answer in time is reported, exit 1', async (t) => {
-    const cleanup = new Cleanup();
-    t.after(() => cleanup.run());
-    const hold = hostFile('f1', 'hold');
-    await writeFile(hold, '');
-    cleanup.add(() => rm(hold, { force: true }), 'hold file');
+    await holdInstalls(t, 'f1');
     const r = await smgr(['update', service, '2.2', '--host', 'f1', '--timeout', '1'], asOperator());
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^f1 +unavailable +- +no result from f1 within 1 s/m);
@@ -301,7 +281,7 @@ describe('placement and processes without SQL', () => {
     assert.deepEqual(audit.map((a) => `${a.action} ${a.outcome}`).slice(0, 3), ['process.add ok', 'process.add rejected', 'process.add rejected']);
     assert.ok(audit.some((a) => a.action === 'placement.add' && a.outcome === 'ok'));
     assert.ok(audit.some((a) => a.action === 'placement.remove' && a.outcome === 'ok'));
-    const viewer = await smgr(['place', service, '--host', 'f1'], { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.viewer });
+    const viewer = await smgr(['place', service, '--host', 'f1'], cliAs(fleet, 'viewer'));
     assert.equal(viewer.code, 1);
     assert.match(viewer.stderr, /placement\.add needs operator/);
   });
@@ -325,7 +305,7 @@ describe('tokens, exit codes and terminal niceties', () => {
       assert.equal((await smgr(['hosts'], { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN_FILE: target })).code, 0);
     }
     const local = join(tmp.path, 'local-admin');
-    const ctl = await new Promise<Run>((done) =>
+    const ctl = await new Promise<CommandRun>((done) =>
       execFile(
         process.execPath,
         [CONTROLLER_MAIN, '--config', fleet.controllerConfig, 'token', 'create', 'ops-local', '--role', 'admin', '--output', local],

@@ -1,11 +1,11 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
-import { useServers, Cleanup, ManagedProcess, waitFor } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { Cleanup, ManagedProcess, waitFor } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { CLI_MAIN } from '@smgr/testing/cli';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * What the CLI does on a terminal, driven through a real pseudo-terminal:
@@ -13,19 +13,9 @@ import { startFleet, type Fleet } from '@smgr/testing/operator-api';
  * sees a TTY exactly as at a keyboard. Seed 002's test menu (`smgr menu`) and
  * the live rollout display.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
-
-let fleet: Fleet;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('term');
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(fileCleanup, servers, { hostIds: ['m1', 'm2'], service });
+const { fleet } = useFleet({ hostIds: ['m1', 'm2'], service }, async (fleet) => {
   await fleet.db.exec("INSERT INTO PROCESE (process_id, process_name) VALUES (1, 'alpha'), (2, 'beta'), (3, 'gamma')");
   await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL), (2, 0, 0, NULL), (3, 0, 0, NULL)');
 });
@@ -37,7 +27,7 @@ describe('smgr menu', () => {
   test('on a terminal it displays all services, sets one in alarm, sets all in alarm, resets all, and exits', async (t) => {
     const cleanup = new Cleanup();
     t.after(() => cleanup.run());
-    const menu = ManagedProcess.start('script', ['-qfec', `${process.execPath} ${CLI} menu`, '/dev/null'], {
+    const menu = ManagedProcess.start('script', ['-qfec', `${process.execPath} ${CLI_MAIN} menu`, '/dev/null'], {
       name: 'smgr-menu',
       stdin: 'pipe',
       env: { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator, TERM: 'dumb', HOME: fleet.dir },
@@ -91,7 +81,7 @@ describe('smgr menu', () => {
   });
 
   test('without a terminal it refuses with exit 2 and says what to use in scripts', async () => {
-    const run = await promisify(execFile)(process.execPath, [CLI, 'menu'], {
+    const run = await promisify(execFile)(process.execPath, [CLI_MAIN, 'menu'], {
       env: { PATH: process.env.PATH ?? '', SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator },
     }).then(
       () => ({ code: 0, stderr: '' }),
@@ -107,7 +97,7 @@ describe('smgr rollout on a terminal', () => {
   test('rollout start redraws the progress in place until the rollout succeeds', async (t) => {
     const cleanup = new Cleanup();
     t.after(() => cleanup.run());
-    const cmd = `${process.execPath} ${CLI} rollout start ${service} 2.0 --canary 1 --auto-promote --min-healthy 0.2 --probe-interval 0.1`;
+    const cmd = `${process.execPath} ${CLI_MAIN} rollout start ${service} 2.0 --canary 1 --auto-promote --min-healthy 0.2 --probe-interval 0.1`;
     const run = ManagedProcess.start('script', ['-qfec', cmd, '/dev/null'], {
       name: 'smgr-rollout',
       stdin: 'pipe',

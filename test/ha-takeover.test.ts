@@ -5,18 +5,16 @@ import { useServers, freePort, useCleanup, waitFor, type ManagedProcess } from '
 import { waitForLog } from '@smgr/testing/smgr';
 import {
   addProcesses,
-  agentSections,
   assertEachRepairedExactlyOnce,
   chaosEnv,
-  controllerSections,
   countingServices,
   countLogs,
   findLog,
   raiseAlarms,
   slowService,
-  startDaemon,
+  startChaosAgent,
+  startChaosController,
   waitAllCleared,
-  writeIni,
 } from '@smgr/testing/chaos';
 import { SimAgents } from '@smgr/testing/sim-agents';
 
@@ -30,14 +28,8 @@ async function twoControllers(t: { after(fn: () => unknown): void }, label: stri
   const env = await chaosEnv(cleanup, servers.mysql, servers.redis, label);
   const addrA = `127.0.0.1:${await freePort()}`;
   const addrB = `127.0.0.1:${await freePort()}`;
-  const cfgA = await writeIni(env, 'ctl-a.ini', controllerSections(env, { id: 'ctl-a', grpcListen: addrA }));
-  const cfgB = await writeIni(env, 'ctl-b.ini', controllerSections(env, { id: 'ctl-b', grpcListen: addrB }));
-  const a = startDaemon('controller', cfgA, 'ctl-a');
-  cleanup.add(() => a.stop(), 'controller a');
-  await waitForLog(a, 'controller running', 30_000, (j) => j.role === 'active');
-  const b = startDaemon('controller', cfgB, 'ctl-b');
-  cleanup.add(() => b.stop(), 'controller b');
-  await waitForLog(b, 'controller running', 30_000, (j) => j.role === 'standby');
+  const a = await startChaosController(cleanup, env, { id: 'ctl-a', grpcListen: addrA, running: (j) => j.role === 'active' });
+  const b = await startChaosController(cleanup, env, { id: 'ctl-b', grpcListen: addrB, running: (j) => j.role === 'standby' });
   return { cleanup, env, a, b, addrA, addrB };
 }
 
@@ -59,19 +51,13 @@ describe('two controllers on one database: one leads, both serve agents', () => 
     const agents: ManagedProcess[] = [];
     for (const [i, host] of ['ha-h1', 'ha-h2'].entries()) {
       const mine = services.slice(i * 3, i * 3 + 3);
-      const cfg = await writeIni(
-        env,
-        `agent-${host}.ini`,
-        agentSections(env, {
-          hostId: host,
-          controllers: [addrA, addrB],
-          services: Object.fromEntries(mine.map((s) => [s.name, slowService(s, 3)])),
-          // Both on a, the leader, which the test kills: leader and stream holder die together.
-          more: { agent: { controller_order: 'listed' } },
-        }),
-      );
-      const agent = startDaemon('agent', cfg, `agent-${host}`);
-      cleanup.add(() => agent.stop(), `agent ${host}`);
+      const agent = await startChaosAgent(cleanup, env, {
+        hostId: host,
+        controllers: [addrA, addrB],
+        services: Object.fromEntries(mine.map((s) => [s.name, slowService(s, 3)])),
+        // Both on a, the leader, which the test kills: leader and stream holder die together.
+        more: { agent: { controller_order: 'listed' } },
+      });
       agents.push(agent);
       await waitForLog(a, 'agent connected', 20_000, (j) => j.hostId === host);
     }

@@ -1,13 +1,11 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { create, AgentEventSchema } from '@smgr/shared';
-import { useServers, Cleanup, waitFor } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { waitFor } from '@smgr/testing';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { fleetCli } from '@smgr/testing/cli';
+import { useFleet } from '@smgr/testing/use-fleet';
 import { SimAgents } from '@smgr/testing/sim-agents';
 
 /**
@@ -17,25 +15,13 @@ import { SimAgents } from '@smgr/testing/sim-agents';
  * rogue gets no job for it and cannot raise its alarm. An operator's
  * `smgr hosts approve` / `reject` / `forget` then moves it, audited.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 const service = uniqueServiceName('claim');
 const extra = `${service}-extra`;
 
-let fleet: Fleet;
 let rogue: SimAgents;
 const rogueJobs: string[] = [];
-const files = new Cleanup();
 
-function smgr(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: fleet.dir, SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: fleet.tokens.operator }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const smgr = (args: string[]) => fleetCli(fleet, args);
 
 const status = async () =>
   (await fleet.db.query<{ alarma: number; notes: string | null }>('SELECT alarma, notes FROM STATUS_PROCESS WHERE process_id = 1'))[0]!;
@@ -67,17 +53,12 @@ const eventRows = (n: number) =>
     { timeoutMs: 15_000, intervalMs: 100, message: `rogue's event ${n} recorded` },
   );
 
-after(() => files.run());
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(files, servers, { hostIds: ['web1'], service, controller: { monitor: { retry_delay: 0.5 } } });
+const { fleet } = useFleet({ hostIds: ['web1'], service, controller: { monitor: { retry_delay: 0.5 } } }, async (fleet, files) => {
   await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES (1, ?)', [service]);
   await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES (1, 0, 0, NULL)');
 
-  const grpc = /grpc_listen = (\S+)/.exec(await readFile(fleet.controllerConfig, 'utf8'))![1]!;
   rogue = new SimAgents({
-    address: grpc,
+    address: fleet.grpcAddress,
     credentials: credentials.createInsecure(),
     hostIds: ['rogue'],
     services: () => [service, extra],

@@ -1,13 +1,12 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { Outcome, type JobRequest } from '@smgr/shared';
-import { Cleanup, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
-import { ROOT } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { waitFor } from '@smgr/testing';
+import { fleetCli } from '@smgr/testing/cli';
+import { agentlessFleet, waitForConnected } from '@smgr/testing/operator-api';
+import { waitForDeadLetter } from '@smgr/testing/notify';
+import { useFleet } from '@smgr/testing/use-fleet';
 import { SimAgents } from '@smgr/testing/sim-agents';
 import { SmtpReceiver, WebhookReceiver } from '@smgr/testing/receivers';
 
@@ -17,17 +16,12 @@ import { SmtpReceiver, WebhookReceiver } from '@smgr/testing/receivers';
  * as the test says, and real receivers on loopback: an HTTP server checking
  * the webhook signature, and aiosmtpd.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 const SECRET = 'hook-secret-123';
 const GROUP = 200;
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-let fleet: Fleet;
 let hooks: WebhookReceiver;
 let smtp: SmtpReceiver;
 let sims: SimAgents;
-const files = new Cleanup();
 
 /** What the simulated repairs answer: flaky-svc and g-* fail while these are set; dead-svc always fails. */
 const failing = { flaky: true, group: true };
@@ -46,96 +40,67 @@ function result(req: JobRequest, ok: boolean) {
   };
 }
 
-function smgr(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: fleet.dir, SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: token }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  hooks = await WebhookReceiver.start(files, {
-    '/hook': { secret: SECRET },
-    '/flaky': { secret: SECRET, failFirst: 3, failStatus: 503 },
-    '/refuse': { secret: SECRET, failFirst: 1_000_000, failStatus: 400 },
-    '/wrong-secret': { secret: 'not-the-one-smgr-has' },
-  });
-  smtp = await SmtpReceiver.start(files);
-  const hook = (path: string) => ({ type: 'webhook', url: `${hooks.url}${path}`, secret: SECRET });
-  fleet = await startFleet(
-    files,
-    { mysql, redis },
-    {
-      hostIds: [],
-      service: 'unused',
-      controller: {
-        monitor: { retry_delay: 2, max_restart_failures: 1000, job_timeout: 120 },
-        notify: { group_wait: 2, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 6 },
-        'receiver.hook': hook('/hook'),
-        'receiver.flaky': hook('/flaky'),
-        'receiver.refuser': hook('/refuse'),
-        'receiver.forged': { ...hook('/wrong-secret') },
-        'receiver.chat': { type: 'slack', url: `${hooks.url}/slack` },
-        'receiver.mail': {
-          type: 'email',
-          smtp_host: '127.0.0.1',
-          smtp_port: smtp.port,
-          smtp_security: 'none',
-          from: 'smgr@example.org',
-          to: 'ops@example.org, oncall@example.org',
-        },
-        'route.flaky': { receiver: 'flaky', events: 'repair_failed', services: 'flaky-*' },
-        'route.group': { receiver: 'hook, mail, chat', events: 'repair_failed', services: 'g-*' },
-        'route.dead': { receiver: 'refuser', events: 'repair_failed', services: 'dead-*' },
+const { fleet } = useFleet(
+  async (files) => {
+    hooks = await WebhookReceiver.start(files, {
+      '/hook': { secret: SECRET },
+      '/flaky': { secret: SECRET, failFirst: 3, failStatus: 503 },
+      '/refuse': { secret: SECRET, failFirst: 1_000_000, failStatus: 400 },
+      '/wrong-secret': { secret: 'not-the-one-smgr-has' },
+    });
+    smtp = await SmtpReceiver.start(files);
+    const hook = (path: string) => ({ type: 'webhook', url: `${hooks.url}${path}`, secret: SECRET });
+    return agentlessFleet({
+      monitor: { retry_delay: 2, max_restart_failures: 1000, job_timeout: 120 },
+      notify: { group_wait: 2, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 6 },
+      'receiver.hook': hook('/hook'),
+      'receiver.flaky': hook('/flaky'),
+      'receiver.refuser': hook('/refuse'),
+      'receiver.forged': { ...hook('/wrong-secret') },
+      'receiver.chat': { type: 'slack', url: `${hooks.url}/slack` },
+      'receiver.mail': {
+        type: 'email',
+        smtp_host: '127.0.0.1',
+        smtp_port: smtp.port,
+        smtp_security: 'none',
+        from: 'smgr@example.org',
+        to: 'ops@example.org, oncall@example.org',
       },
-    },
-  );
-  const grpc = /grpc_listen = (\S+)/.exec(await readFile(fleet.controllerConfig, 'utf8'))![1]!;
-  const groupNames = Array.from({ length: GROUP }, (_, i) => `g-${i}`);
-  sims = new SimAgents({
-    address: grpc,
-    credentials: credentials.createInsecure(),
-    hostIds: ['sim1', 'sim2'],
-    services: (h) => (h === 'sim1' ? ['flaky-svc', 'dead-svc'] : groupNames),
-    onJob: (hostId, req) => {
-      if (hostId === 'sim1') return result(req, req.service === 'flaky-svc' ? !failing.flaky : false);
-      return new Promise((done) => {
-        barrier.push({ req, done: (ok) => done(result(req, ok)) });
-        if (barrier.length >= GROUP) {
-          const batch = barrier;
-          barrier = [];
-          for (const b of batch) b.done(!failing.group);
-        }
-      });
-    },
-  });
-  sims.start();
-  files.add(() => sims.stop(), 'sim agents');
-  await waitFor(
-    async () => {
-      const r = await fleet.api.get('/v1/hosts');
-      const hosts = (r.body?.hosts ?? []) as { hostId: string; connected: boolean }[];
-      return hosts.filter((h) => h.connected).length === 2;
-    },
-    { timeoutMs: 30_000, intervalMs: 100, message: 'sim agents connected', context: () => fleet.controller.tail() },
-  );
-  const rows: [number, string][] = [[1, 'flaky-svc@sim1'], [2, 'dead-svc@sim1'], ...groupNames.map((n, i): [number, string] => [100 + i, `${n}@sim2`])];
-  await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [rows]);
-  await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES ?', [rows.map(([id]) => [id, 0, 0, null])]);
-});
-
-after(async () => {
-  await files.run();
-});
+      'route.flaky': { receiver: 'flaky', events: 'repair_failed', services: 'flaky-*' },
+      'route.group': { receiver: 'hook, mail, chat', events: 'repair_failed', services: 'g-*' },
+      'route.dead': { receiver: 'refuser', events: 'repair_failed', services: 'dead-*' },
+    });
+  },
+  async (fleet, files) => {
+    const groupNames = Array.from({ length: GROUP }, (_, i) => `g-${i}`);
+    sims = new SimAgents({
+      address: fleet.grpcAddress,
+      credentials: credentials.createInsecure(),
+      hostIds: ['sim1', 'sim2'],
+      services: (h) => (h === 'sim1' ? ['flaky-svc', 'dead-svc'] : groupNames),
+      onJob: (hostId, req) => {
+        if (hostId === 'sim1') return result(req, req.service === 'flaky-svc' ? !failing.flaky : false);
+        return new Promise((done) => {
+          barrier.push({ req, done: (ok) => done(result(req, ok)) });
+          if (barrier.length >= GROUP) {
+            const batch = barrier;
+            barrier = [];
+            for (const b of batch) b.done(!failing.group);
+          }
+        });
+      },
+    });
+    sims.start();
+    files.add(() => sims.stop(), 'sim agents');
+    await waitForConnected(fleet, ['sim1', 'sim2']);
+    const rows: [number, string][] = [[1, 'flaky-svc@sim1'], [2, 'dead-svc@sim1'], ...groupNames.map((n, i): [number, string] => [100 + i, `${n}@sim2`])];
+    await fleet.db.exec('INSERT INTO PROCESE (process_id, process_name) VALUES ?', [rows]);
+    await fleet.db.exec('INSERT INTO STATUS_PROCESS (process_id, alarma, sound, notes) VALUES ?', [rows.map(([id]) => [id, 0, 0, null])]);
+  },
+);
 
 test('smgr notify test: a signed webhook, a Slack-style post and a mail reach their receivers; a wrong secret is refused by the receiver', async () => {
-  const r = await smgr(['notify', 'test', 'hook'], fleet.tokens.operator);
+  const r = await fleetCli(fleet, ['notify', 'test', 'hook'], 'operator');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /accepted by hook \(webhook\)/);
   const got = hooks.accepted('/hook');
@@ -144,26 +109,26 @@ test('smgr notify test: a signed webhook, a Slack-style post and a mail reach th
   assert.equal(got[0]!.body.status, 'test');
   assert.equal(got[0]!.body.receiver, 'hook');
 
-  assert.equal((await smgr(['notify', 'test', 'chat'], fleet.tokens.operator)).code, 0);
+  assert.equal((await fleetCli(fleet, ['notify', 'test', 'chat'], 'operator')).code, 0);
   assert.match(String(hooks.accepted('/slack')[0]?.body.text), /^\[TEST\] smgr notification test for receiver chat/);
 
-  const mail = await smgr(['notify', 'test', 'mail'], fleet.tokens.operator);
+  const mail = await fleetCli(fleet, ['notify', 'test', 'mail'], 'operator');
   assert.equal(mail.code, 0, mail.stderr);
   const mails = await waitFor(() => (smtp.mails().length > 0 ? smtp.mails() : null), { timeoutMs: 10_000, message: 'test mail', context: () => smtp.tail() });
   assert.match(mails[0]!.headers.subject ?? '', /\[TEST\] smgr notification test for receiver mail/);
   assert.match(mails[0]!.headers.to ?? '', /ops@example\.org, oncall@example\.org/);
 
   // The receiver checks the HMAC: a message signed with another secret is refused, and the CLI says so.
-  const forged = await smgr(['notify', 'test', 'forged'], fleet.tokens.operator);
+  const forged = await fleetCli(fleet, ['notify', 'test', 'forged'], 'operator');
   assert.equal(forged.code, 1);
   assert.match(forged.stderr, /forged \(webhook\) did not accept the test message: .*answered 401/);
   assert.equal(hooks.deliveries.filter((d) => d.path === '/wrong-secret' && !d.verified).length, 1);
 
-  const missing = await smgr(['notify', 'test', 'nosuch'], fleet.tokens.operator);
+  const missing = await fleetCli(fleet, ['notify', 'test', 'nosuch'], 'operator');
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no \[receiver\.nosuch\]/);
   // Viewers may not send test messages; the attempt is audited.
-  assert.equal((await smgr(['notify', 'test', 'hook'], fleet.tokens.viewer)).code, 1);
+  assert.equal((await fleetCli(fleet, ['notify', 'test', 'hook'], 'viewer')).code, 1);
   const audit = await fleet.db.query<{ action: string; outcome: string; target: string }>(
     "SELECT action, outcome, target FROM smgr_audit WHERE action = 'notify.test' ORDER BY id",
   );
@@ -209,18 +174,12 @@ test('a receiver that fails three times and then recovers gets the message exact
 
 test('a receiver that refuses for good leaves a dead letter the API lists and the CLI shows', async () => {
   await fleet.db.exec('UPDATE STATUS_PROCESS SET alarma = 1 WHERE process_id = 2');
-  const dead = await waitFor(
-    async () => {
-      const r = await fleet.api.as(fleet.tokens.viewer).get('/v1/notify/dead-letters');
-      return (r.body?.deadLetters ?? []).find((d: { receiver: string }) => d.receiver === 'refuser');
-    },
-    { timeoutMs: 60_000, intervalMs: 200, message: 'dead letter listed', context: () => fleet.controller.tail() },
-  );
+  const dead = await waitForDeadLetter(fleet, 'refuser', 60_000);
   // A 400 is not retried: one attempt, then the dead letters.
   assert.equal(dead.attempts, 1);
   assert.match(dead.error, /answered 400/);
   assert.equal(hooks.deliveries.filter((d) => d.path === '/refuse').length, 1);
-  const cli = await smgr(['notify', 'dead-letters'], fleet.tokens.viewer);
+  const cli = await fleetCli(fleet, ['notify', 'dead-letters'], 'viewer');
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, new RegExp(`${dead.id}\\s+refuser\\s+firing`));
 });

@@ -1,12 +1,15 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { initCa, issueCert } from '@smgr/shared/pki';
-import { Cleanup, makeTempDir, startMariaDb, startRedis, waitFor, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
-import { CONTROLLER_MAIN, ROOT } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { join } from 'node:path';
+import { issueCert } from '@smgr/shared/pki';
+import { waitFor } from '@smgr/testing';
+import { CONTROLLER_MAIN } from '@smgr/testing/smgr';
+import { fleetCli, runCommand } from '@smgr/testing/cli';
+import { controllerIdentity, tempPki } from '@smgr/testing/pki';
+import { agentlessFleet } from '@smgr/testing/operator-api';
+import { waitForDeadLetter } from '@smgr/testing/notify';
 import { SmtpReceiver } from '@smgr/testing/receivers';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * E-mail receivers over STARTTLS with AUTH: a real controller and Debian's
@@ -15,27 +18,12 @@ import { SmtpReceiver } from '@smgr/testing/receivers';
  * controller's own certificate (issued to expire in 3 days), so a route
  * carries it without any agent.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 const USER = 'smgr-mailer';
 const PASSWORD = 'Sm7p-pass-w0rd-XYZ';
 const WRONG = 'not-the-Pa55word-QQQ';
 const DAY = 86_400_000;
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-let fleet: Fleet;
 let smtp: SmtpReceiver;
-const files = new Cleanup();
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const smgr = (args: string[], token: string) => run(process.execPath, [CLI, ...args], { HOME: fleet.dir, SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: token });
 
 /** Every form of the password a log could leak: as is, and inside AUTH PLAIN / LOGIN base64. */
 function secretForms(pw: string): string[] {
@@ -47,15 +35,9 @@ function secretForms(pw: string): string[] {
   ];
 }
 
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  const tmp = await makeTempDir('smtp-tls');
-  files.add(() => tmp.remove(), 'temp dir');
-  const pki = join(tmp.path, 'pki');
-  const other = join(tmp.path, 'other-pki');
-  await initCa(pki);
-  await initCa(other, { commonName: 'not the mail CA' });
+const { fleet } = useFleet(async (files) => {
+  const pki = await tempPki(files, 'smtp-tls');
+  const other = await tempPki(files, 'smtp-tls-other', { commonName: 'not the mail CA' });
   await issueCert(pki, 'mail', { role: 'controller', sans: ['127.0.0.1', 'localhost'] });
   // The controller's own certificate expires in 3 days: cert_expiry fires at once (cert_warn_days 14).
   await issueCert(pki, 'ctl-mail', { role: 'controller', sans: ['127.0.0.1'], notAfter: new Date(Date.now() + 3 * DAY) });
@@ -71,29 +53,18 @@ before(async () => {
     from: 'smgr@example.org',
     to: 'ops@example.org',
   });
-  fleet = await startFleet(
-    files,
-    { mysql, redis },
-    {
-      hostIds: [],
-      service: 'unused',
-      controller: {
-        controller: { id: 'ctl-mail' },
-        tls: { insecure: false, ca: join(pki, 'ca.pem'), cert: join(pki, 'ctl-mail.pem'), key: join(pki, 'ctl-mail.key') },
-        notify: { group_wait: 0.5, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 3 },
-        'receiver.mail': mail(PASSWORD, join(pki, 'ca.pem')),
-        'receiver.badpass': mail(WRONG, join(pki, 'ca.pem')),
-        'receiver.otherca': mail(PASSWORD, join(other, 'ca.pem')),
-        'route.certs': { receiver: 'mail, badpass', events: 'cert_expiry' },
-      },
-    },
-  );
+  return agentlessFleet({
+    ...controllerIdentity(pki, 'ctl-mail'),
+    notify: { group_wait: 0.5, check_interval: 0.2, retry_backoff: 0.2, max_attempts: 3 },
+    'receiver.mail': mail(PASSWORD, join(pki, 'ca.pem')),
+    'receiver.badpass': mail(WRONG, join(pki, 'ca.pem')),
+    'receiver.otherca': mail(PASSWORD, join(other, 'ca.pem')),
+    'route.certs': { receiver: 'mail, badpass', events: 'cert_expiry' },
+  });
 });
 
-after(() => files.run());
-
 test('STARTTLS + AUTH: the test mail and the cert_expiry alert arrive, authenticated, over TLS', async () => {
-  const r = await smgr(['notify', 'test', 'mail'], fleet.tokens.operator);
+  const r = await fleetCli(fleet, ['notify', 'test', 'mail'], 'operator');
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}\n${smtp.tail()}`);
   const alert = await waitFor(() => smtp.mails().find((m) => /cert_expiry/.test(m.headers.subject ?? '')), {
     timeoutMs: 30_000,
@@ -110,19 +81,13 @@ test('STARTTLS + AUTH: the test mail and the cert_expiry alert arrive, authentic
 });
 
 test('a wrong password is a clear permanent failure: a dead letter naming the refusal; the password is never logged', async () => {
-  const dead = await waitFor(
-    async () => {
-      const res = await fleet.api.as(fleet.tokens.viewer).get('/v1/notify/dead-letters');
-      return (res.body?.deadLetters ?? []).find((d: { receiver: string }) => d.receiver === 'badpass');
-    },
-    { timeoutMs: 30_000, intervalMs: 200, message: 'dead letter for badpass', context: () => fleet.controller.tail() },
-  );
+  const dead = await waitForDeadLetter(fleet, 'badpass');
   // 535 is permanent: one attempt, not max_attempts.
   assert.equal(dead.attempts, 1);
   assert.match(dead.error, /SMTP 127\.0\.0\.1:\d+: EAUTH .*535/);
   assert.ok(smtp.lines().some((l) => /^AUTH (PLAIN|LOGIN) refused$/.test(l)));
 
-  const cli = await smgr(['notify', 'test', 'badpass'], fleet.tokens.operator);
+  const cli = await fleetCli(fleet, ['notify', 'test', 'badpass'], 'operator');
   assert.equal(cli.code, 1);
   assert.match(cli.stderr, /badpass \(email\) did not accept the test message: .*EAUTH.*535/);
 
@@ -135,7 +100,7 @@ test('a wrong password is a clear permanent failure: a dead letter naming the re
       assert.ok(!cli.stderr.includes(form) && !cli.stdout.includes(form), 'CLI output holds a password');
     }
   }
-  const check = await run(process.execPath, [CONTROLLER_MAIN, '--config', fleet.controllerConfig, '--check-config']);
+  const check = await runCommand(process.execPath, [CONTROLLER_MAIN, '--config', fleet.controllerConfig, '--check-config']);
   assert.equal(check.code, 0, check.stderr);
   assert.match(check.stdout, /smtp_password = \*\*\*/);
   for (const pw of [PASSWORD, WRONG]) assert.ok(!`${check.stdout}${check.stderr}`.includes(pw), '--check-config prints a password');
@@ -144,7 +109,7 @@ test('a wrong password is a clear permanent failure: a dead letter naming the re
 test('a server certificate not signed by smtp_ca is refused before any AUTH', async () => {
   const authsBefore = smtp.lines().filter((l) => l.startsWith('AUTH ')).length;
   const mailsBefore = smtp.mails().length;
-  const r = await smgr(['notify', 'test', 'otherca'], fleet.tokens.operator);
+  const r = await fleetCli(fleet, ['notify', 'test', 'otherca'], 'operator');
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stderr, /otherca \(email\) did not accept the test message: .*(certificate|self[- ]signed|UNABLE_TO_VERIFY)/i);
   assert.equal(smtp.lines().filter((l) => l.startsWith('AUTH ')).length, authsBefore, 'credentials sent to an unverified server');

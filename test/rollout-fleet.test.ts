@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServers, Cleanup } from '@smgr/testing';
 import { uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-api';
+import { startRollout, waitForRollout } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * Rolling updates over ten real agents on loopback, each managing the same
@@ -13,24 +13,17 @@ import { startFleet, waitForRollout, type Fleet } from '@smgr/testing/operator-a
 const HOSTS = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
 const FAST_GATE = { minHealthySeconds: 0.3, probeIntervalSeconds: 0.1, healthyDeadlineSeconds: 3 };
 
-let fleet: Fleet;
-const fileCleanup = new Cleanup();
 const service = uniqueServiceName('rsvc');
 
-after(async () => {
-  await fileCleanup.run();
-});
-const servers = useServers();
-before(async () => {
-  await servers.ready;
-  fleet = await startFleet(fileCleanup, servers, {
-    hostIds: HOSTS,
-    service,
-    labels: (_h, i) => `tier=${i < 5 ? 'a' : 'b'}`,
-  });
+const { fleet } = useFleet({
+  hostIds: HOSTS,
+  service,
+  labels: (_h, i) => `tier=${i < 5 ? 'a' : 'b'}`,
 });
 
 const operator = () => fleet.api.as(fleet.tokens.operator);
+/** Every host's installed version, by host. */
+const installedNow = async () => new Map(await Promise.all(HOSTS.map(async (h) => [h, await fleet.installed(h)] as const)));
 const final = (r: any) => ['succeeded', 'aborted', 'rolled_back', 'rollback_failed', 'halted'].includes(r.state);
 
 describe('rollouts over ten agents', () => {
@@ -66,16 +59,7 @@ describe('rollouts over ten agents', () => {
   });
 
   test('a canary waits for promote; a second rollout of the service meanwhile gets 409; pause holds the next batch; resume finishes', async () => {
-    const res = await operator().post('/v1/rollouts', {
-      service,
-      version: '3.0',
-      hosts: ['h1', 'h2', 'h3', 'h4', 'h5'],
-      batchSize: 2,
-      canary: 1,
-      ...FAST_GATE,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.id as number;
+    const id = await startRollout(operator(), { service, version: '3.0', hosts: ['h1', 'h2', 'h3', 'h4', 'h5'], batchSize: 2, canary: 1, ...FAST_GATE });
     const waiting = await waitForRollout(fleet.api, id, (r) => r.state === 'awaiting_promotion', 'canary done');
     assert.deepEqual(
       waiting.hosts.map((h: any) => h.state),
@@ -114,9 +98,7 @@ describe('rollouts over ten agents', () => {
   });
 
   test('abort skips the hosts not started yet, and the aborted rollout cannot be resumed', async () => {
-    const res = await operator().post('/v1/rollouts', { service, version: '4.0', canary: 1, batchSize: 3, ...FAST_GATE });
-    assert.equal(res.status, 201);
-    const id = res.body.id as number;
+    const id = await startRollout(operator(), { service, version: '4.0', canary: 1, batchSize: 3, ...FAST_GATE });
     await waitForRollout(fleet.api, id, (r) => r.state === 'awaiting_promotion', 'canary done');
     const aborted = await operator().post(`/v1/rollouts/${id}/abort`);
     assert.equal(aborted.status, 200);
@@ -133,16 +115,8 @@ describe('rollouts over ten agents', () => {
 
   test('a host failing its health gate halts the rollout, and rollback returns the updated hosts to their previous versions', async () => {
     await fleet.breakVersionOn('h4', '5.0');
-    const before = new Map(await Promise.all(HOSTS.map(async (h) => [h, await fleet.installed(h)] as const)));
-    const res = await operator().post('/v1/rollouts', {
-      service,
-      version: '5.0',
-      hosts: ['h2', 'h3', 'h4', 'h5', 'h6', 'h7'],
-      batchSize: 2,
-      ...FAST_GATE,
-    });
-    assert.equal(res.status, 201);
-    const id = res.body.id as number;
+    const before = await installedNow();
+    const id = await startRollout(operator(), { service, version: '5.0', hosts: ['h2', 'h3', 'h4', 'h5', 'h6', 'h7'], batchSize: 2, ...FAST_GATE });
     const halted = await waitForRollout(
       fleet.api,
       id,
@@ -172,7 +146,7 @@ describe('rollouts over ten agents', () => {
 
   test('with auto-rollback a failing host halts the rollout and every updated host, the failing one too, returns to its previous version', async () => {
     await fleet.breakVersionOn('h6', '6.0');
-    const before = new Map(await Promise.all(HOSTS.map(async (h) => [h, await fleet.installed(h)] as const)));
+    const before = await installedNow();
     const res = await operator().post('/v1/rollouts', {
       service,
       version: '6.0',

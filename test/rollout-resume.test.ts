@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useServers, useCleanup } from '@smgr/testing';
 import { uniqueServiceName, waitForLog } from '@smgr/testing/smgr';
-import { startFleet, waitForRollout } from '@smgr/testing/operator-api';
+import { startFleet, startRollout, waitForRollout } from '@smgr/testing/operator-api';
 
 const servers = useServers();
 
@@ -17,7 +17,7 @@ describe('rollout state survives the controller', () => {
     // r1's install takes a second: the controller dies while it runs.
     await writeFile(join(fleet.hosts.get('r1')!.dir, 'slow'), '');
 
-    const res = await fleet.api.as(fleet.tokens.operator).post('/v1/rollouts', {
+    const id = await startRollout(fleet.api.as(fleet.tokens.operator), {
       service,
       version: '2.0',
       batchSize: 1,
@@ -25,8 +25,6 @@ describe('rollout state survives the controller', () => {
       probeIntervalSeconds: 0.1,
       healthyDeadlineSeconds: 5,
     });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.id as number;
     await waitForRollout(fleet.api, id, (r) => r.hosts[0].state === 'updating', 'r1 updating');
 
     await fleet.restartController({ signal: 'SIGKILL' });
@@ -46,15 +44,13 @@ describe('rollout state survives the controller', () => {
     const cleanup = useCleanup(t);
     const service = uniqueServiceName('rres');
     const fleet = await startFleet(cleanup, servers, { hostIds: ['p1', 'p2'], service });
-    const res = await fleet.api.as(fleet.tokens.operator).post('/v1/rollouts', {
+    const id = await startRollout(fleet.api.as(fleet.tokens.operator), {
       service,
       version: '2.0',
       canary: 1,
       minHealthySeconds: 0.2,
       probeIntervalSeconds: 0.1,
     });
-    assert.equal(res.status, 201);
-    const id = res.body.id as number;
     await waitForRollout(fleet.api, id, (r) => r.state === 'awaiting_promotion', 'canary done');
     await fleet.restartController({ signal: 'SIGTERM' });
     const after = await fleet.api.get(`/v1/rollouts/${id}`);

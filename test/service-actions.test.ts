@@ -1,58 +1,33 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { Cleanup, startMariaDb, startRedis, type MariaDbInstance, type RedisInstance } from '@smgr/testing';
-import { ROOT, uniqueServiceName } from '@smgr/testing/smgr';
-import { startFleet, type Fleet } from '@smgr/testing/operator-api';
+import { join } from 'node:path';
+import { uniqueServiceName } from '@smgr/testing/smgr';
+import { fleetCli, runCommand } from '@smgr/testing/cli';
+import type { Role } from '@smgr/testing/operator-api';
+import { useFleet } from '@smgr/testing/use-fleet';
 
 /**
  * Service actions (seed 001: "clear caches" after a deployment): named
  * commands from each agent's own config, run on the hosts an operator
  * selects, refused where the agent's config does not define them, audited.
  */
-const CLI = resolve(ROOT, 'packages/cli/dist/main.js');
 const service = uniqueServiceName('act');
 
-let mysql: MariaDbInstance;
-let redis: RedisInstance;
-let fleet: Fleet;
-const files = new Cleanup();
+const { fleet } = useFleet({
+  hostIds: ['web1', 'web2', 'db1'],
+  service,
+  labels: (h) => (h.startsWith('web') ? 'role=web' : 'role=db'),
+  // The hosts' own configs: web hosts can clear their cache, db1 can only warm it.
+  serviceExtra: (h, dir) => ({
+    action: h.startsWith('web')
+      ? [`clear-cache: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`, `fail-it: sh -c 'echo cache locked >&2; exit 3'`]
+      : [`warm: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`],
+  }),
+});
 
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: fleet.dir, ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
-      done({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
-const smgr = (args: string[], token = fleet.tokens.operator) => run(process.execPath, [CLI, ...args], { SMGR_CLI_URL: fleet.api.url, SMGR_CLI_TOKEN: token });
+const smgr = (args: string[], role: Role = 'operator') => fleetCli(fleet, args, role, { timeoutMs: 120_000 });
 const ran = async (hostId: string) => (await readFile(join(fleet.hosts.get(hostId)!.dir, 'actions'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-
-before(async () => {
-  [mysql, redis] = await Promise.all([startMariaDb(), startRedis()]);
-  files.add(() => Promise.allSettled([mysql.stop(), redis.stop()]), 'servers');
-  fleet = await startFleet(
-    files,
-    { mysql, redis },
-    {
-      hostIds: ['web1', 'web2', 'db1'],
-      service,
-      labels: (h) => (h.startsWith('web') ? 'role=web' : 'role=db'),
-      // The hosts' own configs: web hosts can clear their cache, db1 can only warm it.
-      serviceExtra: (h, dir) => ({
-        action: h.startsWith('web')
-          ? [`clear-cache: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`, `fail-it: sh -c 'echo cache locked >&2; exit 3'`]
-          : [`warm: sh -c 'echo "$SMGR_ACTION %s" >> ${join(dir, 'actions')}'`],
-      }),
-    },
-  );
-});
-
-after(async () => {
-  await files.run();
-});
 
 test('smgr action runs the named command on the selected hosts only', async () => {
   const r = await smgr(['action', service, 'clear-cache', '--label', 'role=web']);
@@ -99,23 +74,28 @@ test('a host whose config does not define the action refuses it; nothing runs th
 });
 
 test('actions need the operator role and are audited, allowed or not; the README curl recipe works', async () => {
-  const denied = await smgr(['action', service, 'clear-cache'], fleet.tokens.viewer);
+  const denied = await smgr(['action', service, 'clear-cache'], 'viewer');
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, /needs operator or higher/);
 
   // README, "CI/CD": one curl line after a deployment.
-  const curl = await run('curl', [
-    '-fsS',
-    '-X',
-    'POST',
-    `${fleet.api.url}/v1/operations`,
-    '-H',
-    `Authorization: Bearer ${fleet.tokens.operator}`,
-    '-H',
-    'Content-Type: application/json',
-    '-d',
-    JSON.stringify({ operation: 'action', service, action: 'clear-cache', labels: { role: 'web' } }),
-  ]);
+  const curl = await runCommand(
+    'curl',
+    [
+      '-fsS',
+      '-X',
+      'POST',
+      `${fleet.api.url}/v1/operations`,
+      '-H',
+      `Authorization: Bearer ${fleet.tokens.operator}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify({ operation: 'action', service, action: 'clear-cache', labels: { role: 'web' } }),
+    ],
+    { HOME: fleet.dir },
+    120_000,
+  );
   assert.equal(curl.code, 0, curl.stderr);
   const op = JSON.parse(curl.stdout) as { id: string; action: string; hosts: { hostId: string }[] };
   assert.equal(op.action, 'clear-cache');

@@ -6,11 +6,11 @@
  */
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { create, createLogger, JobRequestSchema, loadConfig, type Operation, type JobResult, type SmgrConfig } from '@smgr/shared';
+import { create, JobRequestSchema, loadConfig, type Operation, type JobResult, type SmgrConfig } from '@smgr/shared';
 import { createEngine, type EngineHooks, type HeldServices, type JobRunner } from '@smgr/agent';
 import { makeTempDir, ManagedProcess, waitFor, type Cleanup } from '../harness/index.js';
+import { capturedLogger } from './captured-logger.js';
 import { findPids, killAll } from './procs.js';
 import { uniqueServiceName } from './smgr.js';
 type Value = string | number | boolean | readonly string[];
@@ -52,14 +52,7 @@ export async function startEngine(cleanup: Cleanup, services: Record<string, Sec
   const file = join(tmp.path, 'agent.ini');
   await writeFile(file, toIni(sections));
   const config = loadConfig({ file, env: {} });
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const log = await createLogger({ name: 'engine', level: 'debug', destination: sink, maxLogSizeBytes: 1 << 20, logFilesToKeep: 1 });
+  const { log, records: logs } = await capturedLogger('engine');
   const { runner, holds } = createEngine(config, log, hooks);
   return {
     dir: tmp.path,

@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   createTestDatabase,
+  freePort,
   makeTempDir,
   ManagedProcess,
   uniquePrefix,
@@ -88,6 +89,37 @@ export async function writeIni(env: ChaosEnv, file: string, sections: Sections):
 export function startDaemon(kind: 'controller' | 'agent', config: string, name: string, host?: NetHost): ManagedProcess {
   const args = [kind === 'controller' ? CONTROLLER_MAIN : AGENT_MAIN, '--config', config];
   return host ? host.spawn(process.execPath, args, { name }) : ManagedProcess.start(process.execPath, args, { name });
+}
+
+/**
+ * A controller on the env (config `<id>.ini`, process named `id`), in the
+ * root namespace or `host`'s; stopped by `cleanup`. Resolves once it logged
+ * "controller running" (a record `running` accepts, e.g. its role).
+ */
+export async function startChaosController(
+  cleanup: Cleanup,
+  env: ChaosEnv,
+  opts: Parameters<typeof controllerSections>[1] & { host?: NetHost; running?: (json: Record<string, unknown>) => boolean },
+): Promise<ManagedProcess> {
+  const { host, running, ...sections } = opts;
+  const config = await writeIni(env, `${opts.id}.ini`, controllerSections(env, sections));
+  const controller = startDaemon('controller', config, opts.id, host);
+  cleanup.add(() => controller.stop(), `controller ${opts.id}`);
+  await waitForLog(controller, 'controller running', 30_000, running);
+  return controller;
+}
+
+/** An agent on the env (config `agent-<hostId>.ini`), in the root namespace or `host`'s; stopped by `cleanup`. */
+export async function startChaosAgent(
+  cleanup: Cleanup,
+  env: ChaosEnv,
+  opts: Parameters<typeof agentSections>[1] & { host?: NetHost },
+): Promise<ManagedProcess> {
+  const { host, ...sections } = opts;
+  const config = await writeIni(env, `agent-${opts.hostId}.ini`, agentSections(env, sections));
+  const agent = startDaemon('agent', config, `agent-${opts.hostId}`, host);
+  cleanup.add(() => agent.stop(), `agent ${opts.hostId}`);
+  return agent;
 }
 
 /**
@@ -216,21 +248,17 @@ export async function assertEachRepairedExactlyOnce(env: ChaosEnv, ids: number[]
   );
 }
 
+const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+type JobState = (typeof JOB_STATES)[number];
+
 /** The repair queue's job counts, read with BullMQ from the test process. */
-export async function queueCounts(env: ChaosEnv): Promise<Record<'waiting' | 'active' | 'delayed' | 'prioritized' | 'failed' | 'completed', number>> {
+export async function queueCounts(env: ChaosEnv): Promise<Record<JobState, number>> {
   const connection = new Redis(env.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
   connection.on('error', () => undefined);
   const queue = new Queue(REPAIR_QUEUE, { connection, prefix: env.prefix });
   try {
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
-    return {
-      waiting: c.waiting ?? 0,
-      active: c.active ?? 0,
-      delayed: c.delayed ?? 0,
-      prioritized: c.prioritized ?? 0,
-      failed: c.failed ?? 0,
-      completed: c.completed ?? 0,
-    };
+    const c = await queue.getJobCounts(...JOB_STATES);
+    return Object.fromEntries(JOB_STATES.map((state) => [state, c[state] ?? 0])) as Record<JobState, number>;
   } finally {
     await queue.close().catch(() => undefined);
     connection.disconnect();
@@ -260,6 +288,15 @@ export interface SlowRepairScenario {
   context(procs: { tail(n?: number): string }[]): () => string;
 }
 
+export interface SlowRepairOptions {
+  label: string;
+  n: number;
+  preRestartSeconds: number;
+  /** The controller's gRPC port; default a free one. */
+  grpcPort?: number;
+  controllerMore?: Sections;
+}
+
 /**
  * One controller config and one agent config (host `chaos-h1`) managing `n`
  * counting services whose repair takes `preRestartSeconds` (a
@@ -270,12 +307,12 @@ export interface SlowRepairScenario {
 export async function slowRepairScenario(
   cleanup: Cleanup,
   deps: { mysql: MariaDbInstance; redis: RedisInstance },
-  opts: { label: string; n: number; preRestartSeconds: number; grpcPort: number; controllerMore?: Sections },
+  opts: SlowRepairOptions,
 ): Promise<SlowRepairScenario> {
   const env = await chaosEnv(cleanup, deps.mysql, deps.redis, opts.label);
   const tag = `${opts.label.slice(0, 3)}${Math.random().toString(16).slice(2, 6)}-`;
   const services = await countingServices(cleanup, env, tag, opts.n);
-  const grpcListen = `127.0.0.1:${opts.grpcPort}`;
+  const grpcListen = `127.0.0.1:${opts.grpcPort ?? (await freePort())}`;
   const controllerConfig = await writeIni(
     env,
     'controller.ini',
@@ -303,6 +340,24 @@ export async function slowRepairScenario(
     agentConfig,
     context: (procs) => () => `${services.map((s) => s.name).join(', ')} in ${env.db.name}\n${procs.map((p) => p.tail(30)).join('\n')}`,
   };
+}
+
+/**
+ * slowRepairScenario() under way: the controller (process `controllerName`)
+ * and the agent run, every alarm is raised, and the agent has started a
+ * repair job: the moment a chaos test breaks something. Both are stopped by
+ * `cleanup`.
+ */
+export async function startSlowRepairs(
+  cleanup: Cleanup,
+  deps: { mysql: MariaDbInstance; redis: RedisInstance },
+  opts: SlowRepairOptions & { controllerName?: string },
+): Promise<SlowRepairScenario & { controller: ManagedProcess; agent: ManagedProcess }> {
+  const sc = await slowRepairScenario(cleanup, deps, opts);
+  const { controller, agent } = await startControllerAndAgent(cleanup, sc.controllerConfig, sc.agentConfig, opts.controllerName);
+  await raiseAlarms(sc.env.db, sc.ids);
+  await waitForLog(agent, 'job started', 20_000);
+  return { ...sc, controller, agent };
 }
 
 /** A [process.NAME] section for a counting service whose repair sleeps first. */

@@ -118,6 +118,8 @@ export interface Fleet {
   db: TestDatabase;
   controller: ManagedProcess;
   controllerConfig: string;
+  /** The controller's gRPC address (host:port), the same across restartController. */
+  grpcAddress: string;
   hosts: Map<string, FleetHost>;
   /** The API as the admin token. */
   api: ApiClient;
@@ -165,6 +167,25 @@ export function fleetService(dir: string): Record<string, string | number | bool
 }
 
 /**
+ * A fleet of no agents whose controller carries `controller` settings: for
+ * tests of what a controller does alone (notifications, certificates).
+ */
+export function agentlessFleet(controller: NonNullable<FleetOptions['controller']>): FleetOptions {
+  return { hostIds: [], service: 'unused', controller };
+}
+
+/**
+ * Makes `dir` the files of a fleet host (see `fleetService`): `installed`
+ * installed and the service up; with `slow`, installs there take a second.
+ */
+export async function writeFleetHostFiles(dir: string, opts: { installed?: string; slow?: boolean } = {}): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'version'), `${opts.installed ?? '1.0'}\n`);
+  await writeFile(join(dir, 'running'), '');
+  if (opts.slow) await writeFile(join(dir, 'slow'), '');
+}
+
+/**
  * One controller (API on) and one real agent per host id on loopback, each
  * with its own state dir and its own copy of the service's files, plus
  * viewer/operator/admin tokens.
@@ -200,9 +221,7 @@ export async function startFleet(cleanup: Cleanup, deps: { mysql: MariaDbInstanc
   await Promise.all(
     opts.hostIds.map(async (hostId, i) => {
       const dir = join(tmp.path, 'hosts', hostId);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'version'), `${opts.installed ?? '1.0'}\n`);
-      await writeFile(join(dir, 'running'), '');
+      await writeFleetHostFiles(dir, { installed: opts.installed });
       const configPath = join(dir, 'agent.json');
       await writeFile(
         configPath,
@@ -241,6 +260,7 @@ export async function startFleet(cleanup: Cleanup, deps: { mysql: MariaDbInstanc
     db,
     controller,
     controllerConfig,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
     hosts,
     api: admin,
     tokens,
@@ -271,6 +291,24 @@ export async function waitForConnected(fleet: Fleet, hostIds: string[], timeoutM
       return hostIds.every((h) => up.has(h));
     },
     { timeoutMs, intervalMs: 100, message: `hosts ${hostIds.join(',')} connected`, context: () => fleet.controller.tail() },
+  );
+}
+
+/** POST /v1/rollouts as `api`: the new rollout's id; throws with the answer unless it is 201. */
+export async function startRollout(api: ApiClient, body: Record<string, unknown>): Promise<number> {
+  const res = await api.post('/v1/rollouts', body);
+  if (res.status !== 201) throw new Error(`POST /v1/rollouts answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id as number;
+}
+
+/** Polls an operation until no host is pending or running; returns its last view. */
+export async function waitForOperation(api: ApiClient, id: string, timeoutMs = 30_000): Promise<any> {
+  return waitFor(
+    async () => {
+      const r = await api.get(`/v1/operations/${id}`);
+      return r.status === 200 && r.body.state !== 'running' ? r.body : null;
+    },
+    { timeoutMs, intervalMs: 100, message: `operation ${id} finished` },
   );
 }
 
