@@ -40,3 +40,20 @@ describe('one owner per table (scripts/check-table-owners.mjs)', () => {
     assert.match(r.out, /each in its owner/);
   });
 });
+
+describe('one version source (scripts/check-versions.mjs)', () => {
+  test('a workspace version or internal pin that differs from packages/shared fails the check, each named', () => {
+    const r = run('check-versions.mjs', 'test/fixtures/versions');
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /services\/agent\/package\.json: version 0\.2\.0 \(expected 0\.1\.0\)/);
+    assert.match(r.out, /services\/agent\/package\.json: dependencies\.@smgr\/shared is 0\.1\.1 \(expected 0\.1\.0\)/);
+    assert.match(r.out, /package-lock\.json packages\["packages\/shared"\]: version 0\.0\.9 \(expected 0\.1\.0\)/);
+    assert.doesNotMatch(r.out, /packages\["services\/agent"\]: dependencies/);
+  });
+
+  test('the tree has one version', () => {
+    const r = run('check-versions.mjs');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^one version: \d+ workspace packages/);
+  });
+});
