@@ -22,3 +22,4 @@ export { watchTlsHandshakeFailures, type TlsHandshakeFailure } from './tls-failu
 export type { TlsSettings } from './tls.js';
 export { routeGrpcLogs } from './grpc-log.js';
 export { AgentEventKind } from './agent-event-kind.js';
+export { MOVE_REFUSALS, RefusalCode } from './refusal-code.js';

@@ -18,6 +18,7 @@ import {
   type JobRequest,
   type JobResult,
   type MessageInitShape,
+  MOVE_REFUSALS,
 } from '@smgr/shared';
 
 export interface SimAgentsOptions {
@@ -217,7 +218,7 @@ export class SimAgents {
       case 'refusal':
         this.stats.refusals[m.msg.value.code] = (this.stats.refusals[m.msg.value.code] ?? 0) + 1;
         this.lastRefusal.set(a.hostId, { code: m.msg.value.code, message: m.msg.value.message });
-        if (['DRAINING', 'REBALANCE', 'NOT_ACTIVE'].includes(m.msg.value.code)) a.move = true;
+        if (MOVE_REFUSALS.has(m.msg.value.code)) a.move = true;
         return;
       case 'jobRequest': {
         const req = m.msg.value;

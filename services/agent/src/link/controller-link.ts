@@ -10,6 +10,8 @@ import {
   type Hello,
   type JobRequest,
   type Logger,
+  MOVE_REFUSALS,
+  RefusalCode,
 } from '@smgr/shared';
 import { jitteredBackoff } from './backoff.js';
 import { describeLinkFailure } from './link-failure.js';
@@ -57,14 +59,7 @@ export interface ControllerLinkOptions {
 }
 
 /** Refusal codes (agent-gateway.ts) that come back on every retry until the agent's config changes. */
-const PERMANENT_REFUSALS: ReadonlySet<string> = new Set(['IDENTITY_MISMATCH']);
-
-/**
- * Refusals that say "this controller will not take you now, another will":
- * a standby (older controllers), one stopping, one holding more than its
- * share. The agent moves on at once instead of backing off.
- */
-const MOVE_REFUSALS: ReadonlySet<string> = new Set(['NOT_ACTIVE', 'DRAINING', 'REBALANCE']);
+const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([RefusalCode.IDENTITY_MISMATCH]);
 
 /** Spreads the agents a draining controller lets go of over this long, so the others do not take them as one herd. */
 const MOVE_JITTER_MS = 500;
@@ -236,7 +231,7 @@ export class ControllerLink {
     this.quickMoves++;
     const n = this.opts.addresses.length;
     const current = this.addressIndex % n;
-    this.addressIndex = code === 'REBALANCE' && current !== 0 ? 0 : current + 1;
+    this.addressIndex = code === RefusalCode.REBALANCE && current !== 0 ? 0 : current + 1;
     const delay = Math.floor(Math.random() * Math.min(MOVE_JITTER_MS, this.opts.reconnectMaxDelayMs));
     this.setState('backoff');
     this.log.info(

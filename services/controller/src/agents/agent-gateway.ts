@@ -11,6 +11,7 @@ import {
   type AgentStream,
   type Hello,
   type Logger,
+  RefusalCode,
 } from '@smgr/shared';
 import { agentInfoFromHello, type AgentInfo } from './agent-info.js';
 import { helloRefusal } from './hello-admission.js';
@@ -138,7 +139,7 @@ export class AgentGateway implements SessionTable {
   drain(): void {
     if (this.draining) return;
     this.draining = true;
-    const n = this.dismiss([...this.sessions.values()], 'DRAINING', 'this controller is stopping; connect to another one', 'controller draining');
+    const n = this.dismiss([...this.sessions.values()], RefusalCode.DRAINING, 'this controller is stopping; connect to another one', 'controller draining');
     if (n > 0) this.log.info({ agents: n }, 'agents told to move: this controller is draining');
   }
 
@@ -163,7 +164,12 @@ export class AgentGateway implements SessionTable {
     pick((s) => s.preferredAddress === false);
     if (preferredToo) pick(() => true);
     for (const s of picked) this.askedToMove.set(s.hostId, now);
-    this.dismiss(picked, 'REBALANCE', 'this controller holds more than its share of agents; connect to your preferred controller', 'asked to move (rebalance)');
+    this.dismiss(
+      picked,
+      RefusalCode.REBALANCE,
+      'this controller holds more than its share of agents; connect to your preferred controller',
+      'asked to move (rebalance)',
+    );
     return picked.map((s) => s.hostId);
   }
 
@@ -184,7 +190,7 @@ export class AgentGateway implements SessionTable {
     return this.sessions.get(hostId);
   }
 
-  private dismiss(sessions: AgentSession[], code: string, message: string, why: string): number {
+  private dismiss(sessions: AgentSession[], code: RefusalCode, message: string, why: string): number {
     for (const s of sessions) {
       // Sent before the session is marked closed: a closed session drops what is sent to it.
       s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code, message } } }));
@@ -208,9 +214,9 @@ export class AgentGateway implements SessionTable {
     for (const s of [...this.sessions.values()]) {
       const problem = check(this.certificates.get(s));
       if (!problem) continue;
-      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: 'CERT_REFUSED', message: problem } } }));
+      s.send(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code: RefusalCode.CERT_REFUSED, message: problem } } }));
       s.closed = true;
-      this.opts.metrics?.agentRefusals.inc({ code: 'CERT_REFUSED' });
+      this.opts.metrics?.agentRefusals.inc({ code: RefusalCode.CERT_REFUSED });
       this.log.warn({ hostId: s.hostId, reason: problem }, 'connected agent refused after a TLS reload');
       this.onDisconnect(s, 'certificate refused');
       s.call.end();
@@ -255,7 +261,7 @@ export class AgentGateway implements SessionTable {
   private onConnect(call: AgentStream): void {
     const peer = call.getPeer();
     let session: AgentSession | null = null;
-    const helloTimer = setTimeout(() => this.refuse(call, 'HELLO_TIMEOUT', 'no Hello within 10 s', { peer }), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(() => this.refuse(call, RefusalCode.HELLO_TIMEOUT, 'no Hello within 10 s', { peer }), HELLO_TIMEOUT_MS);
 
     call.on('data', (msg: AgentMessage) => {
       try {
@@ -266,7 +272,7 @@ export class AgentGateway implements SessionTable {
             session.closed = true;
             this.onDisconnect(session, 'undecodable frame');
           }
-          this.refuse(call, 'BAD_FRAME', garbage, { peer, hostId: session?.hostId });
+          this.refuse(call, RefusalCode.BAD_FRAME, garbage, { peer, hostId: session?.hostId });
           session = null;
           return;
         }
@@ -324,7 +330,7 @@ export class AgentGateway implements SessionTable {
       previous.closed = true;
       previous.send(
         create(ControllerMessageSchema, {
-          msg: { case: 'refusal', value: { code: 'REPLACED', message: 'replaced by a newer connection from the same host' } },
+          msg: { case: 'refusal', value: { code: RefusalCode.REPLACED, message: 'replaced by a newer connection from the same host' } },
         }),
       );
       previous.call.end();
@@ -364,11 +370,11 @@ export class AgentGateway implements SessionTable {
     if (!this.stopped) this.log.info({ hostId: session.hostId, why, err }, 'agent disconnected');
   }
 
-  private refuse(call: AgentStream, code: string, message: string, ctx: Record<string, unknown>): void {
+  private refuse(call: AgentStream, code: RefusalCode, message: string, ctx: Record<string, unknown>): void {
     refused.add(call);
     this.opts.metrics?.agentRefusals.inc({ code });
     // A draining controller refuses every agent that tries it: routine, not a warning.
-    this.log[code === 'DRAINING' ? 'debug' : 'warn']({ ...ctx, code, reason: message }, 'agent refused');
+    this.log[code === RefusalCode.DRAINING ? 'debug' : 'warn']({ ...ctx, code, reason: message }, 'agent refused');
     try {
       call.write(create(ControllerMessageSchema, { msg: { case: 'refusal', value: { code, message } } }));
       call.end();

@@ -1,5 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import type { AgentMessage } from '@smgr/shared';
+import { RefusalCode } from '@smgr/shared';
 import { validateHello } from './validate-agent-input.js';
 
 export interface HelloContext {
@@ -14,7 +15,7 @@ export interface HelloContext {
 }
 
 export interface HelloRefusal {
-  code: 'HELLO_REQUIRED' | 'DRAINING' | 'BAD_HELLO' | 'IDENTITY_MISMATCH' | 'CERT_REFUSED';
+  code: RefusalCode;
   message: string;
   /** Logged with the refusal (bounded: the host id is cut to 255 characters). */
   context: Record<string, unknown>;
@@ -26,24 +27,24 @@ export interface HelloRefusal {
  * certificate that is not refused, to a controller that is not draining.
  */
 export function helloRefusal(msg: AgentMessage, ctx: HelloContext): HelloRefusal | null {
-  if (msg.msg.case !== 'hello') return { code: 'HELLO_REQUIRED', message: 'the first message must be Hello', context: { got: msg.msg.case } };
+  if (msg.msg.case !== 'hello') return { code: RefusalCode.HELLO_REQUIRED, message: 'the first message must be Hello', context: { got: msg.msg.case } };
   const hello = msg.msg.value;
   if (ctx.draining) {
     return {
-      code: 'DRAINING',
+      code: RefusalCode.DRAINING,
       message: 'this controller is stopping; try the next controller address',
       context: { hostId: hello.hostId.slice(0, 255) },
     };
   }
   const problem = validateHello(hello);
-  if (problem) return { code: 'BAD_HELLO', message: problem, context: {} };
+  if (problem) return { code: RefusalCode.BAD_HELLO, message: problem, context: {} };
   if (ctx.requirePeerIdentity) {
     const cn = ctx.certificate?.subject?.CN;
     if (cn !== hello.hostId) {
-      return { code: 'IDENTITY_MISMATCH', message: `certificate is for ${JSON.stringify(cn ?? null)}, not ${hello.hostId}`, context: {} };
+      return { code: RefusalCode.IDENTITY_MISMATCH, message: `certificate is for ${JSON.stringify(cn ?? null)}, not ${hello.hostId}`, context: {} };
     }
   }
   const certificateProblem = ctx.checkCertificate?.(ctx.certificate?.raw);
-  if (certificateProblem) return { code: 'CERT_REFUSED', message: certificateProblem, context: { hostId: hello.hostId } };
+  if (certificateProblem) return { code: RefusalCode.CERT_REFUSED, message: certificateProblem, context: { hostId: hello.hostId } };
   return null;
 }
