@@ -1,18 +1,9 @@
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type AlarmChangeView, type ProcessView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand } from '../context.js';
 import { table } from '../format/table.js';
 import type { ApiClient } from '../api-client.js';
 import { PLAIN, type Paint } from '../format/colors.js';
-
-/** A PROCESE/STATUS_PROCESS row as the API shows it. */
-export interface ProcessView {
-  processId: number;
-  name: string;
-  alarma: number;
-  notes: string | null;
-  incident: { state: string; hostId: string | null; attempts: number } | null;
-}
 
 /** Rows as a table: id, name, alarm (red ALARM, green ok on a terminal), smgr's incident, notes. */
 export function processTable(rows: readonly ProcessView[], c: Paint = PLAIN): string {
@@ -42,16 +33,12 @@ export function targetBody(targets: readonly string[], all: boolean | undefined)
 }
 
 /** POST /v1/alarms/raise|clear: `changed` rows whose alarm moved (listed in `processes`) of `matched` named. */
-export async function setAlarms(
-  client: ApiClient,
-  verb: 'raise' | 'clear',
-  body: object,
-): Promise<{ changed: number; matched: number; processes: ProcessView[] }> {
+export async function setAlarms(client: ApiClient, verb: 'raise' | 'clear', body: object): Promise<AlarmChangeView> {
   return client.post(`/v1/alarms/${verb}`, body);
 }
 
 /** "raised 1 alarm(s): 2 (beta)"; "cleared 0 alarm(s): no alarm was raised". */
-export function alarmChangeLine(verb: 'raise' | 'clear', r: { changed: number; matched: number; processes: ProcessView[] }): string {
+export function alarmChangeLine(verb: 'raise' | 'clear', r: AlarmChangeView): string {
   const done = `${verb === 'raise' ? 'raised' : 'cleared'} ${r.changed} alarm(s)`;
   if (r.changed === 0) return `${done}: ${verb === 'raise' ? 'every process named was already in alarm' : 'no alarm was raised'}\n`;
   const rest = r.matched - r.changed;

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type ProcessView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand, CliContext } from '../context.js';
-import { processTable, setAlarms, targetBody, type ProcessView } from './alarms.js';
+import { processTable, setAlarms, targetBody } from './alarms.js';
 
 const MENU = `
 smgr test menu

@@ -1,20 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { NotFoundError } from '@smgr/shared';
+import { NotFoundError, type AlarmChangeView, type ProcessView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
 import { insertProcess, nextProcessId, setAlarms as writeAlarms } from '../../alarms/alarm-store.js';
-
-/** A seed PROCESE/STATUS_PROCESS row with smgr's open incident, if any. */
-interface ProcessView {
-  processId: number;
-  name: string;
-  alarma: number;
-  sound: number;
-  notes: string | null;
-  incident: { id: number; state: string; hostId: string | null; attempts: number; lastMessage: string | null } | null;
-}
 
 const PROCESS_SQL = `SELECT p.process_id, p.process_name, s.alarma, s.sound, s.notes,
        i.id AS incident_id, i.state AS incident_state, i.host_id, i.attempts, i.last_message
@@ -68,16 +58,20 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
   app.get(
     '/v1/processes',
     { config: { role: 'viewer' }, schema: { summary: 'every monitored process (PROCESE + STATUS_PROCESS) and its open incident' } },
-    async () => {
+    async (): Promise<{ processes: ProcessView[] }> => {
       const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} ORDER BY p.process_id`);
       return { processes: rows.map(toView) };
     },
   );
 
-  app.get('/v1/alarms', { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)' } }, async () => {
-    const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
-    return { alarms: rows.map(toView) };
-  });
+  app.get(
+    '/v1/alarms',
+    { config: { role: 'viewer' }, schema: { summary: 'processes in alarm (alarma = 1)' } },
+    async (): Promise<{ alarms: ProcessView[] }> => {
+      const [rows] = await deps.pool.query<RowDataPacket[]>(`${PROCESS_SQL} WHERE s.alarma = 1 ORDER BY p.process_id`);
+      return { alarms: rows.map(toView) };
+    },
+  );
 
   app.post<{ Body: { name: string; processId?: number } }>(
     '/v1/processes',
@@ -129,7 +123,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
           body: alarmBodySchema,
         },
       },
-      async (req) => {
+      async (req): Promise<AlarmChangeView> => {
         const body = req.body;
         const given = [body.processIds, body.names, body.all].filter((x) => x !== undefined).length;
         if (given !== 1) {
