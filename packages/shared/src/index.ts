@@ -16,6 +16,7 @@ export { SMGR_VERSION } from './version.js';
 export * from './files/index.js';
 export type { HostUsageView, ServiceUsageView } from './api/usage-view.js';
 export type { DeadLetterView } from './api/dead-letter-view.js';
+export type { ClaimChangeView, HostClaimView, HostForgetView, HostView } from './api/host-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

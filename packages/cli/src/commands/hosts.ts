@@ -1,37 +1,13 @@
-import type { HostUsageView } from '@smgr/shared';
+import type { ClaimChangeView, HostForgetView, HostUsageView, HostView } from '@smgr/shared';
 import { withQuery } from '../api-client.js';
 import type { CliCommand } from '../context.js';
 import { ago, labels, table } from '../format/table.js';
 import { collectLabel } from './selectors.js';
 import { USAGE_HEADER, usageCells } from '../format/usage.js';
 
-interface ClaimView {
-  service: string;
-  state: 'approved' | 'pending' | 'rejected' | 'undecided';
-  declared: boolean;
-  reason: string;
-}
-
-interface HostView {
-  hostId: string;
-  connected: boolean;
-  lastSeen: string | null;
-  agentVersion: string;
-  labels: Record<string, string>;
-  services: string[];
-  claims?: ClaimView[];
-}
-
-interface ClaimChange {
-  hostId: string;
-  state: string;
-  services: string[];
-  nowAmbiguous: string[];
-}
-
 /** A host's declared services, each not-yet-approved one marked with its claim state. */
 function servicesCell(h: HostView): string {
-  const state = new Map((h.claims ?? []).map((c) => [c.service, c.state]));
+  const state = new Map(h.claims.map((c) => [c.service, c.state]));
   return h.services.map((s) => (state.get(s) === 'approved' || !state.has(s) ? s : `${s}(${state.get(s)})`)).join(',');
 }
 
@@ -50,7 +26,7 @@ export function hostsCommand(program: CliCommand): void {
     .run(async (ctx, o: { service?: string; label?: string[]; pending?: boolean; services?: boolean }) => {
       const body = await ctx.client().get<{ hosts: HostView[] }>(withQuery('/v1/hosts', { service: o.service, label: o.label }));
       if (o.pending) {
-        const waiting = body.hosts.flatMap((h) => (h.claims ?? []).filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
+        const waiting = body.hosts.flatMap((h) => h.claims.filter((c) => c.state === 'pending' && c.declared).map((c) => ({ hostId: h.hostId, ...c })));
         ctx.print({ claims: waiting }, (b) =>
           table(
             ['HOST', 'SERVICE', 'STATE', 'WHY'],
@@ -113,7 +89,7 @@ export function hostsCommand(program: CliCommand): void {
         const o = ctx.opts as { service?: string };
         const r = await ctx
           .client()
-          .post<ClaimChange>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
+          .post<ClaimChangeView>(`/v1/hosts/${encodeURIComponent(host)}/${action}`, o.service === undefined ? {} : { service: o.service });
         ctx.print(r, (b) => {
           const head = b.services.length === 0 ? `${b.hostId}: no claim to ${action}\n` : `${b.hostId}: ${b.state} ${b.services.join(', ')}\n`;
           const warn =
@@ -130,7 +106,7 @@ export function hostsCommand(program: CliCommand): void {
     .description('forget a decommissioned host: its claims and agent record are deleted (stop its agent first; revoke its certificate too)')
     .argument('<host>', 'host id')
     .run(async (ctx, host: string) => {
-      const r = await ctx.client().delete<{ hostId: string; claims: number }>(`/v1/hosts/${encodeURIComponent(host)}`);
+      const r = await ctx.client().delete<HostForgetView>(`/v1/hosts/${encodeURIComponent(host)}`);
       ctx.print(r, (b) => `${b.hostId} forgotten (${b.claims} claim${b.claims === 1 ? '' : 's'} deleted)\n`);
     });
 }

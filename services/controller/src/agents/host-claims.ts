@@ -1,4 +1,4 @@
-import { NotFoundError, RefusedError, type AutoApproveRules, type Logger } from '@smgr/shared';
+import { NotFoundError, RefusedError, type AutoApproveRules, type HostForgetView, type Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentStore } from './agent-store.js';
 import type { ClaimRow, ClaimStore } from './claim-store.js';
@@ -149,7 +149,7 @@ export class HostClaims {
    * row are deleted. Refused while its agent is connected (it would come
    * straight back): stop the agent first.
    */
-  async forget(hostId: string, by: string): Promise<{ hostId: string; claims: number }> {
+  async forget(hostId: string, by: string): Promise<HostForgetView> {
     const { registry, agents, store } = this.opts;
     const refuse = () =>
       new RefusedError('HOST_CONNECTED', `host ${hostId} is connected; stop its agent (and revoke its certificate) before forgetting it`, {

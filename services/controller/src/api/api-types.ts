@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from '@smgr/shared';
+import type { HostForgetView, Logger } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import type { AgentInfo } from '../agents/agent-info.js';
 import type { HostUsage } from '../usage/service-usage-store.js';
@@ -35,7 +35,7 @@ export interface ApiDeps {
   claims: {
     approve(hostId: string, service: string | undefined, by: string): Promise<ClaimChange>;
     reject(hostId: string, service: string | undefined, by: string): Promise<ClaimChange>;
-    forget(hostId: string, by: string): Promise<{ hostId: string; claims: number }>;
+    forget(hostId: string, by: string): Promise<HostForgetView>;
   };
   jobs: JobSender & { isConnected(hostId: string): boolean };
   rollouts: RolloutEngine;

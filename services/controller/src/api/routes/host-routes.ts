@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NotFoundError } from '@smgr/shared';
+import { NotFoundError, type ClaimChangeView, type HostForgetView, type HostView } from '@smgr/shared';
 import type { AgentInfo } from '../../agents/agent-info.js';
 import type { Claim } from '../../agents/agent-registry.js';
 import type { ApiDeps } from '../api-types.js';
@@ -8,12 +8,8 @@ import { hostIdSchema, serviceNameSchema } from './schemas.js';
 
 const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
-/**
- * A host as the API shows it. `claims` has the decision on every service the
- * host declares ('undecided' for the moment between its Hello and the
- * decision) and on services it claimed before and no longer declares.
- */
-function hostView(a: AgentInfo, claims: ReadonlyMap<string, Claim>) {
+/** A host as the API shows it, with the decision on every service it declares or claimed ('undecided' until decided). */
+function hostView(a: AgentInfo, claims: ReadonlyMap<string, Claim>): HostView {
   const declared = new Set(a.services.map((s) => s.name));
   const names = [...new Set([...declared, ...claims.keys()])].sort(naturalOrder);
   return {
@@ -21,7 +17,6 @@ function hostView(a: AgentInfo, claims: ReadonlyMap<string, Claim>) {
     connected: a.connected,
     lastSeen: a.lastSeen === null ? null : new Date(a.lastSeen).toISOString(),
     agentVersion: a.agentVersion,
-    /** When the client certificate of its last Hello expires (null: plaintext or not seen). */
     certNotAfter: a.certNotAfter ? new Date(a.certNotAfter).toISOString() : null,
     labels: a.labels,
     services: a.services.map((s) => s.name),
@@ -81,7 +76,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
         },
       },
     },
-    async (req) => {
+    async (req): Promise<{ hosts: HostView[] }> => {
       const labels = labelFilter(req.query.label);
       const managing = req.query.service === undefined ? null : new Set(deps.hosts.hostsManaging(req.query.service));
       const hosts = deps.hosts
@@ -121,7 +116,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
           body: claimBody,
         },
       },
-      async (req) => {
+      async (req): Promise<ClaimChangeView> => {
         const by = req.principal?.name ?? '?';
         const service = req.body?.service;
         const change =
@@ -143,7 +138,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: ApiDeps): void {
         params: hostParams,
       },
     },
-    async (req) => {
+    async (req): Promise<HostForgetView> => {
       const forgotten = await deps.claims.forget(req.params.hostId, req.principal?.name ?? '?');
       req.auditNote = { ...req.auditNote, detail: { claims: forgotten.claims } };
       return forgotten;
