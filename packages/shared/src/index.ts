@@ -17,6 +17,19 @@ export * from './files/index.js';
 export type { HostUsageView, ServiceUsageView } from './api/usage-view.js';
 export type { DeadLetterView } from './api/dead-letter-view.js';
 export type { ClaimChangeView, HostClaimView, HostForgetView, HostView } from './api/host-view.js';
+export type { StepFailureView } from './api/step-failure-view.js';
+export type { HostOperationState, HostOperationView, OperationName, OperationState, OperationView } from './api/operation-view.js';
+export type {
+  CountOrPercent,
+  PausableState,
+  RolloutHostState,
+  RolloutHostView,
+  RolloutJobKind,
+  RolloutSpecView,
+  RolloutState,
+  RolloutSummaryView,
+  RolloutView,
+} from './api/rollout-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

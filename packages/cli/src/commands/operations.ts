@@ -1,28 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type HostOperationView, type OperationName, type OperationView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand, CliContext } from '../context.js';
 import type { Paint } from '../format/colors.js';
-import { renderFailure, type StepFailureView } from '../format/failure.js';
+import { renderFailure } from '../format/failure.js';
 import { LiveArea } from '../format/live-area.js';
 import { selectorBody, withSelector } from './selectors.js';
-
-export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update' | 'action';
-
-/** GET /v1/operations/:id as the CLI uses it. */
-export interface OperationView {
-  id: string;
-  operation: string;
-  service: string;
-  version?: string;
-  action?: string;
-  state: 'running' | 'succeeded' | 'failed' | 'interrupted';
-  ok: boolean;
-  summary: Record<string, number>;
-  timeoutSeconds: number;
-  hosts: { hostId: string; state: string; message: string; version: string; durationMs: number; failure: StepFailureView | null }[];
-}
 
 const POLL_MS = 250;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -41,7 +25,7 @@ function headline(v: OperationView): string {
 }
 
 /** One host's line (and, when it failed at a step, that step's exit code and output under it). */
-function hostLine(v: OperationView, h: OperationView['hosts'][number], c: Paint, spinner = ''): string {
+function hostLine(v: OperationView, h: HostOperationView, c: Paint, spinner = ''): string {
   const hostWidth = Math.max(4, ...v.hosts.map((x) => x.hostId.length));
   const versionWidth = Math.max(7, ...v.hosts.map((x) => x.version.length));
   const open = OPEN.has(h.state);

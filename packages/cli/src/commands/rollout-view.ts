@@ -1,40 +1,7 @@
+import type { RolloutView } from '@smgr/shared';
 import { table } from '../format/table.js';
 import { PLAIN, type Paint } from '../format/colors.js';
-import { renderFailure, type StepFailureView } from '../format/failure.js';
-
-/** GET /v1/rollouts/:id as the CLI uses it. */
-export interface RolloutView {
-  id: number;
-  service: string;
-  version: string;
-  state: string;
-  message: string;
-  currentBatch: number;
-  batches: number;
-  createdBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-  spec: {
-    batchSize: number | string;
-    canary: number;
-    autoPromote: boolean;
-    maxFailures: number | string;
-    autoRollback: boolean;
-    minHealthySeconds: number;
-    healthyDeadlineSeconds: number;
-  };
-  hostCounts: Record<string, number>;
-  hosts: {
-    hostId: string;
-    batch: number;
-    state: string;
-    previousVersion: string | null;
-    currentVersion: string | null;
-    message: string;
-    /** The failing step of the host's last failed job (update, probe or rollback). */
-    failure?: (StepFailureView & { job: string }) | null;
-  }[];
-}
+import { renderFailure } from '../format/failure.js';
 
 /** States a live display stops at: final, or waiting for an operator. */
 export const STOP_WATCHING = new Set(['succeeded', 'aborted', 'rolled_back', 'rollback_failed', 'halted', 'awaiting_promotion', 'paused']);

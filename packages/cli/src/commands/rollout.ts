@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type RolloutSummaryView, type RolloutView } from '@smgr/shared';
 import { withQuery } from '../api-client.js';
 import type { CliCommand, CliContext } from '../context.js';
 import { LiveArea } from '../format/live-area.js';
 import { safeText } from '../format/sanitize.js';
-import { FINAL, renderRollout, STOP_WATCHING, type RolloutView } from './rollout-view.js';
+import { FINAL, renderRollout, STOP_WATCHING } from './rollout-view.js';
 import { selectorBody, withSelector } from './selectors.js';
 
 const POLL_MS = 500;
@@ -24,18 +24,6 @@ const count = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
   return Number(v);
 };
-
-/** One rollout of `smgr rollout list` (GET /v1/rollouts). */
-interface RolloutListItem {
-  id: number;
-  service: string;
-  version: string;
-  state: string;
-  createdBy: string;
-  createdAt: string;
-  hostTotal: number;
-  hostCounts: Record<string, number>;
-}
 
 interface StartOptions {
   host?: string[];
@@ -123,7 +111,7 @@ export function rolloutCommands(program: CliCommand): void {
         withQuery('/v1/rollouts', { service: o.service, active: o.active, limit: o.limit }),
         'rollouts',
         ['ID', 'SERVICE', 'VERSION', 'STATE', 'HOSTS', 'BY', 'CREATED'],
-        (r: RolloutListItem) => [
+        (r: RolloutSummaryView) => [
           r.id,
           r.service,
           r.version,

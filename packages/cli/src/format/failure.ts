@@ -1,11 +1,5 @@
+import type { StepFailureView } from '@smgr/shared';
 import type { Paint } from './colors.js';
-
-/** The step that made a host's job fail, as the API reports it. */
-export interface StepFailureView {
-  step: string;
-  exitCode: number;
-  outputTail: string;
-}
 
 /** Output lines shown under a failed host; the whole tail is in --json and `smgr events`. */
 const TAIL_LINES = 5;

@@ -1,4 +1,4 @@
-import { Outcome, type JobResult, type StepResult } from '@smgr/shared';
+import { Outcome, type JobResult, type StepFailureView, type StepResult } from '@smgr/shared';
 
 /** The stored (smgr_events.detail) form of one command an agent ran. */
 export function stepDetail(s: StepResult): unknown {
@@ -28,14 +28,8 @@ export function resultDetail(r: JobResult): unknown {
   };
 }
 
-/** Why a job failed, in a form an operator can act on: the step, its exit code, the end of its output. */
-export interface StepFailure {
-  step: string;
-  /** -1 when the command did not exit by itself (signal, timeout, spawn error). */
-  exitCode: number;
-  /** Last lines of the step's combined stdout/stderr (at most OUTPUT_TAIL_MAX characters). */
-  outputTail: string;
-}
+/** Why a job failed, in a form an operator can act on: the step, its exit code, the end of its output (the API's view, shared with the CLI). */
+export type StepFailure = StepFailureView;
 
 /** Characters of a failing step's output kept for operators (the agent already bounds it). */
 export const OUTPUT_TAIL_MAX = 2_000;

@@ -1,55 +1,8 @@
-import type { StepFailure } from '../history/result-detail.js';
+import type { HostOperationState, OperationName, OperationState } from '@smgr/shared';
 
-/** Operations the API sends to hosts (seed 003's lifecycle plus the seed 002 restart). */
-export type OperationName = 'restart' | 'start' | 'stop' | 'status' | 'update' | 'action';
+// The types are the API's (@smgr/shared, shared with the CLI); the lists below feed the OpenAPI enums.
+export type { HostOperationState, HostOperationView, OperationName, OperationState, OperationView } from '@smgr/shared';
+
 export const OPERATION_NAMES: readonly OperationName[] = ['restart', 'start', 'stop', 'status', 'update', 'action'];
-
-/**
- * An operation's state:
- *
- *   running ──every host done──> succeeded (all succeeded) | failed (any did not)
- *      └──the controller running it stopped or died first──> interrupted
- */
-export type OperationState = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export const OPERATION_STATES: readonly OperationState[] = ['running', 'succeeded', 'failed', 'interrupted'];
-
-/**
- * One host's part: pending -> running -> succeeded | failed | refused |
- * unavailable (not connected: nothing sent; or no answer in time) |
- * interrupted (the controller stopped before the answer came).
- */
-export type HostOperationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'refused' | 'unavailable' | 'interrupted';
 export const HOST_OPERATION_STATES: readonly HostOperationState[] = ['pending', 'running', 'succeeded', 'failed', 'refused', 'unavailable', 'interrupted'];
-
-export interface HostOperationView {
-  hostId: string;
-  state: HostOperationState;
-  message: string;
-  version: string;
-  strategy: string;
-  durationMs: number;
-  jobId: string;
-  /** Set when the host's job failed at a step: which one, its exit code, its output tail. */
-  failure: StepFailure | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-/** GET /v1/operations/:id. */
-export interface OperationView {
-  id: string;
-  operation: OperationName;
-  service: string;
-  version?: string;
-  /** For operation `action`: the action's name. */
-  action?: string;
-  state: OperationState;
-  /** True once every host succeeded. */
-  ok: boolean;
-  summary: Record<HostOperationState, number>;
-  createdBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-  timeoutSeconds: number;
-  hosts: HostOperationView[];
-}

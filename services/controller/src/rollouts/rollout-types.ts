@@ -1,4 +1,9 @@
+import type { CountOrPercent, PausableState, RolloutHostState, RolloutJobKind, RolloutState } from '@smgr/shared';
 import type { StepFailure } from '../history/result-detail.js';
+
+// The state names, job kinds and CountOrPercent are the API's too (@smgr/shared, shared with the CLI).
+export type { CountOrPercent, PausableState, RolloutJobKind, RolloutState };
+
 /**
  * A rolling update of one service to one version across a chosen set of hosts.
  *
@@ -40,30 +45,7 @@ import type { StepFailure } from '../history/result-detail.js';
  * Results arriving for a host that has moved on (e.g. aborted) only update its
  * recorded version and message.
  */
-export type RolloutState =
-  | 'running'
-  | 'awaiting_promotion'
-  | 'paused'
-  | 'halted'
-  | 'rolling_back'
-  | 'succeeded'
-  | 'aborted'
-  | 'rolled_back'
-  | 'rollback_failed';
-
-export type HostState =
-  | 'pending'
-  | 'checking'
-  | 'updating'
-  | 'verifying'
-  | 'healthy'
-  | 'failed'
-  | 'skipped'
-  | 'aborted'
-  | 'rollback_pending'
-  | 'rolling_back'
-  | 'rolled_back'
-  | 'rollback_failed';
+export type HostState = RolloutHostState;
 
 export const ROLLOUT_STATES: readonly RolloutState[] = [
   'running',
@@ -80,14 +62,8 @@ export const ROLLOUT_STATES: readonly RolloutState[] = [
 /** States that hold the service's single active-rollout slot. */
 export const ACTIVE_STATES: ReadonlySet<RolloutState> = new Set(['running', 'awaiting_promotion', 'paused', 'halted', 'rolling_back']);
 
-/** A state a paused rollout returns to on resume. */
-export type PausableState = 'running' | 'awaiting_promotion' | 'rolling_back';
-
 /** Host states with an agent job outstanding (or about to be sent). */
 export const IN_FLIGHT_HOST_STATES: ReadonlySet<HostState> = new Set(['checking', 'updating', 'rolling_back']);
-
-/** A count, or a percentage of the selected hosts written "25%". */
-export type CountOrPercent = number | `${number}%`;
 
 /** What was asked for, normalised: every duration in ms, counts resolved against the host list. */
 export interface RolloutSpec {
@@ -177,9 +153,6 @@ export interface HostJobOutcome {
   /** The step that failed, with its exit code and output tail (failed jobs that ran one). */
   failure?: StepFailure | null;
 }
-
-/** The jobs the state machine asks for. */
-export type RolloutJobKind = 'pre_status' | 'update' | 'probe' | 'rollback';
 
 export type RolloutCommand = 'pause' | 'resume' | 'promote' | 'abort' | 'rollback';
 export const ROLLOUT_COMMANDS: readonly RolloutCommand[] = ['pause', 'resume', 'promote', 'abort', 'rollback'];

@@ -3,7 +3,7 @@ import { NotFoundError } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
-import { HOST_OPERATION_STATES, OPERATION_NAMES, OPERATION_STATES, type OperationName } from '../../operations/operation-types.js';
+import { HOST_OPERATION_STATES, OPERATION_NAMES, OPERATION_STATES, type OperationName, type OperationView } from '../../operations/operation-types.js';
 import { VERSION_PATTERN } from '../../rollouts/rollout-request.js';
 import { selectorProperties, serviceNameSchema } from './schemas.js';
 
@@ -121,7 +121,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
         response: { 202: operationViewSchema },
       },
     },
-    async (req, reply) => {
+    async (req, reply): Promise<OperationView> => {
       const b = req.body;
       if (b.operation === 'update' && b.version === undefined) {
         throw new ApiError(400, 'INVALID_REQUEST', 'body.version: is required for update', { context: { field: 'version' } });
@@ -169,7 +169,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
         response: { 200: operationViewSchema, 404: errorSchema },
       },
     },
-    async (req) => {
+    async (req): Promise<OperationView> => {
       const view = await deps.operations.get(req.params.id);
       if (!view) throw new NotFoundError(`no operation ${req.params.id} (finished operations are kept monitor.event_retention_days)`);
       return view;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '@smgr/shared';
+import { NotFoundError, type RolloutSummaryView, type RolloutView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { paramTarget, targetFrom } from './audit-target.js';
 import {
@@ -14,15 +14,19 @@ import type { StepFailure } from '../../history/result-detail.js';
 import { ROLLOUT_DEFAULTS, VERSION_PATTERN, type RolloutRequest } from '../../rollouts/rollout-request.js';
 import { countOrPercent, idParams, selectorProperties, serviceNameSchema } from './schemas.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
 /**
  * A rollout as the API shows it: times as ISO strings, durations back in
  * seconds; `failures` (by host) add the failing step of failed hosts.
  */
-export function rolloutView(s: RolloutSnapshot, failures: ReadonlyMap<string, StepFailure & { job: RolloutJobKind }> = new Map()) {
+export function rolloutView(s: RolloutSnapshot, failures: ReadonlyMap<string, StepFailure & { job: RolloutJobKind }> = new Map()): RolloutView {
   const r = s.rollout;
-  const counts: Record<string, number> = {};
+  const counts: RolloutView['hostCounts'] = {};
   for (const h of s.hosts) counts[h.state] = (counts[h.state] ?? 0) + 1;
   return {
     id: r.id,
@@ -145,7 +149,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: ApiDeps): void
         },
       },
     },
-    async (req) => {
+    async (req): Promise<{ rollouts: RolloutSummaryView[] }> => {
       const q = req.query;
       const list = await deps.rollouts.list({
         limit: q.limit,
