@@ -30,6 +30,7 @@ export type {
   RolloutSummaryView,
   RolloutView,
 } from './api/rollout-view.js';
+export type { ActiveRolloutView, StatusView } from './api/status-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

@@ -1,16 +1,7 @@
 import type { CliCommand, CliContext } from '../context.js';
 import { runOperation, withWaitOptions, type RunOptions } from './operations.js';
 import { withSelector } from './selectors.js';
-import { formatBytes, type HostUsageView } from '@smgr/shared';
-
-interface StatusBody {
-  controllerId: string;
-  version: string;
-  hosts: { total: number; connected: number };
-  alarms: number;
-  openIncidents: number;
-  activeRollouts: { id: number; service: string; version: string; state: string; hostCounts: Record<string, number> }[];
-}
+import { formatBytes, type HostUsageView, type StatusView } from '@smgr/shared';
 
 /** `smgr status` (fleet overview) and `smgr status SERVICE` (STATUS on its hosts). */
 export function statusCommand(program: CliCommand): void {
@@ -31,7 +22,7 @@ export function statusCommand(program: CliCommand): void {
 }
 
 async function overview(ctx: CliContext): Promise<void> {
-  const status = await ctx.client().get<StatusBody>('/v1/status');
+  const status = await ctx.client().get<StatusView>('/v1/status');
   const usage = await ctx.client().get<{ hosts: HostUsageView[] }>('/v1/usage');
   const body = { ...status, usage: usageSummary(usage.hosts) };
   ctx.print(body, (b) => {

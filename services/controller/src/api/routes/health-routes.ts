@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SMGR_VERSION } from '@smgr/shared';
+import { SMGR_VERSION, type StatusView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 
 const DB_PING_TIMEOUT_MS = 2_000;
@@ -28,22 +28,26 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     },
   );
 
-  app.get('/v1/status', { config: { role: 'viewer' }, schema: { summary: 'fleet overview: hosts, alarms, open incidents, active rollouts' } }, async () => {
-    const agents = deps.hosts.all();
-    const [[alarms], [incidents], active] = await Promise.all([
-      deps.pool.query('SELECT COUNT(*) AS n FROM STATUS_PROCESS WHERE alarma = 1'),
-      deps.pool.query('SELECT COUNT(*) AS n FROM smgr_incidents WHERE open_key IS NOT NULL'),
-      deps.rollouts.list({ active: true, limit: 100 }),
-    ]);
-    return {
-      controllerId: deps.controllerId,
-      version: SMGR_VERSION,
-      hosts: { total: agents.length, connected: agents.filter((a) => a.connected).length },
-      alarms: Number((alarms as { n: number }[])[0]?.n ?? 0),
-      openIncidents: Number((incidents as { n: number }[])[0]?.n ?? 0),
-      activeRollouts: active.map((r) => ({ id: r.id, service: r.service, version: r.version, state: r.state, hostCounts: r.hostCounts })),
-    };
-  });
+  app.get(
+    '/v1/status',
+    { config: { role: 'viewer' }, schema: { summary: 'fleet overview: hosts, alarms, open incidents, active rollouts' } },
+    async (): Promise<StatusView> => {
+      const agents = deps.hosts.all();
+      const [[alarms], [incidents], active] = await Promise.all([
+        deps.pool.query('SELECT COUNT(*) AS n FROM STATUS_PROCESS WHERE alarma = 1'),
+        deps.pool.query('SELECT COUNT(*) AS n FROM smgr_incidents WHERE open_key IS NOT NULL'),
+        deps.rollouts.list({ active: true, limit: 100 }),
+      ]);
+      return {
+        controllerId: deps.controllerId,
+        version: SMGR_VERSION,
+        hosts: { total: agents.length, connected: agents.filter((a) => a.connected).length },
+        alarms: Number((alarms as { n: number }[])[0]?.n ?? 0),
+        openIncidents: Number((incidents as { n: number }[])[0]?.n ?? 0),
+        activeRollouts: active.map((r) => ({ id: r.id, service: r.service, version: r.version, state: r.state, hostCounts: r.hostCounts })),
+      };
+    },
+  );
 
   const metrics = deps.metrics;
   if (metrics) {
