@@ -31,6 +31,7 @@ export type {
   RolloutView,
 } from './api/rollout-view.js';
 export type { ActiveRolloutView, StatusView } from './api/status-view.js';
+export type { ApiRole, AuditOutcome, AuditRecordView, CreatedTokenView, TokenRevokeView, TokenView } from './api/token-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

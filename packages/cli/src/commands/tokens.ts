@@ -1,28 +1,8 @@
 import { Option } from 'commander';
-import { ExitCode, writeSecretFile } from '@smgr/shared';
+import { ExitCode, writeSecretFile, type AuditRecordView, type CreatedTokenView, type TokenRevokeView, type TokenView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand } from '../context.js';
 import { withQuery } from '../api-client.js';
-
-interface TokenInfo {
-  name: string;
-  role: string;
-  createdAt: string;
-  createdBy: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-/** One row of the audit trail (GET /v1/audit). */
-interface AuditRow {
-  at: string;
-  tokenName: string | null;
-  action: string;
-  target: string;
-  outcome: string;
-  statusCode: number;
-}
 
 /** `smgr token create|list|revoke` (admin token) and `smgr audit`. */
 export function tokenCommands(program: CliCommand): void {
@@ -39,7 +19,7 @@ export function tokenCommands(program: CliCommand): void {
     .option('-o, --output <file>', 'write the secret to FILE, readable by you only (0600), instead of stdout')
     .run(async (ctx, name: string, o: { role: string; expiresDays?: string; output?: string }) => {
       const body = { name, role: o.role, ...(o.expiresDays !== undefined ? { expiresInDays: Number(o.expiresDays) } : {}) };
-      const created = await ctx.client().post<TokenInfo & { token: string }>('/v1/tokens', body);
+      const created = await ctx.client().post<CreatedTokenView>('/v1/tokens', body);
       if (o.output !== undefined) {
         try {
           await writeSecretFile(o.output, `${created.token}\n`);
@@ -69,7 +49,7 @@ export function tokenCommands(program: CliCommand): void {
     .command('list')
     .description('tokens: names, roles, dates (never secrets)')
     .run((ctx) =>
-      ctx.printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenInfo) => [
+      ctx.printList('/v1/tokens', 'tokens', ['NAME', 'ROLE', 'STATE', 'CREATED', 'BY', 'EXPIRES', 'LAST USED'], (t: TokenView) => [
         t.name,
         t.role,
         t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
@@ -85,7 +65,7 @@ export function tokenCommands(program: CliCommand): void {
     .description('revoke a token; it stops working at once')
     .argument('<name>')
     .run(async (ctx, name: string) => {
-      const r = await ctx.client().delete<{ name: string; revokedAt: string }>(`/v1/tokens/${encodeURIComponent(name)}`);
+      const r = await ctx.client().delete<TokenRevokeView>(`/v1/tokens/${encodeURIComponent(name)}`);
       ctx.print(r, (b) => `token ${b.name} revoked at ${b.revokedAt}\n`);
     });
 
@@ -100,7 +80,7 @@ export function tokenCommands(program: CliCommand): void {
         withQuery('/v1/audit', { limit: o.limit, token: o.token, action: o.action }),
         'audit',
         ['AT', 'TOKEN', 'ACTION', 'TARGET', 'OUTCOME', 'HTTP'],
-        (a: AuditRow) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode],
+        (a: AuditRecordView) => [a.at, a.tokenName ?? '(none)', a.action, a.target, a.outcome, a.statusCode],
       ),
     );
 }

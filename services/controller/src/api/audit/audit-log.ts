@@ -1,29 +1,14 @@
+import type { AuditOutcome, AuditRecordView } from '@smgr/shared';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from '../../db/pool.js';
 import { whereClause } from '../../db/where-clause.js';
 
-/** How an audited request ended. */
-export type AuditOutcome = 'ok' | 'partial' | 'failed' | 'rejected' | 'denied' | 'unauthenticated' | 'error';
+export type { AuditOutcome };
 
-/** One row of smgr_audit. */
-export interface AuditEntry {
-  /** Token name; null when the caller did not authenticate. */
-  tokenName: string | null;
-  role: string | null;
-  /** Stable action name, e.g. "rollout.start", "alarm.raise". */
-  action: string;
-  /** What it acted on, e.g. "service:web", "rollout:12", "process:3". */
-  target: string;
-  outcome: AuditOutcome;
-  statusCode: number;
-  remoteAddr: string | null;
-  detail?: unknown;
-}
+/** One row of smgr_audit as written (the API's AuditRecordView, shared with the CLI, without id and time). */
+export type AuditEntry = Omit<AuditRecordView, 'id' | 'at'>;
 
-export interface AuditRecord extends AuditEntry {
-  id: number;
-  at: string;
-}
+export type AuditRecord = AuditRecordView;
 
 export interface AuditFilter {
   tokenName?: string;

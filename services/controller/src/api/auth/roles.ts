@@ -1,5 +1,7 @@
-/** API roles, each allowed what the ones before it are: viewer < operator < admin. */
-export type Role = 'viewer' | 'operator' | 'admin';
+import type { ApiRole } from '@smgr/shared';
+
+/** API roles, each allowed what the ones before it are: viewer < operator < admin (the API's ApiRole, shared with the CLI). */
+export type Role = ApiRole;
 
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 

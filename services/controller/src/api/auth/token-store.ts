@@ -1,5 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { NotFoundError, RefusedError } from '@smgr/shared';
+import { NotFoundError, RefusedError, type TokenRevokeView, type TokenView } from '@smgr/shared';
 import type { DbPool } from '../../db/pool.js';
 import { isRole, type Role } from './roles.js';
 import { hashToken, looksLikeToken, newTokenSecret, sameHash } from './token-secret.js';
@@ -17,16 +17,8 @@ export interface Principal {
   role: Role;
 }
 
-/** A token as listed (never its secret or hash). */
-export interface TokenInfo {
-  name: string;
-  role: Role;
-  createdAt: string;
-  createdBy: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** A token as listed (never its secret or hash): the API's TokenView, shared with the CLI. */
+export type TokenInfo = TokenView;
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
 
@@ -115,7 +107,7 @@ export class TokenStore {
    * Revokes a token by name; it stops working at once. Revoking twice is not an error.
    * @throws NotFoundError when no token has that name
    */
-  async revoke(name: string): Promise<{ name: string; revokedAt: string }> {
+  async revoke(name: string): Promise<TokenRevokeView> {
     const at = new Date(this.now());
     const [res] = await this.pool.query<ResultSetHeader>('UPDATE smgr_api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?', [at, name]);
     if (res.affectedRows === 0) throw new NotFoundError(`no token named ${name}`, { context: { name } });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuditRecordView, CreatedTokenView, TokenRevokeView, TokenView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { paramTarget, targetFrom } from './audit-target.js';
 import { ROLES, type Role } from '../auth/roles.js';
@@ -13,9 +14,13 @@ interface CreateTokenBody {
 
 /** /v1/tokens (admin): create, list, revoke API tokens; GET /v1/audit (admin): the audit trail. */
 export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/v1/tokens', { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)' } }, async () => ({
-    tokens: await deps.tokens.list(),
-  }));
+  app.get(
+    '/v1/tokens',
+    { config: { role: 'admin' }, schema: { summary: 'API tokens (names, roles, dates; never secrets)' } },
+    async (): Promise<{ tokens: TokenView[] }> => ({
+      tokens: await deps.tokens.list(),
+    }),
+  );
 
   app.post<{ Body: CreateTokenBody }>(
     '/v1/tokens',
@@ -39,7 +44,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
         },
       },
     },
-    async (req, reply) => {
+    async (req, reply): Promise<CreatedTokenView> => {
       const b = req.body;
       const ttlMs = b.expiresInDays !== undefined ? Math.round(b.expiresInDays * 86_400_000) : deps.tokenTtlMs;
       const { token, info } = await deps.tokens.create({ name: b.name, role: b.role, createdBy: req.principal?.name ?? '?', ttlMs });
@@ -58,7 +63,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
         params: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', pattern: TOKEN_NAME_PATTERN } } },
       },
     },
-    async (req) => deps.tokens.revoke(req.params.name),
+    async (req): Promise<TokenRevokeView> => deps.tokens.revoke(req.params.name),
   );
 
   app.get<{ Querystring: { limit: number; token?: string; action?: string } }>(
@@ -74,7 +79,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
         },
       },
     },
-    async (req) => ({
+    async (req): Promise<{ audit: AuditRecordView[] }> => ({
       audit: await deps.audit.list({
         limit: req.query.limit,
         ...(req.query.token !== undefined ? { tokenName: req.query.token } : {}),
