@@ -32,6 +32,7 @@ export type {
 } from './api/rollout-view.js';
 export type { ActiveRolloutView, StatusView } from './api/status-view.js';
 export type { ApiRole, AuditOutcome, AuditRecordView, CreatedTokenView, TokenRevokeView, TokenView } from './api/token-view.js';
+export type { PlacementView, PlaceResultView } from './api/placement-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

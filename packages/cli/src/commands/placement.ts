@@ -1,13 +1,6 @@
-import { ExitCode } from '@smgr/shared';
+import { ExitCode, type PlacementView, type PlaceResultView, type ProcessView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand } from '../context.js';
-
-interface PlacementView {
-  processId: number;
-  processName: string;
-  hostId: string;
-  service: string | null;
-}
 
 /** A process named on the command line: all digits is an id, anything else a name. */
 function processRef(process: string): { processId: number } | { name: string } {
@@ -26,7 +19,7 @@ export function placementCommands(program: CliCommand): void {
     .option('-s, --service <service>', "the agent's [process.NAME] to run (default: the process name)")
     .run(async (ctx, process: string, o: { host: string; service?: string }) => {
       const body = { ...processRef(process), hostId: o.host, ...(o.service !== undefined ? { service: o.service } : {}) };
-      const r = await ctx.client().post<{ placement: PlacementView; created: boolean; warning?: string }>('/v1/placements', body);
+      const r = await ctx.client().post<PlaceResultView>('/v1/placements', body);
       ctx.print(r, (b) => `${b.created ? 'placed' : 'placement updated'}: ${placementLine(b.placement)}\n`);
       if (r.warning && !ctx.json) ctx.err(`smgr: warning: ${r.warning}\n`);
     });
@@ -69,9 +62,7 @@ export function placementCommands(program: CliCommand): void {
       if (o.id !== undefined && !/^[1-9]\d{0,9}$/.test(o.id)) throw new CliError(ExitCode.USAGE, '--id must be a whole number > 0');
       if (Array.from(name).length > 100)
         throw new CliError(ExitCode.USAGE, `the name has ${Array.from(name).length} characters; PROCESE.process_name holds at most 100`);
-      const r = await ctx
-        .client()
-        .post<{ processId: number; name: string }>('/v1/processes', { name, ...(o.id !== undefined ? { processId: Number(o.id) } : {}) });
+      const r = await ctx.client().post<ProcessView>('/v1/processes', { name, ...(o.id !== undefined ? { processId: Number(o.id) } : {}) });
       ctx.print(r, (b) => `added process ${b.processId} (${b.name}), not in alarm; raise it with: smgr alarm raise ${b.processId}\n`);
     });
 }

@@ -1,16 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { NotFoundError } from '@smgr/shared';
+import { NotFoundError, type PlacementView } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
-
-/** An smgr_placement row with its process's name. */
-export interface PlacementView {
-  processId: number;
-  processName: string;
-  hostId: string;
-  /** The service the agent repairs for it; null: the process name. */
-  service: string | null;
-}
 
 /** A PROCESE row named by id or by name. */
 export type ProcessRef = { processId: number } | { name: string };

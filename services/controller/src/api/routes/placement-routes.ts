@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { PlacementView, PlaceResultView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
@@ -42,7 +43,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.get(
     '/v1/placements',
     { config: { role: 'viewer' }, schema: { summary: 'explicit placements: which host repairs a PROCESE row, as which service' } },
-    async () => ({ placements: await store.list() }),
+    async (): Promise<{ placements: PlacementView[] }> => ({ placements: await store.list() }),
   );
 
   app.post<{ Body: PlaceBody }>(
@@ -70,7 +71,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
         },
       },
     },
-    async (req, reply) => {
+    async (req, reply): Promise<PlaceResultView> => {
       const ref = processRef(req.body, 'body');
       const { placement, created } = await store.place(ref, req.body.hostId, req.body.service ?? null);
       const service = placement.service ?? placement.processName;
@@ -104,7 +105,7 @@ export function registerPlacementRoutes(app: FastifyInstance, deps: ApiDeps): vo
         },
       },
     },
-    async (req) => {
+    async (req): Promise<{ removed: PlacementView[] }> => {
       const removed = await store.unplace(processRef(req.query, 'querystring'), req.query.host);
       req.auditNote = { ...req.auditNote, detail: { removed: removed.map((p) => `${p.processId}@${p.hostId}`) } };
       return { removed };

@@ -101,7 +101,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ApiDeps): void
         },
       },
     },
-    async (req, reply) => {
+    async (req, reply): Promise<ProcessView> => {
       const added = await addProcess(deps, req.body.name, req.body.processId);
       req.auditNote = { ...req.auditNote, target: `process:${added.processId}`, detail: { name: added.name } };
       void reply.code(201);
