@@ -16,6 +16,7 @@ export { SMGR_VERSION } from './version.js';
 export * from './files/index.js';
 export type { HostUsageView, ServiceUsageView } from './api/usage-view.js';
 export type { DeadLetterView } from './api/dead-letter-view.js';
+export type { DeadLetterRetryView, FiringAlertView, NotifyTestView } from './api/notify-view.js';
 export type { ClaimChangeView, HostClaimView, HostForgetView, HostView } from './api/host-view.js';
 export type { StepFailureView } from './api/step-failure-view.js';
 export type { HostOperationState, HostOperationView, OperationName, OperationState, OperationView } from './api/operation-view.js';

@@ -1,27 +1,8 @@
-import { ExitCode, type DeadLetterView } from '@smgr/shared';
+import { ExitCode, type DeadLetterRetryView, type DeadLetterView, type FiringAlertView, type NotifyTestView } from '@smgr/shared';
 import { CliError } from '../cli-error.js';
 import type { CliCommand } from '../context.js';
 import { safeCell } from '../format/sanitize.js';
 import { withQuery } from '../api-client.js';
-
-interface TestResult {
-  receiver: string;
-  type: string;
-  ok: boolean;
-  messageId: string;
-  error?: string;
-}
-
-interface FiringAlert {
-  key: string;
-  event: string;
-  severity: string;
-  hostId: string | null;
-  service: string | null;
-  message: string;
-  firedAt: string;
-  notified: boolean;
-}
 
 /** `smgr notify test|dead-letters|retry|alerts`: the controller's notifications ([receiver.NAME], [route.NAME]). */
 export function notifyCommands(program: CliCommand): void {
@@ -32,7 +13,7 @@ export function notifyCommands(program: CliCommand): void {
     .description('send a test message to RECEIVER ([receiver.NAME] of the controller) now; exit 1 when it was not accepted')
     .argument('<receiver>', 'receiver name')
     .run(async (ctx, receiver: string) => {
-      const r = await ctx.client().post<TestResult>('/v1/notify/test', { receiver });
+      const r = await ctx.client().post<NotifyTestView>('/v1/notify/test', { receiver });
       ctx.print(r, (b) => (b.ok ? `test message ${b.messageId} accepted by ${b.receiver} (${b.type})\n` : ''));
       if (!r.ok)
         throw new CliError(ExitCode.FAILURE, `${safeCell(r.receiver)} (${r.type}) did not accept the test message: ${safeCell(r.error ?? 'unknown error')}`);
@@ -57,7 +38,7 @@ export function notifyCommands(program: CliCommand): void {
     .description('put a dead letter (ID from smgr notify dead-letters) back in the delivery queue')
     .argument('<id>', 'msg-...')
     .run(async (ctx, id: string) => {
-      const r = await ctx.client().post<{ id: string }>(`/v1/notify/dead-letters/${encodeURIComponent(id)}/retry`, {});
+      const r = await ctx.client().post<DeadLetterRetryView>(`/v1/notify/dead-letters/${encodeURIComponent(id)}/retry`, {});
       ctx.print(r, (b) => `${b.id} queued again\n`);
     });
 
@@ -69,7 +50,7 @@ export function notifyCommands(program: CliCommand): void {
         '/v1/notify/alerts',
         'alerts',
         ['EVENT', 'SEVERITY', 'HOST', 'SERVICE', 'SINCE', 'NOTIFIED', 'MESSAGE'],
-        (a: FiringAlert) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message],
+        (a: FiringAlertView) => [a.event, a.severity, a.hostId, a.service, a.firedAt, a.notified ? 'yes' : 'no', a.message],
         'no alerts firing\n',
       ),
     );

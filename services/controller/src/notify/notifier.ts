@@ -1,10 +1,10 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queue, ConnectionOptions } from 'bullmq';
 import type { Registry } from 'prom-client';
-import { NotFoundError, type Logger, type ReceiverConfig, type SmgrConfig } from '@smgr/shared';
+import { NotFoundError, type FiringAlertView, type Logger, type NotifyTestView, type ReceiverConfig, type SmgrConfig } from '@smgr/shared';
 import type { DbPool } from '../db/pool.js';
 import { AlertStore } from './alert-store.js';
-import type { AlertRow, MessageAlert, NotificationMessage } from './alert-types.js';
+import type { AlertRow, NotificationMessage } from './alert-types.js';
 import { classifyEvent, type EventRowView } from './classify-event.js';
 import { agentCertSignals, agentDownSignals, certExpirySignals } from './condition-checks.js';
 import { closeQuietly, logQueueError } from '../db/bullmq.js';
@@ -29,15 +29,6 @@ const EVENTS_SOURCE = 'smgr_events';
 const TAIL_BATCH = 2_000;
 const CERT_EVERY_MS = 60_000;
 const PRUNE_AFTER_MS = 7 * 86_400_000;
-
-/** What `smgr notify test` gets back. */
-export interface TestResult {
-  receiver: string;
-  type: string;
-  ok: boolean;
-  messageId: string;
-  error?: string;
-}
 
 /**
  * Notifications on the controller. Started only on the active controller:
@@ -230,7 +221,7 @@ export class Notifier {
   }
 
   /** Sends a test message to one receiver now, once, and says how it went. */
-  async test(receiver: string, by: string): Promise<TestResult> {
+  async test(receiver: string, by: string): Promise<NotifyTestView> {
     const r = this.opts.config.receivers.find((x) => x.name === receiver);
     const sender = this.senders.get(receiver);
     if (!r || !sender) {
@@ -275,7 +266,7 @@ export class Notifier {
   }
 
   /** Alerts firing now, for the API. */
-  async firingAlerts(): Promise<(Omit<MessageAlert, 'resolvedAt'> & { notified: boolean })[]> {
+  async firingAlerts(): Promise<FiringAlertView[]> {
     return (await this.store.firing()).map((a) => ({ ...alertFields(a), notified: a.notifiedFiring }));
   }
 

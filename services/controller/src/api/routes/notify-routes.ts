@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { DeadLetterRetryView, DeadLetterView, FiringAlertView, NotifyTestView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { paramTarget, targetFrom } from './audit-target.js';
 import { ApiError } from '../http-errors.js';
@@ -24,7 +25,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
         body: { type: 'object', additionalProperties: false, required: ['receiver'], properties: { receiver: { type: 'string', pattern: NAME_PATTERN } } },
       },
     },
-    async (req) => {
+    async (req): Promise<NotifyTestView> => {
       const result = await notify().test(req.body.receiver, req.principal?.name ?? '?');
       req.auditNote = { ...req.auditNote, ...(result.ok ? {} : { outcome: 'error' as const }), detail: result };
       return result;
@@ -39,7 +40,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
       },
     },
-    async (req) => ({ deadLetters: await notify().deadLetters(req.query.limit ?? 100) }),
+    async (req): Promise<{ deadLetters: DeadLetterView[] }> => ({ deadLetters: await notify().deadLetters(req.query.limit ?? 100) }),
   );
   app.post<{ Params: { id: string } }>(
     '/v1/notify/dead-letters/:id/retry',
@@ -50,12 +51,16 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: ApiDeps): void 
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^msg-[0-9a-f]{32}$' } } },
       },
     },
-    async (req) => {
+    async (req): Promise<DeadLetterRetryView> => {
       await notify().retryDeadLetter(req.params.id);
       return { id: req.params.id, requeued: true };
     },
   );
-  app.get('/v1/notify/alerts', { config: { role: 'viewer' }, schema: { summary: 'alerts firing now' } }, async () => ({
-    alerts: await notify().firingAlerts(),
-  }));
+  app.get(
+    '/v1/notify/alerts',
+    { config: { role: 'viewer' }, schema: { summary: 'alerts firing now' } },
+    async (): Promise<{ alerts: FiringAlertView[] }> => ({
+      alerts: await notify().firingAlerts(),
+    }),
+  );
 }
