@@ -34,6 +34,7 @@ export type {
 export type { ActiveRolloutView, StatusView } from './api/status-view.js';
 export type { ApiRole, AuditOutcome, AuditRecordView, CreatedTokenView, TokenRevokeView, TokenView } from './api/token-view.js';
 export type { PlacementView, PlaceResultView } from './api/placement-view.js';
+export type { EventView } from './api/event-view.js';
 export type { AlarmChangeView, ProcessIncidentView, ProcessView } from './api/process-view.js';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export type { MessageInitShape } from '@bufbuild/protobuf';

@@ -1,3 +1,4 @@
+import type { EventView } from '@smgr/shared';
 import type { CliCommand } from '../context.js';
 import { withQuery } from '../api-client.js';
 
@@ -11,12 +12,11 @@ export function eventsCommand(program: CliCommand): void {
     .option('-H, --host <host>')
     .option('-n, --limit <n>', 'at most this many (default 100)')
     .run((ctx, o: { kind?: string; service?: string; host?: string; limit?: string }) => {
-      type Row = { at: string; kind: string; hostId: string | null; service: string | null; outcome: string | null; message: string };
       return ctx.printList(
         withQuery('/v1/events', { kind: o.kind, service: o.service, host: o.host, limit: o.limit }),
         'events',
         ['AT', 'KIND', 'HOST', 'SERVICE', 'OUTCOME', 'MESSAGE'],
-        (e: Row) => [e.at, e.kind, e.hostId, e.service, e.outcome ? ctx.paint.state(e.outcome) : e.outcome, e.message],
+        (e: EventView) => [e.at, e.kind, e.hostId, e.service, e.outcome ? ctx.paint.state(e.outcome) : e.outcome, e.message],
       );
     });
 }

@@ -1,3 +1,4 @@
+import type { EventView } from '@smgr/shared';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { DbPool } from '../db/pool.js';
 import { whereClause } from '../db/where-clause.js';
@@ -85,22 +86,8 @@ export async function listEvents(pool: DbPool, q: EventQuery): Promise<RowDataPa
   return rows;
 }
 
-/** One smgr_events row as the API and the console feed show it; `detail` parsed from its JSON. */
-export interface EventView {
-  id: number;
-  at: string;
-  kind: string;
-  processId: number | null;
-  incidentId: number | null;
-  hostId: string | null;
-  service: string | null;
-  jobId: string | null;
-  outcome: string | null;
-  strategy: string | null;
-  durationMs: number | null;
-  message: string;
-  detail: unknown;
-}
+/** One smgr_events row as the API and the console feed show it: the API's EventView, shared with the CLI. */
+export type { EventView };
 
 /** An smgr_events row (listEvents, or the feed's own read) as an EventView. */
 export function eventView(r: RowDataPacket): EventView {

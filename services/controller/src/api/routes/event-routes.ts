@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { EventView } from '@smgr/shared';
 import type { ApiDeps } from '../api-types.js';
 import { hostIdSchema, limitQuery, serviceNameSchema } from './schemas.js';
 import { roleAllows } from '../auth/roles.js';
@@ -38,7 +39,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
         },
       },
     },
-    async (req) => {
+    async (req): Promise<{ events: EventView[] }> => {
       const q = req.query;
       const full = req.principal !== null && roleAllows(req.principal.role, 'operator');
       const rows = await listEvents(deps.pool, q);
